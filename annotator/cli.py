@@ -1,0 +1,159 @@
+"""The `annotator` command. Every user mistake ends as one line naming the file and place, exit code 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from converters import Dataset, read_coco, write_coco
+from converters.errors import Cancelled, UserError, package_version
+from converters.images import find_images, read_image_size
+from converters.report import Report
+
+from .progress import TerminalProgress
+from .store import SQLITE_MAGIC, Project
+
+DEFAULT_PROJECT_NAME = "annotator.sqlite"
+UNREADABLE = "{n} files could not be read as images: skipped"
+
+Command = Callable[[argparse.Namespace], None]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        args.run(args)
+    except UserError as e:
+        print(f"annotator: error: {e}", file=sys.stderr)
+        return 2
+    except (Cancelled, KeyboardInterrupt):
+        print("annotator: cancelled; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="annotator",
+        description="Label objects by clicking their four extreme points; convert and inspect datasets.",
+    )
+    p.add_argument("--version", action="version", version=f"annotator {package_version()}")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    s = sub.add_parser("init", help="create (or update) a project for a folder of images",
+                       description="Create a project for IMAGE_DIR, or add new images and labels to it.")
+    s.add_argument("image_dir", metavar="IMAGE_DIR", type=Path, help="folder of images (searched recursively)")
+    s.add_argument("--project", type=Path, help=f"project file (default: IMAGE_DIR/{DEFAULT_PROJECT_NAME})")
+    s.add_argument("--labels", default="", help="comma-separated category names, e.g. date,fig,hazelnut")
+    s.set_defaults(run=cmd_init)
+
+    s = sub.add_parser("import", help="import labels from a file into a project",
+                       description="Merge labels into a project (created if missing). Categories match by name, "
+                                   "images by path; labels already present are skipped.")
+    s.add_argument("--from", dest="fmt", choices=["coco"], required=True, help="format of FILE")
+    s.add_argument("file", metavar="FILE", type=Path, help="the labels file")
+    s.add_argument("--images", type=Path, required=True, help="folder the file's image names are relative to")
+    s.add_argument("--project", type=Path, required=True, help="project file to import into")
+    s.set_defaults(run=cmd_import)
+
+    s = sub.add_parser("convert", help="write a project or dataset in another format",
+                       description="Convert SRC (a project file or a COCO JSON file) to another format. "
+                                   "The output is written whole or not at all.")
+    s.add_argument("src", metavar="SRC", type=Path, help="project file or COCO JSON file")
+    s.add_argument("--to", dest="fmt", choices=["coco"], required=True, help="output format")
+    s.add_argument("-o", "--output", type=Path, required=True, help="output file")
+    s.add_argument("--rle", action="store_true", help="write masks as RLE instead of polygons")
+    s.add_argument("--images", type=Path, help="image folder of a COCO SRC (for sizes it leaves out)")
+    s.set_defaults(run=cmd_convert)
+
+    s = sub.add_parser("stats", help="count images by status and objects by category",
+                       description="Images by status, objects per category, the share with masks.")
+    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(run=cmd_stats)
+    return p
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    project_path = args.project or args.image_dir / DEFAULT_PROJECT_NAME
+    report = Report()
+    rows = []
+    paths = list(find_images(args.image_dir))
+    with TerminalProgress("reading image sizes") as progress:
+        for n, rel in enumerate(paths, 1):
+            try:
+                rows.append((rel.as_posix(), *read_image_size(args.image_dir / rel)))
+            except UserError:
+                report.add(UNREADABLE)
+            progress(n, len(paths))
+    created = not project_path.exists()
+    with Project.open_or_create(project_path, args.image_dir) as project:
+        added = project.add_images(rows)
+        for name in filter(None, (n.strip() for n in args.labels.split(","))):
+            project.add_category(name)
+        categories = [c.name for c in project.categories()]
+    print(f"{'created' if created else 'updated'} {project_path}: {added} new images "
+          f"({len(paths)} found), categories: {', '.join(categories) or 'none yet'}")
+    _print_report(report)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    report = Report()
+    dataset = read_coco(args.file, args.images, report)
+    with Project.open_or_create(args.project, args.images) as project, TerminalProgress("importing") as progress:
+        result = project.import_dataset(dataset, args.images, progress)
+    print(f"imported {result.annotations_added} annotations on {len(dataset.images)} images "
+          f"({result.images_added} new images, {result.categories_added} new categories) into {args.project}")
+    _print_report(report)
+    _print_report(result.report)
+
+
+def cmd_convert(args: argparse.Namespace) -> None:
+    dataset = _load_source(args.src, args.images)
+    with TerminalProgress(f"writing {args.output.name}") as progress:
+        write_coco(dataset, args.output, rle=args.rle, progress=progress)
+    print(f"wrote {args.output}: {len(dataset.images)} images, {len(dataset.annotations)} annotations")
+
+
+def _load_source(src: Path, images: Path | None) -> Dataset:
+    if _is_sqlite(src):
+        with Project.open(src) as project, TerminalProgress("reading project") as progress:
+            return project.to_dataset(progress)
+    report = Report()
+    dataset = read_coco(src, images, report)
+    _print_report(report)
+    return dataset
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    with Project.open(args.project) as project:
+        stats = project.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return
+    status = ", ".join(f"{k} {v}" for k, v in stats["images_by_status"].items())
+    print(f"images: {stats['images']} ({status}); missing on disk: {stats['missing_images']}")
+    print(f"objects: {stats['objects']}, with masks: {stats['with_mask']} ({stats['share_with_mask']:.0%}); "
+          f"pending suggestions: {stats['pending_suggestions']}")
+    width = max((len(n) for n in stats["objects_per_category"]), default=0)
+    for name, count in stats["objects_per_category"].items():
+        print(f"  {name:<{width}}  {count}")
+
+
+def _print_report(report: Report) -> None:
+    for line in report.lines():
+        print(f"note: {line}")

@@ -1,0 +1,44 @@
+"""The terminal face of the progress callback: a bar with counts and time left on stderr."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class TerminalProgress:
+    """A `converters.progress.Progress` callback that draws a bar when stderr is a terminal."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.start = time.monotonic()
+        self._last_draw = 0.0
+        self._drawn = False
+        self.enabled = self.stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last_draw < 0.1 and done < total):
+            return
+        self._last_draw = now
+        share = done / total if total else 1.0
+        bar = "#" * int(share * self.width)
+        elapsed = now - self.start
+        left = f"{elapsed / share - elapsed:5.1f} s left" if 0 < share < 1 else f"{elapsed:5.1f} s"
+        self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {done}/{total} {left}")
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+    def __enter__(self) -> "TerminalProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

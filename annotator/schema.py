@@ -1,0 +1,55 @@
+"""The project file's SQLite schema and its migrations.
+
+`PRAGMA user_version` holds the schema version. Migration N brings a file from version N to N + 1;
+each runs inside one transaction, so a failed upgrade leaves the file as it was.
+"""
+from __future__ import annotations
+
+_ANNOTATION_COLUMNS = """
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    category_id INTEGER NOT NULL REFERENCES categories(id),
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+    extreme TEXT,
+    polygons TEXT,
+    rle TEXT,
+    area REAL NOT NULL,
+    iscrowd INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL CHECK (source IN ('human', 'model', 'imported')),
+    score REAL,
+    review TEXT NOT NULL CHECK (review IN ('pending', 'accepted', 'rejected')),
+    attributes TEXT NOT NULL DEFAULT '{}',
+    modified REAL NOT NULL
+"""
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: the first schema.
+    f"""
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        width INTEGER NOT NULL CHECK (width > 0),
+        height INTEGER NOT NULL CHECK (height > 0),
+        status TEXT NOT NULL DEFAULT 'todo' CHECK (status IN ('todo', 'in-progress', 'done', 'skipped')),
+        attributes TEXT NOT NULL DEFAULT '{{}}'
+    );
+    CREATE TABLE categories (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        color TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        supercategory TEXT
+    );
+    CREATE TABLE annotations (id INTEGER PRIMARY KEY, {_ANNOTATION_COLUMNS});
+    CREATE INDEX annotations_by_image ON annotations (image_id);
+    CREATE TABLE suggestions (
+        id INTEGER PRIMARY KEY, {_ANNOTATION_COLUMNS},
+        model TEXT,
+        annotation_id INTEGER REFERENCES annotations(id) ON DELETE SET NULL
+    );
+    CREATE INDEX suggestions_by_image ON suggestions (image_id);
+    INSERT INTO meta (key, value) VALUES ('application', 'annotator');
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

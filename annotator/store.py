@@ -1,0 +1,408 @@
+"""The project store: one SQLite file holding images, categories, labels and model suggestions.
+
+Every edit is one transaction in WAL mode, so killing the process at any moment loses at most the edit
+in flight. Model suggestions live in their own table and never overwrite a person's labels: accepting
+one copies it into the labels. Image paths are relative to the image root, which is itself stored
+relative to the project file, so a project folder can be moved as a whole.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, ImageStatus, Review, Source
+from converters.errors import UserError
+from converters.geometry import Box
+from converters.progress import Progress, no_progress, tracked
+from converters.report import Report
+
+from .palette import default_color
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SKIPPED_DUPLICATES = "{n} annotations already in the project: skipped"
+MISSING_ON_IMPORT = "{n} images listed in the file are missing under the image folder (kept, marked missing)"
+
+_ANN_FIELDS = ("image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, "
+               "review, attributes, modified")
+
+
+@dataclass
+class ImportResult:
+    images_added: int = 0
+    annotations_added: int = 0
+    categories_added: int = 0
+    report: Report = field(default_factory=Report)
+
+
+class Project:
+    """An open project file. Use `Project.create`, `Project.open` or `Project.open_or_create`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self._conn = conn
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+        path = Path(path)
+        if path.exists():
+            raise UserError("a file already exists here", path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        project = cls(path, _connect(path))
+        project._migrate(0)
+        with project._transaction() as c:
+            c.execute("INSERT INTO meta (key, value) VALUES ('image_root', ?)", (_stored_root(path, Path(image_root)),))
+        return project
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Project":
+        path = Path(path)
+        _check_is_project_file(path)
+        try:
+            conn = _connect(path)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            app = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone() if version else None
+        except sqlite3.DatabaseError as e:
+            raise UserError(f"cannot open the project: {e}", path) from None
+        if version == 0 or app is None or app[0] != "annotator":
+            conn.close()
+            raise UserError("an SQLite file, but not an annotator project", path)
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise UserError(f"made by a newer annotator (schema {version}; this one reads up to {SCHEMA_VERSION})", path)
+        project = cls(path, conn)
+        project._migrate(version)
+        return project
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+        return cls.open(path) if Path(path).exists() else cls.create(path, image_root)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _migrate(self, version: int) -> None:
+        for target, script in enumerate(MIGRATIONS[version:], version + 1):
+            try:
+                self._conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {target}; COMMIT;")
+            except sqlite3.Error as e:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise UserError(f"cannot upgrade the project to schema {target}: {e}", self.path) from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One edit, all or nothing."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- images --------------------------------------------------------------------------------
+    @property
+    def image_root(self) -> Path:
+        stored = self._meta("image_root")
+        return (self.path.parent / stored).resolve() if not Path(stored).is_absolute() else Path(stored)
+
+    def _meta(self, key: str) -> str:
+        return self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    def add_images(self, images: Iterable[tuple[str, int, int]]) -> int:
+        """Add (relative path, width, height) rows; paths already in the project are left alone."""
+        with self._transaction() as c:
+            before = c.total_changes
+            c.executemany("INSERT OR IGNORE INTO images (path, width, height) VALUES (?, ?, ?)",
+                          ((_posix(p), w, h) for p, w, h in images))
+            return c.total_changes - before
+
+    def images(self, status: ImageStatus | None = None) -> list[ImageRecord]:
+        sql = "SELECT id, path, width, height, status, attributes FROM images"
+        rows = (self._conn.execute(sql + " WHERE status = ? ORDER BY id", (ImageStatus(status).value,))
+                if status else self._conn.execute(sql + " ORDER BY id"))
+        return [_image(r) for r in rows]
+
+    def image(self, image_id: int) -> ImageRecord:
+        row = self._conn.execute("SELECT id, path, width, height, status, attributes FROM images WHERE id = ?",
+                                 (image_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no image with id {image_id}", self.path)
+        return _image(row)
+
+    def image_count(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    def set_status(self, image_id: int, status: ImageStatus) -> None:
+        with self._transaction() as c:
+            c.execute("UPDATE images SET status = ? WHERE id = ?", (ImageStatus(status).value, image_id))
+
+    def missing_images(self) -> list[str]:
+        """Relative paths of images no longer found under the image root; the project keeps working."""
+        root = self.image_root
+        return [p for (p,) in self._conn.execute("SELECT path FROM images ORDER BY id")
+                if not (root / p).is_file()]
+
+    # -- categories ----------------------------------------------------------------------------
+    def categories(self) -> list[Category]:
+        rows = self._conn.execute("SELECT id, name, color, supercategory FROM categories ORDER BY position, id")
+        return [Category(id=i, name=n, color=c, supercategory=s) for i, n, c, s in rows]
+
+    def add_category(self, name: str, color: str | None = None, supercategory: str | None = None) -> Category:
+        """The category called `name`, created (at the end of the order) if the project lacks it."""
+        with self._transaction() as c:
+            return self._ensure_category(c, name, color, supercategory)
+
+    def _ensure_category(self, c: sqlite3.Connection, name: str, color: str | None,
+                         supercategory: str | None) -> Category:
+        name = name.strip()
+        if not name:
+            raise UserError("a category name cannot be empty", self.path)
+        row = c.execute("SELECT id, name, color, supercategory FROM categories WHERE name = ?", (name,)).fetchone()
+        if row:
+            return Category(*row[:2], color=row[2], supercategory=row[3])
+        position = c.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM categories").fetchone()[0]
+        color = color or default_color(position)
+        cur = c.execute("INSERT INTO categories (name, color, position, supercategory) VALUES (?, ?, ?, ?)",
+                        (name, color, position, supercategory))
+        return Category(id=cur.lastrowid, name=name, color=color, supercategory=supercategory)
+
+    # -- labels --------------------------------------------------------------------------------
+    def annotations(self, image_id: int) -> list[Annotation]:
+        rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations WHERE image_id = ? ORDER BY id",
+                                  (image_id,))
+        return [_annotation(r) for r in rows]
+
+    def annotation(self, annotation_id: int) -> Annotation:
+        row = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations WHERE id = ?",
+                                 (annotation_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no annotation with id {annotation_id}", self.path)
+        return _annotation(row)
+
+    def add_annotation(self, ann: Annotation) -> Annotation:
+        """Store a new label (its `id` is ignored) and return it with the id it got."""
+        with self._transaction() as c:
+            return self._insert(c, "annotations", ann)
+
+    def update_annotation(self, ann: Annotation) -> Annotation:
+        with self._transaction() as c:
+            stored = self._with_area(c, ann)
+            cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * 16)}) WHERE id = ?",
+                            (*_row(stored), ann.id))
+            if cur.rowcount == 0:
+                raise UserError(f"no annotation with id {ann.id}", self.path)
+            return stored
+
+    def delete_annotation(self, annotation_id: int) -> None:
+        with self._transaction() as c:
+            c.execute("DELETE FROM annotations WHERE id = ?", (annotation_id,))
+
+    def _insert(self, c: sqlite3.Connection, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
+        stored = self._with_area(c, ann)
+        names = _ANN_FIELDS + "".join(f", {k}" for k in (extra or {}))
+        values = (*_row(stored), *(extra or {}).values())
+        cur = c.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", values)
+        stored.id = cur.lastrowid
+        return stored
+
+    def _with_area(self, c: sqlite3.Connection, ann: Annotation) -> Annotation:
+        if ann.area is not None:
+            return dataclasses.replace(ann)
+        row = c.execute("SELECT width, height FROM images WHERE id = ?", (ann.image_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no image with id {ann.image_id}", self.path)
+        return dataclasses.replace(ann, area=ann.compute_area(row[1], row[0]))
+
+    # -- model suggestions ---------------------------------------------------------------------
+    def add_suggestions(self, anns: Iterable[Annotation], model: str | None = None) -> list[Annotation]:
+        """Store model output as pending suggestions, apart from the labels it never overwrites."""
+        with self._transaction() as c:
+            return [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
+                                 {"model": model}) for a in anns]
+
+    def suggestions(self, image_id: int, review: Review | None = Review.PENDING) -> list[Annotation]:
+        sql = f"SELECT id, {_ANN_FIELDS} FROM suggestions WHERE image_id = ?"
+        args: tuple = (image_id,)
+        if review is not None:
+            sql += " AND review = ?"
+            args += (Review(review).value,)
+        return [_annotation(r) for r in self._conn.execute(sql + " ORDER BY id", args)]
+
+    def accept_suggestion(self, suggestion_id: int) -> Annotation:
+        """Copy a pending suggestion into the labels (as an accepted model label) and mark it accepted."""
+        with self._transaction() as c:
+            row = c.execute(f"SELECT id, {_ANN_FIELDS} FROM suggestions WHERE id = ? AND review = 'pending'",
+                            (suggestion_id,)).fetchone()
+            if row is None:
+                raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
+            suggestion = _annotation(row)
+            label = self._insert(c, "annotations", dataclasses.replace(suggestion, review=Review.ACCEPTED))
+            c.execute("UPDATE suggestions SET review = 'accepted', annotation_id = ? WHERE id = ?",
+                      (label.id, suggestion_id))
+            return label
+
+    def reject_suggestion(self, suggestion_id: int) -> None:
+        with self._transaction() as c:
+            cur = c.execute("UPDATE suggestions SET review = 'rejected' WHERE id = ? AND review = 'pending'",
+                            (suggestion_id,))
+            if cur.rowcount == 0:
+                raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
+
+    # -- whole datasets ------------------------------------------------------------------------
+    def to_dataset(self, progress: Progress = no_progress) -> Dataset:
+        """The labels (not the pending or rejected suggestions) as the shared dataset model."""
+        total = self._conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
+        rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
+        annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
+        return Dataset(images=self.images(), categories=self.categories(), annotations=annotations)
+
+    def import_dataset(self, dataset: Dataset, images_dir: str | os.PathLike,
+                       progress: Progress = no_progress) -> ImportResult:
+        """Merge a dataset in one transaction: categories by name, images by path, labels as imported.
+
+        Labels identical to ones already on the image are skipped, so importing a file twice is harmless.
+        """
+        result = ImportResult()
+        root = self.image_root
+        images_dir = Path(images_dir).resolve()
+        with self._transaction() as c:
+            categories = {}
+            for cat in dataset.categories:
+                known = c.execute("SELECT 1 FROM categories WHERE name = ?", (cat.name.strip(),)).fetchone()
+                categories[cat.id] = self._ensure_category(c, cat.name, cat.color, cat.supercategory).id
+                result.categories_added += known is None
+            image_ids = {}
+            for im in dataset.images:
+                path = _posix(os.path.relpath(images_dir / im.file_name, root))
+                before = c.total_changes
+                c.execute("INSERT OR IGNORE INTO images (path, width, height, status, attributes) "
+                          "VALUES (?, ?, ?, ?, ?)", (path, im.width, im.height, ImageStatus(im.status).value,
+                                                     json.dumps(im.attributes)))
+                result.images_added += c.total_changes - before
+                image_ids[im.id] = c.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
+                if not (images_dir / im.file_name).is_file():
+                    result.report.add(MISSING_ON_IMPORT)
+            existing: dict[int, set] = {}
+            for ann in tracked(dataset.annotations, len(dataset.annotations), progress):
+                image_id = image_ids[ann.image_id]
+                if image_id not in existing:
+                    existing[image_id] = {_identity(a) for a in self.annotations(image_id)}
+                moved = dataclasses.replace(ann, image_id=image_id, category_id=categories[ann.category_id])
+                if _identity(moved) in existing[image_id]:
+                    result.report.add(SKIPPED_DUPLICATES)
+                    continue
+                existing[image_id].add(_identity(moved))
+                self._insert(c, "annotations", moved)
+                result.annotations_added += 1
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """Images by status, labels per category, the share with masks, pending suggestions, missing images."""
+        c = self._conn
+        by_status = {s.value: 0 for s in ImageStatus}
+        by_status.update(dict(c.execute("SELECT status, COUNT(*) FROM images GROUP BY status")))
+        per_category = dict(c.execute(
+            "SELECT cat.name, COUNT(a.id) FROM categories cat LEFT JOIN annotations a ON a.category_id = cat.id "
+            "GROUP BY cat.id ORDER BY cat.position, cat.id"))
+        total, masked = c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(polygons IS NOT NULL OR rle IS NOT NULL), 0) FROM annotations").fetchone()
+        pending = c.execute("SELECT COUNT(*) FROM suggestions WHERE review = 'pending'").fetchone()[0]
+        return {
+            "images": sum(by_status.values()),
+            "images_by_status": by_status,
+            "missing_images": len(self.missing_images()),
+            "objects": total,
+            "objects_per_category": per_category,
+            "with_mask": masked,
+            "share_with_mask": masked / total if total else 0.0,
+            "pending_suggestions": pending,
+        }
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _check_is_project_file(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise UserError("no such project file", path) from None
+    except IsADirectoryError:
+        raise UserError("is a folder, not a project file", path) from None
+    if head != SQLITE_MAGIC:
+        raise UserError("not an annotator project (not an SQLite file)", path)
+
+
+def _stored_root(project_path: Path, image_root: Path) -> str:
+    """The image root relative to the project's folder when possible, so the pair can move together."""
+    root = image_root.resolve()
+    try:
+        return _posix(os.path.relpath(root, project_path.resolve().parent))
+    except ValueError:  # another drive on Windows
+        return str(root)
+
+
+def _posix(path: str | os.PathLike) -> str:
+    return Path(path).as_posix()
+
+
+def _image(row: tuple) -> ImageRecord:
+    iid, path, width, height, status, attributes = row
+    return ImageRecord(id=iid, file_name=path, width=width, height=height, status=ImageStatus(status),
+                       attributes=json.loads(attributes))
+
+
+def _row(a: Annotation) -> tuple:
+    return (
+        a.image_id, a.category_id, a.box.x, a.box.y, a.box.w, a.box.h,
+        json.dumps(a.extreme.to_coco()) if a.extreme is not None else None,
+        json.dumps(a.polygons) if a.polygons else None,
+        json.dumps(a.rle) if a.rle is not None else None,
+        a.area, int(a.iscrowd), Source(a.source).value, a.score, Review(a.review).value,
+        json.dumps(a.attributes), time.time(),
+    )
+
+
+def _annotation(row: tuple) -> Annotation:
+    (aid, image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, review,
+     attributes, _modified) = row
+    return Annotation(
+        id=aid, image_id=image_id, category_id=category_id, box=Box(x, y, w, h),
+        extreme=ExtremePoints.from_coco(json.loads(extreme)) if extreme else None,
+        polygons=json.loads(polygons) if polygons else None,
+        rle=json.loads(rle) if rle else None,
+        iscrowd=bool(iscrowd), source=Source(source), score=score, review=Review(review),
+        attributes=json.loads(attributes), area=area,
+    )
+
+
+def _identity(a: Annotation) -> tuple:
+    """What makes two labels on one image the same object for a re-import."""
+    return (a.category_id, tuple(a.box.to_list()), json.dumps(a.polygons), json.dumps(a.rle), a.iscrowd)

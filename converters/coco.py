@@ -1,0 +1,297 @@
+"""COCO instances files: a tolerant reader for any valid file and a writer with our conventions.
+
+Reader: ids may start at 0 and categories may use id 0; RLE may be compressed or not; crowd regions stay
+crowd; empty segmentation lists mean no mask; unknown fields go to `attributes`. Without
+`extreme_points`, they are derived from the mask; a box-only annotation keeps its box and has none.
+
+Writer: ids from 1, `area` from the mask, `bbox` from the annotation's box (which follows the extreme
+points), polygons by default or RLE, `extreme_points` in [top, left, bottom, right] order, written to a
+temporary file and renamed so no half file ever appears.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from .atomic import atomic_write
+from .errors import UserError, package_version
+from .geometry import Box, ExtremePoints
+from .images import read_image_size
+from .masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons, mask_to_polygons,
+                    rle_to_mask, valid_polygons)
+from .model import Annotation, Category, Dataset, ImageRecord, Source
+from .progress import Progress, no_progress, tracked
+from .report import Report
+
+BOX_ONLY = "{n} box-only annotations: a box is not four extreme points, so they have none"
+DERIVED = "{n} annotations without extreme_points: derived from their masks"
+CROWD = "{n} crowd regions kept as crowd"
+
+_ANN_KEYS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "extreme_points",
+             "score", "attributes"}
+_IMG_KEYS = {"id", "file_name", "width", "height"}
+
+
+def load_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file, turning every failure into one line naming the file and the place."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError("no such file", path) from None
+    except IsADirectoryError:
+        raise UserError("is a folder, not a JSON file", path) from None
+    except OSError as e:
+        raise UserError(f"cannot read: {e.strerror}", path) from None
+    if not raw.strip():
+        raise UserError("the file is empty", path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(f"not UTF-8 text (byte 0x{raw[e.start]:02x})", path, f"offset {e.start}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"invalid JSON: {e.msg}", path, f"line {e.lineno} column {e.colno}") from None
+
+
+def read_coco(path: str | os.PathLike, images_dir: str | os.PathLike | None = None,
+              report: Report | None = None) -> Dataset:
+    """Read a COCO instances file. `images_dir` supplies image sizes a file leaves out."""
+    report = report if report is not None else Report()
+    data = load_json(path)
+    try:
+        return _parse(data, Path(images_dir) if images_dir else None, report)
+    except UserError as e:
+        raise e.at(file=path) from None
+
+
+def _parse(data: Any, images_dir: Path | None, report: Report) -> Dataset:
+    if not isinstance(data, dict):
+        raise UserError("expected a JSON object with `images`, `annotations` and `categories`", place="top level")
+    for key in ("images", "categories"):
+        if not isinstance(data.get(key), list):
+            raise UserError(f"missing the `{key}` list: not a COCO instances file", place="top level")
+    annotations = data.get("annotations", [])
+    if not isinstance(annotations, list):
+        raise UserError("`annotations` must be a list", place="annotations")
+
+    categories = [_category(c, f"categories[{i}]") for i, c in enumerate(data["categories"])]
+    _unique([c.id for c in categories], "categories")
+    images = [_image(im, f"images[{i}]", images_dir) for i, im in enumerate(data["images"])]
+    _unique([im.id for im in images], "images")
+    sizes = {im.id: (im.height, im.width) for im in images}
+    category_ids = {c.id for c in categories}
+
+    anns = [_annotation(a, i, sizes, category_ids, report) for i, a in enumerate(annotations)]
+    info = data.get("info") if isinstance(data.get("info"), dict) else {}
+    licenses = data.get("licenses") if isinstance(data.get("licenses"), list) else []
+    return Dataset(images=images, categories=categories, annotations=anns, info=info, licenses=licenses)
+
+
+def _unique(ids: list[int], where: str) -> None:
+    seen: set[int] = set()
+    for i, v in enumerate(ids):
+        if v in seen:
+            raise UserError(f"duplicate id {v}", place=f"{where}[{i}].id")
+        seen.add(v)
+
+
+def _field(obj: dict, key: str, kind: type | tuple, place: str) -> Any:
+    if not isinstance(obj, dict):
+        raise UserError("expected an object", place=place)
+    if key not in obj:
+        raise UserError(f"missing `{key}`", place=place)
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise UserError(f"expected {names}, got {json.dumps(value)[:40]}", place=f"{place}.{key}")
+    return value
+
+
+def _category(c: Any, place: str) -> Category:
+    cid = _field(c, "id", int, place)
+    name = _field(c, "name", str, place)
+    sup = c.get("supercategory")
+    color = c.get("color")
+    return Category(id=cid, name=name, supercategory=sup if isinstance(sup, str) else None,
+                    color=color if isinstance(color, str) else None)
+
+
+def _image(im: Any, place: str, images_dir: Path | None) -> ImageRecord:
+    iid = _field(im, "id", int, place)
+    file_name = _field(im, "file_name", str, place).replace("\\", "/")
+    if "width" in im or "height" in im or images_dir is None:
+        width = _field(im, "width", int, place)
+        height = _field(im, "height", int, place)
+    else:
+        width, height = read_image_size(images_dir / file_name, place)
+    if width <= 0 or height <= 0:
+        raise UserError(f"image size {width}x{height} is not positive", place=place)
+    extra = {k: v for k, v in im.items() if k not in _IMG_KEYS}
+    return ImageRecord(id=iid, file_name=file_name, width=width, height=height, attributes=extra)
+
+
+def _annotation(a: Any, index: int, sizes: dict[int, tuple[int, int]], category_ids: set[int],
+                report: Report) -> Annotation:
+    place = f"annotations[{index}]"
+    image_id = _field(a, "image_id", int, place)
+    if image_id not in sizes:
+        raise UserError(f"image_id {image_id} is not among the images", place=f"{place}.image_id")
+    category_id = _field(a, "category_id", int, place)
+    if category_id not in category_ids:
+        raise UserError(f"category_id {category_id} is not among the categories", place=f"{place}.category_id")
+    height, width = sizes[image_id]
+    iscrowd = bool(a.get("iscrowd", 0))
+    polygons, rle = _segmentation(a.get("segmentation"), height, width, f"{place}.segmentation")
+
+    extreme = None
+    if "extreme_points" in a:
+        try:
+            extreme = ExtremePoints.from_coco(a["extreme_points"])
+        except (UserError, TypeError) as e:
+            raise UserError(str(e) if isinstance(e, UserError) else "expected [[x, y] x 4]",
+                            place=f"{place}.extreme_points") from None
+    elif not iscrowd and polygons:
+        extreme = extreme_points_from_polygons(polygons)
+    elif not iscrowd and rle is not None:
+        extreme = extreme_points_from_mask(rle_to_mask(rle))
+    if extreme is not None and "extreme_points" not in a:
+        report.add(DERIVED)
+
+    if "bbox" in a:
+        box = _bbox(a["bbox"], f"{place}.bbox")
+    elif extreme is not None:
+        box = extreme.box
+    else:
+        raise UserError("missing `bbox`, and no mask to derive it from", place=place)
+    if iscrowd:
+        report.add(CROWD)
+    elif polygons is None and rle is None and extreme is None:
+        report.add(BOX_ONLY)
+
+    attributes = dict(a["attributes"]) if isinstance(a.get("attributes"), dict) else {}
+    for key, value in a.items():
+        if key not in _ANN_KEYS:
+            attributes.setdefault(key, value)
+    score = a.get("score")
+    return Annotation(
+        id=index + 1, image_id=image_id, category_id=category_id, box=box, extreme=extreme,
+        polygons=polygons, rle=rle, iscrowd=iscrowd, source=Source.IMPORTED,
+        score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+        attributes=attributes,
+    )
+
+
+def _bbox(value: Any, place: str) -> Box:
+    if not (isinstance(value, list) and len(value) == 4
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise UserError("expected [x, y, width, height]", place=place)
+    x, y, w, h = (float(v) for v in value)
+    if w < 0 or h < 0:
+        raise UserError(f"negative width or height in {value}", place=place)
+    return Box(x, y, w, h)
+
+
+def _segmentation(seg: Any, height: int, width: int, place: str):
+    """(polygons, rle) of a COCO segmentation; (None, None) when there is no mask."""
+    if seg is None or seg == [] or seg == {}:
+        return None, None
+    if isinstance(seg, list):
+        for i, poly in enumerate(seg):
+            if not (isinstance(poly, list)
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly)):
+                raise UserError("expected a list of numbers", place=f"{place}[{i}]")
+            if len(poly) % 2:
+                raise UserError(f"odd number of coordinates ({len(poly)})", place=f"{place}[{i}]")
+        polygons = [[float(v) for v in poly] for poly in seg]
+        return (polygons, None) if valid_polygons(polygons) else (None, None)
+    if isinstance(seg, dict):
+        try:
+            rle = compress_rle(seg)
+        except UserError as e:
+            raise e.at(place=place) from None
+        if list(rle["size"]) != [height, width]:
+            raise UserError(f"RLE size {rle['size']} differs from the image's [{height}, {width}]", place=place)
+        return None, rle
+    raise UserError("expected polygons (a list) or RLE (an object)", place=place)
+
+
+def write_coco(dataset: Dataset, path: str | os.PathLike, rle: bool = False,
+               progress: Progress = no_progress) -> None:
+    """Write `dataset` as COCO instances JSON; annotations stream out in chunks to bound memory."""
+    image_ids = {im.id: i for i, im in enumerate(dataset.images, 1)}
+    category_ids = {c.id: i for i, c in enumerate(dataset.categories, 1)}
+    images = {im.id: im for im in dataset.images}
+    head = {
+        "info": dataset.info or _default_info(),
+        "licenses": dataset.licenses,
+        "images": [{**im.attributes, "id": image_ids[im.id], "file_name": im.file_name,
+                    "width": im.width, "height": im.height} for im in dataset.images],
+        "categories": [_category_json(c, category_ids[c.id]) for c in dataset.categories],
+    }
+    anns = tracked(dataset.annotations, len(dataset.annotations), progress)
+    with atomic_write(path) as f:
+        f.write(json.dumps(head)[:-1] + ', "annotations": [')
+        first = True
+        for chunk in _chunks(anns, 5000):
+            dicts = [_annotation_json(a, n, images[a.image_id], image_ids, category_ids, rle) for n, a in chunk]
+            f.write(("" if first else ", ") + json.dumps(dicts)[1:-1])
+            first = False
+        f.write("]}\n")
+
+
+def _chunks(items, size: int) -> Iterator[list[tuple[int, Annotation]]]:
+    chunk: list[tuple[int, Annotation]] = []
+    for n, item in enumerate(items, 1):
+        chunk.append((n, item))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _default_info() -> dict:
+    return {"description": "exported by annotator", "version": package_version(),
+            "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _category_json(c: Category, new_id: int) -> dict:
+    out: dict[str, Any] = {"id": new_id, "name": c.name, "supercategory": c.supercategory or c.name}
+    if c.color:
+        out["color"] = c.color
+    return out
+
+
+def _annotation_json(a: Annotation, new_id: int, image: ImageRecord, image_ids: dict[int, int],
+                     category_ids: dict[int, int], rle: bool) -> dict:
+    out: dict[str, Any] = {
+        "id": new_id,
+        "image_id": image_ids[a.image_id],
+        "category_id": category_ids[a.category_id],
+        "bbox": a.box.to_list(),
+        "area": a.area if a.area is not None else a.compute_area(image.height, image.width),
+        "iscrowd": int(a.iscrowd),
+        "segmentation": _segmentation_json(a, image, rle),
+    }
+    if a.extreme is not None:
+        out["extreme_points"] = a.extreme.to_coco()
+    if a.score is not None:
+        out["score"] = a.score
+    if a.attributes:
+        out["attributes"] = a.attributes
+    return out
+
+
+def _segmentation_json(a: Annotation, image: ImageRecord, rle: bool) -> Any:
+    if a.iscrowd or rle:
+        return a.mask_rle(image.height, image.width) or []
+    if a.polygons:
+        return a.polygons
+    if a.rle is not None:
+        return mask_to_polygons(rle_to_mask(a.rle))
+    return []

@@ -1,0 +1,44 @@
+"""The one exception family for a user's mistakes.
+
+Every reader, writer, geometry check and store operation raises `UserError` when the cause is the
+user's input (a bad file, bad clicks, a missing image), so the CLI can print one line and the GUI can
+show a message and keep the session alive. Programming errors stay ordinary exceptions.
+"""
+from __future__ import annotations
+
+import os
+from importlib import metadata
+
+
+class UserError(Exception):
+    """A mistake in the user's input, with the file and the place in it when they are known."""
+
+    def __init__(self, message: str, file: str | os.PathLike | None = None, place: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = os.fspath(file) if file is not None else None
+        self.place = place
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.file, self.place) if p]
+        return ": ".join(parts + [self.message])
+
+    def at(self, file: str | os.PathLike | None = None, place: str | None = None) -> "UserError":
+        """The same error with a file or place filled in by a caller that knows it."""
+        return UserError(
+            self.message,
+            self.file if self.file is not None else file,
+            self.place if self.place is not None else place,
+        )
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop long work; the work leaves nothing half written."""
+
+
+def package_version() -> str:
+    """The installed distribution's version, for file headers and `--version`."""
+    try:
+        return metadata.version("annotator")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,171 @@
+"""Extreme points, the box they define exactly, and ExtremeNet's octagon.
+
+Coordinates are float pixels with the origin at the top-left corner of the top-left pixel (COCO's
+convention), so a mask's left-most pixel column c gives an extreme x of c and its right-most column c
+gives c + 1: the box from the extreme points equals the mask's box.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import permutations
+from typing import Iterable, Sequence
+
+from .errors import UserError
+
+Point = tuple[float, float]
+
+#: Clicks this far outside the image (in pixels) are clamped onto its border; farther ones are refused.
+CLICK_TOLERANCE = 2.0
+
+ROLES = ("top", "left", "bottom", "right")
+OPPOSITE = {"top": "bottom", "bottom": "top", "left": "right", "right": "left"}
+
+
+def fmt_point(p: Sequence[float]) -> str:
+    return f"({p[0]:g}, {p[1]:g})"
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box as COCO writes it: top-left corner, width, height."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def area(self) -> float:
+        return self.w * self.h
+
+    def to_list(self) -> list[float]:
+        return [self.x, self.y, self.w, self.h]
+
+
+@dataclass(frozen=True)
+class ExtremePoints:
+    """The top-, left-, bottom- and right-most points of one object, checked to agree with each other."""
+
+    top: Point
+    left: Point
+    bottom: Point
+    right: Point
+
+    def __post_init__(self) -> None:
+        points = self.as_dict()
+        for role, p in points.items():
+            if len(p) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p):
+                raise UserError(f"the {role} point {p!r} is not two finite numbers")
+        for role, p in points.items():
+            others = sorted((r for r in ROLES if r != role), key=lambda r: r != OPPOSITE[role])
+            for other in others:
+                q = points[other]
+                if role == "top" and p[1] > q[1]:
+                    raise UserError(f"the top point {fmt_point(p)} lies below the {other} point {fmt_point(q)}")
+                if role == "bottom" and p[1] < q[1]:
+                    raise UserError(f"the bottom point {fmt_point(p)} lies above the {other} point {fmt_point(q)}")
+                if role == "left" and p[0] > q[0]:
+                    raise UserError(f"the left point {fmt_point(p)} lies right of the {other} point {fmt_point(q)}")
+                if role == "right" and p[0] < q[0]:
+                    raise UserError(f"the right point {fmt_point(p)} lies left of the {other} point {fmt_point(q)}")
+        if self.right[0] == self.left[0]:
+            raise UserError(f"the points have zero width: all lie on x = {self.left[0]:g}")
+        if self.bottom[1] == self.top[1]:
+            raise UserError(f"the points have zero height: all lie on y = {self.top[1]:g}")
+
+    @classmethod
+    def from_clicks(
+        cls,
+        clicks: Iterable[Sequence[float]],
+        image_size: tuple[int, int] | None = None,
+        tolerance: float = CLICK_TOLERANCE,
+    ) -> "ExtremePoints":
+        """Assign four clicks given in any order to top/left/bottom/right by geometry.
+
+        `image_size` is (width, height); clicks within `tolerance` px outside it are clamped onto it.
+        """
+        points = [tuple(float(v) for v in c) for c in clicks]
+        if len(points) != 4:
+            raise UserError(f"expected 4 extreme points, got {len(points)}")
+        for i, p in enumerate(points, 1):
+            if len(p) != 2 or not all(math.isfinite(v) for v in p):
+                raise UserError(f"click {i} {p!r} is not two finite numbers")
+        if image_size is not None:
+            points = [_clamp_to_image(p, image_size, tolerance) for p in points]
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        if min(xs) == max(xs):
+            raise UserError(f"the points have zero width: all lie on x = {xs[0]:g}")
+        if min(ys) == max(ys):
+            raise UserError(f"the points have zero height: all lie on y = {ys[0]:g}")
+        for t, l, b, r in permutations(range(4)):
+            if ys[t] == min(ys) and xs[l] == min(xs) and ys[b] == max(ys) and xs[r] == max(xs):
+                return cls(points[t], points[l], points[b], points[r])
+        raise UserError(_why_unassignable(points))
+
+    @classmethod
+    def from_coco(cls, values: Sequence) -> "ExtremePoints":
+        """Read ExtremeNet's field: [[x, y] top, left, bottom, right], or the same as 8 flat numbers."""
+        flat = [v for p in values for v in p] if values and isinstance(values[0], (list, tuple)) else list(values)
+        if len(flat) != 8 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
+            raise UserError("expected [[x, y] top, left, bottom, right] (8 numbers)")
+        pts = [(float(flat[i]), float(flat[i + 1])) for i in range(0, 8, 2)]
+        return cls(*pts)
+
+    def to_coco(self) -> list[list[float]]:
+        return [list(self.top), list(self.left), list(self.bottom), list(self.right)]
+
+    def as_dict(self) -> dict[str, Point]:
+        return {"top": self.top, "left": self.left, "bottom": self.bottom, "right": self.right}
+
+    @property
+    def box(self) -> Box:
+        """The box is exact: its sides pass through the extreme points."""
+        return Box(self.left[0], self.top[1], self.right[0] - self.left[0], self.bottom[1] - self.top[1])
+
+    def octagon(self) -> list[float]:
+        """ExtremeNet's octagon as one flat COCO polygon, vertices in top, left, bottom, right order.
+
+        Each extreme point is extended along its box side by 1/8 of that side, clipped at the corners.
+        """
+        b = self.box
+        x0, y0, x1, y1 = b.x, b.y, b.x + b.w, b.y + b.h
+        dx, dy = b.w / 8, b.h / 8
+        (tx, ty), (lx, ly), (bx, by), (rx, ry) = self.top, self.left, self.bottom, self.right
+        vertices = [
+            (min(tx + dx, x1), ty), (max(tx - dx, x0), ty),
+            (lx, max(ly - dy, y0)), (lx, min(ly + dy, y1)),
+            (max(bx - dx, x0), by), (min(bx + dx, x1), by),
+            (rx, min(ry + dy, y1)), (rx, max(ry - dy, y0)),
+        ]
+        return [v for p in vertices for v in p]
+
+
+def _clamp_to_image(p: Point, image_size: tuple[int, int], tolerance: float) -> Point:
+    w, h = image_size
+    x, y = p
+    if not (-tolerance <= x <= w + tolerance and -tolerance <= y <= h + tolerance):
+        raise UserError(f"point {fmt_point(p)} lies outside the {w}x{h} image")
+    return (min(max(x, 0.0), float(w)), min(max(y, 0.0), float(h)))
+
+
+def _why_unassignable(points: list[Point]) -> str:
+    """Name a click that alone is the extreme in two directions, the usual reason no assignment exists."""
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    holders = {
+        "top-most": [i for i, y in enumerate(ys) if y == min(ys)],
+        "left-most": [i for i, x in enumerate(xs) if x == min(xs)],
+        "bottom-most": [i for i, y in enumerate(ys) if y == max(ys)],
+        "right-most": [i for i, x in enumerate(xs) if x == max(xs)],
+    }
+    unique = [(name, idx[0]) for name, idx in holders.items() if len(idx) == 1]
+    for i, (name, p) in enumerate(unique):
+        for other, q in unique[i + 1:]:
+            if p == q:
+                return (
+                    f"point {fmt_point(points[p])} is both the {name} and the {other} click: "
+                    "the 4 clicks must be the top, left, bottom and right of one object"
+                )
+    return "the 4 clicks cannot be the top, left, bottom and right of one object"

@@ -1,0 +1,154 @@
+"""Masks, COCO RLE and COCO polygons, converted without losing holes or parts.
+
+COCO polygons are rasterised by pycocotools with the even-odd rule inside one polygon and a union
+across the polygons of an annotation. So each connected part becomes one polygon, traced along pixel
+edges (exact), and each hole is joined to its part's outer ring by a bridge walked there and back:
+the bridge cancels under even-odd and the hole stays a hole. mask -> polygons -> mask is identical.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pycocotools.mask as mask_utils
+import shapely
+
+from .errors import UserError
+from .geometry import ExtremePoints
+
+Polygons = list[list[float]]
+Rle = dict  # {"size": [height, width], "counts": str}: compressed COCO RLE
+
+#: ExtremeNet's band: boundary within this share of the box side counts as the extreme.
+EXTREME_BAND = 0.02
+
+
+def mask_to_rle(mask: np.ndarray) -> Rle:
+    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def rle_to_mask(rle: Rle) -> np.ndarray:
+    return mask_utils.decode(_c_rle(rle))
+
+
+def compress_rle(rle: dict) -> Rle:
+    """Accept COCO RLE with `counts` as a list (uncompressed) or a string; return the string form."""
+    size = rle.get("size")
+    counts = rle.get("counts")
+    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+        raise UserError("RLE `size` must be [height, width]")
+    if isinstance(counts, list):
+        if not all(isinstance(v, int) and v >= 0 for v in counts):
+            raise UserError("RLE `counts` must be non-negative integers")
+        if sum(counts) != size[0] * size[1]:
+            raise UserError(f"RLE `counts` add up to {sum(counts)}, not height x width = {size[0] * size[1]}")
+        compressed = mask_utils.frPyObjects({"size": list(size), "counts": counts}, size[0], size[1])
+        return {"size": list(size), "counts": compressed["counts"].decode("ascii")}
+    if isinstance(counts, (str, bytes)):
+        text = counts.decode("ascii") if isinstance(counts, bytes) else counts
+        return {"size": list(size), "counts": text}
+    raise UserError("RLE `counts` must be a list of integers or a string")
+
+
+def rle_area(rle: Rle) -> float:
+    return float(mask_utils.area(_c_rle(rle)))
+
+
+def valid_polygons(polygons: Sequence[Sequence[float]]) -> Polygons:
+    """The polygons pycocotools can rasterise: at least 3 vertices each.
+
+    (pycocotools reads a list whose first entry has 4 numbers as boxes, so 2-vertex polygons must go.)
+    """
+    return [list(p) for p in polygons if len(p) >= 6 and len(p) % 2 == 0]
+
+
+def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int) -> Rle:
+    polys = valid_polygons(polygons)
+    if not polys:
+        return mask_to_rle(np.zeros((height, width), np.uint8))
+    rle = mask_utils.merge(mask_utils.frPyObjects(polys, height, width))
+    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
+
+
+def polygons_to_mask(polygons: Sequence[Sequence[float]], height: int, width: int) -> np.ndarray:
+    return rle_to_mask(polygons_to_rle(polygons, height, width))
+
+
+def mask_to_polygons(mask: np.ndarray) -> Polygons:
+    """Trace a mask along pixel edges: one polygon per 8-connected part, its holes bridged in."""
+    geometry = _mask_geometry(np.asarray(mask, dtype=bool))
+    if geometry is None:
+        return []
+    parts = shapely.get_parts(geometry)
+    return [_bridged(part) for part in parts if part.area > 0]
+
+
+def _mask_geometry(mask: np.ndarray):
+    """The union of the mask's row runs as pixel-edge rectangles (shapely), or None when empty."""
+    if not mask.any():
+        return None
+    padded = np.pad(mask, ((0, 0), (1, 1))).astype(np.int8)
+    change = np.diff(padded, axis=1)
+    start_rows, start_cols = np.nonzero(change == 1)
+    _, end_cols = np.nonzero(change == -1)  # row-major order matches the starts one to one
+    boxes = shapely.box(start_cols, start_rows, end_cols, start_rows + 1)
+    return shapely.simplify(shapely.union_all(boxes), 0)
+
+
+def _bridged(polygon) -> list[float]:
+    exterior = np.asarray(polygon.exterior.coords)[:-1]
+    pieces = [exterior]
+    for ring in polygon.interiors:
+        pieces += [exterior[:1], np.asarray(ring.coords)]
+    return np.concatenate(pieces).ravel().astype(float).tolist()
+
+
+def extreme_points_from_mask(mask: np.ndarray) -> ExtremePoints | None:
+    """ExtremeNet's rule on pixels: within a 2 % band of each side, the middle of the span it covers."""
+    rows, cols = np.nonzero(np.asarray(mask))
+    if rows.size == 0:
+        return None
+    y0, y1 = rows.min(), rows.max() + 1
+    x0, x1 = cols.min(), cols.max() + 1
+    band_y = EXTREME_BAND * (y1 - y0)
+    band_x = EXTREME_BAND * (x1 - x0)
+
+    def mid(values: np.ndarray) -> float:
+        return (float(values.min()) + float(values.max()) + 1) / 2
+
+    return ExtremePoints(
+        top=(mid(cols[rows - y0 <= band_y]), float(y0)),
+        left=(float(x0), mid(rows[cols - x0 <= band_x])),
+        bottom=(mid(cols[(y1 - 1) - rows <= band_y]), float(y1)),
+        right=(float(x1), mid(rows[(x1 - 1) - cols <= band_x])),
+    )
+
+
+def extreme_points_from_polygons(polygons: Sequence[Sequence[float]]) -> ExtremePoints | None:
+    """ExtremeNet's rule on polygon vertices; None for polygons without width or height."""
+    polys = valid_polygons(polygons)
+    if not polys:
+        return None
+    xy = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2) for p in polys])
+    xs, ys = xy[:, 0], xy[:, 1]
+    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+    if x1 == x0 or y1 == y0:
+        return None
+    band_y = EXTREME_BAND * (y1 - y0)
+    band_x = EXTREME_BAND * (x1 - x0)
+
+    def mid(values: np.ndarray) -> float:
+        return (float(values.min()) + float(values.max())) / 2
+
+    return ExtremePoints(
+        top=(mid(xs[ys - y0 <= band_y]), float(y0)),
+        left=(float(x0), mid(ys[xs - x0 <= band_x])),
+        bottom=(mid(xs[y1 - ys <= band_y]), float(y1)),
+        right=(float(x1), mid(ys[x1 - xs <= band_x])),
+    )
+
+
+def _c_rle(rle: Rle) -> dict:
+    counts = rle["counts"]
+    return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}

@@ -1,0 +1,28 @@
+"""The one progress callback type for long work (import, export, inference, training).
+
+A callback receives (done, total) and may raise `Cancelled` to stop the work. The terminal shows it as
+a progress bar (annotator.progress) and the GUI as a progress widget.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator, TypeVar
+
+Progress = Callable[[int, int], None]
+
+T = TypeVar("T")
+
+
+def no_progress(done: int, total: int) -> None:
+    """The default callback: report nothing."""
+
+
+def tracked(items: Iterable[T], total: int, progress: Progress, every: int = 1000) -> Iterator[T]:
+    """Yield items, reporting progress every `every` items and once at the end."""
+    done = 0
+    progress(0, total)
+    for item in items:
+        yield item
+        done += 1
+        if done % every == 0:
+            progress(done, total)
+    progress(done, total)

@@ -1,0 +1,24 @@
+"""What a reader or writer could not carry, or did on its own, counted and said once per kind."""
+from __future__ import annotations
+
+from collections import Counter
+
+
+class Report:
+    """Counts notes by template; each template holds `{n}` for the count.
+
+    Example: report.add("{n} box-only annotations: a box is not four extreme points, so they have none")
+    """
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def add(self, template: str, n: int = 1) -> None:
+        if n:
+            self._counts[template] += n
+
+    def count(self, template: str) -> int:
+        return self._counts[template]
+
+    def lines(self) -> list[str]:
+        return [template.format(n=n) for template, n in self._counts.items()]
