@@ -1,0 +1,56 @@
+"""Small COCO files written by the tests themselves, covering what real files do."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from converters.masks import mask_to_rle
+
+
+def write_json(path: Path, data) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def tricky_coco() -> dict:
+    """Ids from 0, a category with id 0, compressed and uncompressed RLE, a crowd region, an empty
+    segmentation (box only), extra fields, and polygons."""
+    m = np.zeros((20, 30), np.uint8)
+    m[3:9, 4:12] = 1
+    rle = mask_to_rle(m)
+    crowd = np.zeros((20, 30), np.uint8)
+    crowd[10:18, 0:25] = 1
+    counts = _uncompressed_counts(crowd)
+    return {
+        "info": {"description": "made in a test"},
+        "licenses": [{"id": 3, "name": "CC0"}],
+        "categories": [{"id": 0, "name": "things", "supercategory": "none"},
+                       {"id": 7, "name": "cat", "supercategory": "animal"}],
+        "images": [{"id": 0, "file_name": "a.png", "width": 30, "height": 20, "license": 3},
+                   {"id": 5, "file_name": "sub/b.png", "width": 30, "height": 20}],
+        "annotations": [
+            {"id": 0, "image_id": 0, "category_id": 7, "bbox": [4, 3, 8, 6], "area": 48, "iscrowd": 0,
+             "segmentation": rle},
+            {"id": 1, "image_id": 0, "category_id": 0, "bbox": [0, 10, 25, 8], "area": 200, "iscrowd": 1,
+             "segmentation": {"size": [20, 30], "counts": counts}},
+            {"id": 2, "image_id": 5, "category_id": 7, "bbox": [1.5, 2.25, 10, 5], "area": 50, "iscrowd": 0,
+             "segmentation": [], "occluded": True, "attributes": {"colour": "black"}},
+            {"id": 3, "image_id": 5, "category_id": 7, "bbox": [10.2, 5.1, 9.6, 9.7], "area": 60, "iscrowd": 0,
+             "segmentation": [[10.2, 5.1, 19.8, 5.1, 19.8, 14.8, 10.2, 14.8]]},
+        ],
+    }
+
+
+def _uncompressed_counts(mask: np.ndarray) -> list[int]:
+    flat = np.asfortranarray(mask).ravel(order="F")
+    counts, value, run = [], 0, 0
+    for v in flat:
+        if v == value:
+            run += 1
+        else:
+            counts.append(run)
+            value, run = v, 1
+    counts.append(run)
+    return [int(c) for c in counts]

@@ -1,0 +1,101 @@
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from annotator.cli import main
+from tests.cocofiles import tricky_coco, write_json
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    """The installed command as a user runs it, in its own process."""
+    return subprocess.run([sys.executable, "-m", "annotator", *args], capture_output=True, text=True)
+
+
+@pytest.fixture
+def image_dir(tmp_path):
+    d = tmp_path / "photos"
+    (d / "sub").mkdir(parents=True)
+    cv2.imwrite(str(d / "a.png"), np.zeros((20, 30, 3), np.uint8))
+    cv2.imwrite(str(d / "sub" / "b.png"), np.zeros((20, 30, 3), np.uint8))
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+@pytest.mark.parametrize("command", [[], ["init"], ["import"], ["convert"], ["stats"]])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0 and "usage: annotator" in result.stdout
+
+
+def test_init_creates_a_project_with_images_and_labels(image_dir, capsys):
+    assert main(["init", str(image_dir), "--labels", "date, fig,,hazelnut"]) == 0
+    assert "created" in capsys.readouterr().out
+    assert main(["stats", str(image_dir / "annotator.sqlite"), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["images"] == 2 and stats["images_by_status"]["todo"] == 2
+    assert stats["objects_per_category"] == {"date": 0, "fig": 0, "hazelnut": 0}
+
+
+def test_init_again_reuses_the_project_and_adds_only_new_images(image_dir, capsys):
+    main(["init", str(image_dir)])
+    cv2.imwrite(str(image_dir / "c.png"), np.zeros((5, 5, 3), np.uint8))
+    main(["init", str(image_dir), "--labels", "x"])
+    assert "updated" in capsys.readouterr().out.splitlines()[-1]
+    main(["stats", str(image_dir / "annotator.sqlite"), "--json"])
+    assert json.loads(capsys.readouterr().out)["images"] == 3
+
+
+def test_import_then_convert_then_stats(image_dir, tmp_path):
+    coco = write_json(tmp_path / "labels.json", tricky_coco())
+    project = tmp_path / "p.sqlite"
+    imported = run("import", "--from", "coco", str(coco), "--images", str(image_dir), "--project", str(project))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 4 annotations" in imported.stdout
+    assert "note: 1 box-only annotations: a box is not four extreme points, so they have none" in imported.stdout
+    out = tmp_path / "export.json"
+    converted = run("convert", str(project), "--to", "coco", "-o", str(out), "--rle")
+    assert converted.returncode == 0, converted.stderr
+    data = json.loads(out.read_text())
+    assert len(data["annotations"]) == 4 and [im["file_name"] for im in data["images"]] == ["a.png", "sub/b.png"]
+    stats = run("stats", str(project))
+    assert "objects: 4, with masks: 3 (75%)" in stats.stdout
+
+
+def test_convert_reads_a_coco_file_too(tmp_path):
+    coco = write_json(tmp_path / "labels.json", tricky_coco())
+    result = run("convert", str(coco), "--to", "coco", "-o", str(tmp_path / "o.json"))
+    assert result.returncode == 0 and len(json.loads((tmp_path / "o.json").read_text())["annotations"]) == 4
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["stats", "{tmp}/absent.sqlite"], "{tmp}/absent.sqlite: no such project file"),
+    (["convert", "{tmp}/bad.json", "--to", "coco", "-o", "{tmp}/out.json"],
+     "{tmp}/bad.json: line 1 column 13: invalid JSON: Expecting value"),
+    (["import", "--from", "coco", "{tmp}/bad.json", "--images", "{tmp}", "--project", "{tmp}/p.sqlite"],
+     "{tmp}/bad.json: line 1 column 13: invalid JSON: Expecting value"),
+    (["init", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
+    (["convert", "{tmp}/wrong_category.json", "--to", "coco", "-o", "{tmp}/out.json"],
+     "{tmp}/wrong_category.json: annotations[0].category_id: category_id 99 is not among the categories"),
+])
+def test_errors_are_one_line_naming_file_and_place_with_exit_code_2(tmp_path, args, expected):
+    (tmp_path / "bad.json").write_text('{"images": [}')
+    data = tricky_coco()
+    data["annotations"][0]["category_id"] = 99
+    write_json(tmp_path / "wrong_category.json", data)
+    (tmp_path / "out.json").write_text("an older export")
+    result = run(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == 2
+    assert result.stderr == f"annotator: error: {expected.format(tmp=tmp_path)}\n"
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out.json").read_text() == "an older export"
+    assert not (tmp_path / "p.sqlite").exists()
+
+
+def test_unreadable_image_files_are_skipped_and_counted(image_dir, capsys):
+    (image_dir / "broken.jpg").write_bytes(b"not really a jpeg")
+    assert main(["init", str(image_dir)]) == 0
+    assert "note: 1 files could not be read as images: skipped" in capsys.readouterr().out

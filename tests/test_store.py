@@ -1,0 +1,204 @@
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from annotator.schema import SCHEMA_VERSION
+from annotator.store import Project
+from converters import Annotation, ExtremePoints, ImageStatus, Review, Source, UserError
+from converters.geometry import Box
+
+EP = ExtremePoints(top=(50, 10), left=(12, 40), bottom=(47, 90), right=(88, 55))
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "images").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / "images" / name).write_bytes(b"")
+    p = Project.create(tmp_path / "p.sqlite", tmp_path / "images")
+    p.add_images([("a.jpg", 100, 100), ("b.jpg", 100, 100)])
+    p.add_category("date")
+    yield p
+    p.close()
+
+
+def label(project, image_id=1, source=Source.HUMAN) -> Annotation:
+    cat = project.categories()[0]
+    return Annotation.from_extreme(0, image_id, cat.id, EP, source=source)
+
+
+def test_a_new_project_has_the_current_schema_in_wal_mode(project):
+    assert project.schema_version == SCHEMA_VERSION
+    assert project._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_every_edit_is_on_disk_when_the_call_returns(project, tmp_path):
+    ann = project.add_annotation(label(project))
+    other = sqlite3.connect(tmp_path / "p.sqlite")
+    assert other.execute("SELECT COUNT(*) FROM annotations").fetchone()[0] == 1
+    project.update_annotation(ann.with_extreme(ExtremePoints((50, 5), (12, 40), (47, 90), (88, 55))))
+    assert other.execute("SELECT y, h FROM annotations").fetchone() == (5, 85)
+    project.delete_annotation(ann.id)
+    assert other.execute("SELECT COUNT(*) FROM annotations").fetchone()[0] == 0
+
+
+def test_labels_come_back_as_they_were_stored(project, tmp_path):
+    ann = label(project).with_mask(polygons=[EP.octagon()])
+    stored = project.add_annotation(ann)
+    project.close()
+    with Project.open(tmp_path / "p.sqlite") as again:
+        (back,) = again.annotations(1)
+    assert back.extreme == EP and back.box == EP.box and back.polygons == [EP.octagon()]
+    assert back.id == stored.id and back.area == stored.area > 0
+
+
+def test_area_is_the_mask_area_or_the_box_area(project):
+    boxed = project.add_annotation(label(project))
+    masked = project.add_annotation(label(project).with_mask(polygons=[[10, 10, 20, 10, 20, 30, 10, 30]]))
+    assert boxed.area == EP.box.area and masked.area == 200
+
+
+def test_suggestions_are_kept_apart_and_never_replace_labels(project):
+    mine = project.add_annotation(label(project))
+    (s1, s2) = project.add_suggestions([label(project, source=Source.MODEL)] * 2, model="run-1")
+    assert project.annotations(1) == [mine]
+    assert [s.review for s in project.suggestions(1)] == [Review.PENDING] * 2
+    accepted = project.accept_suggestion(s1.id)
+    project.reject_suggestion(s2.id)
+    labels = project.annotations(1)
+    assert labels[0] == mine and labels[1].id == accepted.id and accepted.source == Source.MODEL
+    assert project.suggestions(1) == []
+    with pytest.raises(UserError, match=f"no pending suggestion with id {s2.id}"):
+        project.accept_suggestion(s2.id)
+
+
+def test_image_status_changes_are_stored(project):
+    project.set_status(2, ImageStatus.DONE)
+    assert [im.file_name for im in project.images(ImageStatus.DONE)] == ["b.jpg"]
+    assert project.stats()["images_by_status"] == {"todo": 1, "in-progress": 0, "done": 1, "skipped": 0}
+
+
+def test_moved_or_vanished_images_are_listed_and_the_project_keeps_working(project, tmp_path):
+    (tmp_path / "images" / "b.jpg").unlink()
+    assert project.missing_images() == ["b.jpg"]
+    project.add_annotation(label(project, image_id=2))
+    assert len(project.annotations(2)) == 1
+
+
+def test_the_project_and_its_images_can_move_together(project, tmp_path):
+    project.close()
+    (tmp_path / "p.sqlite").rename(tmp_path / "moved.sqlite")
+    new_home = tmp_path / "elsewhere"
+    new_home.mkdir()
+    for name in ("moved.sqlite", "images"):
+        (tmp_path / name).rename(new_home / name)
+    with Project.open(new_home / "moved.sqlite") as p:
+        assert p.image_root == (new_home / "images").resolve() and p.missing_images() == []
+
+
+def test_opening_something_that_is_not_a_project_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE t (x)")
+    with pytest.raises(UserError, match="no such project file"):
+        Project.open(tmp_path / "absent.sqlite")
+    with pytest.raises(UserError, match="not an SQLite file"):
+        Project.open(tmp_path / "notes.txt")
+    with pytest.raises(UserError, match="an SQLite file, but not an annotator project"):
+        Project.open(tmp_path / "other.db")
+    assert (tmp_path / "notes.txt").read_text() == "hello"
+
+
+def test_a_project_from_a_newer_version_is_refused_untouched(project, tmp_path):
+    project._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    project.close()
+    before = (tmp_path / "p.sqlite").read_bytes()
+    with pytest.raises(UserError, match=f"newer annotator \\(schema {SCHEMA_VERSION + 1}; this one reads up to"):
+        Project.open(tmp_path / "p.sqlite")
+    assert (tmp_path / "p.sqlite").read_bytes() == before
+
+
+def test_a_failing_migration_leaves_the_file_at_its_old_version(project, tmp_path, monkeypatch):
+    from annotator import schema, store
+    project.close()
+    broken = schema.MIGRATIONS + ["ALTER TABLE images ADD COLUMN rating INTEGER; SELECT * FROM no_such_table"]
+    monkeypatch.setattr(store, "MIGRATIONS", broken)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(broken))
+    with pytest.raises(UserError, match="cannot upgrade the project to schema 2"):
+        Project.open(tmp_path / "p.sqlite")
+    monkeypatch.undo()
+    with Project.open(tmp_path / "p.sqlite") as p:
+        assert p.schema_version == 1
+        assert "rating" not in [r[1] for r in p._conn.execute("PRAGMA table_info(images)")]
+
+
+def test_an_old_project_is_migrated_on_open(project, tmp_path, monkeypatch):
+    from annotator import schema, store
+    project.add_annotation(label(project))
+    project.close()
+    upgraded = schema.MIGRATIONS + ["ALTER TABLE images ADD COLUMN rating INTEGER"]
+    monkeypatch.setattr(store, "MIGRATIONS", upgraded)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(upgraded))
+    with Project.open(tmp_path / "p.sqlite") as p:
+        assert p.schema_version == 2 and len(p.annotations(1)) == 1
+        assert "rating" in [r[1] for r in p._conn.execute("PRAGMA table_info(images)")]
+
+
+def test_killing_the_process_loses_at_most_the_edit_in_flight(project, tmp_path):
+    project.close()
+    script = textwrap.dedent(f"""
+        import sys
+        from annotator.store import Project
+        from converters import Annotation
+        from converters.geometry import Box
+        p = Project.open({str(tmp_path / 'p.sqlite')!r})
+        cat = p.categories()[0].id
+        n = 0
+        while True:
+            p.add_annotation(Annotation(0, 1, cat, Box(1, 2, 3, 4)))
+            n += 1
+            print(n, flush=True)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    reported = 0
+    for line in child.stdout:
+        reported = int(line)
+        if reported >= 200:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    with Project.open(tmp_path / "p.sqlite") as p:
+        assert p._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = len(p.annotations(1))
+    assert reported <= stored <= reported + 2  # what was reported stored is there; at most the edit in flight more
+
+
+def test_an_edit_that_fails_changes_nothing(project):
+    project.add_annotation(label(project))
+    with pytest.raises(sqlite3.IntegrityError):
+        project.add_annotation(Annotation(0, 1, 999, Box(0, 0, 1, 1)))  # no such category
+    assert len(project.annotations(1)) == 1
+
+
+def test_import_is_one_transaction_and_skips_labels_already_there(project, tmp_path):
+    from converters import read_coco
+    from tests.cocofiles import tricky_coco, write_json
+    path = write_json(tmp_path / "in.json", tricky_coco())
+    ds = read_coco(path)
+    first = project.import_dataset(ds, tmp_path / "images")
+    second = project.import_dataset(ds, tmp_path / "images")
+    assert first.annotations_added == 4 and second.annotations_added == 0
+    assert second.report.lines() == [
+        "2 images listed in the file are missing under the image folder (kept, marked missing)",
+        "4 annotations already in the project: skipped",
+    ]
+    assert [c.name for c in project.categories()] == ["date", "things", "cat"]
+    bad = read_coco(path)
+    bad.annotations[-1].category_id = 12345
+    with pytest.raises(KeyError):
+        project.import_dataset(bad, tmp_path / "images")
+    assert project.stats()["objects"] == 4
