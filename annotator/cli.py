@@ -104,6 +104,8 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
+    if not args.images.is_dir():
+        raise UserError("no such folder (--images)", args.images)
     report = Report()
     dataset = read_coco(args.file, args.images, report)
     with Project.open_or_create(args.project, args.images) as project, TerminalProgress("importing") as progress:
@@ -142,11 +144,14 @@ def _is_sqlite(path: Path) -> bool:
 def cmd_stats(args: argparse.Namespace) -> None:
     with Project.open(args.project) as project:
         stats = project.stats()
+        missing = project.missing_images()[:5] if stats["missing_images"] else []
     if args.json:
         print(json.dumps(stats, indent=2))
         return
     status = ", ".join(f"{k} {v}" for k, v in stats["images_by_status"].items())
     print(f"images: {stats['images']} ({status}); missing on disk: {stats['missing_images']}")
+    for path in missing:
+        print(f"  missing: {path}")
     print(f"objects: {stats['objects']}, with masks: {stats['with_mask']} ({stats['share_with_mask']:.0%}); "
           f"pending suggestions: {stats['pending_suggestions']}")
     width = max((len(n) for n in stats["objects_per_category"]), default=0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import sqlite3
 import time
@@ -17,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import orjson
+
 from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, ImageStatus, Review, Source
 from converters.errors import UserError
 from converters.geometry import Box
-from converters.progress import Progress, no_progress, tracked
+from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
 from .palette import default_color
@@ -273,7 +274,8 @@ class Project:
         """The labels (not the pending or rejected suggestions) as the shared dataset model."""
         total = self._conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
         rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
-        annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
+        with bulk():
+            annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
         return Dataset(images=self.images(), categories=self.categories(), annotations=annotations)
 
     def import_dataset(self, dataset: Dataset, images_dir: str | os.PathLike,
@@ -297,7 +299,7 @@ class Project:
                 before = c.total_changes
                 c.execute("INSERT OR IGNORE INTO images (path, width, height, status, attributes) "
                           "VALUES (?, ?, ?, ?, ?)", (path, im.width, im.height, ImageStatus(im.status).value,
-                                                     json.dumps(im.attributes)))
+                                                     _json(im.attributes)))
                 result.images_added += c.total_changes - before
                 image_ids[im.id] = c.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
                 if not (images_dir / im.file_name).is_file():
@@ -376,33 +378,44 @@ def _posix(path: str | os.PathLike) -> str:
 def _image(row: tuple) -> ImageRecord:
     iid, path, width, height, status, attributes = row
     return ImageRecord(id=iid, file_name=path, width=width, height=height, status=ImageStatus(status),
-                       attributes=json.loads(attributes))
+                       attributes=orjson.loads(attributes))
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value)
 
 
 def _row(a: Annotation) -> tuple:
     return (
         a.image_id, a.category_id, a.box.x, a.box.y, a.box.w, a.box.h,
-        json.dumps(a.extreme.to_coco()) if a.extreme is not None else None,
-        json.dumps(a.polygons) if a.polygons else None,
-        json.dumps(a.rle) if a.rle is not None else None,
+        _json([*a.extreme.top, *a.extreme.left, *a.extreme.bottom, *a.extreme.right]) if a.extreme else None,
+        _json(a.polygons) if a.polygons else None,
+        _json(a.rle) if a.rle is not None else None,
         a.area, int(a.iscrowd), Source(a.source).value, a.score, Review(a.review).value,
-        json.dumps(a.attributes), time.time(),
+        _json(a.attributes) if a.attributes else EMPTY, time.time(),
     )
 
 
 def _annotation(row: tuple) -> Annotation:
+    """A stored row back as an Annotation; the row's points were checked when they were stored."""
     (aid, image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, review,
      attributes, _modified) = row
-    return Annotation(
-        id=aid, image_id=image_id, category_id=category_id, box=Box(x, y, w, h),
-        extreme=ExtremePoints.from_coco(json.loads(extreme)) if extreme else None,
-        polygons=json.loads(polygons) if polygons else None,
-        rle=json.loads(rle) if rle else None,
-        iscrowd=bool(iscrowd), source=Source(source), score=score, review=Review(review),
-        attributes=json.loads(attributes), area=area,
+    if extreme:
+        e = orjson.loads(extreme)
+        extreme = ExtremePoints.checked_before((e[0], e[1]), (e[2], e[3]), (e[4], e[5]), (e[6], e[7]))
+    return Annotation(  # positional, in field order: this runs a million times in an export
+        aid, image_id, category_id, Box(x, y, w, h), extreme or None,
+        orjson.loads(polygons) if polygons else None, orjson.loads(rle) if rle else None,
+        bool(iscrowd), _SOURCES[source], score, _REVIEWS[review],
+        orjson.loads(attributes) if attributes != EMPTY else {}, area,
     )
+
+
+EMPTY = b"{}"
+_SOURCES = {s.value: s for s in Source}
+_REVIEWS = {r.value: r for r in Review}
 
 
 def _identity(a: Annotation) -> tuple:
     """What makes two labels on one image the same object for a re-import."""
-    return (a.category_id, tuple(a.box.to_list()), json.dumps(a.polygons), json.dumps(a.rle), a.iscrowd)
+    return (a.category_id, tuple(a.box.to_list()), _json(a.polygons), _json(a.rle), a.iscrowd)

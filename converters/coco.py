@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
+
 from .atomic import atomic_write
 from .errors import UserError, package_version
 from .geometry import Box, ExtremePoints
@@ -23,7 +25,7 @@ from .images import read_image_size
 from .masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons, mask_to_polygons,
                     rle_to_mask, valid_polygons)
 from .model import Annotation, Category, Dataset, ImageRecord, Source
-from .progress import Progress, no_progress, tracked
+from .progress import Progress, bulk, no_progress, tracked
 from .report import Report
 
 BOX_ONLY = "{n} box-only annotations: a box is not four extreme points, so they have none"
@@ -53,6 +55,10 @@ def load_json(path: str | os.PathLike) -> Any:
     except UnicodeDecodeError as e:
         raise UserError(f"not UTF-8 text (byte 0x{raw[e.start]:02x})", path, f"offset {e.start}") from None
     try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # Python's json also reads the NaN and Infinity that Python-written files may hold
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise UserError(f"invalid JSON: {e.msg}", path, f"line {e.lineno} column {e.colno}") from None
@@ -234,14 +240,22 @@ def write_coco(dataset: Dataset, path: str | os.PathLike, rle: bool = False,
         "categories": [_category_json(c, category_ids[c.id]) for c in dataset.categories],
     }
     anns = tracked(dataset.annotations, len(dataset.annotations), progress)
-    with atomic_write(path) as f:
-        f.write(json.dumps(head)[:-1] + ', "annotations": [')
+    try:
+        _write(path, head, anns, images, image_ids, category_ids, rle)
+    except OSError as e:
+        raise UserError(f"cannot write: {e.strerror or e}", path) from None
+
+
+def _write(path, head: dict, anns: Iterator[Annotation], images: dict[int, ImageRecord],
+           image_ids: dict[int, int], category_ids: dict[int, int], rle: bool) -> None:
+    with bulk(), atomic_write(path, "wb") as f:
+        f.write(orjson.dumps(head)[:-1] + b',"annotations":[')
         first = True
         for chunk in _chunks(anns, 5000):
             dicts = [_annotation_json(a, n, images[a.image_id], image_ids, category_ids, rle) for n, a in chunk]
-            f.write(("" if first else ", ") + json.dumps(dicts)[1:-1])
+            f.write((b"" if first else b",") + orjson.dumps(dicts)[1:-1])
             first = False
-        f.write("]}\n")
+        f.write(b"]}\n")
 
 
 def _chunks(items, size: int) -> Iterator[list[tuple[int, Annotation]]]:

@@ -53,26 +53,43 @@ class ExtremePoints:
     right: Point
 
     def __post_init__(self) -> None:
+        t, l, b, r = self.top, self.left, self.bottom, self.right
+        coords = (*t, *l, *b, *r)
+        try:
+            finite = len(coords) == 8 and all(map(math.isfinite, coords))
+        except TypeError:
+            finite = False
+        if not finite:
+            self._refuse_non_finite()
+        agree = (t[1] <= min(l[1], b[1], r[1]) and b[1] >= max(t[1], l[1], r[1])
+                 and l[0] <= min(t[0], b[0], r[0]) and r[0] >= max(t[0], l[0], b[0]))
+        if not agree:
+            raise UserError(self._contradiction())
+        if r[0] == l[0]:
+            raise UserError(f"the points have zero width: all lie on x = {l[0]:g}")
+        if b[1] == t[1]:
+            raise UserError(f"the points have zero height: all lie on y = {t[1]:g}")
+
+    def _refuse_non_finite(self) -> None:
+        for role, p in self.as_dict().items():
+            if len(p) != 2 or not all(_finite(v) for v in p):
+                raise UserError(f"the {role} point {p!r} is not two finite numbers")
+
+    def _contradiction(self) -> str:
+        """Say which point disagrees with which, naming the opposite point first where it is involved."""
         points = self.as_dict()
         for role, p in points.items():
-            if len(p) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p):
-                raise UserError(f"the {role} point {p!r} is not two finite numbers")
-        for role, p in points.items():
-            others = sorted((r for r in ROLES if r != role), key=lambda r: r != OPPOSITE[role])
-            for other in others:
+            for other in sorted((r for r in ROLES if r != role), key=lambda r: r != OPPOSITE[role]):
                 q = points[other]
                 if role == "top" and p[1] > q[1]:
-                    raise UserError(f"the top point {fmt_point(p)} lies below the {other} point {fmt_point(q)}")
+                    return f"the top point {fmt_point(p)} lies below the {other} point {fmt_point(q)}"
                 if role == "bottom" and p[1] < q[1]:
-                    raise UserError(f"the bottom point {fmt_point(p)} lies above the {other} point {fmt_point(q)}")
+                    return f"the bottom point {fmt_point(p)} lies above the {other} point {fmt_point(q)}"
                 if role == "left" and p[0] > q[0]:
-                    raise UserError(f"the left point {fmt_point(p)} lies right of the {other} point {fmt_point(q)}")
+                    return f"the left point {fmt_point(p)} lies right of the {other} point {fmt_point(q)}"
                 if role == "right" and p[0] < q[0]:
-                    raise UserError(f"the right point {fmt_point(p)} lies left of the {other} point {fmt_point(q)}")
-        if self.right[0] == self.left[0]:
-            raise UserError(f"the points have zero width: all lie on x = {self.left[0]:g}")
-        if self.bottom[1] == self.top[1]:
-            raise UserError(f"the points have zero height: all lie on y = {self.top[1]:g}")
+                    return f"the right point {fmt_point(p)} lies left of the {other} point {fmt_point(q)}"
+        raise AssertionError("called only when the points disagree")
 
     @classmethod
     def from_clicks(
@@ -103,6 +120,14 @@ class ExtremePoints:
             if ys[t] == min(ys) and xs[l] == min(xs) and ys[b] == max(ys) and xs[r] == max(xs):
                 return cls(points[t], points[l], points[b], points[r])
         raise UserError(_why_unassignable(points))
+
+    @classmethod
+    def checked_before(cls, top: Point, left: Point, bottom: Point, right: Point) -> "ExtremePoints":
+        """Rebuild points that were validated when they were stored (the project store's rows),
+        skipping the checks: exporting a million labels must not pay for them twice."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(top=top, left=left, bottom=bottom, right=right)
+        return obj
 
     @classmethod
     def from_coco(cls, values: Sequence) -> "ExtremePoints":
@@ -140,6 +165,10 @@ class ExtremePoints:
             (rx, min(ry + dy, y1)), (rx, max(ry - dy, y0)),
         ]
         return [v for p in vertices for v in p]
+
+
+def _finite(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _clamp_to_image(p: Point, image_size: tuple[int, int], tolerance: float) -> Point:

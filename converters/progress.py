@@ -5,6 +5,8 @@ a progress bar (annotator.progress) and the GUI as a progress widget.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 from typing import Callable, Iterable, Iterator, TypeVar
 
 Progress = Callable[[int, int], None]
@@ -26,3 +28,18 @@ def tracked(items: Iterable[T], total: int, progress: Progress, every: int = 100
         if done % every == 0:
             progress(done, total)
     progress(done, total)
+
+
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building or writing millions of acyclic objects.
+
+    Its generation-2 passes otherwise rescan every object made so far, again and again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

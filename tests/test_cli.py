@@ -78,19 +78,24 @@ def test_convert_reads_a_coco_file_too(tmp_path):
     (["import", "--from", "coco", "{tmp}/bad.json", "--images", "{tmp}", "--project", "{tmp}/p.sqlite"],
      "{tmp}/bad.json: line 1 column 13: invalid JSON: Expecting value"),
     (["init", "{tmp}/nowhere"], "{tmp}/nowhere: no such folder"),
+    (["import", "--from", "coco", "{tmp}/wrong_category.json", "--images", "{tmp}/nowhere", "--project",
+      "{tmp}/p.sqlite"], "{tmp}/nowhere: no such folder (--images)"),
+    (["convert", "{tmp}/good.json", "--to", "coco", "-o", "{tmp}"], "{tmp}: cannot write: Is a directory"),
+    (["init", "{tmp}", "--project", "{tmp}/bad.json"], "{tmp}/bad.json: not an annotator project (not an SQLite file)"),
     (["convert", "{tmp}/wrong_category.json", "--to", "coco", "-o", "{tmp}/out.json"],
      "{tmp}/wrong_category.json: annotations[0].category_id: category_id 99 is not among the categories"),
 ])
 def test_errors_are_one_line_naming_file_and_place_with_exit_code_2(tmp_path, args, expected):
     (tmp_path / "bad.json").write_text('{"images": [}')
+    write_json(tmp_path / "good.json", tricky_coco())
     data = tricky_coco()
     data["annotations"][0]["category_id"] = 99
     write_json(tmp_path / "wrong_category.json", data)
     (tmp_path / "out.json").write_text("an older export")
     result = run(*[a.format(tmp=tmp_path) for a in args])
     assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert result.stderr == f"annotator: error: {expected.format(tmp=tmp_path)}\n"
-    assert "Traceback" not in result.stderr
     assert (tmp_path / "out.json").read_text() == "an older export"
     assert not (tmp_path / "p.sqlite").exists()
 
@@ -99,3 +104,12 @@ def test_unreadable_image_files_are_skipped_and_counted(image_dir, capsys):
     (image_dir / "broken.jpg").write_bytes(b"not really a jpeg")
     assert main(["init", str(image_dir)]) == 0
     assert "note: 1 files could not be read as images: skipped" in capsys.readouterr().out
+
+
+def test_stats_names_the_images_that_vanished(image_dir, capsys):
+    main(["init", str(image_dir)])
+    (image_dir / "sub" / "b.png").unlink()
+    capsys.readouterr()
+    main(["stats", str(image_dir / "annotator.sqlite")])
+    out = capsys.readouterr().out
+    assert "missing on disk: 1" in out and "  missing: sub/b.png" in out
