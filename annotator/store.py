@@ -205,6 +205,15 @@ class Project:
         with self._transaction() as c:
             return self._insert(c, "annotations", ann)
 
+    def add_annotations(self, anns: Iterable[Annotation]) -> int:
+        """Store many new labels in one transaction (all or none); returns how many."""
+        count = 0
+        with self._transaction() as c:
+            for ann in anns:
+                self._insert(c, "annotations", ann)
+                count += 1
+        return count
+
     def update_annotation(self, ann: Annotation) -> Annotation:
         with self._transaction() as c:
             stored = self._with_area(c, ann)

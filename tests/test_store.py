@@ -177,6 +177,13 @@ def test_killing_the_process_loses_at_most_the_edit_in_flight(project, tmp_path)
     assert reported <= stored <= reported + 2  # what was reported stored is there; at most the edit in flight more
 
 
+def test_many_labels_are_stored_all_or_none(project):
+    assert project.add_annotations([label(project)] * 3) == 3
+    with pytest.raises(sqlite3.IntegrityError):
+        project.add_annotations([label(project), Annotation(0, 1, 999, Box(0, 0, 1, 1))])
+    assert len(project.annotations(1)) == 3
+
+
 def test_an_edit_that_fails_changes_nothing(project):
     project.add_annotation(label(project))
     with pytest.raises(sqlite3.IntegrityError):
