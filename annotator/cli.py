@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from converters import Dataset, read_coco, write_coco
+from converters import Dataset
 from converters.errors import Cancelled, UserError, package_version
+from converters.formats import FORMATS, read_dataset, write_dataset
 from converters.images import find_images, read_image_size
 from converters.report import Report
 
@@ -53,23 +54,28 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", default="", help="comma-separated category names, e.g. date,fig,hazelnut")
     s.set_defaults(run=cmd_init)
 
-    s = sub.add_parser("import", help="import labels from a file into a project",
+    s = sub.add_parser("import", help="import labels from a dataset into a project",
                        description="Merge labels into a project (created if missing). Categories match by name, "
                                    "images by path; labels already present are skipped.")
-    s.add_argument("--from", dest="fmt", choices=["coco"], required=True, help="format of FILE")
-    s.add_argument("file", metavar="FILE", type=Path, help="the labels file")
-    s.add_argument("--images", type=Path, required=True, help="folder the file's image names are relative to")
+    s.add_argument("--from", dest="src_fmt", choices=FORMATS, help="format of FILE (default: detected)")
+    s.add_argument("file", metavar="FILE", type=Path, help="labels file or dataset folder")
+    s.add_argument("--images", type=Path, help="folder the image names are relative to "
+                                               "(default: the dataset's own folder)")
     s.add_argument("--project", type=Path, required=True, help="project file to import into")
     s.set_defaults(run=cmd_import)
 
     s = sub.add_parser("convert", help="write a project or dataset in another format",
-                       description="Convert SRC (a project file or a COCO JSON file) to another format. "
-                                   "The output is written whole or not at all.")
-    s.add_argument("src", metavar="SRC", type=Path, help="project file or COCO JSON file")
-    s.add_argument("--to", dest="fmt", choices=["coco"], required=True, help="output format")
-    s.add_argument("-o", "--output", type=Path, required=True, help="output file")
-    s.add_argument("--rle", action="store_true", help="write masks as RLE instead of polygons")
-    s.add_argument("--images", type=Path, help="image folder of a COCO SRC (for sizes it leaves out)")
+                       description="Convert SRC (a project file, or a dataset in any supported format) to another "
+                                   "format. What the target cannot hold is reported, one line per kind; the "
+                                   "output is written whole or not at all.")
+    s.add_argument("src", metavar="SRC", type=Path, help="project file, labels file or dataset folder")
+    s.add_argument("--to", dest="fmt", choices=FORMATS, required=True, help="output format")
+    s.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file (coco) or folder (voc, yolo; new, empty or an earlier export)")
+    s.add_argument("--from", dest="src_fmt", choices=FORMATS, help="format of SRC (default: detected)")
+    s.add_argument("--images", type=Path, help="folder SRC's image names are relative to")
+    s.add_argument("--rle", action="store_true", help="coco: write masks as RLE instead of polygons")
+    s.add_argument("--strict", action="store_true", help="fail instead of dropping what the target cannot hold")
     s.set_defaults(run=cmd_convert)
 
     s = sub.add_parser("stats", help="count images by status and objects by category",
@@ -104,33 +110,43 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    if not args.images.is_dir():
+    if args.images is not None and not args.images.is_dir():
         raise UserError("no such folder (--images)", args.images)
     report = Report()
-    dataset = read_coco(args.file, args.images, report)
-    with Project.open_or_create(args.project, args.images) as project, TerminalProgress("importing") as progress:
-        result = project.import_dataset(dataset, args.images, progress)
-    print(f"imported {result.annotations_added} annotations on {len(dataset.images)} images "
+    loaded = read_dataset(args.file, args.src_fmt, args.images, report)
+    _say_format(args.file, loaded.format, loaded.why)
+    with Project.open_or_create(args.project, loaded.image_root) as project, \
+            TerminalProgress("importing") as progress:
+        result = project.import_dataset(loaded.dataset, loaded.image_root, progress)
+    print(f"imported {result.annotations_added} annotations on {len(loaded.dataset.images)} images "
           f"({result.images_added} new images, {result.categories_added} new categories) into {args.project}")
     _print_report(report)
     _print_report(result.report)
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
-    dataset = _load_source(args.src, args.images)
+    dataset, image_root = _load_source(args)
+    report = Report(strict=args.strict)
     with TerminalProgress(f"writing {args.output.name}") as progress:
-        write_coco(dataset, args.output, rle=args.rle, progress=progress)
-    print(f"wrote {args.output}: {len(dataset.images)} images, {len(dataset.annotations)} annotations")
-
-
-def _load_source(src: Path, images: Path | None) -> Dataset:
-    if _is_sqlite(src):
-        with Project.open(src) as project, TerminalProgress("reading project") as progress:
-            return project.to_dataset(progress)
-    report = Report()
-    dataset = read_coco(src, images, report)
+        write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root)
+    print(f"wrote {args.output} ({args.fmt}): {len(dataset.images)} images, {len(dataset.annotations)} annotations")
     _print_report(report)
-    return dataset
+
+
+def _load_source(args: argparse.Namespace) -> tuple[Dataset, Path]:
+    """The dataset to convert and the folder its image names are relative to."""
+    if _is_sqlite(args.src):
+        with Project.open(args.src) as project, TerminalProgress("reading project") as progress:
+            return project.to_dataset(progress), project.image_root
+    report = Report()
+    loaded = read_dataset(args.src, args.src_fmt, args.images, report)
+    _say_format(args.src, loaded.format, loaded.why)
+    _print_report(report)
+    return loaded.dataset, loaded.image_root
+
+
+def _say_format(src: Path, fmt: str, why: str) -> None:
+    print(f"reading {src} as {fmt} ({why})")
 
 
 def _is_sqlite(path: Path) -> bool:

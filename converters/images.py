@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -34,3 +35,44 @@ def read_image_size(path: str | os.PathLike, place: str | None = None) -> tuple[
     if width <= 0 or height <= 0:
         raise UserError("cannot read an image size from this file (not an image, or damaged)", path, place)
     return int(width), int(height)
+
+
+class ImageFolder:
+    """Finds a label file's image in a folder, forgiving what real exporters get wrong: the letter case
+    (`0af.jpg` for the file `0AF.jpg`) and a missing extension (`1be` for `1be.jpg`)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self._index: dict[str, Path] | None = None
+
+    def find(self, name: str) -> Path | None:
+        exact = self.root / name
+        if exact.is_file():
+            return exact
+        if self._index is None:
+            self._index = {}
+            for rel in find_images(self.root) if self.root.is_dir() else []:
+                key = rel.as_posix().lower()
+                self._index.setdefault(key, self.root / rel)
+                self._index.setdefault(key.rsplit(".", 1)[0], self.root / rel)
+        return self._index.get(Path(name).as_posix().lower())
+
+    def size(self, name: str, label_file: str | os.PathLike, place: str | None = None) -> tuple[int, int]:
+        """The image's size from its header; a missing image is the label file's error."""
+        path = self.find(name)
+        if path is None:
+            raise UserError(f"image {name!r} not found under {self.root}, and the file gives no size", label_file,
+                            place)
+        return read_image_size(path, place)
+
+
+def link_image(source: Path, target: Path) -> bool:
+    """Put an image into an exported dataset: a hard link (no copy), else a copy. False if it is missing."""
+    if not source.is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return True

@@ -1,0 +1,84 @@
+"""Every format behind one pair of calls, and the detection that picks a reader when none is named."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .coco import load_json, read_coco, write_coco
+from .errors import UserError
+from .model import Dataset
+from .progress import Progress, no_progress
+from .report import Report
+from .voc import looks_like_voc, read_voc, write_voc
+from .yolo import data_file, read_yolo, write_yolo
+
+FORMATS = ("coco", "voc", "yolo")
+
+
+@dataclass
+class Loaded:
+    dataset: Dataset
+    format: str
+    image_root: Path  # the folder the dataset's file names are relative to
+    why: str  # how the format was chosen, said to the user
+
+
+def detect_format(src: Path) -> tuple[str, str]:
+    """(format, reason) from the files themselves."""
+    if not src.exists():
+        raise UserError("no such file or folder", src)
+    if data_file(src) is not None:
+        return "yolo", f"found {data_file(src).name}"
+    if src.is_file() and src.suffix.lower() == ".json":
+        return "coco", "a JSON file"
+    if src.is_dir():
+        jsons = [p for p in src.glob("*.json") if _is_coco(p)]
+        if len(jsons) == 1:
+            return "coco", f"found the COCO file {jsons[0].name}"
+    if looks_like_voc(src):
+        return "voc", "found VOC XML files"
+    raise UserError("cannot tell the format: name it with --from", src)
+
+
+def _is_coco(path: Path) -> bool:
+    try:
+        data = load_json(path)
+    except UserError:
+        return False
+    return isinstance(data, dict) and "images" in data
+
+
+def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
+                 report: Report | None = None) -> Loaded:
+    report = report if report is not None else Report()
+    why = "named with --from"
+    if fmt is None:
+        fmt, why = detect_format(src)
+    if fmt == "coco":
+        coco = src if src.is_file() else next(p for p in src.glob("*.json") if _is_coco(p))
+        root = images or coco.parent
+        return Loaded(read_coco(coco, root, report), fmt, root, why)
+    if fmt == "voc":
+        ds = read_voc(src, images, report)
+        base = src if src.is_dir() else src.parent
+        root = images or (base / "JPEGImages" if (base / "JPEGImages").is_dir() else base)
+        return Loaded(ds, fmt, root, why)
+    if fmt == "yolo":
+        ds = read_yolo(src, images, report)
+        return Loaded(ds, fmt, data_file(src).parent, why)
+    raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+def write_dataset(ds: Dataset, out: Path, fmt: str, report: Report | None = None, rle: bool = False,
+                  progress: Progress = no_progress, image_root: Path | None = None) -> None:
+    """Write `ds` as `fmt`. Folder formats (voc, yolo) link the images from `image_root` in beside
+    their labels, so the output is a dataset a trainer can read; COCO names them relative to it."""
+    report = report if report is not None else Report()
+    if fmt == "coco":
+        write_coco(ds, out, rle=rle, progress=progress)
+    elif fmt == "voc":
+        write_voc(ds, out, report, image_root)
+    elif fmt == "yolo":
+        write_yolo(ds, out, report, image_root)
+    else:
+        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

@@ -1,0 +1,247 @@
+"""Pascal VOC XML: one file per image, boxes in 1-based inclusive pixels.
+
+A box with xmin..xmax covers pixels xmin..xmax counted from 1, so in our coordinates (origin at the
+top-left corner of the first pixel) it spans xmin - 1 .. xmax: x = xmin - 1, width = xmax - xmin + 1.
+`difficult`, `truncated`, `occluded` and `pose` are kept as attributes; other attributes travel in
+datumaro-style <attributes> elements. Instance masks are read from SegmentationObject PNGs when present.
+"""
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .atomic import atomic_directory
+from .errors import UserError
+from .geometry import Box, CLICK_TOLERANCE
+from .images import ImageFolder, find_images, link_image
+from .masks import extreme_points_from_mask, mask_to_rle
+from .model import Annotation, Category, Dataset, ImageRecord, Source
+from .report import Report
+
+FLAGS = ("difficult", "truncated", "occluded")
+UNLABELLED = "{n} images without an XML file: added without labels"
+MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
+DROPPED_MASKS = "dropped the masks of {n} objects: VOC XML holds boxes only"
+DROPPED_EXTREMES = "dropped the extreme points of {n} objects: VOC has no field for them"
+DROPPED_CROWD = "dropped {n} crowd regions: VOC has no crowd regions"
+
+
+def looks_like_voc(src: Path) -> bool:
+    files = _xml_files(src) if src.is_dir() else [src] if src.suffix.lower() == ".xml" else []
+    for f in files[:1]:
+        try:
+            return ET.parse(f).getroot().tag == "annotation"
+        except (ET.ParseError, OSError):
+            return False
+    return False
+
+
+def _xml_files(src: Path) -> list[Path]:
+    folder = src / "Annotations" if (src / "Annotations").is_dir() else src
+    return sorted(p for p in folder.rglob("*.xml") if not p.name.startswith("."))
+
+
+def read_voc(src: Path, images_dir: Path | None = None, report: Report | None = None) -> Dataset:
+    """Read a VOC folder (with Annotations/ and JPEGImages/, or XML files beside their images) or one file."""
+    report = report if report is not None else Report()
+    files = _xml_files(src) if src.is_dir() else [src]
+    if not files:
+        raise UserError("no VOC XML files found", src)
+    root = src if src.is_dir() else src.parent
+    if images_dir is None:
+        images_dir = root / "JPEGImages" if (root / "JPEGImages").is_dir() else root
+    images = ImageFolder(images_dir)
+    ds = Dataset()
+    categories: dict[str, int] = {}
+    for image_id, path in enumerate(files, 1):
+        _read_file(path, image_id, images, root, ds, categories, report)
+    if src.is_dir() and images.root.is_dir():
+        labelled = {im.file_name.lower() for im in ds.images}
+        for rel in find_images(images.root):
+            if rel.as_posix().lower() not in labelled:
+                ds.images.append(ImageRecord(len(ds.images) + 1, rel.as_posix(), *images.size(rel.as_posix(), src)))
+                report.add(UNLABELLED)
+    ds.categories = [Category(id=i, name=name) for name, i in categories.items()]
+    return ds
+
+
+def _read_file(path: Path, image_id: int, images: ImageFolder, root: Path, ds: Dataset,
+               categories: dict[str, int], report: Report) -> None:
+    try:
+        tree = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        line, col = e.position  # expat counts columns from 0
+        raise UserError(f"malformed XML: {e}".split(": line")[0], path, f"line {line} column {col + 1}") from None
+    if tree.tag != "annotation":
+        raise UserError(f"expected an <annotation> element, found <{tree.tag}>", path, "root")
+    filename = _text(tree, "filename", path, "annotation")
+    written_path = (tree.findtext("path") or "").strip()
+    found = (images.find(written_path) if written_path and not Path(written_path).is_absolute() else None) \
+        or images.find(filename)
+    file_name = os.path.relpath(found, images.root) if found else filename
+    width, height = _int(tree, "size/width", path, 0), _int(tree, "size/height", path, 0)
+    if width <= 0 or height <= 0:
+        width, height = images.size(filename, path, "size")
+    ds.images.append(ImageRecord(id=image_id, file_name=Path(file_name).as_posix(), width=width, height=height))
+    masks = _instance_masks(root, path.stem, (height, width), path)
+    for index, obj in enumerate(tree.findall("object")):
+        place = f"object[{index}]"
+        name = _text(obj, "name", path, place)
+        category_id = categories.setdefault(name, len(categories) + 1)
+        box = _box(obj, width, height, path, place)
+        attributes = {flag: _int(obj, flag, path, 0) for flag in FLAGS if obj.find(flag) is not None}
+        pose = obj.findtext("pose")
+        if pose is not None:
+            attributes["pose"] = pose
+        for attr in obj.findall("attributes/attribute"):
+            attributes[attr.findtext("name", "")] = _parse_value(attr.findtext("value", ""))
+        ann = Annotation(id=len(ds.annotations) + 1, image_id=image_id, category_id=category_id, box=box,
+                         source=Source.IMPORTED, attributes=attributes)
+        if masks is not None and (masks == index + 1).any():
+            instance = masks == index + 1
+            ann.rle, ann.extreme = mask_to_rle(instance), extreme_points_from_mask(instance)
+        ds.annotations.append(ann)
+
+
+def _text(node: ET.Element, tag: str, path: Path, place: str) -> str:
+    value = node.findtext(tag)
+    if value is None or not value.strip():
+        raise UserError(f"missing <{tag}>", path, place)
+    return value.strip()
+
+
+def _number(node: ET.Element, tag: str, path: Path, place: str) -> float:
+    text = _text(node, tag, path, place)
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"<{tag}> is not a number: {text!r}", path, f"{place}.{tag}") from None
+
+
+def _int(node: ET.Element, tag: str, path: Path, default: int) -> int:
+    text = node.findtext(tag)
+    if text is None or not text.strip():
+        return default
+    try:
+        return int(float(text))
+    except ValueError:
+        raise UserError(f"<{tag}> is not a number: {text.strip()!r}", path, tag) from None
+
+
+def _box(obj: ET.Element, width: int, height: int, path: Path, place: str) -> Box:
+    place = f"{place}.bndbox"
+    bb = obj.find("bndbox")
+    if bb is None:
+        raise UserError("missing <bndbox>", path, place)
+    xmin, ymin, xmax, ymax = (_number(bb, t, path, place) for t in ("xmin", "ymin", "xmax", "ymax"))
+    x0, y0, x1, y1 = xmin - 1, ymin - 1, xmax, ymax
+    if x1 < x0 or y1 < y0:
+        raise UserError(f"xmax < xmin or ymax < ymin ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g})", path, place)
+    tol = CLICK_TOLERANCE
+    if x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol:
+        raise UserError(f"box ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g}) lies outside the {width}x{height} image",
+                        path, place)
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+def _parse_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+def _instance_masks(root: Path, stem: str, shape: tuple[int, int], xml_path: Path) -> np.ndarray | None:
+    """Instance indices from SegmentationObject/<stem>.png (VOC palette colours), or None."""
+    png = root / "SegmentationObject" / f"{stem}.png"
+    if not png.is_file():
+        return None
+    bgr = cv2.imread(str(png), cv2.IMREAD_COLOR)
+    if bgr is None or bgr.shape[:2] != shape:
+        raise UserError(f"unreadable, or not {shape[1]}x{shape[0]} like its image", png)
+    packed = (bgr[..., 2].astype(np.int32) << 16) | (bgr[..., 1].astype(np.int32) << 8) | bgr[..., 0]
+    lookup = {(int(r) << 16) | (int(g) << 8) | int(b): i for i, (r, g, b) in enumerate(voc_colormap())}
+    indices = np.zeros(shape, np.int32)
+    for colour in np.unique(packed):
+        indices[packed == colour] = lookup.get(int(colour), 0)
+    return indices
+
+
+def voc_colormap(n: int = 256) -> np.ndarray:
+    """VOC's palette: index i's bits are spread over the top bits of R, G and B."""
+    cmap = np.zeros((n, 3), np.uint8)
+    for i in range(n):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        cmap[i] = (r, g, b)
+    return cmap
+
+
+def write_voc(ds: Dataset, out: Path, report: Report | None = None, image_root: Path | None = None) -> None:
+    """Write Annotations/<image path>.xml for every image (boxes only; what VOC cannot hold is reported)
+    and JPEGImages/ with hard links to the images under `image_root`."""
+    report = report if report is not None else Report()
+    names = {c.id: c.name for c in ds.categories}
+    by_image = ds.annotations_by_image()
+    with atomic_directory(out) as tmp:
+        for im in ds.images:
+            if image_root is not None and not link_image(image_root / im.file_name, tmp / "JPEGImages" / im.file_name):
+                report.add(MISSING_IMAGES)
+            xml = _image_xml(im, by_image.get(im.id, []), names, report)
+            target = tmp / "Annotations" / Path(im.file_name).with_suffix(".xml")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            ET.ElementTree(xml).write(target, encoding="utf-8", xml_declaration=False)
+
+
+def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], report: Report) -> ET.Element:
+    root = ET.Element("annotation")
+    ET.SubElement(root, "folder").text = Path(im.file_name).parent.as_posix().strip(".")
+    ET.SubElement(root, "filename").text = Path(im.file_name).name
+    ET.SubElement(root, "path").text = im.file_name
+    size = ET.SubElement(root, "size")
+    for tag, value in (("width", im.width), ("height", im.height), ("depth", 3)):
+        ET.SubElement(size, tag).text = str(value)
+    ET.SubElement(root, "segmented").text = "0"
+    for a in anns:
+        if a.iscrowd:
+            report.lose(DROPPED_CROWD)
+            continue
+        if a.has_mask:
+            report.lose(DROPPED_MASKS)
+        elif a.extreme is not None:
+            report.lose(DROPPED_EXTREMES)
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = names[a.category_id]
+        if "pose" in a.attributes:
+            ET.SubElement(obj, "pose").text = str(a.attributes["pose"])
+        for flag in FLAGS:
+            if flag in a.attributes:
+                ET.SubElement(obj, flag).text = str(int(a.attributes[flag]))
+        bb = ET.SubElement(obj, "bndbox")
+        b = a.box
+        for tag, value in (("xmin", b.x + 1), ("ymin", b.y + 1), ("xmax", b.x + b.w), ("ymax", b.y + b.h)):
+            ET.SubElement(bb, tag).text = _num(value)
+        extra = {k: v for k, v in a.attributes.items() if k not in FLAGS and k != "pose"}
+        if extra:
+            attrs = ET.SubElement(obj, "attributes")
+            for key, value in extra.items():
+                attr = ET.SubElement(attrs, "attribute")
+                ET.SubElement(attr, "name").text = key
+                ET.SubElement(attr, "value").text = str(value).lower() if isinstance(value, bool) else str(value)
+    ET.indent(root)
+    return root
+
+
+def _num(v: float) -> str:
+    """Whole numbers as integers (as VOC tools expect); others exactly, never rounded."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))

@@ -1,0 +1,270 @@
+"""YOLO: one text file per image, normalised to the image size.
+
+A line is `class cx cy w h` (a box) or `class x1 y1 x2 y2 ...` (a polygon); real exports mix both in one
+file. The class names come from an Ultralytics `data.yaml` (names as a list or a dict; split paths
+absolute or relative) or from Darknet's `obj.data` / `obj.names` / `train.txt`. Labels sit in a
+`labels` folder beside `images` (Ultralytics) or beside the image (Darknet).
+"""
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from .atomic import atomic_directory
+from .errors import UserError
+from .geometry import CLICK_TOLERANCE, Box
+from .images import find_images, link_image, read_image_size
+from .masks import extreme_points_from_polygons, mask_to_polygons, rle_to_mask
+from .model import Annotation, Category, Dataset, ImageRecord, Source
+from .report import Report
+
+SPLITS = ("train", "val", "test")
+RESOLVED = "{n} split paths in the data file did not exist as written: found them under its folder"
+DROPPED_CROWD = "dropped {n} crowd regions: YOLO has no crowd regions"
+DROPPED_EXTREMES = "dropped the extreme points of {n} box-only objects: YOLO has no field for them"
+ONE_OUTLINE = "{n} masks had several parts or holes: YOLO holds one outline per object (kept the largest part)"
+DROPPED_ATTRIBUTES = "dropped the attributes of {n} objects: YOLO has no attributes"
+MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
+
+
+def data_file(src: Path) -> Path | None:
+    if src.is_file() and (src.suffix in (".yaml", ".yml", ".data")):
+        return src
+    if src.is_dir():
+        for name in ("data.yaml", "data.yml", "dataset.yaml", "obj.data"):
+            if (src / name).is_file():
+                return src / name
+    return None
+
+
+def read_yolo(src: Path, images_dir: Path | None = None, report: Report | None = None) -> Dataset:
+    """Read a YOLO dataset from its data file (data.yaml or obj.data) or the folder holding it."""
+    report = report if report is not None else Report()
+    data = data_file(src)
+    if data is None:
+        raise UserError("no data.yaml or obj.data found: not a YOLO dataset", src)
+    if data.suffix == ".data":
+        names, splits, beside = _darknet(data, report)
+    else:
+        names, splits, beside = _ultralytics(data, report)
+    ds = Dataset(categories=[Category(id=i, name=n) for i, n in enumerate(names)])
+    root = data.parent
+    for split, image_paths in splits.items():
+        for image in image_paths:
+            label = image.with_suffix(".txt") if beside else _label_path(image)
+            width, height = read_image_size(image)
+            rel = _relative(image, root)
+            record = ImageRecord(id=len(ds.images) + 1, file_name=rel, width=width, height=height,
+                                 attributes={"subset": split} if split else {})
+            ds.images.append(record)
+            if label.is_file():
+                ds.annotations += _read_labels(label, record, len(names), len(ds.annotations))
+    return ds
+
+
+def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path]], bool]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        place = f"line {mark.line + 1} column {mark.column + 1}" if mark else None
+        raise UserError(f"malformed YAML: {getattr(e, 'problem', e)}", path, place) from None
+    except UnicodeDecodeError as e:
+        raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
+    if not isinstance(data, dict) or "names" not in data:
+        raise UserError("missing `names`", path, "top level")
+    raw = data["names"]
+    if isinstance(raw, dict):
+        if sorted(raw) != list(range(len(raw))):
+            raise UserError("`names` keys must be 0, 1, 2, ...", path, "names")
+        names = [str(raw[i]) for i in range(len(raw))]
+    elif isinstance(raw, list):
+        names = [str(n) for n in raw]
+    else:
+        raise UserError("`names` must be a list or a mapping", path, "names")
+    base = path.parent / str(data.get("path", "")) if data.get("path") else path.parent
+    if not base.is_dir():
+        base = path.parent
+    splits = {}
+    for split in SPLITS:
+        for value in _as_list(data.get(split)):
+            folder = _locate(base, str(value), path.parent, report)
+            if folder is None:
+                raise UserError(f"split path {value!r} not found", path, split)
+            splits.setdefault(split, []).extend(_images_of(folder, path.parent))
+    if not splits:
+        raise UserError("no train, val or test split", path, "top level")
+    return names, splits, False
+
+
+def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path]], bool]:
+    fields = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            fields[key.strip()] = value.strip()
+    names_path = _locate(path.parent, fields.get("names", "obj.names"), path.parent, report)
+    if names_path is None:
+        raise UserError(f"names file {fields.get('names')!r} not found", path, "names")
+    names = [n.strip() for n in names_path.read_text(encoding="utf-8").splitlines() if n.strip()]
+    splits = {}
+    for split, key in (("train", "train"), ("val", "valid"), ("test", "test")):
+        if key in fields:
+            listing = _locate(path.parent, fields[key], path.parent, report)
+            if listing is None:
+                raise UserError(f"image list {fields[key]!r} not found", path, key)
+            splits[split] = _images_of(listing, path.parent)
+    return names, splits, True
+
+
+def _as_list(value) -> list:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def _locate(base: Path, written: str, root: Path, report: Report) -> Path | None:
+    """A path as written, or, when it does not exist (absolute paths from the exporter's machine,
+    `data/` prefixes), the longest tail of it that exists under the data file's folder."""
+    candidate = Path(written) if Path(written).is_absolute() else base / written
+    if candidate.exists():
+        return candidate
+    parts = [p for p in PurePosixPath(written.replace("\\", "/")).parts if p not in ("/", "..", ".")]
+    for start in range(len(parts)):
+        tail = root.joinpath(*parts[start:])
+        if tail.exists():
+            report.add(RESOLVED)
+            return tail
+    return None
+
+
+def _images_of(source: Path, root: Path) -> list[Path]:
+    if source.is_dir():
+        return [source / p for p in find_images(source)]
+    images = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            found = _locate(source.parent, line.strip(), root, Report())
+            if found is None:
+                raise UserError(f"image {line.strip()!r} not found", source)
+            images.append(found)
+    return images
+
+
+def _label_path(image: Path) -> Path:
+    parts = list(image.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            return Path(*parts).with_suffix(".txt")
+    return image.with_suffix(".txt")
+
+
+def _relative(image: Path, root: Path) -> str:
+    try:
+        return image.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return image.as_posix()
+
+
+def _read_labels(path: Path, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
+    anns = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
+    w, h = image.width, image.height
+    for number, line in enumerate(text.splitlines(), 1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        place = f"line {number}"
+        try:
+            cls, values = int(tokens[0]), [float(t) for t in tokens[1:]]
+        except ValueError:
+            raise UserError(f"expected a class id and numbers, got {line.strip()[:60]!r}", path, place) from None
+        if not 0 <= cls < n_classes:
+            raise UserError(f"class id {cls} is not among the {n_classes} names", path, place)
+        tol_x, tol_y = CLICK_TOLERANCE / w, CLICK_TOLERANCE / h
+        ann = Annotation(id=first_id + len(anns) + 1, image_id=image.id, category_id=cls, box=Box(0, 0, 0, 0),
+                         source=Source.IMPORTED)
+        if len(values) in (4, 5):  # a box, with a confidence when 5
+            cx, cy, bw, bh = values[:4]
+            x0, y0, x1, y1 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
+            ann.score = values[4] if len(values) == 5 else None
+        elif len(values) >= 6 and len(values) % 2 == 0:
+            xs, ys = values[0::2], values[1::2]
+            x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+            ann.polygons = [[v * (w if i % 2 == 0 else h) for i, v in enumerate(values)]]
+            ann.extreme = extreme_points_from_polygons(ann.polygons)
+        else:
+            raise UserError(f"{len(values)} numbers after the class id: expected 4 (a box) or an even number of "
+                            "at least 6 (a polygon)", path, place)
+        if x0 < -tol_x or y0 < -tol_y or x1 > 1 + tol_x or y1 > 1 + tol_y or x1 < x0 or y1 < y0:
+            raise UserError("coordinates outside the image (they are normalised to 0..1)", path, place)
+        ann.box = Box(x0 * w, y0 * h, (x1 - x0) * w, (y1 - y0) * h)
+        anns.append(ann)
+    return anns
+
+
+def write_yolo(ds: Dataset, out: Path, report: Report | None = None, image_root: Path | None = None) -> None:
+    """Write an Ultralytics dataset: images/ (hard links to the images under `image_root`), a label file
+    where Ultralytics looks for it, and data.yaml. Box lines, and polygon lines for objects with masks."""
+    report = report if report is not None else Report()
+    index = {c.id: i for i, c in enumerate(ds.categories)}
+    by_image = ds.annotations_by_image()
+    with atomic_directory(out) as tmp:
+        for im in ds.images:
+            image = tmp / "images" / im.file_name
+            if image_root is not None and not link_image(image_root / im.file_name, image):
+                report.add(MISSING_IMAGES)
+            lines = [_line(a, im, index[a.category_id], report) for a in by_image.get(im.id, [])]
+            label = _label_path(image)
+            label.parent.mkdir(parents=True, exist_ok=True)
+            label.write_text("".join(line + "\n" for line in lines if line), encoding="utf-8")
+        data = {"path": ".", "train": "images", "names": {i: c.name for i, c in enumerate(ds.categories)}}
+        (tmp / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _line(a: Annotation, im: ImageRecord, cls: int, report: Report) -> str:
+    if a.iscrowd:
+        report.lose(DROPPED_CROWD)
+        return ""
+    if a.attributes:
+        report.lose(DROPPED_ATTRIBUTES)
+    w, h = im.width, im.height
+    outline = _outline(a, im, report)
+    if outline:
+        coords = " ".join(repr(v / (w if i % 2 == 0 else h)) for i, v in enumerate(outline))
+        return f"{cls} {coords}"
+    if a.extreme is not None:
+        report.lose(DROPPED_EXTREMES)
+    b = a.box
+    return f"{cls} {(b.x + b.w / 2) / w!r} {(b.y + b.h / 2) / h!r} {b.w / w!r} {b.h / h!r}"
+
+
+def _outline(a: Annotation, im: ImageRecord, report: Report) -> list[float] | None:
+    """The one polygon YOLO can hold: the mask's only outline, else its largest part."""
+    polygons = a.polygons if a.polygons else mask_to_polygons(rle_to_mask(a.rle)) if a.rle is not None else []
+    if not polygons:
+        return None
+    if len(polygons) > 1 or _has_bridge(polygons[0]):
+        report.lose(ONE_OUTLINE)
+        return max(polygons, key=_area)
+    return polygons[0]
+
+
+def _has_bridge(poly: list[float]) -> bool:
+    """Our traced polygons return to their first vertex before walking a hole (a closing repeat of the
+    first vertex at the very end is no bridge)."""
+    start = poly[:2]
+    return any(poly[i:i + 2] == start for i in range(2, len(poly) - 2, 2))
+
+
+def _area(poly: list[float]) -> float:
+    xs, ys = poly[0::2], poly[1::2]
+    return abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))) / 2
+
+
+def looks_like_yolo(src: Path) -> bool:
+    return data_file(src) is not None
+
