@@ -66,6 +66,9 @@ class ImageFolder:
         return read_image_size(path, place)
 
 
+MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
+
+
 def link_image(source: Path, target: Path) -> bool:
     """Put an image into an exported dataset: a hard link (no copy), else a copy. False if it is missing."""
     if not source.is_file():

@@ -17,14 +17,13 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import UserError
 from .geometry import Box, CLICK_TOLERANCE
-from .images import ImageFolder, find_images, link_image
+from .images import MISSING_IMAGES, ImageFolder, find_images, link_image
 from .masks import extreme_points_from_mask, mask_to_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .report import Report
 
 FLAGS = ("difficult", "truncated", "occluded")
 UNLABELLED = "{n} images without an XML file: added without labels"
-MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
 DROPPED_MASKS = "dropped the masks of {n} objects: VOC XML holds boxes only"
 DROPPED_EXTREMES = "dropped the extreme points of {n} objects: VOC has no field for them"
 DROPPED_CROWD = "dropped {n} crowd regions: VOC has no crowd regions"

@@ -14,7 +14,7 @@ import yaml
 from .atomic import atomic_directory
 from .errors import UserError
 from .geometry import CLICK_TOLERANCE, Box
-from .images import find_images, link_image, read_image_size
+from .images import MISSING_IMAGES, find_images, link_image, read_image_size
 from .masks import extreme_points_from_polygons, mask_to_polygons, rle_to_mask
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .report import Report
@@ -25,7 +25,6 @@ DROPPED_CROWD = "dropped {n} crowd regions: YOLO has no crowd regions"
 DROPPED_EXTREMES = "dropped the extreme points of {n} box-only objects: YOLO has no field for them"
 ONE_OUTLINE = "{n} masks had several parts or holes: YOLO holds one outline per object (kept the largest part)"
 DROPPED_ATTRIBUTES = "dropped the attributes of {n} objects: YOLO has no attributes"
-MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
 
 
 def data_file(src: Path) -> Path | None:
