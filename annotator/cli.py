@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 from converters import Dataset
 from converters.errors import Cancelled, UserError, package_version
-from converters.formats import FORMATS, read_dataset, write_dataset
+from converters.formats import FORMATS, READ_ONLY, read_dataset, write_dataset
 from converters.images import find_images, read_image_size
 from converters.report import Report
 
@@ -57,8 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="import labels from a dataset into a project",
                        description="Merge labels into a project (created if missing). Categories match by name, "
                                    "images by path; labels already present are skipped.")
-    s.add_argument("--from", dest="src_fmt", choices=FORMATS, help="format of FILE (default: detected)")
+    s.add_argument("--from", dest="src_fmt", choices=FORMATS + READ_ONLY, help="format of FILE (default: detected)")
     s.add_argument("file", metavar="FILE", type=Path, help="labels file or dataset folder")
+    s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids FILE uses")
     s.add_argument("--images", type=Path, help="folder the image names are relative to "
                                                "(default: the dataset's own folder)")
     s.add_argument("--project", type=Path, required=True, help="project file to import into")
@@ -72,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--to", dest="fmt", choices=FORMATS, required=True, help="output format")
     s.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (coco) or folder (voc, yolo; new, empty or an earlier export)")
-    s.add_argument("--from", dest="src_fmt", choices=FORMATS, help="format of SRC (default: detected)")
+    s.add_argument("--from", dest="src_fmt", choices=FORMATS + READ_ONLY, help="format of SRC (default: detected)")
+    s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids SRC uses")
     s.add_argument("--images", type=Path, help="folder SRC's image names are relative to")
     s.add_argument("--rle", action="store_true", help="coco: write masks as RLE instead of polygons")
     s.add_argument("--strict", action="store_true", help="fail instead of dropping what the target cannot hold")
@@ -113,12 +115,13 @@ def cmd_import(args: argparse.Namespace) -> None:
     if args.images is not None and not args.images.is_dir():
         raise UserError("no such folder (--images)", args.images)
     report = Report()
-    loaded = read_dataset(args.file, args.src_fmt, args.images, report)
+    loaded = read_dataset(args.file, args.src_fmt, args.images, report, args.gt)
     _say_format(args.file, loaded.format, loaded.why)
     with Project.open_or_create(args.project, loaded.image_root) as project, \
             TerminalProgress("importing") as progress:
         result = project.import_dataset(loaded.dataset, loaded.image_root, progress)
-    print(f"imported {result.annotations_added} annotations on {len(loaded.dataset.images)} images "
+    suggestions = f" and {result.suggestions_added} pending suggestions" if result.suggestions_added else ""
+    print(f"imported {result.annotations_added} annotations{suggestions} on {len(loaded.dataset.images)} images "
           f"({result.images_added} new images, {result.categories_added} new categories) into {args.project}")
     _print_report(report)
     _print_report(result.report)
@@ -139,7 +142,7 @@ def _load_source(args: argparse.Namespace) -> tuple[Dataset, Path]:
         with Project.open(args.src) as project, TerminalProgress("reading project") as progress:
             return project.to_dataset(progress), project.image_root
     report = Report()
-    loaded = read_dataset(args.src, args.src_fmt, args.images, report)
+    loaded = read_dataset(args.src, args.src_fmt, args.images, report, args.gt)
     _say_format(args.src, loaded.format, loaded.why)
     _print_report(report)
     return loaded.dataset, loaded.image_root

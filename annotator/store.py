@@ -39,6 +39,7 @@ _ANN_FIELDS = ("image_id, category_id, x, y, w, h, extreme, polygons, rle, area,
 class ImportResult:
     images_added: int = 0
     annotations_added: int = 0
+    suggestions_added: int = 0
     categories_added: int = 0
     report: Report = field(default_factory=Report)
 
@@ -291,7 +292,8 @@ class Project:
                        progress: Progress = no_progress) -> ImportResult:
         """Merge a dataset in one transaction: categories by name, images by path, labels as imported.
 
-        Labels identical to ones already on the image are skipped, so importing a file twice is harmless.
+        Pending annotations (model output, such as a COCO results file) become suggestions, apart from the
+        labels. Ones identical to what the image already has are skipped, so importing twice is harmless.
         """
         result = ImportResult()
         root = self.image_root
@@ -313,18 +315,23 @@ class Project:
                 image_ids[im.id] = c.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
                 if not (images_dir / im.file_name).is_file():
                     result.report.add(MISSING_ON_IMPORT)
-            existing: dict[int, set] = {}
+            existing: dict[tuple[str, int], set] = {}
             for ann in tracked(dataset.annotations, len(dataset.annotations), progress):
                 image_id = image_ids[ann.image_id]
-                if image_id not in existing:
-                    existing[image_id] = {_identity(a) for a in self.annotations(image_id)}
+                table = "suggestions" if ann.review == Review.PENDING else "annotations"
+                if (table, image_id) not in existing:
+                    present = self.suggestions(image_id, None) if table == "suggestions" else self.annotations(image_id)
+                    existing[table, image_id] = {_identity(a) for a in present}
                 moved = dataclasses.replace(ann, image_id=image_id, category_id=categories[ann.category_id])
-                if _identity(moved) in existing[image_id]:
+                if _identity(moved) in existing[table, image_id]:
                     result.report.add(SKIPPED_DUPLICATES)
                     continue
-                existing[image_id].add(_identity(moved))
-                self._insert(c, "annotations", moved)
-                result.annotations_added += 1
+                existing[table, image_id].add(_identity(moved))
+                self._insert(c, table, moved)
+                if table == "suggestions":
+                    result.suggestions_added += 1
+                else:
+                    result.annotations_added += 1
         return result
 
     def stats(self) -> dict[str, Any]:

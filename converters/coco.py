@@ -23,14 +23,15 @@ from .errors import UserError, package_version
 from .geometry import Box, ExtremePoints
 from .images import read_image_size
 from .masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons, mask_to_polygons,
-                    rle_to_mask, valid_polygons)
-from .model import Annotation, Category, Dataset, ImageRecord, Source
+                    rle_bbox, rle_to_mask, valid_polygons)
+from .model import Annotation, Category, Dataset, ImageRecord, Review, Source
 from .progress import Progress, bulk, no_progress, tracked
 from .report import Report
 
 BOX_ONLY = "{n} box-only annotations: a box is not four extreme points, so they have none"
 DERIVED = "{n} annotations without extreme_points: derived from their masks"
 CROWD = "{n} crowd regions kept as crowd"
+SUGGESTIONS = "{n} detections read as pending model suggestions"
 
 _ANN_KEYS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "extreme_points",
              "score", "attributes"}
@@ -92,7 +93,7 @@ def _parse(data: Any, images_dir: Path | None, report: Report) -> Dataset:
     sizes = {im.id: (im.height, im.width) for im in images}
     category_ids = {c.id for c in categories}
 
-    anns = [_annotation(a, i, sizes, category_ids, report) for i, a in enumerate(annotations)]
+    anns = [_annotation(a, f"annotations[{i}]", i + 1, sizes, category_ids, report) for i, a in enumerate(annotations)]
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
     licenses = data.get("licenses") if isinstance(data.get("licenses"), list) else []
     return Dataset(images=images, categories=categories, annotations=anns, info=info, licenses=licenses)
@@ -141,9 +142,8 @@ def _image(im: Any, place: str, images_dir: Path | None) -> ImageRecord:
     return ImageRecord(id=iid, file_name=file_name, width=width, height=height, attributes=extra)
 
 
-def _annotation(a: Any, index: int, sizes: dict[int, tuple[int, int]], category_ids: set[int],
+def _annotation(a: Any, place: str, new_id: int, sizes: dict[int, tuple[int, int]], category_ids: set[int],
                 report: Report) -> Annotation:
-    place = f"annotations[{index}]"
     image_id = _field(a, "image_id", int, place)
     if image_id not in sizes:
         raise UserError(f"image_id {image_id} is not among the images", place=f"{place}.image_id")
@@ -172,6 +172,8 @@ def _annotation(a: Any, index: int, sizes: dict[int, tuple[int, int]], category_
         box = _bbox(a["bbox"], f"{place}.bbox")
     elif extreme is not None:
         box = extreme.box
+    elif rle is not None:
+        box = Box(*rle_bbox(rle))
     else:
         raise UserError("missing `bbox`, and no mask to derive it from", place=place)
     if iscrowd:
@@ -185,11 +187,36 @@ def _annotation(a: Any, index: int, sizes: dict[int, tuple[int, int]], category_
             attributes.setdefault(key, value)
     score = a.get("score")
     return Annotation(
-        id=index + 1, image_id=image_id, category_id=category_id, box=box, extreme=extreme,
+        id=new_id, image_id=image_id, category_id=category_id, box=box, extreme=extreme,
         polygons=polygons, rle=rle, iscrowd=iscrowd, source=Source.IMPORTED,
         score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
         attributes=attributes,
     )
+
+
+def read_coco_results(path: str | os.PathLike, gt: Dataset, report: Report | None = None) -> Dataset:
+    """Read a COCO results file (a list of detections with scores, boxes or RLE masks) as pending model
+    suggestions on the images and categories of `gt`, the COCO dataset whose ids the results use."""
+    report = report if report is not None else Report()
+    data = load_json(path)
+    if not isinstance(data, list):
+        raise UserError("expected a JSON list of detections (a COCO results file)", path, "top level")
+    sizes = {im.id: (im.height, im.width) for im in gt.images}
+    category_ids = {c.id for c in gt.categories}
+    anns = []
+    for i, det in enumerate(data):
+        place = f"[{i}]"
+        try:
+            score = _field(det, "score", (int, float), place)
+            if "bbox" not in det and not isinstance(det.get("segmentation"), dict):
+                raise UserError("a detection needs `bbox` or an RLE `segmentation`", place=place)
+            ann = _annotation(det, place, i + 1, sizes, category_ids, Report())
+        except UserError as e:
+            raise e.at(file=path) from None
+        ann.source, ann.review, ann.score = Source.MODEL, Review.PENDING, float(score)
+        anns.append(ann)
+    report.add(SUGGESTIONS, len(anns))
+    return Dataset(images=gt.images, categories=gt.categories, annotations=anns, info=gt.info, licenses=gt.licenses)
 
 
 def _bbox(value: Any, place: str) -> Box:

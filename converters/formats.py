@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .coco import load_json, read_coco, write_coco
+from .coco import load_json, read_coco, read_coco_results, write_coco
 from .errors import UserError
 from .model import Dataset
 from .progress import Progress, no_progress
@@ -13,6 +13,7 @@ from .voc import looks_like_voc, read_voc, write_voc
 from .yolo import data_file, read_yolo, write_yolo
 
 FORMATS = ("coco", "voc", "yolo")
+READ_ONLY = ("coco-results",)  # detections with scores: read as pending suggestions, never written
 
 
 @dataclass
@@ -30,6 +31,8 @@ def detect_format(src: Path) -> tuple[str, str]:
     if data_file(src) is not None:
         return "yolo", f"found {data_file(src).name}"
     if src.is_file() and src.suffix.lower() == ".json":
+        if src.read_bytes().lstrip()[:1] == b"[":
+            return "coco-results", "a JSON list of detections"
         return "coco", "a JSON file"
     if src.is_dir():
         jsons = [p for p in src.glob("*.json") if _is_coco(p)]
@@ -49,11 +52,18 @@ def _is_coco(path: Path) -> bool:
 
 
 def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
-                 report: Report | None = None) -> Loaded:
+                 report: Report | None = None, gt: Path | None = None) -> Loaded:
+    """Read SRC as `fmt` (detected when None). A COCO results file needs `gt`, the COCO file whose
+    image and category ids it uses."""
     report = report if report is not None else Report()
     why = "named with --from"
     if fmt is None:
         fmt, why = detect_format(src)
+    if fmt == "coco-results":
+        if gt is None:
+            raise UserError("a COCO results file: name the COCO file its ids refer to with --gt", src)
+        root = images or gt.parent
+        return Loaded(read_coco_results(src, read_coco(gt, root, Report()), report), fmt, root, why)
     if fmt == "coco":
         coco = src if src.is_file() else next(p for p in src.glob("*.json") if _is_coco(p))
         root = images or coco.parent

@@ -55,6 +55,11 @@ def rle_area(rle: Rle) -> float:
     return float(mask_utils.area(_c_rle(rle)))
 
 
+def rle_bbox(rle: Rle) -> list[float]:
+    """The mask's box [x, y, width, height] in pixel-edge coordinates."""
+    return [float(v) for v in mask_utils.toBbox(_c_rle(rle))]
+
+
 def valid_polygons(polygons: Sequence[Sequence[float]]) -> Polygons:
     """The polygons pycocotools can rasterise: at least 3 vertices each.
 
