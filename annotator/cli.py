@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from converters import Dataset
 from converters.errors import Cancelled, UserError, package_version
@@ -14,12 +14,10 @@ from converters.images import find_images, read_image_size
 from converters.report import Report
 
 from .progress import TerminalProgress
-from .store import SQLITE_MAGIC, Project
+from .store import Project, is_project_file
 
 DEFAULT_PROJECT_NAME = "annotator.sqlite"
 UNREADABLE = "{n} files could not be read as images: skipped"
-
-Command = Callable[[argparse.Namespace], None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,6 +126,8 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
+    if args.rle and args.fmt != "coco":
+        raise UserError(f"--rle applies to --to coco only, not {args.fmt}")
     dataset, image_root = _load_source(args)
     report = Report(strict=args.strict)
     with TerminalProgress(f"writing {args.output.name}") as progress:
@@ -138,7 +138,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
 
 def _load_source(args: argparse.Namespace) -> tuple[Dataset, Path]:
     """The dataset to convert and the folder its image names are relative to."""
-    if _is_sqlite(args.src):
+    if is_project_file(args.src):
         with Project.open(args.src) as project, TerminalProgress("reading project") as progress:
             return project.to_dataset(progress), project.image_root
     report = Report()
@@ -152,24 +152,15 @@ def _say_format(src: Path, fmt: str, why: str) -> None:
     print(f"reading {src} as {fmt} ({why})")
 
 
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
-    except OSError:
-        return False
-
-
 def cmd_stats(args: argparse.Namespace) -> None:
     with Project.open(args.project) as project:
         stats = project.stats()
-        missing = project.missing_images()[:5] if stats["missing_images"] else []
     if args.json:
         print(json.dumps(stats, indent=2))
         return
     status = ", ".join(f"{k} {v}" for k, v in stats["images_by_status"].items())
     print(f"images: {stats['images']} ({status}); missing on disk: {stats['missing_images']}")
-    for path in missing:
+    for path in stats["missing_examples"]:
         print(f"  missing: {path}")
     print(f"objects: {stats['objects']}, with masks: {stats['with_mask']} ({stats['share_with_mask']:.0%}); "
           f"pending suggestions: {stats['pending_suggestions']}")

@@ -335,7 +335,8 @@ class Project:
         return result
 
     def stats(self) -> dict[str, Any]:
-        """Images by status, labels per category, the share with masks, pending suggestions, missing images."""
+        """Images by status, labels per category, the share with masks, pending suggestions, and the images
+        missing on disk (their count and the first few paths)."""
         c = self._conn
         by_status = {s.value: 0 for s in ImageStatus}
         by_status.update(dict(c.execute("SELECT status, COUNT(*) FROM images GROUP BY status")))
@@ -345,10 +346,12 @@ class Project:
         total, masked = c.execute(
             "SELECT COUNT(*), COALESCE(SUM(polygons IS NOT NULL OR rle IS NOT NULL), 0) FROM annotations").fetchone()
         pending = c.execute("SELECT COUNT(*) FROM suggestions WHERE review = 'pending'").fetchone()[0]
+        missing = self.missing_images()
         return {
             "images": sum(by_status.values()),
             "images_by_status": by_status,
-            "missing_images": len(self.missing_images()),
+            "missing_images": len(missing),
+            "missing_examples": missing[:5],
             "objects": total,
             "objects_per_category": per_category,
             "with_mask": masked,
@@ -366,15 +369,21 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _check_is_project_file(path: Path) -> None:
+def is_project_file(path: Path) -> bool:
+    """Whether `path` is an SQLite file, so a project rather than a dataset to read."""
     try:
         with open(path, "rb") as f:
-            head = f.read(len(SQLITE_MAGIC))
-    except FileNotFoundError:
-        raise UserError("no such project file", path) from None
-    except IsADirectoryError:
-        raise UserError("is a folder, not a project file", path) from None
-    if head != SQLITE_MAGIC:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _check_is_project_file(path: Path) -> None:
+    if not path.exists():
+        raise UserError("no such project file", path)
+    if path.is_dir():
+        raise UserError("is a folder, not a project file", path)
+    if not is_project_file(path):
         raise UserError("not an annotator project (not an SQLite file)", path)
 
 

@@ -82,6 +82,7 @@ def test_convert_reads_a_coco_file_too(tmp_path):
       "{tmp}/p.sqlite"], "{tmp}/nowhere: no such folder (--images)"),
     (["convert", "{tmp}/good.json", "--to", "coco", "-o", "{tmp}"], "{tmp}: cannot write: Is a directory"),
     (["init", "{tmp}", "--project", "{tmp}/bad.json"], "{tmp}/bad.json: not an annotator project (not an SQLite file)"),
+    (["convert", "{tmp}/good.json", "--to", "voc", "-o", "{tmp}/voc", "--rle"], "--rle applies to --to coco only, not voc"),
     (["convert", "{tmp}/wrong_category.json", "--to", "coco", "-o", "{tmp}/out.json"],
      "{tmp}/wrong_category.json: annotations[0].category_id: category_id 99 is not among the categories"),
 ])
