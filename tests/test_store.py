@@ -171,10 +171,13 @@ def test_killing_the_process_loses_at_most_the_edit_in_flight(project, tmp_path)
             break
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    # The child runs ahead of our reading: what it printed before dying is still in the pipe.
+    reported = max([reported] + [int(line) for line in child.stdout.read().split()])
     with Project.open(tmp_path / "p.sqlite") as p:
         assert p._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = len(p.annotations(1))
-    assert reported <= stored <= reported + 2  # what was reported stored is there; at most the edit in flight more
+    # Every edit reported done is there; at most one more (committed, killed before it printed).
+    assert reported <= stored <= reported + 1
 
 
 def test_many_labels_are_stored_all_or_none(project):
