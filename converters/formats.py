@@ -7,7 +7,7 @@ from pathlib import Path
 from .coco import load_json, read_coco, read_coco_results, write_coco
 from .errors import UserError
 from .model import Dataset
-from .progress import Progress, no_progress
+from .progress import Progress, bulk, no_progress
 from .report import Report
 from .voc import looks_like_voc, read_voc, write_voc
 from .yolo import data_file, read_yolo, write_yolo
@@ -54,8 +54,12 @@ def _is_coco(path: Path) -> bool:
 def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
                  report: Report | None = None, gt: Path | None = None) -> Loaded:
     """Read SRC as `fmt` (detected when None). A COCO results file needs `gt`, the COCO file whose
-    image and category ids it uses."""
-    report = report if report is not None else Report()
+    image and category ids it uses. Built under `bulk()`: a million labels must not be rescanned by GC."""
+    with bulk():
+        return _read_dataset(src, fmt, images, report if report is not None else Report(), gt)
+
+
+def _read_dataset(src: Path, fmt: str | None, images: Path | None, report: Report, gt: Path | None) -> Loaded:
     why = "named with --from"
     if fmt is None:
         fmt, why = detect_format(src)
@@ -84,6 +88,12 @@ def write_dataset(ds: Dataset, out: Path, fmt: str, report: Report | None = None
     """Write `ds` as `fmt`. Folder formats (voc, yolo) link the images from `image_root` in beside
     their labels, so the output is a dataset a trainer can read; COCO names them relative to it."""
     report = report if report is not None else Report()
+    with bulk():
+        _write_dataset(ds, out, fmt, report, rle, progress, image_root)
+
+
+def _write_dataset(ds: Dataset, out: Path, fmt: str, report: Report, rle: bool, progress: Progress,
+                   image_root: Path | None) -> None:
     if fmt == "coco":
         write_coco(ds, out, rle=rle, progress=progress)
     elif fmt == "voc":
