@@ -218,8 +218,9 @@ class Project:
     def update_annotation(self, ann: Annotation) -> Annotation:
         with self._transaction() as c:
             stored = self._with_area(c, ann)
-            cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * 16)}) WHERE id = ?",
-                            (*_row(stored), ann.id))
+            values = _row(stored)
+            cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}) WHERE id = ?",
+                            (*values, ann.id))
             if cur.rowcount == 0:
                 raise UserError(f"no annotation with id {ann.id}", self.path)
             return stored

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from .errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
@@ -48,7 +50,6 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     An existing folder is replaced only if it is empty or an earlier export of ours (it holds the
     marker file); anything else might be the user's own data, so it is refused.
     """
-    from .errors import UserError
     path = Path(path)
     if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / EXPORT_MARK).exists())):
         raise UserError("exists and is not an earlier export; choose a new or empty folder", path)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .coco import load_json, read_coco, read_coco_results, write_coco
+from .coco import read_coco, read_coco_results, write_coco
 from .errors import UserError
 from .model import Dataset
 from .progress import Progress, bulk, no_progress
 from .report import Report
-from .voc import looks_like_voc, read_voc, write_voc
+from .voc import looks_like_voc, read_voc, voc_image_dir, write_voc
 from .yolo import data_file, read_yolo, write_yolo
 
 FORMATS = ("coco", "voc", "yolo")
@@ -31,24 +31,29 @@ def detect_format(src: Path) -> tuple[str, str]:
     if data_file(src) is not None:
         return "yolo", f"found {data_file(src).name}"
     if src.is_file() and src.suffix.lower() == ".json":
-        if src.read_bytes().lstrip()[:1] == b"[":
+        if _first_char(src) == b"[":
             return "coco-results", "a JSON list of detections"
         return "coco", "a JSON file"
-    if src.is_dir():
-        jsons = [p for p in src.glob("*.json") if _is_coco(p)]
-        if len(jsons) == 1:
-            return "coco", f"found the COCO file {jsons[0].name}"
+    coco = _coco_file(src)
+    if coco is not None:
+        return "coco", f"found the COCO file {coco.name}"
     if looks_like_voc(src):
         return "voc", "found VOC XML files"
     raise UserError("cannot tell the format: name it with --from", src)
 
 
-def _is_coco(path: Path) -> bool:
-    try:
-        data = load_json(path)
-    except UserError:
-        return False
-    return isinstance(data, dict) and "images" in data
+def _first_char(path: Path) -> bytes:
+    """The first character of a JSON file past a BOM and white space, read from its head only."""
+    with open(path, "rb") as f:
+        return f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+
+
+def _coco_file(src: Path) -> Path | None:
+    """The one JSON object file in a folder (a COCO export's folder), or None. The reader checks it whole."""
+    if not src.is_dir():
+        return None
+    objects = [p for p in src.glob("*.json") if _first_char(p) == b"{"]
+    return objects[0] if len(objects) == 1 else None
 
 
 def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
@@ -69,16 +74,16 @@ def _read_dataset(src: Path, fmt: str | None, images: Path | None, report: Repor
         root = images or gt.parent
         return Loaded(read_coco_results(src, read_coco(gt, root, Report()), report), fmt, root, why)
     if fmt == "coco":
-        coco = src if src.is_file() else next(p for p in src.glob("*.json") if _is_coco(p))
+        coco = src if src.is_file() else _coco_file(src)
+        if coco is None:
+            raise UserError("expected a COCO JSON file, or a folder holding exactly one", src)
         root = images or coco.parent
         return Loaded(read_coco(coco, root, report), fmt, root, why)
     if fmt == "voc":
-        ds = read_voc(src, images, report)
-        base = src if src.is_dir() else src.parent
-        root = images or (base / "JPEGImages" if (base / "JPEGImages").is_dir() else base)
-        return Loaded(ds, fmt, root, why)
+        root = images or voc_image_dir(src)
+        return Loaded(read_voc(src, root, report), fmt, root, why)
     if fmt == "yolo":
-        ds = read_yolo(src, images, report)
+        ds = read_yolo(src, report)
         return Loaded(ds, fmt, data_file(src).parent, why)
     raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .errors import UserError
+
 
 class Report:
     """Counts notes by template; each template holds `{n}` for the count.
@@ -24,7 +26,6 @@ class Report:
 
     def lose(self, template: str, n: int = 1) -> None:
         if n and self.strict:
-            from .errors import UserError
             raise UserError(template.format(n=n) + " (refused by --strict)")
         self.add(template, n)
 

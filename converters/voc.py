@@ -44,6 +44,12 @@ def _xml_files(src: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.xml") if not p.name.startswith("."))
 
 
+def voc_image_dir(src: Path) -> Path:
+    """Where a VOC dataset's images are: JPEGImages/ when it has one, else beside the XML files."""
+    root = src if src.is_dir() else src.parent
+    return root / "JPEGImages" if (root / "JPEGImages").is_dir() else root
+
+
 def read_voc(src: Path, images_dir: Path | None = None, report: Report | None = None) -> Dataset:
     """Read a VOC folder (with Annotations/ and JPEGImages/, or XML files beside their images) or one file."""
     report = report if report is not None else Report()
@@ -51,9 +57,7 @@ def read_voc(src: Path, images_dir: Path | None = None, report: Report | None = 
     if not files:
         raise UserError("no VOC XML files found", src)
     root = src if src.is_dir() else src.parent
-    if images_dir is None:
-        images_dir = root / "JPEGImages" if (root / "JPEGImages").is_dir() else root
-    images = ImageFolder(images_dir)
+    images = ImageFolder(images_dir or voc_image_dir(src))
     ds = Dataset()
     categories: dict[str, int] = {}
     for image_id, path in enumerate(files, 1):

@@ -38,8 +38,9 @@ def data_file(src: Path) -> Path | None:
     return None
 
 
-def read_yolo(src: Path, images_dir: Path | None = None, report: Report | None = None) -> Dataset:
-    """Read a YOLO dataset from its data file (data.yaml or obj.data) or the folder holding it."""
+def read_yolo(src: Path, report: Report | None = None) -> Dataset:
+    """Read a YOLO dataset from its data file (data.yaml or obj.data) or the folder holding it; the
+    data file says where the images are."""
     report = report if report is not None else Report()
     data = data_file(src)
     if data is None:
@@ -65,13 +66,11 @@ def read_yolo(src: Path, images_dir: Path | None = None, report: Report | None =
 
 def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path]], bool]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(_read_text(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         place = f"line {mark.line + 1} column {mark.column + 1}" if mark else None
         raise UserError(f"malformed YAML: {getattr(e, 'problem', e)}", path, place) from None
-    except UnicodeDecodeError as e:
-        raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
     if not isinstance(data, dict) or "names" not in data:
         raise UserError("missing `names`", path, "top level")
     raw = data["names"]
@@ -100,14 +99,14 @@ def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[
 
 def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path]], bool]:
     fields = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_text(path).splitlines():
         if "=" in line:
             key, value = line.split("=", 1)
             fields[key.strip()] = value.strip()
     names_path = _locate(path.parent, fields.get("names", "obj.names"), path.parent, report)
     if names_path is None:
         raise UserError(f"names file {fields.get('names')!r} not found", path, "names")
-    names = [n.strip() for n in names_path.read_text(encoding="utf-8").splitlines() if n.strip()]
+    names = [n.strip() for n in _read_text(names_path).splitlines() if n.strip()]
     splits = {}
     for split, key in (("train", "train"), ("val", "valid"), ("test", "test")):
         if key in fields:
@@ -116,6 +115,14 @@ def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path
                 raise UserError(f"image list {fields[key]!r} not found", path, key)
             splits[split] = _images_of(listing, path.parent)
     return names, splits, True
+
+
+def _read_text(path: Path) -> str:
+    """A YOLO text file (data file, names, image list, labels); a wrong encoding is the file's error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
 
 
 def _as_list(value) -> list:
@@ -141,7 +148,7 @@ def _images_of(source: Path, root: Path) -> list[Path]:
     if source.is_dir():
         return [source / p for p in find_images(source)]
     images = []
-    for line in source.read_text(encoding="utf-8").splitlines():
+    for line in _read_text(source).splitlines():
         if line.strip():
             found = _locate(source.parent, line.strip(), root, Report())
             if found is None:
@@ -168,10 +175,7 @@ def _relative(image: Path, root: Path) -> str:
 
 def _read_labels(path: Path, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
     anns = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
+    text = _read_text(path)
     w, h = image.width, image.height
     for number, line in enumerate(text.splitlines(), 1):
         tokens = line.split()

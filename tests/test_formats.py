@@ -214,3 +214,21 @@ def test_random_datasets_survive_every_format_pair(tmp_path_factory, ds, first, 
 
     assert boxes(back) == boxes(ds)
     assert sorted(Path(im.file_name).name for im in back.images) == sorted(im.file_name for im in ds.images)
+
+
+def test_a_darknet_data_file_in_a_wrong_encoding_is_one_clear_error(tmp_path):
+    data = tmp_path / "obj.data"
+    data.write_bytes("classes = 1\nnames = caf\xe9.names\n".encode("latin-1"))
+    with pytest.raises(UserError) as err:
+        read_dataset(tmp_path)
+    assert err.value.file == str(data) and err.value.message == "not UTF-8 text"
+    assert err.value.place == "offset 23"  # the bytes before the é: "classes = 1\n" (12) + "names = caf" (11)
+
+
+def test_a_folder_holding_one_coco_file_is_read_as_coco(tmp_path):
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "_annotations.coco.json").write_text(
+        '\ufeff {"images": [], "annotations": [], "categories": [{"id": 0, "name": "x"}]}', encoding="utf-8")
+    assert detect_format(tmp_path / "export") == ("coco", "found the COCO file _annotations.coco.json")
+    loaded = read_dataset(tmp_path / "export")
+    assert loaded.format == "coco" and [c.name for c in loaded.dataset.categories] == ["x"]
