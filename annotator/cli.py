@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("src", metavar="SRC", type=Path, help="project file, labels file or dataset folder")
     s.add_argument("--to", dest="fmt", choices=FORMATS, required=True, help="output format")
     s.add_argument("-o", "--output", type=Path, required=True,
-                   help="output file (coco) or folder (voc, yolo; new, empty or an earlier export)")
+                   help="output file (coco) or folder (voc, yolo, labelme, cvat; new, empty or an earlier export)")
     s.add_argument("--from", dest="src_fmt", choices=FORMATS + READ_ONLY, help="format of SRC (default: detected)")
     s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids SRC uses")
     s.add_argument("--images", type=Path, help="folder SRC's image names are relative to")

@@ -1,7 +1,8 @@
 """The project file's SQLite schema and its migrations.
 
 JSON columns are BLOBs of UTF-8 JSON (no text decoding when a million rows are read); `extreme` holds the
-8 numbers of the top, left, bottom and right points.
+8 numbers of the top, left, bottom and right points; `points` the flat x, y list of a polyline or point
+set (`shape`).
 
 `PRAGMA user_version` holds the schema version. Migration N brings a file from version N to N + 1;
 each runs inside one transaction, so a failed upgrade leaves the file as it was.
@@ -53,6 +54,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX suggestions_by_image ON suggestions (image_id);
     INSERT INTO meta (key, value) VALUES ('application', 'annotator');
     """,
+    # 1 -> 2: polylines and point sets from LabelMe and CVAT, beside regions.
+    "".join(
+        f"""
+    ALTER TABLE {table} ADD COLUMN shape TEXT NOT NULL DEFAULT 'region'
+        CHECK (shape IN ('region', 'polyline', 'points'));
+    ALTER TABLE {table} ADD COLUMN points BLOB;
+    """ for table in ("annotations", "suggestions")),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

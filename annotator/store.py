@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, ImageStatus, Review, Source
+from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, ImageStatus, Review, Shape, Source
 from converters.errors import UserError
 from converters.geometry import Box
 from converters.progress import Progress, bulk, no_progress, tracked
@@ -32,7 +32,7 @@ SKIPPED_DUPLICATES = "{n} annotations already in the project: skipped"
 MISSING_ON_IMPORT = "{n} images listed in the file are missing under the image folder (kept, marked missing)"
 
 _ANN_FIELDS = ("image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, "
-               "review, attributes, modified")
+               "review, attributes, modified, shape, points")
 
 
 @dataclass
@@ -418,14 +418,15 @@ def _row(a: Annotation) -> tuple:
         _json(a.polygons) if a.polygons else None,
         _json(a.rle) if a.rle is not None else None,
         a.area, int(a.iscrowd), Source(a.source).value, a.score, Review(a.review).value,
-        _json(a.attributes) if a.attributes else EMPTY, time.time(),
+        _json(a.attributes) if a.attributes else EMPTY, time.time(), Shape(a.shape).value,
+        _json(a.points) if a.points is not None else None,
     )
 
 
 def _annotation(row: tuple) -> Annotation:
     """A stored row back as an Annotation; the row's points were checked when they were stored."""
     (aid, image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, review,
-     attributes, _modified) = row
+     attributes, _modified, shape, points) = row
     if extreme:
         e = orjson.loads(extreme)
         extreme = ExtremePoints.checked_before((e[0], e[1]), (e[2], e[3]), (e[4], e[5]), (e[6], e[7]))
@@ -433,15 +434,18 @@ def _annotation(row: tuple) -> Annotation:
         aid, image_id, category_id, Box(x, y, w, h), extreme or None,
         orjson.loads(polygons) if polygons else None, orjson.loads(rle) if rle else None,
         bool(iscrowd), _SOURCES[source], score, _REVIEWS[review],
-        orjson.loads(attributes) if attributes != EMPTY else {}, area,
+        orjson.loads(attributes) if attributes != EMPTY else {}, area, _SHAPES[shape],
+        orjson.loads(points) if points is not None else None,
     )
 
 
 EMPTY = b"{}"
 _SOURCES = {s.value: s for s in Source}
 _REVIEWS = {r.value: r for r in Review}
+_SHAPES = {s.value: s for s in Shape}
 
 
 def _identity(a: Annotation) -> tuple:
     """What makes two labels on one image the same object for a re-import."""
-    return (a.category_id, tuple(a.box.to_list()), _json(a.polygons), _json(a.rle), a.iscrowd)
+    return (a.category_id, tuple(a.box.to_list()), _json(a.polygons), _json(a.rle), a.iscrowd, a.shape,
+            _json(a.points))

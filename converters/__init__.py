@@ -2,10 +2,10 @@
 from .coco import read_coco, write_coco
 from .errors import Cancelled, UserError
 from .geometry import Box, ExtremePoints
-from .model import Annotation, Category, Dataset, ImageRecord, ImageStatus, Review, Source
+from .model import Annotation, Category, Dataset, ImageRecord, ImageStatus, Review, Shape, Source
 from .report import Report
 
 __all__ = [
     "Annotation", "Box", "Cancelled", "Category", "Dataset", "ExtremePoints", "ImageRecord", "ImageStatus",
-    "Report", "Review", "Source", "UserError", "read_coco", "write_coco",
+    "Report", "Review", "Shape", "Source", "UserError", "read_coco", "write_coco",
 ]

@@ -22,10 +22,10 @@ from .atomic import atomic_write
 from .errors import UserError, package_version
 from .geometry import Box, ExtremePoints
 from .images import read_image_size
-from .masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons, mask_to_polygons,
-                    rle_bbox, rle_to_mask, valid_polygons)
+from .masks import compress_rle, mask_to_polygons, rle_to_mask, valid_polygons
 from .model import Annotation, Category, Dataset, ImageRecord, Review, Source
 from .progress import Progress, bulk, no_progress, tracked
+from .regions import region
 from .report import Report
 
 BOX_ONLY = "{n} box-only annotations: a box is not four extreme points, so they have none"
@@ -161,37 +161,24 @@ def _annotation(a: Any, place: str, new_id: int, sizes: dict[int, tuple[int, int
         except (UserError, TypeError) as e:
             raise UserError(str(e) if isinstance(e, UserError) else "expected [[x, y] x 4]",
                             place=f"{place}.extreme_points") from None
-    elif not iscrowd and polygons:
-        extreme = extreme_points_from_polygons(polygons)
-    elif not iscrowd and rle is not None:
-        extreme = extreme_points_from_mask(rle_to_mask(rle))
-    if extreme is not None and "extreme_points" not in a:
-        report.add(DERIVED)
-
-    if "bbox" in a:
-        box = _bbox(a["bbox"], f"{place}.bbox")
-    elif extreme is not None:
-        box = extreme.box
-    elif rle is not None:
-        box = Box(*rle_bbox(rle))
-    else:
+    box = _bbox(a["bbox"], f"{place}.bbox") if "bbox" in a else None
+    if box is None and polygons is None and rle is None and extreme is None:
         raise UserError("missing `bbox`, and no mask to derive it from", place=place)
-    if iscrowd:
-        report.add(CROWD)
-    elif polygons is None and rle is None and extreme is None:
-        report.add(BOX_ONLY)
-
     attributes = dict(a["attributes"]) if isinstance(a.get("attributes"), dict) else {}
     for key, value in a.items():
         if key not in _ANN_KEYS:
             attributes.setdefault(key, value)
     score = a.get("score")
-    return Annotation(
-        id=new_id, image_id=image_id, category_id=category_id, box=box, extreme=extreme,
-        polygons=polygons, rle=rle, iscrowd=iscrowd, source=Source.IMPORTED,
-        score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
-        attributes=attributes,
-    )
+    ann = region(new_id, image_id, category_id, polygons=polygons, rle=rle, box=box, extreme=extreme,
+                 iscrowd=iscrowd, source=Source.IMPORTED, attributes=attributes,
+                 score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None)
+    if ann.extreme is not None and extreme is None:
+        report.add(DERIVED)
+    if iscrowd:
+        report.add(CROWD)
+    elif not ann.has_mask and ann.extreme is None:
+        report.add(BOX_ONLY)
+    return ann
 
 
 def read_coco_results(path: str | os.PathLike, gt: Dataset, report: Report | None = None) -> Dataset:

@@ -1,19 +1,26 @@
 """Every format behind one pair of calls, and the detection that picks a reader when none is named."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from .coco import read_coco, read_coco_results, write_coco
+from .cvat import cvat_image_dir, looks_like_cvat, read_cvat, write_cvat
 from .errors import UserError
-from .model import Dataset
+from .labelme import looks_like_labelme, read_labelme, write_labelme
+from .model import SHAPE_NAMES, Dataset, Shape
 from .progress import Progress, bulk, no_progress
 from .report import Report
 from .voc import looks_like_voc, read_voc, voc_image_dir, write_voc
 from .yolo import data_file, read_yolo, write_yolo
 
-FORMATS = ("coco", "voc", "yolo")
+FORMATS = ("coco", "voc", "yolo", "labelme", "cvat")
 READ_ONLY = ("coco-results",)  # detections with scores: read as pending suggestions, never written
+TITLES = {"coco": "COCO", "voc": "VOC", "yolo": "YOLO", "labelme": "LabelMe", "cvat": "CVAT"}
+#: The shapes each format holds; the others are dropped on writing, and reported.
+HOLDS = {"coco": {Shape.REGION}, "voc": {Shape.REGION}, "yolo": {Shape.REGION}, "labelme": set(Shape),
+         "cvat": set(Shape)}
 
 
 @dataclass
@@ -30,6 +37,10 @@ def detect_format(src: Path) -> tuple[str, str]:
         raise UserError("no such file or folder", src)
     if data_file(src) is not None:
         return "yolo", f"found {data_file(src).name}"
+    if looks_like_labelme(src):
+        return "labelme", "JSON files with LabelMe `shapes`"
+    if looks_like_cvat(src):
+        return "cvat", "CVAT 1.1 XML"
     if src.is_file() and src.suffix.lower() == ".json":
         if _first_char(src) == b"[":
             return "coco-results", "a JSON list of detections"
@@ -85,6 +96,12 @@ def _read_dataset(src: Path, fmt: str | None, images: Path | None, report: Repor
     if fmt == "yolo":
         ds = read_yolo(src, report)
         return Loaded(ds, fmt, data_file(src).parent, why)
+    if fmt == "labelme":
+        ds, root = read_labelme(src, images, report)
+        return Loaded(ds, fmt, root, why)
+    if fmt == "cvat":
+        root = images or cvat_image_dir(src)
+        return Loaded(read_cvat(src, root, report), fmt, root, why)
     raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
 
 
@@ -93,8 +110,21 @@ def write_dataset(ds: Dataset, out: Path, fmt: str, report: Report | None = None
     """Write `ds` as `fmt`. Folder formats (voc, yolo) link the images from `image_root` in beside
     their labels, so the output is a dataset a trainer can read; COCO names them relative to it."""
     report = report if report is not None else Report()
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     with bulk():
-        _write_dataset(ds, out, fmt, report, rle, progress, image_root)
+        _write_dataset(_holdable(ds, fmt, report), out, fmt, report, rle, progress, image_root)
+
+
+def _holdable(ds: Dataset, fmt: str, report: Report) -> Dataset:
+    """`ds` without the shapes `fmt` cannot hold, each kind reported once with its count."""
+    dropped = [a.shape for a in ds.annotations if a.shape not in HOLDS[fmt]]
+    if not dropped:
+        return ds
+    for shape in dict.fromkeys(dropped):  # in order of first appearance
+        name = SHAPE_NAMES[shape]
+        report.lose(f"dropped {{n}} {name}: {TITLES[fmt]} has no {name}", dropped.count(shape))
+    return dataclasses.replace(ds, annotations=[a for a in ds.annotations if a.shape in HOLDS[fmt]])
 
 
 def _write_dataset(ds: Dataset, out: Path, fmt: str, report: Report, rle: bool, progress: Progress,
@@ -105,5 +135,7 @@ def _write_dataset(ds: Dataset, out: Path, fmt: str, report: Report, rle: bool, 
         write_voc(ds, out, report, image_root)
     elif fmt == "yolo":
         write_yolo(ds, out, report, image_root)
+    elif fmt == "labelme":
+        write_labelme(ds, out, report, image_root)
     else:
-        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+        write_cvat(ds, out, report, image_root)

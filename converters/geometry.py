@@ -26,6 +26,11 @@ def fmt_point(p: Sequence[float]) -> str:
     return f"({p[0]:g}, {p[1]:g})"
 
 
+def fmt_number(v: float) -> str:
+    """A coordinate for a text format: whole numbers as integers (as tools expect), others exactly."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
 @dataclass(frozen=True)
 class Box:
     """An axis-aligned box as COCO writes it: top-left corner, width, height."""
@@ -198,3 +203,24 @@ def _why_unassignable(points: list[Point]) -> str:
                     "the 4 clicks must be the top, left, bottom and right of one object"
                 )
     return "the 4 clicks cannot be the top, left, bottom and right of one object"
+
+
+def ellipse(cx: float, cy: float, rx: float, ry: float, vertices: int = 64) -> tuple[list[float], ExtremePoints]:
+    """An axis-aligned ellipse (a circle when rx == ry) as a flat polygon, and its exact extreme points.
+
+    The vertex count is a multiple of 4 starting at angle 0, so the polygon passes through the four
+    extremes and its box is the ellipse's box."""
+    n = max(4, vertices - vertices % 4)
+    polygon = []
+    for k in range(n):  # sin(2 pi k / n) is cos(2 pi (k - n / 4) / n)
+        polygon += [cx + rx * _exact_cos(k, n), cy + ry * _exact_cos(k - n // 4, n)]
+    extreme = ExtremePoints(top=(cx, cy - ry), left=(cx - rx, cy), bottom=(cx, cy + ry), right=(cx + rx, cy))
+    return polygon, extreme
+
+
+def _exact_cos(k: int, n: int) -> float:
+    """cos(2 pi k / n) with the quarter turns exact (math.cos(pi / 2) is 6e-17, not 0)."""
+    k %= n
+    if 4 * k % n == 0:
+        return (1.0, 0.0, -1.0, 0.0)[4 * k // n]
+    return math.cos(2 * math.pi * k / n)

@@ -25,6 +25,19 @@ class Review(str, Enum):
     REJECTED = "rejected"
 
 
+class Shape(str, Enum):
+    """What an annotation is. Only a region (box, extreme points, optional mask) is an object a detector
+    learns; lines and point sets come from other tools (LabelMe, CVAT) and are carried where a format
+    can hold them and reported where it cannot."""
+
+    REGION = "region"
+    POLYLINE = "polyline"  # an open line through `points`, in order
+    POINTS = "points"  # a set of points, such as keypoints
+
+
+SHAPE_NAMES = {Shape.REGION: "regions", Shape.POLYLINE: "polylines", Shape.POINTS: "point sets"}
+
+
 class ImageStatus(str, Enum):
     TODO = "todo"
     IN_PROGRESS = "in-progress"
@@ -71,10 +84,20 @@ class Annotation:
     review: Review = Review.ACCEPTED
     attributes: dict[str, Any] = field(default_factory=dict)
     area: float | None = None
+    shape: Shape = Shape.REGION
+    points: list[float] | None = None  # flat x, y of a polyline or point set; None for a region
 
     @classmethod
     def from_extreme(cls, id: int, image_id: int, category_id: int, extreme: ExtremePoints, **kw: Any) -> "Annotation":
         return cls(id=id, image_id=image_id, category_id=category_id, box=extreme.box, extreme=extreme, **kw)
+
+    @classmethod
+    def from_points(cls, id: int, image_id: int, category_id: int, shape: Shape, points: list[float],
+                    **kw: Any) -> "Annotation":
+        """A polyline or point set; its box is the points' bounds (zero wide for a single point)."""
+        xs, ys = points[0::2], points[1::2]
+        box = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        return cls(id=id, image_id=image_id, category_id=category_id, box=box, shape=shape, points=points, **kw)
 
     @property
     def has_mask(self) -> bool:

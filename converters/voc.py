@@ -16,11 +16,12 @@ import numpy as np
 
 from .atomic import atomic_directory
 from .errors import UserError
-from .geometry import Box, CLICK_TOLERANCE
+from .geometry import Box, CLICK_TOLERANCE, fmt_number
 from .images import MISSING_IMAGES, ImageFolder, find_images, link_image
 from .masks import extreme_points_from_mask, mask_to_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .report import Report
+from .xmlfiles import parse_xml
 
 FLAGS = ("difficult", "truncated", "occluded")
 UNLABELLED = "{n} images without an XML file: added without labels"
@@ -74,13 +75,7 @@ def read_voc(src: Path, images_dir: Path | None = None, report: Report | None = 
 
 def _read_file(path: Path, image_id: int, images: ImageFolder, root: Path, ds: Dataset,
                categories: dict[str, int], report: Report) -> None:
-    try:
-        tree = ET.parse(path).getroot()
-    except ET.ParseError as e:
-        line, col = e.position  # expat counts columns from 0
-        raise UserError(f"malformed XML: {e}".split(": line")[0], path, f"line {line} column {col + 1}") from None
-    if tree.tag != "annotation":
-        raise UserError(f"expected an <annotation> element, found <{tree.tag}>", path, "root")
+    tree = parse_xml(path, "annotation")
     filename = _text(tree, "filename", path, "annotation")
     written_path = (tree.findtext("path") or "").strip()
     found = (images.find(written_path) if written_path and not Path(written_path).is_absolute() else None) \
@@ -233,7 +228,7 @@ def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], r
         bb = ET.SubElement(obj, "bndbox")
         b = a.box
         for tag, value in (("xmin", b.x + 1), ("ymin", b.y + 1), ("xmax", b.x + b.w), ("ymax", b.y + b.h)):
-            ET.SubElement(bb, tag).text = _num(value)
+            ET.SubElement(bb, tag).text = fmt_number(value)
         extra = {k: v for k, v in a.attributes.items() if k not in FLAGS and k != "pose"}
         if extra:
             attrs = ET.SubElement(obj, "attributes")
@@ -243,8 +238,3 @@ def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], r
                 ET.SubElement(attr, "value").text = str(value).lower() if isinstance(value, bool) else str(value)
     ET.indent(root)
     return root
-
-
-def _num(v: float) -> str:
-    """Whole numbers as integers (as VOC tools expect); others exactly, never rounded."""
-    return str(int(v)) if float(v).is_integer() else repr(float(v))

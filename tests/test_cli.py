@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from annotator.cli import main
-from tests.cocofiles import tricky_coco, write_json
+from tests.samples import tricky_coco, write_json
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

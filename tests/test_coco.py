@@ -7,7 +7,7 @@ from pycocotools.coco import COCO
 from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, Report, UserError, read_coco, write_coco
 from converters.coco import BOX_ONLY, CROWD, DERIVED
 from converters.masks import rle_to_mask
-from tests.cocofiles import tricky_coco, write_json
+from tests.samples import tricky_coco, write_json
 
 
 @pytest.fixture

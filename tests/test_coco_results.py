@@ -9,7 +9,7 @@ from annotator.store import Project
 from converters import Category, Dataset, ImageRecord, Report, Review, Source, UserError
 from converters.coco import read_coco, read_coco_results
 from converters.masks import mask_to_rle
-from tests.cocofiles import tricky_coco, write_json
+from tests.samples import tricky_coco, write_json
 from tests.conftest import SHARED
 
 

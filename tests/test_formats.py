@@ -12,8 +12,10 @@ from converters import Annotation, Category, Dataset, ImageRecord, Report, UserE
 from converters.formats import detect_format, read_dataset, write_dataset
 from converters.geometry import Box
 from converters.masks import mask_to_polygons, rle_to_mask
+from converters.regions import region
 from converters.voc import DROPPED_MASKS, read_voc, voc_colormap
 from converters.yolo import ONE_OUTLINE, read_yolo
+from tests.samples import image
 
 VOC_XML = """<annotation>
   <filename>{filename}</filename>
@@ -23,12 +25,6 @@ VOC_XML = """<annotation>
   <object><name>dog</name>
     <bndbox><xmin>11.5</xmin><ymin>3</ymin><xmax>40</xmax><ymax>30</ymax></bndbox></object>
 </annotation>"""
-
-
-def image(path: Path, w: int = 40, h: int = 30) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.full((h, w, 3), 128, np.uint8))
-    return path
 
 
 @pytest.fixture
@@ -191,10 +187,10 @@ def datasets(draw):
     return Dataset(images=images, categories=cats, annotations=anns)
 
 
-FORMATS = ["coco", "voc", "yolo"]
+FORMATS = ["coco", "voc", "yolo", "labelme", "cvat"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(datasets(), st.sampled_from(FORMATS), st.sampled_from(FORMATS))
 def test_random_datasets_survive_every_format_pair(tmp_path_factory, ds, first, second):
     tmp = tmp_path_factory.mktemp("pair")
@@ -232,3 +228,48 @@ def test_a_folder_holding_one_coco_file_is_read_as_coco(tmp_path):
     assert detect_format(tmp_path / "export") == ("coco", "found the COCO file _annotations.coco.json")
     loaded = read_dataset(tmp_path / "export")
     assert loaded.format == "coco" and [c.name for c in loaded.dataset.categories] == ["x"]
+
+
+@st.composite
+def masked_datasets(draw):
+    """Images with objects whose masks are unions of rectangles, some with holes, some in parts."""
+    images, anns = [], []
+    for i, (w, h) in enumerate(draw(st.lists(sizes, min_size=1, max_size=2)), 1):
+        images.append(ImageRecord(i, f"img{i}.png", w, h))
+        for _ in range(draw(st.integers(1, 3))):
+            mask = np.zeros((h, w), np.uint8)
+            for _ in range(draw(st.integers(1, 3))):
+                x0, y0 = draw(st.integers(0, w - 2)), draw(st.integers(0, h - 2))
+                mask[y0:draw(st.integers(y0 + 1, h)), x0:draw(st.integers(x0 + 1, w))] = 1
+            if draw(st.booleans()):
+                y, x = draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1))
+                mask[y, x] = 0
+            if not mask.any():
+                continue
+            polygons = mask_to_polygons(mask)
+            anns.append(region(len(anns) + 1, i, 1, polygons=polygons))
+    return Dataset(images=images, categories=[Category(1, "blob")], annotations=anns)
+
+
+MASK_FORMATS = ["coco", "labelme", "cvat"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(masked_datasets(), st.sampled_from(MASK_FORMATS), st.sampled_from(MASK_FORMATS))
+def test_masks_keep_every_pixel_and_extreme_points_survive_coco_and_labelme(tmp_path_factory, ds, first, second):
+    tmp = tmp_path_factory.mktemp("masks")
+    for im in ds.images:
+        image(tmp / "images" / im.file_name, im.width, im.height)
+    out1 = tmp / ("one.json" if first == "coco" else "one")
+    write_dataset(ds, out1, first, image_root=tmp / "images")
+    loaded = read_dataset(out1, None, tmp / "images" if first == "coco" else None)
+    out2 = tmp / ("two.json" if second == "coco" else "two")
+    write_dataset(loaded.dataset, out2, second, image_root=loaded.image_root)
+    back = read_dataset(out2, None, tmp / "images" if second == "coco" else None).dataset
+    sizes_by_id = {im.id: (im.height, im.width) for im in ds.images}
+    assert len(back.annotations) == len(ds.annotations)
+    for a, b in zip(ds.annotations, back.annotations):
+        h, w = sizes_by_id[a.image_id]
+        assert (rle_to_mask(b.mask_rle(h, w)) == rle_to_mask(a.mask_rle(h, w))).all()
+        if "cvat" not in (first, second):
+            assert b.extreme == a.extreme and b.box == a.box

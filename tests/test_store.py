@@ -9,7 +9,7 @@ import pytest
 
 from annotator.schema import SCHEMA_VERSION
 from annotator.store import Project
-from converters import Annotation, ExtremePoints, ImageStatus, Review, Source, UserError
+from converters import Annotation, ExtremePoints, ImageStatus, Review, Shape, Source, UserError
 from converters.geometry import Box
 
 EP = ExtremePoints(top=(50, 10), left=(12, 40), bottom=(47, 90), right=(88, 55))
@@ -128,11 +128,11 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(project, tmp_pat
     broken = schema.MIGRATIONS + ["ALTER TABLE images ADD COLUMN rating INTEGER; SELECT * FROM no_such_table"]
     monkeypatch.setattr(store, "MIGRATIONS", broken)
     monkeypatch.setattr(store, "SCHEMA_VERSION", len(broken))
-    with pytest.raises(UserError, match="cannot upgrade the project to schema 2"):
+    with pytest.raises(UserError, match=f"cannot upgrade the project to schema {len(broken)}"):
         Project.open(tmp_path / "p.sqlite")
     monkeypatch.undo()
     with Project.open(tmp_path / "p.sqlite") as p:
-        assert p.schema_version == 1
+        assert p.schema_version == SCHEMA_VERSION
         assert "rating" not in [r[1] for r in p._conn.execute("PRAGMA table_info(images)")]
 
 
@@ -144,8 +144,27 @@ def test_an_old_project_is_migrated_on_open(project, tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MIGRATIONS", upgraded)
     monkeypatch.setattr(store, "SCHEMA_VERSION", len(upgraded))
     with Project.open(tmp_path / "p.sqlite") as p:
-        assert p.schema_version == 2 and len(p.annotations(1)) == 1
+        assert p.schema_version == len(upgraded) and len(p.annotations(1)) == 1
         assert "rating" in [r[1] for r in p._conn.execute("PRAGMA table_info(images)")]
+
+
+def test_a_schema_1_project_gains_shapes_and_keeps_its_labels(tmp_path, monkeypatch):
+    from annotator import schema, store
+    monkeypatch.setattr(store, "MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 1)
+    with Project.create(tmp_path / "old.sqlite", tmp_path) as p:
+        p.add_images([("a.jpg", 100, 80)])
+        p.add_category("fig")
+        p._conn.execute("INSERT INTO annotations (image_id, category_id, x, y, w, h, area, source, review, modified)"
+                        " VALUES (1, 1, 1, 2, 3, 4, 12, 'human', 'accepted', 0)")
+    monkeypatch.undo()
+    with Project.open(tmp_path / "old.sqlite") as p:
+        assert p.schema_version == SCHEMA_VERSION
+        [ann] = p.annotations(1)
+        assert ann.shape is Shape.REGION and ann.points is None and ann.box == Box(1, 2, 3, 4)
+        line = p.add_annotation(Annotation.from_points(0, 1, 1, Shape.POLYLINE, [0, 0, 5, 5, 10, 0]))
+        assert p.annotation(line.id).points == [0, 0, 5, 5, 10, 0]
+        assert p.annotation(line.id).shape is Shape.POLYLINE
 
 
 def test_killing_the_process_loses_at_most_the_edit_in_flight(project, tmp_path):
@@ -196,7 +215,7 @@ def test_an_edit_that_fails_changes_nothing(project):
 
 def test_import_is_one_transaction_and_skips_labels_already_there(project, tmp_path):
     from converters import read_coco
-    from tests.cocofiles import tricky_coco, write_json
+    from tests.samples import tricky_coco, write_json
     path = write_json(tmp_path / "in.json", tricky_coco())
     ds = read_coco(path)
     first = project.import_dataset(ds, tmp_path / "images")

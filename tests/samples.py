@@ -1,12 +1,20 @@
-"""Small COCO files written by the tests themselves, covering what real files do."""
+"""Small files written by the tests themselves (images, COCO files), covering what real files do."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from converters.masks import mask_to_rle
+
+
+def image(path: Path, w: int = 40, h: int = 30) -> Path:
+    """A plain grey image file of the given size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((h, w, 3), 128, np.uint8))
+    return path
 
 
 def write_json(path: Path, data) -> Path:
