@@ -9,7 +9,7 @@ from typing import Sequence
 
 from converters import Dataset
 from converters.errors import Cancelled, UserError, package_version
-from converters.formats import FORMATS, READ_ONLY, read_dataset, write_dataset
+from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
 from converters.images import find_images, read_image_size
 from converters.report import Report
 
@@ -128,7 +128,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 def cmd_convert(args: argparse.Namespace) -> None:
     if args.rle and args.fmt != "coco":
         raise UserError(f"--rle applies to --to coco only, not {args.fmt}")
-    dataset, image_root = _load_source(args)
+    dataset, image_root = _load_source(args, extremes=args.fmt in HOLDS_EXTREMES)
     report = Report(strict=args.strict)
     with TerminalProgress(f"writing {args.output.name}") as progress:
         write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root)
@@ -136,13 +136,13 @@ def cmd_convert(args: argparse.Namespace) -> None:
     _print_report(report)
 
 
-def _load_source(args: argparse.Namespace) -> tuple[Dataset, Path]:
+def _load_source(args: argparse.Namespace, extremes: bool) -> tuple[Dataset, Path]:
     """The dataset to convert and the folder its image names are relative to."""
     if is_project_file(args.src):
         with Project.open(args.src) as project, TerminalProgress("reading project") as progress:
             return project.to_dataset(progress), project.image_root
     report = Report()
-    loaded = read_dataset(args.src, args.src_fmt, args.images, report, args.gt)
+    loaded = read_dataset(args.src, args.src_fmt, args.images, report, args.gt, extremes)
     _say_format(args.src, loaded.format, loaded.why)
     _print_report(report)
     return loaded.dataset, loaded.image_root

@@ -20,9 +20,10 @@ import numpy as np
 
 from .atomic import atomic_directory
 from .errors import UserError
+from .exportfolder import ExportFolder
 from .geometry import CLICK_TOLERANCE, Box, ellipse, fmt_number
-from .images import MISSING_IMAGES, ImageFolder, link_image
-from .masks import mask_to_rle, polygons_to_mask, rle_to_mask
+from .images import ImageFolder
+from .masks import has_bridge, mask_to_rle, polygons_to_mask, rle_to_mask
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
 from .regions import region
 from .report import Report
@@ -279,9 +280,9 @@ def write_cvat(ds: Dataset, out: Path, report: Report | None = None, image_root:
     ET.SubElement(root, "version").text = "1.1"
     root.append(_meta(ds, by_image))
     with atomic_directory(out) as tmp:
+        files = ExportFolder(tmp, image_root, report)
         for index, im in enumerate(ds.images):
-            if image_root is not None and not link_image(image_root / im.file_name, tmp / "images" / im.file_name):
-                report.add(MISSING_IMAGES)
+            files.link_image(im.file_name, f"images/{im.file_name}")
             el = ET.SubElement(root, "image", id=str(index), name=im.file_name, width=str(im.width),
                                height=str(im.height))
             group = 0
@@ -293,7 +294,7 @@ def write_cvat(ds: Dataset, out: Path, report: Report | None = None, image_root:
                         s.set("group_id", str(group))
                 el.extend(shapes)
         ET.indent(root)
-        ET.ElementTree(root).write(tmp / ANNOTATIONS_FILE, encoding="utf-8", xml_declaration=True)
+        ET.ElementTree(root).write(files.path(ANNOTATIONS_FILE), encoding="utf-8", xml_declaration=True)
 
 
 def _meta(ds: Dataset, by_image: dict[int, list[Annotation]]) -> ET.Element:
@@ -334,7 +335,7 @@ def _shape_elements(a: Annotation, label: str, im: ImageRecord, report: Report) 
     if a.shape is not Shape.REGION:
         tag = "polyline" if a.shape is Shape.POLYLINE else "points"
         return [_element(a, label, tag, points=_points_text(a.points))]
-    if a.polygons and not a.iscrowd and not any(_has_hole(p) for p in a.polygons):
+    if a.polygons and not a.iscrowd and not any(has_bridge(p) for p in a.polygons):
         return [_element(a, label, "polygon", points=_points_text(p)) for p in a.polygons]
     if a.has_mask:
         return [_element(a, label, "mask", **_mask_fields(rle_to_mask(a.mask_rle(im.height, im.width))))]
@@ -343,12 +344,6 @@ def _shape_elements(a: Annotation, label: str, im: ImageRecord, report: Report) 
     b = a.box
     return [_element(a, label, "box", xtl=fmt_number(b.x), ytl=fmt_number(b.y), xbr=fmt_number(b.x + b.w),
                      ybr=fmt_number(b.y + b.h))]
-
-
-def _has_hole(polygon: list[float]) -> bool:
-    """Our polygons join a hole to its outline by a bridge walked there and back: a repeated vertex."""
-    pairs = list(zip(polygon[0::2], polygon[1::2]))
-    return len(set(pairs)) < len(pairs)
 
 
 def _points_text(flat: list[float]) -> str:

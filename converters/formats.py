@@ -11,6 +11,7 @@ from .errors import UserError
 from .labelme import looks_like_labelme, read_labelme, write_labelme
 from .model import SHAPE_NAMES, Dataset, Shape
 from .progress import Progress, bulk, no_progress
+from .regions import derive_extremes
 from .report import Report
 from .voc import looks_like_voc, read_voc, voc_image_dir, write_voc
 from .yolo import data_file, read_yolo, write_yolo
@@ -21,6 +22,7 @@ TITLES = {"coco": "COCO", "voc": "VOC", "yolo": "YOLO", "labelme": "LabelMe", "c
 #: The shapes each format holds; the others are dropped on writing, and reported.
 HOLDS = {"coco": {Shape.REGION}, "voc": {Shape.REGION}, "yolo": {Shape.REGION}, "labelme": set(Shape),
          "cvat": set(Shape)}
+HOLDS_EXTREMES = {"coco", "labelme"}  # the others drop extreme points, or derive them again from masks
 
 
 @dataclass
@@ -68,11 +70,17 @@ def _coco_file(src: Path) -> Path | None:
 
 
 def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
-                 report: Report | None = None, gt: Path | None = None) -> Loaded:
+                 report: Report | None = None, gt: Path | None = None, extremes: bool = True) -> Loaded:
     """Read SRC as `fmt` (detected when None). A COCO results file needs `gt`, the COCO file whose
-    image and category ids it uses. Built under `bulk()`: a million labels must not be rescanned by GC."""
+    image and category ids it uses. With `extremes`, masked objects without extreme points get the ones
+    their masks define; without, they are left as the file gave them (for a target that cannot hold
+    them). Built under `bulk()`: a million labels must not be rescanned by GC."""
+    report = report if report is not None else Report()
     with bulk():
-        return _read_dataset(src, fmt, images, report if report is not None else Report(), gt)
+        loaded = _read_dataset(src, fmt, images, report, gt)
+        if extremes:
+            derive_extremes(loaded.dataset, report)
+        return loaded
 
 
 def _read_dataset(src: Path, fmt: str | None, images: Path | None, report: Report, gt: Path | None) -> Loaded:

@@ -128,8 +128,8 @@ class ExtremePoints:
 
     @classmethod
     def checked_before(cls, top: Point, left: Point, bottom: Point, right: Point) -> "ExtremePoints":
-        """Rebuild points that were validated when they were stored (the project store's rows),
-        skipping the checks: exporting a million labels must not pay for them twice."""
+        """Points known to agree, built without the checks: validated when stored (the project store's
+        rows) or consistent by construction (derived from an outline). A million labels must not pay twice."""
         obj = object.__new__(cls)
         obj.__dict__.update(top=top, left=left, bottom=bottom, right=right)
         return obj

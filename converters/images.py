@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -65,17 +64,3 @@ class ImageFolder:
                             place)
         return read_image_size(path, place)
 
-
-MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
-
-
-def link_image(source: Path, target: Path) -> bool:
-    """Put an image into an exported dataset: a hard link (no copy), else a copy. False if it is missing."""
-    if not source.is_file():
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-    return True

@@ -28,8 +28,9 @@ import orjson
 from .atomic import atomic_directory
 from .coco import load_json
 from .errors import UserError
+from .exportfolder import ExportFolder
 from .geometry import CLICK_TOLERANCE, Box, ExtremePoints, ellipse
-from .images import MISSING_IMAGES, ImageFolder, link_image, read_image_size
+from .images import ImageFolder, read_image_size
 from .masks import mask_to_rle, polygons_to_mask, rle_to_mask
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
 from .regions import region
@@ -346,17 +347,16 @@ def write_labelme(ds: Dataset, out: Path, report: Report | None = None, image_ro
     names = {c.id: c.name for c in ds.categories}
     by_image = ds.annotations_by_image()
     with atomic_directory(out) as tmp:
-        (tmp / LABELS_FILE).write_text("".join(f"{c.name}\n" for c in ds.categories), encoding="utf-8")
-        written: set[Path] = set()
+        files = ExportFolder(tmp, image_root, report)
+        files.write(LABELS_FILE, "".join(f"{c.name}\n" for c in ds.categories).encode())
+        written: set[str] = set()
         for im in ds.images:
-            if image_root is not None and not link_image(image_root / im.file_name, tmp / im.file_name):
-                report.add(MISSING_IMAGES)
-            target = tmp / Path(im.file_name).with_suffix(".json")
+            files.link_image(im.file_name, im.file_name)
+            target = Path(im.file_name).with_suffix(".json").as_posix()
             if target in written:  # a.jpg and a.png in one folder
-                target = tmp / f"{im.file_name}.json"
+                target = f"{im.file_name}.json"
             written.add(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(orjson.dumps(_file_json(im, by_image.get(im.id, []), names), option=orjson.OPT_INDENT_2))
+            files.write(target, orjson.dumps(_file_json(im, by_image.get(im.id, []), names), option=orjson.OPT_INDENT_2))
 
 
 def _file_json(im: ImageRecord, anns: list[Annotation], names: dict[int, str]) -> dict:

@@ -1,36 +1,52 @@
-"""An object region built from what a file gives: outlines, a mask, a box, clicked extreme points.
+"""An object region built from what a file gives (outlines, a mask, a box, clicked extreme points), and
+the extreme points of objects whose file gave only a mask.
 
-Formats without an extreme-points field (LabelMe polygons, CVAT shapes) get them derived from the mask
-with ExtremeNet's rule, the box then follows them exactly: the outline's own bounds.
+Readers keep what the file holds; `derive_extremes` then gives every masked object without extreme
+points the ones its mask defines (ExtremeNet's rule), in one place, and only when the result needs
+them: converting COCO to YOLO, a format without them, must not pay for a million derivations.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from .geometry import Box, ExtremePoints
-from .masks import Polygons, Rle, extreme_points_from_mask, extreme_points_from_polygons, rle_bbox, rle_to_mask
-from .model import Annotation
+from .masks import (Polygons, Rle, extreme_points_from_mask, extreme_points_from_polygons, rle_bbox, rle_to_mask,
+                    valid_polygons)
+from .model import Annotation, Dataset, Shape
+from .report import Report
+
+DERIVED = "{n} objects without extreme points: derived from their masks (ExtremeNet's rule)"
 
 
 def region(id: int, image_id: int, category_id: int, *, polygons: Polygons | None = None, rle: Rle | None = None,
            box: Box | None = None, extreme: ExtremePoints | None = None, iscrowd: bool = False,
            **kw: Any) -> Annotation:
-    """A region annotation; give at least a box or a mask. A crowd region gets no extreme points."""
-    if extreme is None and not iscrowd:
-        if polygons:
-            extreme = extreme_points_from_polygons(polygons)
-        elif rle is not None:
-            extreme = extreme_points_from_mask(rle_to_mask(rle))
+    """A region annotation; give at least a box or a mask. Without a box, it is the extreme points' box,
+    else the mask's bounds (the box its derived extreme points will have)."""
     if box is None:
         if extreme is not None:
             box = extreme.box
         elif rle is not None:
             box = Box(*rle_bbox(rle))
-        elif polygons:
-            xs = [v for p in polygons for v in p[0::2]]
-            ys = [v for p in polygons for v in p[1::2]]
+        elif polygons and valid_polygons(polygons):
+            xs = [v for p in valid_polygons(polygons) for v in p[0::2]]
+            ys = [v for p in valid_polygons(polygons) for v in p[1::2]]
             box = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
         else:
             raise ValueError("a region needs a box or a mask")
     return Annotation(id=id, image_id=image_id, category_id=category_id, box=box, extreme=extreme,
                       polygons=polygons or None, rle=rle, iscrowd=iscrowd, **kw)
+
+
+def derive_extremes(ds: Dataset, report: Report | None = None) -> None:
+    """Give each masked object without extreme points (crowd regions aside) the ones its mask defines."""
+    derived = 0
+    for a in ds.annotations:
+        if a.extreme is None and a.shape is Shape.REGION and not a.iscrowd:
+            if a.polygons:
+                a.extreme = extreme_points_from_polygons(a.polygons)
+            elif a.rle is not None:
+                a.extreme = extreme_points_from_mask(rle_to_mask(a.rle))
+            derived += a.extreme is not None
+    if report is not None:
+        report.add(DERIVED, derived)

@@ -16,9 +16,10 @@ import numpy as np
 
 from .atomic import atomic_directory
 from .errors import UserError
+from .exportfolder import ExportFolder
 from .geometry import Box, CLICK_TOLERANCE, fmt_number
-from .images import MISSING_IMAGES, ImageFolder, find_images, link_image
-from .masks import extreme_points_from_mask, mask_to_rle
+from .images import ImageFolder, find_images
+from .masks import mask_to_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .report import Report
 from .xmlfiles import parse_xml
@@ -101,7 +102,7 @@ def _read_file(path: Path, image_id: int, images: ImageFolder, root: Path, ds: D
                          source=Source.IMPORTED, attributes=attributes)
         if masks is not None and (masks == index + 1).any():
             instance = masks == index + 1
-            ann.rle, ann.extreme = mask_to_rle(instance), extreme_points_from_mask(instance)
+            ann.rle = mask_to_rle(instance)
         ds.annotations.append(ann)
 
 
@@ -192,12 +193,11 @@ def write_voc(ds: Dataset, out: Path, report: Report | None = None, image_root: 
     names = {c.id: c.name for c in ds.categories}
     by_image = ds.annotations_by_image()
     with atomic_directory(out) as tmp:
+        files = ExportFolder(tmp, image_root, report)
         for im in ds.images:
-            if image_root is not None and not link_image(image_root / im.file_name, tmp / "JPEGImages" / im.file_name):
-                report.add(MISSING_IMAGES)
+            files.link_image(im.file_name, f"JPEGImages/{im.file_name}")
             xml = _image_xml(im, by_image.get(im.id, []), names, report)
-            target = tmp / "Annotations" / Path(im.file_name).with_suffix(".xml")
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = files.path(f"Annotations/{Path(im.file_name).with_suffix('.xml').as_posix()}")
             ET.ElementTree(xml).write(target, encoding="utf-8", xml_declaration=False)
 
 

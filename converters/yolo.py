@@ -7,6 +7,7 @@ absolute or relative) or from Darknet's `obj.data` / `obj.names` / `train.txt`. 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 import orjson
@@ -14,9 +15,10 @@ import yaml
 
 from .atomic import atomic_directory
 from .errors import UserError
+from .exportfolder import ExportFolder
 from .geometry import CLICK_TOLERANCE, Box
-from .images import MISSING_IMAGES, find_images, link_image, read_image_size
-from .masks import extreme_points_from_polygons, mask_to_polygons, rle_to_mask
+from .images import find_images, read_image_size
+from .masks import has_bridge, mask_to_polygons, rle_to_mask
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .report import Report
 
@@ -53,14 +55,17 @@ def read_yolo(src: Path, report: Report | None = None) -> Dataset:
     root = data.parent
     for split, image_paths in splits.items():
         for image in image_paths:
-            label = image.with_suffix(".txt") if beside else _label_path(image)
+            label = Path(os.path.splitext(image)[0] + ".txt" if beside else _label_path(image))
             width, height = read_image_size(image)
             rel = _relative(image, root)
             record = ImageRecord(id=len(ds.images) + 1, file_name=rel, width=width, height=height,
                                  attributes={"subset": split} if split else {})
             ds.images.append(record)
-            if label.is_file():
-                ds.annotations += _read_labels(label, record, len(names), len(ds.annotations))
+            try:
+                text = label.read_bytes()
+            except (FileNotFoundError, IsADirectoryError):  # no label file: an image without objects
+                continue
+            ds.annotations += _read_labels(label, text, record, len(names), len(ds.annotations))
     return ds
 
 
@@ -117,10 +122,10 @@ def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path
     return names, splits, True
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, raw: bytes | None = None) -> str:
     """A YOLO text file (data file, names, image list, labels); a wrong encoding is the file's error."""
     try:
-        return path.read_text(encoding="utf-8")
+        return (path.read_bytes() if raw is None else raw).decode("utf-8")
     except UnicodeDecodeError as e:
         raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
 
@@ -157,56 +162,66 @@ def _images_of(source: Path, root: Path) -> list[Path]:
     return images
 
 
-def _label_path(image: Path) -> Path:
-    parts = list(image.parts)
+def _label_path(image: str | Path) -> str:
+    """Where Ultralytics looks for an image's labels: its last `images` folder becomes `labels`."""
+    parts = os.fspath(image).replace(os.sep, "/").split("/")
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == "images":
             parts[i] = "labels"
-            return Path(*parts).with_suffix(".txt")
-    return image.with_suffix(".txt")
+            break
+    stem, dot, _ = parts[-1].rpartition(".")
+    parts[-1] = (stem if dot else parts[-1]) + ".txt"
+    return "/".join(parts)
 
 
 def _relative(image: Path, root: Path) -> str:
+    """The image's name under the data file's folder. Found images usually lie under it as written, so
+    the path is resolved (a system call per folder level) only when they do not."""
+    text, prefix = image.as_posix(), root.as_posix().rstrip("/") + "/"
+    if text.startswith(prefix) and "/../" not in text:
+        return text[len(prefix):]
     try:
         return image.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return image.as_posix()
 
 
-def _read_labels(path: Path, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
+def _read_labels(path: Path, raw: bytes, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
     anns = []
-    text = _read_text(path)
+    text = _read_text(path, raw)
     w, h = image.width, image.height
+    tol_x, tol_y = CLICK_TOLERANCE / w, CLICK_TOLERANCE / h
     for number, line in enumerate(text.splitlines(), 1):
         tokens = line.split()
         if not tokens:
             continue
-        place = f"line {number}"
         try:
-            cls, values = int(tokens[0]), [float(t) for t in tokens[1:]]
+            cls, values = int(tokens[0]), list(map(float, tokens[1:]))
         except ValueError:
-            raise UserError(f"expected a class id and numbers, got {line.strip()[:60]!r}", path, place) from None
+            raise UserError(f"expected a class id and numbers, got {line.strip()[:60]!r}", path,
+                            f"line {number}") from None
         if not 0 <= cls < n_classes:
-            raise UserError(f"class id {cls} is not among the {n_classes} names", path, place)
-        tol_x, tol_y = CLICK_TOLERANCE / w, CLICK_TOLERANCE / h
-        ann = Annotation(id=first_id + len(anns) + 1, image_id=image.id, category_id=cls, box=Box(0, 0, 0, 0),
-                         source=Source.IMPORTED)
-        if len(values) in (4, 5):  # a box, with a confidence when 5
+            raise UserError(f"class id {cls} is not among the {n_classes} names", path, f"line {number}")
+        n = len(values)
+        polygons = score = None
+        if n == 4 or n == 5:  # a box, with a confidence when 5
             cx, cy, bw, bh = values[:4]
             x0, y0, x1, y1 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
-            ann.score = values[4] if len(values) == 5 else None
-        elif len(values) >= 6 and len(values) % 2 == 0:
+            score = values[4] if n == 5 else None
+        elif n >= 6 and n % 2 == 0:
             xs, ys = values[0::2], values[1::2]
             x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
-            ann.polygons = [[v * (w if i % 2 == 0 else h) for i, v in enumerate(values)]]
-            ann.extreme = extreme_points_from_polygons(ann.polygons)
+            values[0::2] = [x * w for x in xs]
+            values[1::2] = [y * h for y in ys]
+            polygons = [values]
         else:
-            raise UserError(f"{len(values)} numbers after the class id: expected 4 (a box) or an even number of "
-                            "at least 6 (a polygon)", path, place)
+            raise UserError(f"{n} numbers after the class id: expected 4 (a box) or an even number of "
+                            "at least 6 (a polygon)", path, f"line {number}")
         if x0 < -tol_x or y0 < -tol_y or x1 > 1 + tol_x or y1 > 1 + tol_y or x1 < x0 or y1 < y0:
-            raise UserError("coordinates outside the image (they are normalised to 0..1)", path, place)
-        ann.box = Box(x0 * w, y0 * h, (x1 - x0) * w, (y1 - y0) * h)
-        anns.append(ann)
+            raise UserError("coordinates outside the image (they are normalised to 0..1)", path, f"line {number}")
+        box = Box(x0 * w, y0 * h, (x1 - x0) * w, (y1 - y0) * h)
+        anns.append(Annotation(first_id + len(anns) + 1, image.id, cls, box, None, polygons, None, False,
+                               Source.IMPORTED, score))  # positional, in field order: a million of these
     return anns
 
 
@@ -217,16 +232,14 @@ def write_yolo(ds: Dataset, out: Path, report: Report | None = None, image_root:
     index = {c.id: i for i, c in enumerate(ds.categories)}
     by_image = ds.annotations_by_image()
     with atomic_directory(out) as tmp:
+        files = ExportFolder(tmp, image_root, report)
         for im in ds.images:
-            image = tmp / "images" / im.file_name
-            if image_root is not None and not link_image(image_root / im.file_name, image):
-                report.add(MISSING_IMAGES)
+            image = f"images/{im.file_name}"
+            files.link_image(im.file_name, image)
             lines = [_line(a, im, index[a.category_id], report) for a in by_image.get(im.id, [])]
-            label = _label_path(image)
-            label.parent.mkdir(parents=True, exist_ok=True)
-            label.write_text("".join(line + "\n" for line in lines if line), encoding="utf-8")
+            files.write(_label_path(image), "".join(line + "\n" for line in lines if line).encode())
         data = {"path": ".", "train": "images", "names": {i: c.name for i, c in enumerate(ds.categories)}}
-        (tmp / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        files.write("data.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode())
 
 
 def _line(a: Annotation, im: ImageRecord, cls: int, report: Report) -> str:
@@ -238,8 +251,9 @@ def _line(a: Annotation, im: ImageRecord, cls: int, report: Report) -> str:
     w, h = im.width, im.height
     outline = _outline(a, im, report)
     if outline:
-        xs, ys = outline[0::2], outline[1::2]
-        values = [v for x, y in zip(xs, ys) for v in (x / w, y / h)]
+        values = list(outline)
+        values[0::2] = [x / w for x in outline[0::2]]
+        values[1::2] = [y / h for y in outline[1::2]]
     else:
         if a.extreme is not None:
             report.lose(DROPPED_EXTREMES)
@@ -259,24 +273,13 @@ def _outline(a: Annotation, im: ImageRecord, report: Report) -> list[float] | No
     polygons = a.polygons if a.polygons else mask_to_polygons(rle_to_mask(a.rle)) if a.rle is not None else []
     if not polygons:
         return None
-    if len(polygons) > 1 or _has_bridge(polygons[0]):
+    if len(polygons) > 1 or has_bridge(polygons[0]):
         report.lose(ONE_OUTLINE)
         return max(polygons, key=_area)
     return polygons[0]
 
 
-def _has_bridge(poly: list[float]) -> bool:
-    """Our traced polygons return to their first vertex before walking a hole (a closing repeat of the
-    first vertex at the very end is no bridge)."""
-    start = poly[:2]
-    return any(poly[i:i + 2] == start for i in range(2, len(poly) - 2, 2))
-
-
 def _area(poly: list[float]) -> float:
     xs, ys = poly[0::2], poly[1::2]
     return abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))) / 2
-
-
-def looks_like_yolo(src: Path) -> bool:
-    return data_file(src) is not None
 

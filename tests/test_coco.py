@@ -5,8 +5,10 @@ import pytest
 from pycocotools.coco import COCO
 
 from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, Report, UserError, read_coco, write_coco
-from converters.coco import BOX_ONLY, CROWD, DERIVED
+from converters.coco import BOX_ONLY, CROWD
 from converters.masks import rle_to_mask
+from converters.formats import read_dataset
+from converters.regions import DERIVED
 from tests.samples import tricky_coco, write_json
 
 
@@ -17,7 +19,7 @@ def tricky(tmp_path):
 
 def test_reader_accepts_ids_from_zero_category_zero_rle_crowd_and_empty_segmentations(tricky):
     report = Report()
-    ds = read_coco(tricky, report=report)
+    ds = read_dataset(tricky, report=report).dataset
     assert [c.name for c in ds.categories] == ["things", "cat"]
     assert [im.id for im in ds.images] == [0, 5]
     rle_ann, crowd, box_only, poly = ds.annotations
@@ -31,20 +33,20 @@ def test_reader_accepts_ids_from_zero_category_zero_rle_crowd_and_empty_segmenta
 
 
 def test_unknown_fields_are_kept_as_attributes(tricky):
-    ds = read_coco(tricky)
+    ds = read_dataset(tricky).dataset
     assert ds.annotations[2].attributes == {"colour": "black", "occluded": True}
     assert ds.images[0].attributes == {"license": 3}
 
 
 def test_imported_boxes_stay_as_the_file_gave_them(tricky):
-    poly = read_coco(tricky).annotations[3]
+    poly = read_dataset(tricky).dataset.annotations[3]
     assert poly.box.to_list() == [10.2, 5.1, 9.6, 9.7]
     assert poly.extreme.box.to_list() == pytest.approx([10.2, 5.1, 9.6, 9.7])
 
 
 def test_writer_follows_the_conventions(tmp_path, tricky):
     out = tmp_path / "out.json"
-    write_coco(read_coco(tricky), out)
+    write_coco(read_dataset(tricky).dataset, out)
     data = json.loads(out.read_text())
     assert [im["id"] for im in data["images"]] == [1, 2]
     assert [c["id"] for c in data["categories"]] == [1, 2]
@@ -64,7 +66,7 @@ def test_writer_follows_the_conventions(tmp_path, tricky):
 
 def test_rle_option_writes_every_mask_as_rle(tmp_path, tricky):
     out = tmp_path / "out.json"
-    write_coco(read_coco(tricky), out, rle=True)
+    write_coco(read_dataset(tricky).dataset, out, rle=True)
     anns = json.loads(out.read_text())["annotations"]
     assert [isinstance(a["segmentation"], dict) for a in anns] == [True, True, False, True]
     coco = COCO(str(out))
@@ -143,7 +145,7 @@ def test_missing_sizes_are_read_from_the_image_files(tmp_path):
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path, tricky, monkeypatch):
     out = tmp_path / "out.json"
     out.write_text("previous export")
-    ds = read_coco(tricky)
+    ds = read_dataset(tricky).dataset
     ds.annotations.append(Annotation(99, 12345, 7, ds.annotations[0].box))  # an image that does not exist
 
     with pytest.raises(KeyError):

@@ -6,8 +6,10 @@ import pytest
 from pycocotools.coco import COCO
 
 from converters import Report, read_coco, write_coco
-from converters.coco import BOX_ONLY, CROWD, DERIVED
+from converters.coco import BOX_ONLY, CROWD
 from converters.masks import rle_to_mask
+from converters.formats import read_dataset
+from converters.regions import DERIVED
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.shared_data
@@ -16,7 +18,7 @@ FIXTURES = SHARED / "fixtures"
 
 def test_roboflow_export_with_category_zero_and_empty_segmentations():
     report = Report()
-    ds = read_coco(FIXTURES / "roboflow/sharks-tiny-coco/train/_annotations.coco.json", report=report)
+    ds = read_dataset(FIXTURES / "roboflow/sharks-tiny-coco/train/_annotations.coco.json", report=report).dataset
     assert [c.id for c in ds.categories][0] == 0 and ds.categories[0].name == "sharks"
     assert report.count(BOX_ONLY) == sum(1 for a in ds.annotations if not a.has_mask) > 0
     assert report.count(DERIVED) == sum(1 for a in ds.annotations if a.has_mask)

@@ -9,6 +9,8 @@ from annotator.store import Project
 from converters import Category, Dataset, ImageRecord, Report, Review, Source, UserError
 from converters.coco import read_coco, read_coco_results
 from converters.masks import mask_to_rle
+from converters.formats import read_dataset
+from converters.regions import DERIVED
 from tests.samples import tricky_coco, write_json
 from tests.conftest import SHARED
 
@@ -29,13 +31,13 @@ def files(tmp_path):
 def test_detections_read_as_pending_suggestions_with_their_scores(files):
     gt, results, _ = files
     report = Report()
-    ds = read_coco_results(results, read_coco(gt), report)
+    ds = read_dataset(results, "coco-results", report=report, gt=gt).dataset
     boxed, masked = ds.annotations
     assert [a.review for a in ds.annotations] == [Review.PENDING] * 2
     assert [a.source for a in ds.annotations] == [Source.MODEL] * 2 and [a.score for a in ds.annotations] == [0.9, 0.4]
     assert boxed.box.to_list() == [1, 2, 3, 4]
     assert masked.box.to_list() == [3, 2, 6, 4] and masked.extreme.box.to_list() == [3, 2, 6, 4]
-    assert report.lines() == ["2 detections read as pending model suggestions"]
+    assert report.lines() == ["2 detections read as pending model suggestions", DERIVED.format(n=1)]
 
 
 def test_import_puts_detections_beside_the_labels_not_over_them(files, capsys):

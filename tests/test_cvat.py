@@ -44,7 +44,7 @@ def test_boxes_polygons_lines_and_points_with_typed_attributes(tmp_path):
     <polygon label="car" points="20,20;28,20;28,28" group_id="5"/>
     <polyline label="road" points="0,29.5;39.5,29.5"/>
     <points label="road" points="3,3;4,4"/>""")
-    ds = read_cvat(tmp_path)
+    ds = read_dataset(tmp_path).dataset
     assert [c.name for c in ds.categories] == ["car", "road", "unused"]
     assert ds.images[0].file_name == "street.jpg"
     box, two_part, line, points = ds.annotations

@@ -12,9 +12,9 @@ from converters import Annotation, Category, Dataset, ImageRecord, Report, UserE
 from converters.formats import detect_format, read_dataset, write_dataset
 from converters.geometry import Box
 from converters.masks import mask_to_polygons, rle_to_mask
-from converters.regions import region
 from converters.voc import DROPPED_MASKS, read_voc, voc_colormap
 from converters.yolo import ONE_OUTLINE, read_yolo
+from converters.regions import DERIVED, derive_extremes, region
 from tests.samples import image
 
 VOC_XML = """<annotation>
@@ -61,7 +61,7 @@ def test_voc_instance_masks_come_from_segmentation_object_pngs(voc):
     png[5:8, 3:6] = colours[255][::-1]  # VOC's void border: belongs to nobody
     (voc / "SegmentationObject").mkdir()
     cv2.imwrite(str(voc / "SegmentationObject" / "a.png"), png)
-    cat, dog = read_voc(voc).annotations
+    cat, dog = read_dataset(voc).dataset.annotations
     assert rle_to_mask(cat.rle).sum() == 19 * 10 - 9 and cat.extreme.box == Box(0, 1, 10, 19)
     assert dog.rle is None
 
@@ -95,14 +95,15 @@ def yolo(tmp_path):
 
 def test_yolo_reads_mixed_box_and_polygon_lines_and_absolute_split_paths(yolo):
     report = Report()
-    ds = read_yolo(yolo, report=report)
+    ds = read_dataset(yolo, report=report).dataset
     box, poly = ds.annotations
     assert box.box == Box(15, 7.5, 10, 15) and box.extreme is None
     assert poly.polygons == [pytest.approx([4, 3, 12, 3, 12, 12, 4, 12])]
     assert poly.extreme.box.to_list() == pytest.approx([4, 3, 8, 9])
     assert [c.name for c in ds.categories] == ["cat", "dog"]
     assert [im.attributes["subset"] for im in ds.images] == ["train", "val"]
-    assert report.lines() == ["1 split paths in the data file did not exist as written: found them under its folder"]
+    assert report.lines() == ["1 split paths in the data file did not exist as written: found them under its folder",
+                              DERIVED.format(n=1)]
 
 
 @pytest.mark.parametrize("line, message", [
@@ -248,7 +249,9 @@ def masked_datasets(draw):
                 continue
             polygons = mask_to_polygons(mask)
             anns.append(region(len(anns) + 1, i, 1, polygons=polygons))
-    return Dataset(images=images, categories=[Category(1, "blob")], annotations=anns)
+    ds = Dataset(images=images, categories=[Category(1, "blob")], annotations=anns)
+    derive_extremes(ds)
+    return ds
 
 
 MASK_FORMATS = ["coco", "labelme", "cvat"]
@@ -273,3 +276,11 @@ def test_masks_keep_every_pixel_and_extreme_points_survive_coco_and_labelme(tmp_
         assert (rle_to_mask(b.mask_rle(h, w)) == rle_to_mask(a.mask_rle(h, w))).all()
         if "cvat" not in (first, second):
             assert b.extreme == a.extreme and b.box == a.box
+
+
+def test_extreme_points_are_derived_only_for_targets_that_hold_them(yolo, tmp_path, capsys):
+    assert main(["convert", str(yolo), "--to", "cvat", "-o", str(tmp_path / "cvat")]) == 0
+    assert "derived from their masks" not in capsys.readouterr().out
+    assert main(["convert", str(yolo), "--to", "coco", "-o", str(tmp_path / "c.json")]) == 0
+    assert f"note: {DERIVED.format(n=1)}" in capsys.readouterr().out
+    assert "extreme_points" in (tmp_path / "c.json").read_text()

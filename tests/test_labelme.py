@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from converters import Report, Shape, UserError
-from converters.coco import read_coco, write_coco
+from converters.coco import write_coco
 from converters.formats import detect_format, read_dataset, write_dataset
 from converters.labelme import CIRCLES, EMBEDDED_ONLY, read_labelme
 from converters.masks import rle_to_mask
@@ -47,7 +47,8 @@ def test_every_shape_type_becomes_the_object_it_means(tmp_path):
         shape("tilted", "oriented_rectangle", [[10, 20], [20, 10], [30, 20], [20, 30]]),
     ])
     report = Report()
-    ds, root = read_labelme(tmp_path, report=report)
+    loaded = read_dataset(tmp_path, report=report)
+    ds, root = loaded.dataset, loaded.image_root
     assert root == tmp_path and [im.file_name for im in ds.images] == ["a.jpg"]
     assert ds.images[0].attributes == {"flags": {"reviewed": True}}
     assert [c.name for c in ds.categories] == ["box", "fig", "coin", "nose", "edge", "tilted"]
@@ -108,12 +109,12 @@ def test_images_in_a_sibling_folder_are_found_through_the_relative_path(tmp_path
 
 def test_extreme_points_and_masks_survive_coco_to_labelme_and_back(tmp_path):
     shared = Path(__file__).parent.parent / "assets" / "sample"
-    coco = read_coco(shared / "labels.json")
+    coco = read_dataset(shared / "labels.json").dataset
     write_dataset(coco, tmp_path / "lm", "labelme", image_root=shared / "images")
     loaded = read_dataset(tmp_path / "lm")
     assert loaded.format == "labelme"
     write_coco(loaded.dataset, tmp_path / "back.json")
-    back = read_coco(tmp_path / "back.json")
+    back = read_dataset(tmp_path / "back.json").dataset
     assert [c.name for c in back.categories] == [c.name for c in coco.categories]
     assert len(back.annotations) == len(coco.annotations)
     for a, b in zip(coco.annotations, back.annotations):

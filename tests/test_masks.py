@@ -5,7 +5,8 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from converters import ExtremePoints, UserError
-from converters.masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons,
+from converters.masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons, has_bridge,
+                              polygon_areas,
                               mask_to_polygons, mask_to_rle, polygons_to_mask, polygons_to_rle, rle_area,
                               rle_to_mask)
 
@@ -128,3 +129,25 @@ def test_degenerate_polygons_give_no_extreme_points_and_no_mask():
     assert extreme_points_from_polygons([[0, 0, 10, 0, 20, 0]]) is None
     assert extreme_points_from_polygons([[0, 0, 10, 10]]) is None  # two vertices are not a polygon
     assert polygons_to_mask([[0, 0, 10, 10]], 5, 5).sum() == 0
+
+
+def test_a_traced_hole_is_a_bridge_and_a_closing_vertex_is_not():
+    mask = np.zeros((10, 10), np.uint8)
+    mask[1:9, 1:9] = 1
+    assert not has_bridge(mask_to_polygons(mask)[0])
+    mask[4:6, 4:6] = 0
+    assert has_bridge(mask_to_polygons(mask)[0])
+    assert not has_bridge([0, 0, 4, 0, 4, 4, 0, 0])  # closed by repeating the first vertex at the end
+    assert not has_bridge([0, 0, 0, 3, 3, 3, 3, 0])  # the first x again, but not the first vertex
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 40), min_size=6, max_size=16).filter(lambda p: len(p) % 2 == 0),
+                min_size=1, max_size=5))
+def test_areas_rasterised_together_equal_each_one_alone(polygons):
+    assert polygon_areas(polygons, 30, 40) == [rle_area(polygons_to_rle([p], 30, 40)) for p in polygons]
+
+
+def test_areas_of_more_polygons_than_a_uint8_counts():
+    squares = [[i % 30, 0, i % 30 + 10, 0, i % 30 + 10, 10, i % 30, 10] for i in range(600)]
+    assert polygon_areas(squares, 30, 40) == [100.0] * 600
