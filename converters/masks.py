@@ -155,10 +155,19 @@ def extreme_points_from_polygons(polygons: Sequence[Sequence[float]]) -> Extreme
         return None
     top_y, bottom_y = y0 + EXTREME_BAND * (y1 - y0), y1 - EXTREME_BAND * (y1 - y0)
     left_x, right_x = x0 + EXTREME_BAND * (x1 - x0), x1 - EXTREME_BAND * (x1 - x0)
-    top = [x for x, y in zip(xs, ys) if y <= top_y]
-    bottom = [x for x, y in zip(xs, ys) if y >= bottom_y]
-    left = [y for x, y in zip(xs, ys) if x <= left_x]
-    right = [y for x, y in zip(xs, ys) if x >= right_x]
+    top: list[float] = []
+    bottom: list[float] = []
+    left: list[float] = []
+    right: list[float] = []
+    for x, y in zip(xs, ys):  # one pass; the bands cannot overlap, as each is 2 % of a non-zero side
+        if y <= top_y:
+            top.append(x)
+        elif y >= bottom_y:
+            bottom.append(x)
+        if x <= left_x:
+            left.append(y)
+        elif x >= right_x:
+            right.append(y)
     return ExtremePoints.checked_before(  # consistent by construction: each point lies on its box side
         top=((min(top) + max(top)) / 2, float(y0)),
         left=(float(x0), (min(left) + max(left)) / 2),
