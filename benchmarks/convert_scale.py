@@ -1,13 +1,16 @@
 """Convert a 100k-image / 1M-annotation dataset COCO -> YOLO and YOLO -> COCO, against datumaro.
 
 Generates (fixed seed) a COCO instances file like a real export: polygons, boxes and areas, no
-extreme points, with every image on disk (hard links to one small JPEG, so image sizes can be read).
+extreme points, with every image on disk (hard links to a few copies of one small JPEG, so image
+sizes can be read).
 Then times our conversions in this process and, when `--datumaro PYTHON` names an interpreter with
 datumaro installed (its own environment), the same conversions there. Both write the images beside a
 YOLO dataset (we hard-link them, datumaro copies them): YOLO's coordinates are normalised, so a reader
-needs each image's size. Prints one table with the ratio theirs / ours. Peak memory is the process's maximum resident set size.
+needs each image's size. Prints one table with the ratio theirs / ours. Peak memory is the process's
+maximum resident set size (for datumaro, its process's VmHWM).
 
-    python benchmarks/convert_scale.py [--images 100000] [--per-image 10] [--keep DIR] [--datumaro PY]
+    python -m venv /tmp/dm && /tmp/dm/bin/pip install datumaro     # once, apart from ours
+    python benchmarks/convert_scale.py [--images 100000] [--per-image 10] [--keep DIR] [--datumaro /tmp/dm/bin/python]
 """
 from __future__ import annotations
 
@@ -31,13 +34,15 @@ from converters.formats import read_dataset, write_dataset
 from converters.report import Report
 
 DATUMARO_SCRIPT = """
-import sys, time, resource
+import re, sys, time
 import datumaro as dm
 src, src_fmt, out, out_fmt = sys.argv[1:5]
 t = time.perf_counter()
 ds = dm.Dataset.import_from(src, src_fmt)
 ds.export(out, out_fmt, save_media=out_fmt == "yolo")  # YOLO needs its images: sizes come from them
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+seconds = time.perf_counter() - t
+peak_kib = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
+print(seconds, peak_kib / 2**20)  # ru_maxrss would count the memory of the parent it was forked from
 """
 
 

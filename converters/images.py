@@ -9,31 +9,65 @@ import imagesize
 
 from .errors import UserError
 
+_HEAD = 65536  # JPEG frame headers follow the EXIF block, which is usually well inside this
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 def find_images(folder: str | os.PathLike) -> Iterator[Path]:
     """Image files under `folder` (recursively, hidden folders skipped), relative to it, sorted."""
-    folder = Path(folder)
-    if not folder.is_dir():
+    return iter([Path(name) for name in image_names(folder)])
+
+
+def image_names(folder: str | os.PathLike) -> list[str]:
+    """As `find_images`, as '/'-separated strings: a folder of 100k images is listed without building
+    a path object per file."""
+    if not os.path.isdir(folder):
         raise UserError("no such folder", folder)
+    top = os.fspath(folder)
     found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [Path(dirpath, f).relative_to(folder) for f in filenames
-                  if Path(f).suffix.lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
-    return iter(sorted(found, key=lambda p: p.as_posix()))
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/") + "/" if dirpath != top else ""
+        found += [prefix + f for f in filenames
+                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
+    return sorted(found)
 
 
 def read_image_size(path: str | os.PathLike, place: str | None = None) -> tuple[int, int]:
     """(width, height) from the image's header."""
     try:
-        width, height = imagesize.get(path)
+        with open(path, "rb") as f:
+            head = f.read(_HEAD)
+        width, height = _jpeg_or_png_size(head) or imagesize.get(path)
     except OSError:
         raise UserError("image file not found, and nothing else gives its size", path, place) from None
     if width <= 0 or height <= 0:
         raise UserError("cannot read an image size from this file (not an image, or damaged)", path, place)
     return int(width), int(height)
+
+
+def _jpeg_or_png_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) from the first bytes of a JPEG or PNG, or None (another format, or a JPEG whose
+    frame header lies further in): `imagesize` then reads the file, with many small reads per image,
+    a cost that shows when 100k images are sized."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 <= len(head):
+        if head[i] != 0xFF:
+            return None
+        marker = head[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start-of-frame header
+            return int.from_bytes(head[i + 7:i + 9], "big"), int.from_bytes(head[i + 5:i + 7], "big")
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+        else:
+            i += 2 + int.from_bytes(head[i + 2:i + 4], "big")
+    return None
 
 
 class ImageFolder:

@@ -1,7 +1,7 @@
 """LabelMe JSON (4.x to 7.x): one file per image, written beside the image.
 
-Shapes: polygon, rectangle, oriented_rectangle (LabelMe 6 and later), circle and mask make regions; line and linestrip make polylines; point makes
-point sets. Shapes sharing a `group_id` and a label are one object, as LabelMe means it: several
+Shapes: polygon, rectangle, oriented_rectangle (LabelMe 6 and later), circle and mask make regions;
+line and linestrip make polylines; point makes point sets. Shapes sharing a `group_id` and a label are one object, as LabelMe means it: several
 polygons are one multi-part mask, and four points grouped with a region are its extreme points (how
 the writer stores them). Coordinates are LabelMe's canvas coordinates, the same as ours (origin at the
 top-left corner of the top-left pixel); a mask shape's two points are the inclusive pixel indices of
@@ -41,7 +41,8 @@ LABELS_FILE = "labels.txt"
 _RESERVED_LABELS = {"__ignore__", "_background_"}  # the labels-file lines labelme's own scripts skip
 _REGION_TYPES = {"polygon", "oriented_rectangle", "rectangle", "circle", "mask"}
 _LINE_TYPES = {"line", "linestrip"}
-_MIN_POINTS = {"polygon": 3, "oriented_rectangle": 4, "rectangle": 2, "circle": 2, "mask": 2, "line": 2, "linestrip": 2, "point": 1}
+_MIN_POINTS = {"polygon": 3, "oriented_rectangle": 4, "rectangle": 2, "circle": 2, "mask": 2, "line": 2,
+               "linestrip": 2, "point": 1}
 
 NOT_LABELME = "skipped {n} JSON files that are not LabelMe files"
 SKIPPED_TYPE = "skipped {n} LabelMe shapes of type %r: not a type we read"
@@ -356,7 +357,8 @@ def write_labelme(ds: Dataset, out: Path, report: Report | None = None, image_ro
             if target in written:  # a.jpg and a.png in one folder
                 target = f"{im.file_name}.json"
             written.add(target)
-            files.write(target, orjson.dumps(_file_json(im, by_image.get(im.id, []), names), option=orjson.OPT_INDENT_2))
+            data = _file_json(im, by_image.get(im.id, []), names)
+            files.write(target, orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
 def _file_json(im: ImageRecord, anns: list[Annotation], names: dict[int, str]) -> dict:
@@ -388,7 +390,8 @@ def _shapes(a: Annotation, im: ImageRecord) -> list[tuple[str, list, str | None]
         b = a.box
         parts = [("rectangle", [[b.x, b.y], [b.x + b.w, b.y + b.h]], None)]
     if a.extreme is not None:
-        parts += [("point", [list(p)], None) for p in (a.extreme.top, a.extreme.left, a.extreme.bottom, a.extreme.right)]
+        e = a.extreme
+        parts += [("point", [list(p)], None) for p in (e.top, e.left, e.bottom, e.right)]
     return parts
 
 

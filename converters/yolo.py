@@ -17,7 +17,7 @@ from .atomic import atomic_directory
 from .errors import UserError
 from .exportfolder import ExportFolder
 from .geometry import CLICK_TOLERANCE, Box
-from .images import find_images, read_image_size
+from .images import image_names, read_image_size
 from .masks import has_bridge, mask_to_polygons, rle_to_mask
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .report import Report
@@ -54,22 +54,23 @@ def read_yolo(src: Path, report: Report | None = None) -> Dataset:
     ds = Dataset(categories=[Category(id=i, name=n) for i, n in enumerate(names)])
     root = data.parent
     for split, image_paths in splits.items():
-        for image in image_paths:
-            label = Path(os.path.splitext(image)[0] + ".txt" if beside else _label_path(image))
+        for image in image_paths:  # strings, not paths: this loop runs once per image of 100k
+            label = os.path.splitext(image)[0] + ".txt" if beside else _label_path(image)
             width, height = read_image_size(image)
             rel = _relative(image, root)
             record = ImageRecord(id=len(ds.images) + 1, file_name=rel, width=width, height=height,
                                  attributes={"subset": split} if split else {})
             ds.images.append(record)
             try:
-                text = label.read_bytes()
+                with open(label, "rb") as f:
+                    text = f.read()
             except (FileNotFoundError, IsADirectoryError):  # no label file: an image without objects
                 continue
             ds.annotations += _read_labels(label, text, record, len(names), len(ds.annotations))
     return ds
 
 
-def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path]], bool]:
+def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]], bool]:
     try:
         data = yaml.safe_load(_read_text(path))
     except yaml.YAMLError as e:
@@ -102,7 +103,7 @@ def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[
     return names, splits, False
 
 
-def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path]], bool]:
+def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]], bool]:
     fields = {}
     for line in _read_text(path).splitlines():
         if "=" in line:
@@ -122,7 +123,7 @@ def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[Path
     return names, splits, True
 
 
-def _read_text(path: Path, raw: bytes | None = None) -> str:
+def _read_text(path: str | Path, raw: bytes | None = None) -> str:
     """A YOLO text file (data file, names, image list, labels); a wrong encoding is the file's error."""
     try:
         return (path.read_bytes() if raw is None else raw).decode("utf-8")
@@ -149,16 +150,16 @@ def _locate(base: Path, written: str, root: Path, report: Report) -> Path | None
     return None
 
 
-def _images_of(source: Path, root: Path) -> list[Path]:
+def _images_of(source: Path, root: Path) -> list[str]:
     if source.is_dir():
-        return [source / p for p in find_images(source)]
+        return [f"{source}/{name}" for name in image_names(source)]
     images = []
     for line in _read_text(source).splitlines():
         if line.strip():
             found = _locate(source.parent, line.strip(), root, Report())
             if found is None:
                 raise UserError(f"image {line.strip()!r} not found", source)
-            images.append(found)
+            images.append(str(found))
     return images
 
 
@@ -174,19 +175,19 @@ def _label_path(image: str | Path) -> str:
     return "/".join(parts)
 
 
-def _relative(image: Path, root: Path) -> str:
+def _relative(image: str, root: Path) -> str:
     """The image's name under the data file's folder. Found images usually lie under it as written, so
     the path is resolved (a system call per folder level) only when they do not."""
-    text, prefix = image.as_posix(), root.as_posix().rstrip("/") + "/"
+    text, prefix = image.replace(os.sep, "/"), root.as_posix().rstrip("/") + "/"
     if text.startswith(prefix) and "/../" not in text:
         return text[len(prefix):]
     try:
-        return image.resolve().relative_to(root.resolve()).as_posix()
+        return Path(image).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return image.as_posix()
+        return text
 
 
-def _read_labels(path: Path, raw: bytes, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
+def _read_labels(path: str, raw: bytes, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
     anns = []
     text = _read_text(path, raw)
     w, h = image.width, image.height
