@@ -169,3 +169,11 @@ def test_lines_and_points_live_in_a_project_and_come_back_out(tmp_path):
     back = read_cvat(tmp_path / "out")
     assert [(a.shape, a.points) for a in back.annotations] == [
         (Shape.POLYLINE, [0, 29, 39, 29]), (Shape.POINTS, [3, 3]), (Shape.REGION, None)]
+
+
+def test_an_empty_file_is_one_clear_error(tmp_path):
+    (tmp_path / "annotations.xml").write_text("")
+    with pytest.raises(UserError) as err:
+        read_dataset(tmp_path / "annotations.xml", "cvat")
+    assert err.value.file == str(tmp_path / "annotations.xml") and err.value.place == "line 1 column 1"
+    assert err.value.message.startswith("malformed XML: no element found")

@@ -191,10 +191,8 @@ def datasets(draw):
 FORMATS = ["coco", "voc", "yolo", "labelme", "cvat"]
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(datasets(), st.sampled_from(FORMATS), st.sampled_from(FORMATS))
-def test_random_datasets_survive_every_format_pair(tmp_path_factory, ds, first, second):
-    tmp = tmp_path_factory.mktemp("pair")
+def through(ds: Dataset, first: str, second: str, tmp: Path) -> Dataset:
+    """`ds` written as `first`, read back, written as `second` and read back, its images on disk."""
     for im in ds.images:
         image(tmp / "images" / im.file_name, im.width, im.height)
     out1 = tmp / ("one.json" if first == "coco" else "one")
@@ -202,7 +200,13 @@ def test_random_datasets_survive_every_format_pair(tmp_path_factory, ds, first, 
     loaded = read_dataset(out1, None, tmp / "images" if first == "coco" else None)
     out2 = tmp / ("two.json" if second == "coco" else "two")
     write_dataset(loaded.dataset, out2, second, image_root=loaded.image_root)
-    back = read_dataset(out2, None, tmp / "images" if second == "coco" else None).dataset
+    return read_dataset(out2, None, tmp / "images" if second == "coco" else None).dataset
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(datasets(), st.sampled_from(FORMATS), st.sampled_from(FORMATS))
+def test_random_datasets_survive_every_format_pair(tmp_path_factory, ds, first, second):
+    back = through(ds, first, second, tmp_path_factory.mktemp("pair"))
 
     def boxes(d):
         names = {c.id: c.name for c in d.categories}
@@ -260,15 +264,7 @@ MASK_FORMATS = ["coco", "labelme", "cvat"]
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(masked_datasets(), st.sampled_from(MASK_FORMATS), st.sampled_from(MASK_FORMATS))
 def test_masks_keep_every_pixel_and_extreme_points_survive_coco_and_labelme(tmp_path_factory, ds, first, second):
-    tmp = tmp_path_factory.mktemp("masks")
-    for im in ds.images:
-        image(tmp / "images" / im.file_name, im.width, im.height)
-    out1 = tmp / ("one.json" if first == "coco" else "one")
-    write_dataset(ds, out1, first, image_root=tmp / "images")
-    loaded = read_dataset(out1, None, tmp / "images" if first == "coco" else None)
-    out2 = tmp / ("two.json" if second == "coco" else "two")
-    write_dataset(loaded.dataset, out2, second, image_root=loaded.image_root)
-    back = read_dataset(out2, None, tmp / "images" if second == "coco" else None).dataset
+    back = through(ds, first, second, tmp_path_factory.mktemp("masks"))
     sizes_by_id = {im.id: (im.height, im.width) for im in ds.images}
     assert len(back.annotations) == len(ds.annotations)
     for a, b in zip(ds.annotations, back.annotations):

@@ -171,3 +171,10 @@ def test_malformed_json_names_the_line(tmp_path):
     with pytest.raises(UserError) as err:
         read_dataset(path, "labelme")
     assert err.value.file == str(path) and err.value.place.startswith("line 2")
+
+
+def test_an_empty_file_is_one_clear_error(tmp_path):
+    (tmp_path / "a.json").write_text("")
+    with pytest.raises(UserError) as err:
+        read_dataset(tmp_path / "a.json", "labelme")
+    assert (err.value.file, err.value.message) == (str(tmp_path / "a.json"), "the file is empty")
