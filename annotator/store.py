@@ -229,6 +229,12 @@ class Project:
         with self._transaction() as c:
             c.execute("DELETE FROM annotations WHERE id = ?", (annotation_id,))
 
+    def restore_annotation(self, ann: Annotation) -> Annotation:
+        """Put back a label that was deleted, under its old id, so that later edits naming it (an undo
+        history) still find it."""
+        with self._transaction() as c:
+            return self._insert(c, "annotations", ann, {"id": ann.id})
+
     def _insert(self, c: sqlite3.Connection, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
         stored = self._with_area(c, ann)
         names = _ANN_FIELDS + "".join(f", {k}" for k in (extra or {}))
@@ -260,15 +266,17 @@ class Project:
             args += (Review(review).value,)
         return [_annotation(r) for r in self._conn.execute(sql + " ORDER BY id", args)]
 
-    def accept_suggestion(self, suggestion_id: int) -> Annotation:
-        """Copy a pending suggestion into the labels (as an accepted model label) and mark it accepted."""
+    def accept_suggestion(self, suggestion_id: int, label_id: int | None = None) -> Annotation:
+        """Copy a pending suggestion into the labels (as an accepted model label) and mark it accepted.
+        `label_id` gives the label a known id (a redo gives back the id the first accept gave)."""
         with self._transaction() as c:
             row = c.execute(f"SELECT id, {_ANN_FIELDS} FROM suggestions WHERE id = ? AND review = 'pending'",
                             (suggestion_id,)).fetchone()
             if row is None:
                 raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
             suggestion = _annotation(row)
-            label = self._insert(c, "annotations", dataclasses.replace(suggestion, review=Review.ACCEPTED))
+            label = self._insert(c, "annotations", dataclasses.replace(suggestion, review=Review.ACCEPTED),
+                                 {"id": label_id} if label_id is not None else None)
             c.execute("UPDATE suggestions SET review = 'accepted', annotation_id = ? WHERE id = ?",
                       (label.id, suggestion_id))
             return label
@@ -279,6 +287,18 @@ class Project:
                             (suggestion_id,))
             if cur.rowcount == 0:
                 raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
+
+    def reopen_suggestion(self, suggestion_id: int) -> None:
+        """Make an accepted or rejected suggestion pending again; an accepted one's label goes."""
+        with self._transaction() as c:
+            row = c.execute("SELECT annotation_id FROM suggestions WHERE id = ? AND review != 'pending'",
+                            (suggestion_id,)).fetchone()
+            if row is None:
+                raise UserError(f"no accepted or rejected suggestion with id {suggestion_id}", self.path)
+            if row[0] is not None:
+                c.execute("DELETE FROM annotations WHERE id = ?", (row[0],))
+            c.execute("UPDATE suggestions SET review = 'pending', annotation_id = NULL WHERE id = ?",
+                      (suggestion_id,))
 
     # -- whole datasets ------------------------------------------------------------------------
     def to_dataset(self, progress: Progress = no_progress) -> Dataset:

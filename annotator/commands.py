@@ -1,0 +1,131 @@
+"""Edits as command objects, each done and undone through the project store, and the undo stack.
+
+Commands live in the Qt-free core so undo and redo are tested without a window. Every `do` and `undo`
+is one store transaction: the store, not the window, holds every label. A label keeps its id across
+undo and redo, so commands further along the history still name the right one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from converters import Annotation
+
+from .store import Project
+
+
+class Command(Protocol):
+    text: str  # what the edit was, for the Edit menu: "Undo add fig"
+
+    def do(self, project: Project) -> None: ...
+
+    def undo(self, project: Project) -> None: ...
+
+
+@dataclass
+class AddLabel:
+    label: Annotation  # after the first `do`, as stored (with its id)
+    text: str = "add object"
+    _stored: bool = False
+
+    def do(self, project: Project) -> None:
+        if self._stored:
+            project.restore_annotation(self.label)
+        else:
+            self.label = project.add_annotation(self.label)
+            self._stored = True
+
+    def undo(self, project: Project) -> None:
+        project.delete_annotation(self.label.id)
+
+
+@dataclass
+class ReplaceLabel:
+    """Any change to one label: a dragged point, a new category, a new mask."""
+
+    before: Annotation
+    after: Annotation
+    text: str = "edit object"
+
+    def do(self, project: Project) -> None:
+        self.after = project.update_annotation(self.after)
+
+    def undo(self, project: Project) -> None:
+        self.before = project.update_annotation(self.before)
+
+
+@dataclass
+class DeleteLabel:
+    label: Annotation
+    text: str = "delete object"
+
+    def do(self, project: Project) -> None:
+        project.delete_annotation(self.label.id)
+
+    def undo(self, project: Project) -> None:
+        project.restore_annotation(self.label)
+
+
+@dataclass
+class AcceptSuggestion:
+    suggestion_id: int
+    text: str = "accept suggestion"
+    label: Annotation | None = None  # the label the accept made
+
+    def do(self, project: Project) -> None:
+        self.label = project.accept_suggestion(self.suggestion_id, self.label.id if self.label else None)
+
+    def undo(self, project: Project) -> None:
+        project.reopen_suggestion(self.suggestion_id)
+
+
+@dataclass
+class RejectSuggestion:
+    suggestion_id: int
+    text: str = "reject suggestion"
+
+    def do(self, project: Project) -> None:
+        project.reject_suggestion(self.suggestion_id)
+
+    def undo(self, project: Project) -> None:
+        project.reopen_suggestion(self.suggestion_id)
+
+
+@dataclass
+class UndoStack:
+    """Done commands to undo, undone ones to redo; a new edit drops the redo side. `listeners` are
+    called after every change (the window redraws from the store then)."""
+
+    project: Project
+    done: list[Command] = field(default_factory=list)
+    undone: list[Command] = field(default_factory=list)
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def push(self, command: Command) -> Command:
+        command.do(self.project)  # a refused edit raises here and leaves the history as it was
+        self.done.append(command)
+        self.undone.clear()
+        self._changed()
+        return command
+
+    def undo(self) -> Command | None:
+        if not self.done:
+            return None
+        command = self.done.pop()
+        command.undo(self.project)
+        self.undone.append(command)
+        self._changed()
+        return command
+
+    def redo(self) -> Command | None:
+        if not self.undone:
+            return None
+        command = self.undone.pop()
+        command.do(self.project)
+        self.done.append(command)
+        self._changed()
+        return command
+
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            listener()

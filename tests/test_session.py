@@ -1,0 +1,138 @@
+"""The labelling session without a window: clicks, edits, undo and redo, suggestions."""
+import pytest
+
+from annotator.session import LabellingSession
+from annotator.store import Project
+from converters import Annotation, Box, ExtremePoints, Review, UserError
+
+TOP, LEFT, BOTTOM, RIGHT = (50, 10), (12, 40), (47, 90), (88, 55)
+
+
+@pytest.fixture
+def session(tmp_path):
+    project = Project.create(tmp_path / "p.sqlite", tmp_path)
+    project.add_images([("a.jpg", 100, 100), ("b.jpg", 100, 100)])
+    project.add_category("date")
+    project.add_category("fig")
+    s = LabellingSession(project)
+    s.open_image(1)
+    yield s
+    project.close()
+
+
+def four_clicks(session, order=(BOTTOM, TOP, RIGHT, LEFT)):
+    made = [session.click(*p) for p in order]
+    assert made[:3] == [None, None, None]
+    return made[3]
+
+
+def test_four_clicks_in_any_order_make_an_object_with_the_exact_box(session):
+    obj = four_clicks(session)
+    assert obj.extreme == ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
+    assert obj.box == Box(12, 10, 76, 80)
+    assert obj.polygons == [obj.extreme.octagon()]  # the placeholder mask
+    assert session.project.annotations(1) == [obj]
+    assert session.clicks.points == []  # ready for the next object
+
+
+def test_a_contradicting_fourth_click_is_refused_and_the_first_three_kept(session):
+    for p in (TOP, LEFT, BOTTOM):
+        session.click(*p)
+    with pytest.raises(UserError, match="is both the"):
+        session.click(5, 5)  # above the top and left of the left point: both extremes at once
+    assert session.clicks.points == [TOP, LEFT, BOTTOM]
+    assert session.project.annotations(1) == []
+    assert session.click(*RIGHT) is not None
+
+
+def test_backspace_removes_the_last_click_and_escape_all(session):
+    session.click(*TOP)
+    session.click(*LEFT)
+    session.clicks.remove_last()
+    assert session.clicks.points == [TOP]
+    assert session.clicks.box_so_far() == (50, 10, 50, 10)
+    session.clicks.cancel()
+    assert session.clicks.points == [] and session.clicks.box_so_far() is None
+
+
+def test_a_click_outside_the_image_is_refused_and_one_on_its_edge_clamped(session):
+    with pytest.raises(UserError, match="outside the image"):
+        session.click(150, 20)
+    session.click(-1.5, 20)
+    assert session.clicks.points == [(0.0, 20)]
+
+
+def test_dragging_a_point_moves_the_box_and_undo_puts_it_back(session):
+    obj = four_clicks(session)
+    moved = session.move_point(obj.id, "right", 95, 60)
+    assert moved.box == Box(12, 10, 83, 80) and session.project.annotation(obj.id).box == moved.box
+    assert session.undo() == "move right point"
+    assert session.project.annotation(obj.id).box == obj.box
+    assert session.redo() == "move right point"
+    assert session.project.annotation(obj.id).extreme.right == (95, 60)
+
+
+def test_a_drag_that_breaks_the_points_is_refused_and_the_history_untouched(session):
+    obj = four_clicks(session)
+    with pytest.raises(UserError, match="right point"):
+        session.move_point(obj.id, "right", 5, 50)  # left of the left point
+    assert session.project.annotation(obj.id) == obj
+    assert session.undo() == "add object" and session.project.annotations(1) == []
+
+
+def test_undo_and_redo_walk_a_whole_history_and_ids_stay_the_same(session):
+    obj = four_clicks(session)
+    session.set_category(obj.id, 2)
+    session.move_point(obj.id, "top", 50, 5)
+    session.delete(obj.id)
+    final = session.project.annotations(1)
+    assert final == []
+    assert [session.undo() for _ in range(5)] == ["delete object", "move top point", "change category",
+                                                  "add object", None]
+    assert session.project.annotations(1) == []
+    assert [session.redo() for _ in range(3)] == ["add object", "change category", "move top point"]
+    [back] = session.project.annotations(1)
+    assert back.id == obj.id and back.category_id == 2 and back.extreme.top == (50, 5)
+
+
+def test_a_new_edit_after_undo_drops_the_redo_side(session):
+    obj = four_clicks(session)
+    session.set_category(obj.id, 2)
+    session.undo()
+    session.delete(obj.id)
+    assert session.redo() is None
+
+
+def test_accepting_and_rejecting_suggestions_are_undoable(session):
+    project = session.project
+    ep = ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
+    one, two = project.add_suggestions([Annotation.from_extreme(0, 1, 1, ep, score=0.9),
+                                        Annotation.from_extreme(0, 1, 2, ep, score=0.4)])
+    label = session.accept(one.id)
+    assert project.annotations(1) == [label] and label.review is Review.ACCEPTED
+    session.reject(two.id)
+    assert project.suggestions(1) == []
+    session.undo()
+    assert [s.id for s in project.suggestions(1)] == [two.id]
+    session.undo()
+    assert [s.id for s in project.suggestions(1)] == [one.id, two.id] and project.annotations(1) == []
+    session.redo()
+    assert [a.id for a in project.annotations(1)] == [label.id]
+
+
+def test_every_edit_is_in_the_store_for_the_next_session(session, tmp_path):
+    obj = four_clicks(session)
+    session.set_category(obj.id, 2)
+    session.project.close()
+    with Project.open(tmp_path / "p.sqlite") as reopened:
+        [back] = reopened.annotations(1)
+        assert back.category_id == 2 and back.extreme == obj.extreme
+
+
+def test_listeners_hear_every_change(session):
+    heard = []
+    session.history.listeners.append(lambda: heard.append(len(session.project.annotations(1))))
+    four_clicks(session)
+    session.undo()
+    session.redo()
+    assert heard == [1, 0, 1]
