@@ -109,20 +109,18 @@ class UndoStack:
         return command
 
     def undo(self) -> Command | None:
-        if not self.done:
-            return None
-        command = self.done.pop()
-        command.undo(self.project)
-        self.undone.append(command)
-        self._changed()
-        return command
+        return self._move(self.done, self.undone, lambda command: command.undo(self.project))
 
     def redo(self) -> Command | None:
-        if not self.undone:
+        return self._move(self.undone, self.done, lambda command: command.do(self.project))
+
+    def _move(self, source: list[Command], target: list[Command],
+              apply: Callable[[Command], None]) -> Command | None:
+        if not source:
             return None
-        command = self.undone.pop()
-        command.do(self.project)
-        self.done.append(command)
+        command = source[-1]
+        apply(command)  # a failure leaves the command where it was
+        target.append(source.pop())
         self._changed()
         return command
 
