@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", default="", help="comma-separated category names, e.g. date,fig,hazelnut")
     s.set_defaults(run=cmd_init)
 
+    s = sub.add_parser("open", help="open the labelling window on a folder of images or a project",
+                       description="Open the labelling window. A folder of images gets its project created or "
+                                   f"updated first (FOLDER/{DEFAULT_PROJECT_NAME}), as `init` does.")
+    s.add_argument("target", metavar="FOLDER|PROJECT", type=Path, help="folder of images, or a project file")
+    s.set_defaults(run=cmd_open)
+
     s = sub.add_parser("import", help="import labels from a dataset into a project",
                        description="Merge labels into a project (created if missing). Categories match by name, "
                                    "images by path; labels already present are skipped.")
@@ -107,6 +113,21 @@ def cmd_init(args: argparse.Namespace) -> None:
     print(f"{'created' if created else 'updated'} {project_path}: {added} new images "
           f"({len(paths)} found), categories: {', '.join(categories) or 'none yet'}")
     _print_report(report)
+
+
+def cmd_open(args: argparse.Namespace) -> None:
+    if args.target.is_dir():
+        args.image_dir, args.project, args.labels = args.target, None, ""
+        cmd_init(args)
+        project_file = args.target / DEFAULT_PROJECT_NAME
+    elif is_project_file(args.target):
+        project_file = args.target
+    else:
+        raise UserError("not a folder of images or a project file", args.target)
+    from .gui.app import run  # Qt is loaded only for the window
+
+    with Project.open(project_file) as project:
+        run(project)
 
 
 def cmd_import(args: argparse.Namespace) -> None:

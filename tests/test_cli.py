@@ -114,3 +114,9 @@ def test_stats_names_the_images_that_vanished(image_dir, capsys):
     main(["stats", str(image_dir / "annotator.sqlite")])
     out = capsys.readouterr().out
     assert "missing on disk: 1" in out and "  missing: sub/b.png" in out
+
+
+def test_open_refuses_what_is_neither_a_folder_nor_a_project(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["open", str(tmp_path / "notes.txt")]) == 2
+    assert "not a folder of images or a project file" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 @pytest.mark.parametrize("modules, forbidden", [
     (["converters", "converters.formats", "converters.coco", "converters.voc", "converters.yolo"],
      ["torch", "PySide6"]),
-    (["annotator", "annotator.store", "annotator.cli"], ["PySide6"]),
+    (["annotator", "annotator.store", "annotator.cli", "annotator.session", "annotator.commands"], ["PySide6"]),
     (["detectors"], ["PySide6", "annotator"]),
 ])
 def test_imports_only_point_down(modules, forbidden):

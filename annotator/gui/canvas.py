@@ -1,0 +1,141 @@
+"""The image and its objects on a QGraphicsView, in image pixel coordinates (scene = image)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
+
+from converters import Annotation, Shape
+
+POINT_RADIUS = 4.0  # screen pixels: the same size at any zoom
+
+
+class Canvas(QGraphicsView):
+    """Shows one image; emits `clicked(x, y)` and `moved(x, y)` in image coordinates."""
+
+    clicked = Signal(float, float)
+    moved = Signal(float, float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.Antialiasing)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setMouseTracking(True)
+        self.setBackgroundBrush(QColor(40, 40, 40))
+        self._image_size = (0, 0)
+        self._cursor: QPointF | None = None
+        self._clicks: list[tuple[float, float]] = []
+
+    def show_image(self, path: str) -> bool:
+        """Show the image at `path`, fitted to the view; False (and a grey placeholder) if unreadable."""
+        image = QImage(path)
+        scene = self.scene()
+        scene.clear()
+        if image.isNull():
+            self._image_size = (0, 0)
+            scene.setSceneRect(QRectF(0, 0, 640, 480))
+            scene.addRect(QRectF(0, 0, 640, 480), QPen(Qt.NoPen), QBrush(QColor(90, 90, 90)))
+            return False
+        self._image_size = (image.width(), image.height())
+        scene.addPixmap(QPixmap.fromImage(image)).setTransformationMode(Qt.FastTransformation)
+        scene.setSceneRect(QRectF(0, 0, image.width(), image.height()))
+        self.fit()
+        return True
+
+    def fit(self) -> None:
+        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+
+    def set_objects(self, labels: list[Annotation], colors: dict[int, str],
+                    suggestions: list[Annotation] = ()) -> None:
+        """Draw the labels (solid) and pending suggestions (dashed) over the image."""
+        scene = self.scene()
+        for item in scene.items():
+            if item.data(0) == "object":
+                scene.removeItem(item)
+        for ann in labels:
+            self._draw(ann, QColor(colors.get(ann.category_id, "#ffffff")), Qt.SolidLine)
+        for ann in suggestions:
+            self._draw(ann, QColor(colors.get(ann.category_id, "#ffffff")), Qt.DashLine)
+
+    def set_clicks(self, clicks: list[tuple[float, float]]) -> None:
+        self._clicks = list(clicks)
+        self.viewport().update()
+
+    def _draw(self, ann: Annotation, color: QColor, style: Qt.PenStyle) -> None:
+        scene = self.scene()
+        pen = QPen(color, 2, style)
+        pen.setCosmetic(True)  # 2 screen pixels wide at any zoom
+        fill = QColor(color)
+        fill.setAlpha(70)
+        items = []
+        if ann.shape is Shape.POLYLINE:
+            path = QPainterPath(_point(ann.points, 0))
+            for i in range(2, len(ann.points), 2):
+                path.lineTo(_point(ann.points, i))
+            items.append(scene.addPath(path, pen))
+        elif ann.shape is Shape.REGION:
+            for outline in ann.polygons or []:
+                polygon = QPolygonF([_point(outline, i) for i in range(0, len(outline), 2)])
+                items.append(scene.addPolygon(polygon, QPen(Qt.NoPen), QBrush(fill)))
+            b = ann.box
+            items.append(scene.addRect(QRectF(b.x, b.y, b.w, b.h), pen))
+        dots = ann.points if ann.shape is Shape.POINTS else \
+            [v for p in ann.extreme.as_dict().values() for v in p] if ann.extreme is not None else []
+        for i in range(0, len(dots), 2):
+            dot = scene.addEllipse(QRectF(-POINT_RADIUS, -POINT_RADIUS, 2 * POINT_RADIUS, 2 * POINT_RADIUS),
+                                   QPen(QColor(0, 0, 0)), QBrush(color))
+            dot.setPos(_point(dots, i))
+            dot.setFlag(QGraphicsItem.ItemIgnoresTransformations)  # screen-sized at any zoom
+            items.append(dot)
+        for item in items:
+            item.setData(0, "object")
+
+    # -- drawn on top, in screen pixels: the extreme points and the guides while clicking ----------
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.save()
+        painter.resetTransform()
+        if self._cursor is not None and self._image_size != (0, 0):
+            painter.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.DashLine))
+            at = self.mapFromScene(self._cursor)
+            painter.drawLine(0, at.y(), self.viewport().width(), at.y())
+            painter.drawLine(at.x(), 0, at.x(), self.viewport().height())
+        points = [self.mapFromScene(QPointF(x, y)) for x, y in self._clicks]
+        if len(points) > 1:
+            xs, ys = [p.x() for p in points], [p.y() for p in points]
+            painter.setPen(QPen(QColor(255, 220, 0), 1, Qt.DashLine))
+            painter.drawRect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        painter.setPen(QPen(QColor(0, 0, 0), 1))
+        painter.setBrush(QColor(255, 220, 0))
+        for p in points:
+            painter.drawEllipse(p, POINT_RADIUS, POINT_RADIUS)
+        painter.restore()
+
+    # -- mouse --------------------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self._image_size != (0, 0):
+            p = self.mapToScene(event.position().toPoint())
+            self.clicked.emit(p.x(), p.y())
+            return
+        if event.button() == Qt.MiddleButton:
+            self.setDragMode(QGraphicsView.ScrollHandDrag)
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        self.setDragMode(QGraphicsView.NoDrag)
+
+    def mouseMoveEvent(self, event) -> None:
+        self._cursor = self.mapToScene(event.position().toPoint())
+        self.moved.emit(self._cursor.x(), self._cursor.y())
+        self.viewport().update()
+        super().mouseMoveEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        """Zoom toward the cursor."""
+        factor = 1.25 if event.angleDelta().y() > 0 else 1 / 1.25
+        self.scale(factor, factor)
+
+
+def _point(flat: list[float], i: int) -> QPointF:
+    return QPointF(flat[i], flat[i + 1])

@@ -1,0 +1,123 @@
+"""The main window: image list, canvas, categories, status bar; keys and mouse become session calls."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import QDockWidget, QListWidget, QListWidgetItem, QMainWindow
+
+from converters import UserError
+
+from ..session import LabellingSession
+from ..store import Project
+from .canvas import Canvas
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project: Project):
+        super().__init__()
+        self.project = project
+        self.session = LabellingSession(project)
+        self.session.history.listeners.append(self.refresh)
+        self.setWindowTitle(f"annotator - {project.path.name}")
+        self.canvas = Canvas()
+        self.setCentralWidget(self.canvas)
+        self.images = QListWidget()
+        self.categories = QListWidget()
+        self._dock("Images", self.images, Qt.LeftDockWidgetArea)
+        self._dock("Categories (1-9)", self.categories, Qt.RightDockWidgetArea)
+        self._records = project.images()
+        for im in self._records:
+            self.images.addItem(im.file_name)
+        for c in project.categories():
+            item = QListWidgetItem(c.name)
+            item.setForeground(QColor(c.color or "#ffffff"))
+            item.setData(Qt.UserRole, c.id)
+            self.categories.addItem(item)
+        self.categories.setCurrentRow(0)
+        self.images.currentRowChanged.connect(self._open_row)
+        self.categories.currentItemChanged.connect(
+            lambda item, _old: setattr(self.session, "category_id", item.data(Qt.UserRole)) if item else None)
+        self.canvas.clicked.connect(self._click)
+        self.canvas.moved.connect(self._show_cursor)
+        self._keys()
+        if self._records:
+            self.images.setCurrentRow(0)
+
+    def _dock(self, title: str, widget, area) -> None:
+        dock = QDockWidget(title, self)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable)
+        self.addDockWidget(area, dock)
+
+    def _keys(self) -> None:
+        bindings = {
+            QKeySequence.Undo: self._undo, QKeySequence("Ctrl+Shift+Z"): self._redo,
+            QKeySequence("D"): lambda: self._step(1), QKeySequence(Qt.Key_Right): lambda: self._step(1),
+            QKeySequence("A"): lambda: self._step(-1), QKeySequence(Qt.Key_Left): lambda: self._step(-1),
+            QKeySequence(Qt.Key_Escape): self._cancel_clicks, QKeySequence(Qt.Key_Backspace): self._remove_click,
+            QKeySequence("F"): self.canvas.fit,
+        }
+        for digit in range(1, 10):
+            bindings[QKeySequence(str(digit))] = lambda d=digit: self._choose_category(d - 1)
+        for key, slot in bindings.items():
+            QShortcut(key, self, activated=slot)
+
+    # -- actions -----------------------------------------------------------------------------------
+    def _open_row(self, row: int) -> None:
+        if row < 0:
+            return
+        record = self._records[row]
+        self.session.open_image(record.id)
+        if not self.canvas.show_image(str(self.project.image_root / record.file_name)):
+            self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
+        self.refresh()
+
+    def _step(self, delta: int) -> None:
+        row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
+        self.images.setCurrentRow(row)
+
+    def _choose_category(self, index: int) -> None:
+        if index < self.categories.count():
+            self.categories.setCurrentRow(index)
+
+    def _click(self, x: float, y: float) -> None:
+        try:
+            made = self.session.click(x, y)
+        except UserError as e:  # a refused click: a short hint, no dialog, the clicks kept
+            self.statusBar().showMessage(str(e), 5000)
+        else:
+            if made is not None:
+                self.statusBar().showMessage(f"added object {made.id}", 3000)
+        self.canvas.set_clicks(self.session.clicks.points if self.session.clicks else [])
+
+    def _cancel_clicks(self) -> None:
+        if self.session.clicks:
+            self.session.clicks.cancel()
+            self.canvas.set_clicks([])
+
+    def _remove_click(self) -> None:
+        if self.session.clicks:
+            self.session.clicks.remove_last()
+            self.canvas.set_clicks(self.session.clicks.points)
+
+    def _undo(self) -> None:
+        self._say("undid", self.session.undo())
+
+    def _redo(self) -> None:
+        self._say("redid", self.session.redo())
+
+    def _say(self, verb: str, what: str | None) -> None:
+        self.statusBar().showMessage(f"{verb} {what}" if what else f"nothing to {verb[:-1]}", 3000)
+
+    def refresh(self) -> None:
+        """Redraw the current image's objects from the store."""
+        if self.session.image_id is None:
+            return
+        colors = {c.id: c.color or "#ffffff" for c in self.project.categories()}
+        self.canvas.set_objects(self.project.annotations(self.session.image_id), colors,
+                                self.project.suggestions(self.session.image_id))
+
+    def _show_cursor(self, x: float, y: float) -> None:
+        index = self.images.currentRow() + 1
+        zoom = self.canvas.transform().m11()
+        self.statusBar().showMessage(f"image {index}/{self.images.count()}  zoom {zoom:.0%}  x {x:.1f}  y {y:.1f}")

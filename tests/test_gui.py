@@ -1,0 +1,70 @@
+"""The window driven by real mouse and key events through the view (offscreen Qt)."""
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from annotator.gui.window import MainWindow
+from annotator.store import Project
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), np.full((100, 120, 3), 200, np.uint8))
+    project = Project.create(tmp_path / "p.sqlite", tmp_path)
+    project.add_images([("a.png", 120, 100), ("b.png", 120, 100)])
+    project.add_category("date")
+    project.add_category("fig")
+    w = MainWindow(project)
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    project.close()
+
+
+def click(window, x, y):
+    """A left click where the image point (x, y) is on screen."""
+    at = window.canvas.mapFromScene(QPointF(x, y))
+    QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, at)
+
+
+def test_four_clicks_make_an_object_and_ctrl_z_takes_it_back(window, qtbot):
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+    [obj] = window.project.annotations(1)
+    box = obj.box
+    assert abs(box.x - 20) < 1 and abs(box.y - 10) < 1 and abs(box.w - 80) < 1 and abs(box.h - 80) < 1
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert window.project.annotations(1) == []
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert [a.id for a in window.project.annotations(1)] == [obj.id]
+
+
+def test_a_refused_click_says_why_in_the_status_bar_and_keeps_the_clicks(window):
+    for x, y in ((60, 10), (20, 50), (62, 90)):
+        click(window, x, y)
+    click(window, 5, 5)
+    assert "both the" in window.statusBar().currentMessage()
+    assert len(window.session.clicks.points) == 3 and window.project.annotations(1) == []
+
+
+def test_digit_keys_choose_the_category_and_d_moves_to_the_next_image(window):
+    QTest.keyClick(window, Qt.Key_2)
+    assert window.session.category_id == 2
+    QTest.keyClick(window, Qt.Key_D)
+    assert window.session.image_id == 2
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+    [obj] = window.project.annotations(2)
+    assert obj.category_id == 2
+
+
+def test_escape_drops_the_clicks_in_progress(window):
+    click(window, 60, 10)
+    click(window, 20, 50)
+    QTest.keyClick(window, Qt.Key_Escape)
+    assert window.session.clicks.points == []
