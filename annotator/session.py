@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from converters import Annotation, ExtremePoints, Source, UserError
+from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
 from converters.geometry import ROLES
 
 from .clicking import ExtremeClicks
@@ -26,11 +26,66 @@ class LabellingSession:
         self.category_id: int | None = categories[0].id if categories else None
         self.image_id: int | None = None
         self.clicks: ExtremeClicks | None = None
+        self.selected: tuple[str, int] | None = None  # ("label" or "suggestion", id)
 
     def open_image(self, image_id: int) -> None:
         image = self.project.image(image_id)
         self.image_id = image_id
         self.clicks = ExtremeClicks((image.width, image.height))
+        self.selected = None
+
+    def mark_done(self) -> None:
+        """Space: the current image is finished (again: back to in progress)."""
+        image = self.project.image(self._current())
+        done = image.status is ImageStatus.DONE
+        self.project.set_status(image.id, ImageStatus.IN_PROGRESS if done else ImageStatus.DONE)
+
+    def next_unfinished(self) -> int | None:
+        """N: the first image after the current one (wrapping round) that is not done or skipped."""
+        ids = [im.id for im in self.project.images() if im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED)]
+        later = [i for i in ids if self.image_id is None or i > self.image_id]
+        return (later or ids or [None])[0]
+
+    def select_next(self) -> tuple[str, int] | None:
+        """Tab: cycle through the image's labels, then its pending suggestions."""
+        image_id = self._current()
+        objects = [("label", a.id) for a in self.project.annotations(image_id)]
+        objects += [("suggestion", a.id) for a in self.project.suggestions(image_id)]
+        if not objects:
+            self.selected = None
+        else:
+            at = objects.index(self.selected) + 1 if self.selected in objects else 0
+            self.selected = objects[at % len(objects)]
+        return self.selected
+
+    def delete_selected(self) -> None:
+        """Delete: remove the selected label, or reject the selected suggestion."""
+        if self.selected is None:
+            raise UserError("select an object first (Tab)")
+        kind, object_id = self.selected
+        if kind == "label":
+            self.delete(object_id)
+        else:
+            self.reject(object_id)
+        self.selected = None
+
+    def accept_selected(self) -> Annotation:
+        """Enter: accept the selected suggestion, or the image's first pending one."""
+        if self.selected is not None and self.selected[0] == "suggestion":
+            suggestion_id = self.selected[1]
+        else:
+            pending = self.project.suggestions(self._current())
+            if not pending:
+                raise UserError("no pending suggestion on this image")
+            suggestion_id = pending[0].id
+        label = self.accept(suggestion_id)
+        self.selected = ("label", label.id)
+        return label
+
+    def _current(self) -> int:
+        if self.image_id is None:
+            raise UserError("open an image first")
+        return self.image_id
 
     def click(self, x: float, y: float) -> Annotation | None:
         """One extreme click; the fourth stores the object (box exact, octagon mask) and returns it."""

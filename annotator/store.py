@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 import orjson
 
@@ -50,6 +51,7 @@ class Project:
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self._conn = conn
+        self._lock: IO | None = None
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -90,6 +92,21 @@ class Project:
 
     def close(self) -> None:
         self._conn.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def lock_for_labelling(self) -> None:
+        """Take the project for one labelling window. A second window on the same project (this
+        process or another) is refused with a clear message; the lock goes with the process, so a
+        killed app never leaves the project locked."""
+        lock = open(self.path.with_name(self.path.name + ".lock"), "a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise UserError("is open in another labelling window; close that one first", self.path) from None
+        self._lock = lock
 
     def __enter__(self) -> "Project":
         return self

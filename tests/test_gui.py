@@ -68,3 +68,26 @@ def test_escape_drops_the_clicks_in_progress(window):
     click(window, 20, 50)
     QTest.keyClick(window, Qt.Key_Escape)
     assert window.session.clicks.points == []
+
+
+def test_tab_selects_and_delete_removes_and_enter_accepts_a_suggestion(window):
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+    [obj] = window.project.annotations(1)
+    QTest.keyClick(window, Qt.Key_Tab)
+    assert window.session.selected == ("label", obj.id)
+    QTest.keyClick(window, Qt.Key_Delete)
+    assert window.project.annotations(1) == []
+    window.project.add_suggestions([obj])
+    window.refresh()
+    QTest.keyClick(window, Qt.Key_Return)
+    [accepted] = window.project.annotations(1)
+    assert accepted.source.value == "model" and window.project.suggestions(1) == []
+
+
+def test_space_marks_done_in_the_list_and_n_jumps_to_the_next_unfinished(window):
+    QTest.keyClick(window, Qt.Key_Space)
+    assert window.images.item(0).text().startswith("✓")
+    QTest.keyClick(window, Qt.Key_A)  # already first: stays
+    QTest.keyClick(window, Qt.Key_N)
+    assert window.session.image_id == 2

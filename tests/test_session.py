@@ -3,7 +3,7 @@ import pytest
 
 from annotator.session import LabellingSession
 from annotator.store import Project
-from converters import Annotation, Box, ExtremePoints, Review, UserError
+from converters import Annotation, Box, ExtremePoints, ImageStatus, Review, UserError
 
 TOP, LEFT, BOTTOM, RIGHT = (50, 10), (12, 40), (47, 90), (88, 55)
 
@@ -136,3 +136,41 @@ def test_listeners_hear_every_change(session):
     session.undo()
     session.redo()
     assert heard == [1, 0, 1]
+
+
+def test_space_marks_the_image_done_and_n_finds_the_next_unfinished(session):
+    assert session.next_unfinished() == 2
+    session.mark_done()
+    assert session.project.image(1).status is ImageStatus.DONE
+    session.open_image(2)
+    session.mark_done()
+    assert session.next_unfinished() is None
+    session.mark_done()  # again: back in progress
+    assert session.next_unfinished() == 2
+
+
+def test_tab_cycles_labels_then_suggestions_and_delete_and_enter_act_on_the_selection(session):
+    obj = four_clicks(session)
+    ep = ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
+    one, two = session.project.add_suggestions([Annotation.from_extreme(0, 1, 1, ep, score=0.9)] * 2)
+    assert [session.select_next() for _ in range(4)] == [
+        ("label", obj.id), ("suggestion", one.id), ("suggestion", two.id), ("label", obj.id)]
+    session.select_next()
+    session.delete_selected()  # the selected suggestion is rejected, not deleted
+    assert [s.id for s in session.project.suggestions(1)] == [two.id]
+    accepted = session.accept_selected()  # nothing selected now: the first pending one
+    assert session.selected == ("label", accepted.id) and session.project.suggestions(1) == []
+    session.delete_selected()
+    assert [a.id for a in session.project.annotations(1)] == [obj.id]
+    with pytest.raises(UserError, match="select an object first"):
+        session.delete_selected()
+
+
+def test_a_second_labelling_window_on_the_project_is_refused(session, tmp_path):
+    session.project.lock_for_labelling()
+    with Project.open(tmp_path / "p.sqlite") as other:
+        with pytest.raises(UserError, match="is open in another labelling window"):
+            other.lock_for_labelling()
+    session.project.close()
+    with Project.open(tmp_path / "p.sqlite") as later:
+        later.lock_for_labelling()  # the first one closed: free again

@@ -11,6 +11,7 @@ from ..store import Project
 def run(project: Project) -> int:
     from .window import MainWindow
 
+    project.lock_for_labelling()  # before any window: a second app is refused with one line
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(project)
     window.resize(1280, 800)

@@ -47,25 +47,26 @@ class Canvas(QGraphicsView):
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
 
     def set_objects(self, labels: list[Annotation], colors: dict[int, str],
-                    suggestions: list[Annotation] = ()) -> None:
-        """Draw the labels (solid) and pending suggestions (dashed) over the image."""
+                    suggestions: list[Annotation] = (), selected: tuple[str, int] | None = None) -> None:
+        """Draw the labels (solid) and pending suggestions (dashed) over the image; the selected one
+        with a thicker line."""
         scene = self.scene()
         for item in scene.items():
             if item.data(0) == "object":
                 scene.removeItem(item)
-        for ann in labels:
-            self._draw(ann, QColor(colors.get(ann.category_id, "#ffffff")), Qt.SolidLine)
-        for ann in suggestions:
-            self._draw(ann, QColor(colors.get(ann.category_id, "#ffffff")), Qt.DashLine)
+        for kind, anns, style in (("label", labels, Qt.SolidLine), ("suggestion", suggestions, Qt.DashLine)):
+            for ann in anns:
+                width = 4 if selected == (kind, ann.id) else 2
+                self._draw(ann, QColor(colors.get(ann.category_id, "#ffffff")), style, width)
 
     def set_clicks(self, clicks: list[tuple[float, float]]) -> None:
         self._clicks = list(clicks)
         self.viewport().update()
 
-    def _draw(self, ann: Annotation, color: QColor, style: Qt.PenStyle) -> None:
+    def _draw(self, ann: Annotation, color: QColor, style: Qt.PenStyle, width: int) -> None:
         scene = self.scene()
-        pen = QPen(color, 2, style)
-        pen.setCosmetic(True)  # 2 screen pixels wide at any zoom
+        pen = QPen(color, width, style)
+        pen.setCosmetic(True)  # `width` screen pixels at any zoom
         fill = QColor(color)
         fill.setAlpha(70)
         items = []

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QListWidget, QListWidgetItem, QMainWindow
 
-from converters import UserError
+from converters import ImageRecord, ImageStatus, UserError
 
 from ..session import LabellingSession
 from ..store import Project
@@ -27,7 +27,7 @@ class MainWindow(QMainWindow):
         self._dock("Categories (1-9)", self.categories, Qt.RightDockWidgetArea)
         self._records = project.images()
         for im in self._records:
-            self.images.addItem(im.file_name)
+            self.images.addItem(_image_text(im))
         for c in project.categories():
             item = QListWidgetItem(c.name)
             item.setForeground(QColor(c.color or "#ffffff"))
@@ -56,6 +56,11 @@ class MainWindow(QMainWindow):
             QKeySequence("A"): lambda: self._step(-1), QKeySequence(Qt.Key_Left): lambda: self._step(-1),
             QKeySequence(Qt.Key_Escape): self._cancel_clicks, QKeySequence(Qt.Key_Backspace): self._remove_click,
             QKeySequence("F"): self.canvas.fit,
+            QKeySequence(Qt.Key_Space): self._mark_done, QKeySequence("N"): self._next_unfinished,
+            QKeySequence(Qt.Key_Tab): lambda: self._act(self.session.select_next),
+            QKeySequence(Qt.Key_Delete): lambda: self._act(self.session.delete_selected),
+            QKeySequence(Qt.Key_Return): lambda: self._act(self.session.accept_selected),
+            QKeySequence(Qt.Key_Enter): lambda: self._act(self.session.accept_selected),
         }
         for digit in range(1, 10):
             bindings[QKeySequence(str(digit))] = lambda d=digit: self._choose_category(d - 1)
@@ -75,6 +80,27 @@ class MainWindow(QMainWindow):
     def _step(self, delta: int) -> None:
         row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
         self.images.setCurrentRow(row)
+
+    def _mark_done(self) -> None:
+        self._act(self.session.mark_done)
+        row = self.images.currentRow()
+        self._records[row] = self.project.image(self._records[row].id)
+        self.images.item(row).setText(_image_text(self._records[row]))
+
+    def _next_unfinished(self) -> None:
+        image_id = self.session.next_unfinished()
+        if image_id is None:
+            self.statusBar().showMessage("every image is done", 3000)
+        else:
+            self.images.setCurrentRow([im.id for im in self._records].index(image_id))
+
+    def _act(self, action) -> None:
+        """Run a session action; a refusal is a short hint in the status bar, never a dialog."""
+        try:
+            action()
+        except UserError as e:
+            self.statusBar().showMessage(str(e), 5000)
+        self.refresh()
 
     def _choose_category(self, index: int) -> None:
         if index < self.categories.count():
@@ -115,9 +141,13 @@ class MainWindow(QMainWindow):
             return
         colors = {c.id: c.color or "#ffffff" for c in self.project.categories()}
         self.canvas.set_objects(self.project.annotations(self.session.image_id), colors,
-                                self.project.suggestions(self.session.image_id))
+                                self.project.suggestions(self.session.image_id), self.session.selected)
 
     def _show_cursor(self, x: float, y: float) -> None:
         index = self.images.currentRow() + 1
         zoom = self.canvas.transform().m11()
         self.statusBar().showMessage(f"image {index}/{self.images.count()}  zoom {zoom:.0%}  x {x:.1f}  y {y:.1f}")
+
+
+def _image_text(image: ImageRecord) -> str:
+    return f"{'✓' if image.status is ImageStatus.DONE else '·'} {image.file_name}"
