@@ -91,3 +91,20 @@ def test_space_marks_done_in_the_list_and_n_jumps_to_the_next_unfinished(window)
     QTest.keyClick(window, Qt.Key_A)  # already first: stays
     QTest.keyClick(window, Qt.Key_N)
     assert window.session.image_id == 2
+
+
+def test_dragging_an_extreme_point_moves_the_box_and_undo_moves_it_back(window):
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+    [obj] = window.project.annotations(1)
+    start = window.canvas.mapFromScene(QPointF(100, 45))
+    end = window.canvas.mapFromScene(QPointF(110, 45))
+    viewport = window.canvas.viewport()
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(viewport, end)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, end)
+    [moved] = window.project.annotations(1)
+    assert moved.id == obj.id and moved.box.x + moved.box.w > obj.box.x + obj.box.w + 5
+    assert window.session.clicks.points == []  # a drag is not a click
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert window.project.annotations(1)[0].box == obj.box

@@ -15,6 +15,7 @@ class Canvas(QGraphicsView):
 
     clicked = Signal(float, float)
     moved = Signal(float, float)
+    point_dragged = Signal(int, str, float, float)  # label id, role, where it was dropped
 
     def __init__(self) -> None:
         super().__init__()
@@ -26,6 +27,8 @@ class Canvas(QGraphicsView):
         self._image_size = (0, 0)
         self._cursor: QPointF | None = None
         self._clicks: list[tuple[float, float]] = []
+        self._handles: list[tuple[int, str, float, float]] = []  # (label id, role, x, y) of extreme points
+        self._dragging: tuple[int, str] | None = None
 
     def show_image(self, path: str) -> bool:
         """Show the image at `path`, fitted to the view; False (and a grey placeholder) if unreadable."""
@@ -54,6 +57,8 @@ class Canvas(QGraphicsView):
         for item in scene.items():
             if item.data(0) == "object":
                 scene.removeItem(item)
+        self._handles = [(a.id, role, *p) for a in labels if a.extreme is not None
+                         for role, p in a.extreme.as_dict().items()]
         for kind, anns, style in (("label", labels, Qt.SolidLine), ("suggestion", suggestions, Qt.DashLine)):
             for ann in anns:
                 width = 4 if selected == (kind, ann.id) else 2
@@ -115,14 +120,22 @@ class Canvas(QGraphicsView):
     # -- mouse --------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and self._image_size != (0, 0):
-            p = self.mapToScene(event.position().toPoint())
-            self.clicked.emit(p.x(), p.y())
+            self._dragging = self._handle_at(event.position())
+            if self._dragging is None:
+                p = self.mapToScene(event.position().toPoint())
+                self.clicked.emit(p.x(), p.y())
             return
         if event.button() == Qt.MiddleButton:
             self.setDragMode(QGraphicsView.ScrollHandDrag)
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._dragging is not None and event.button() == Qt.LeftButton:
+            p = self.mapToScene(event.position().toPoint())
+            label_id, role = self._dragging
+            self._dragging = None
+            self.point_dragged.emit(label_id, role, p.x(), p.y())
+            return
         super().mouseReleaseEvent(event)
         self.setDragMode(QGraphicsView.NoDrag)
 
@@ -131,6 +144,14 @@ class Canvas(QGraphicsView):
         self.moved.emit(self._cursor.x(), self._cursor.y())
         self.viewport().update()
         super().mouseMoveEvent(event)
+
+    def _handle_at(self, position: QPointF) -> tuple[int, str] | None:
+        """The extreme point drawn under the cursor (within its screen radius), if any."""
+        for label_id, role, x, y in self._handles:
+            at = self.mapFromScene(QPointF(x, y))
+            if (at.x() - position.x()) ** 2 + (at.y() - position.y()) ** 2 <= (POINT_RADIUS + 2) ** 2:
+                return label_id, role
+        return None
 
     def wheelEvent(self, event) -> None:
         """Zoom toward the cursor."""

@@ -38,6 +38,8 @@ class MainWindow(QMainWindow):
         self.categories.currentItemChanged.connect(
             lambda item, _old: setattr(self.session, "category_id", item.data(Qt.UserRole)) if item else None)
         self.canvas.clicked.connect(self._click)
+        self.canvas.point_dragged.connect(
+            lambda label_id, role, x, y: self._act(lambda: self.session.move_point(label_id, role, x, y)))
         self.canvas.moved.connect(self._show_cursor)
         self._keys()
         if self._records:
