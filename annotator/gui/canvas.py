@@ -30,9 +30,8 @@ class Canvas(QGraphicsView):
         self._handles: list[tuple[int, str, float, float]] = []  # (label id, role, x, y) of extreme points
         self._dragging: tuple[int, str] | None = None
 
-    def show_image(self, path: str) -> bool:
-        """Show the image at `path`, fitted to the view; False (and a grey placeholder) if unreadable."""
-        image = QImage(path)
+    def show_image(self, image: QImage) -> bool:
+        """Show `image`, fitted to the view; False (and a grey placeholder) if it is null (unreadable)."""
         scene = self.scene()
         scene.clear()
         if image.isNull():

@@ -10,6 +10,7 @@ from converters import ImageRecord, ImageStatus, UserError
 from ..session import LabellingSession
 from ..store import Project
 from .canvas import Canvas
+from .prefetch import ImagePrefetcher
 
 
 class MainWindow(QMainWindow):
@@ -20,6 +21,7 @@ class MainWindow(QMainWindow):
         self.session.history.listeners.append(self.refresh)
         self.setWindowTitle(f"annotator - {project.path.name}")
         self.canvas = Canvas()
+        self._prefetcher = ImagePrefetcher()
         self.setCentralWidget(self.canvas)
         self.images = QListWidget()
         self.categories = QListWidget()
@@ -75,9 +77,19 @@ class MainWindow(QMainWindow):
             return
         record = self._records[row]
         self.session.open_image(record.id)
-        if not self.canvas.show_image(str(self.project.image_root / record.file_name)):
+        if not self.canvas.show_image(self._prefetcher.get(self._path(row))):
             self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
         self.refresh()
+        for near in (row + 1, row - 1):  # decoded in the background while this one is labelled
+            if 0 <= near < len(self._records):
+                self._prefetcher.prefetch(self._path(near))
+
+    def _path(self, row: int) -> str:
+        return str(self.project.image_root / self._records[row].file_name)
+
+    def closeEvent(self, event) -> None:
+        self._prefetcher.close()
+        super().closeEvent(event)
 
     def _step(self, delta: int) -> None:
         row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
