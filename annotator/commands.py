@@ -92,6 +92,22 @@ class RejectSuggestion:
 
 
 @dataclass
+class Batch:
+    """Several edits that one undo takes back together, such as accepting every suggestion above a score."""
+
+    commands: list[Command]
+    text: str
+
+    def do(self, project: Project) -> None:
+        for command in self.commands:
+            command.do(project)
+
+    def undo(self, project: Project) -> None:
+        for command in reversed(self.commands):
+            command.undo(project)
+
+
+@dataclass
 class UndoStack:
     """Done commands to undo, undone ones to redo; a new edit drops the redo side. `listeners` are
     called after every change (the window redraws from the store then)."""

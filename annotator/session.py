@@ -9,7 +9,7 @@ from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
 from converters.geometry import ROLES
 
 from .clicking import ExtremeClicks
-from .commands import AcceptSuggestion, AddLabel, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
+from .commands import AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
 from .store import Project
 
 
@@ -122,6 +122,15 @@ class LabellingSession:
 
     def accept(self, suggestion_id: int) -> Annotation:
         return self.history.push(AcceptSuggestion(suggestion_id)).label
+
+    def accept_all(self, min_score: float) -> list[Annotation]:
+        """Accept every pending suggestion on the image scoring at least `min_score`, undone as one."""
+        chosen = [s for s in self.project.suggestions(self._current()) if (s.score or 0.0) >= min_score]
+        if not chosen:
+            raise UserError(f"no pending suggestion scores {min_score:g} or more")
+        batch = self.history.push(Batch([AcceptSuggestion(s.id) for s in chosen],
+                                        text=f"accept {len(chosen)} suggestions"))
+        return [command.label for command in batch.commands]
 
     def reject(self, suggestion_id: int) -> None:
         self.history.push(RejectSuggestion(suggestion_id))

@@ -108,3 +108,30 @@ def test_dragging_an_extreme_point_moves_the_box_and_undo_moves_it_back(window):
     assert window.session.clicks.points == []  # a drag is not a click
     QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
     assert window.project.annotations(1)[0].box == obj.box
+
+
+def test_ctrl_enter_accepts_suggestions_above_the_score_and_hover_says_what_an_object_is(window):
+    from converters import Annotation, ExtremePoints
+    ep = ExtremePoints((60, 10), (20, 50), (62, 90), (100, 45))
+    window.project.add_suggestions([Annotation.from_extreme(0, 1, 2, ep, score=s) for s in (0.2, 0.8)])
+    window.refresh()
+    QTest.keyClick(window, Qt.Key_Return, Qt.ControlModifier)
+    [accepted] = window.project.annotations(1)
+    assert accepted.score == 0.8
+    tips = {item.toolTip() for item in window.canvas.scene().items() if item.data(0) == "object"}
+    assert tips == {"fig (model, score 0.80)", "fig (model, score 0.20)"}  # the label, the pending one
+
+
+def test_m_b_and_p_hide_masks_boxes_and_points(window):
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+
+    def drawn():
+        return len([i for i in window.canvas.scene().items() if i.data(0) == "object"])
+
+    assert drawn() == 1 + 1 + 4  # mask, box, 4 points
+    QTest.keyClick(window, Qt.Key_M)
+    assert drawn() == 5
+    QTest.keyClick(window, Qt.Key_B)
+    QTest.keyClick(window, Qt.Key_P)
+    assert drawn() == 0

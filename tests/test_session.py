@@ -174,3 +174,16 @@ def test_a_second_labelling_window_on_the_project_is_refused(session, tmp_path):
     session.project.close()
     with Project.open(tmp_path / "p.sqlite") as later:
         later.lock_for_labelling()  # the first one closed: free again
+
+
+def test_accepting_all_above_a_score_is_one_undoable_edit(session):
+    ep = ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
+    low, high, higher = session.project.add_suggestions(
+        [Annotation.from_extreme(0, 1, 1, ep, score=s) for s in (0.3, 0.6, 0.9)])
+    labels = session.accept_all(0.5)
+    assert sorted(a.score for a in labels) == [0.6, 0.9]
+    assert [s.id for s in session.project.suggestions(1)] == [low.id]
+    assert session.undo() == "accept 2 suggestions"
+    assert len(session.project.suggestions(1)) == 3 and session.project.annotations(1) == []
+    with pytest.raises(UserError, match="no pending suggestion scores 0.95 or more"):
+        session.accept_all(0.95)

@@ -29,6 +29,9 @@ class Canvas(QGraphicsView):
         self._clicks: list[tuple[float, float]] = []
         self._handles: list[tuple[int, str, float, float]] = []  # (label id, role, x, y) of extreme points
         self._dragging: tuple[int, str] | None = None
+        self.layers = {"masks": True, "boxes": True, "points": True}  # what is drawn (keys M, B, P)
+        self.mask_opacity = 0.3
+        self.names: dict[int, str] = {}  # category names, for the hover text
 
     def show_image(self, image: QImage) -> bool:
         """Show `image`, fitted to the view; False (and a grey placeholder) if it is null (unreadable)."""
@@ -72,7 +75,7 @@ class Canvas(QGraphicsView):
         pen = QPen(color, width, style)
         pen.setCosmetic(True)  # `width` screen pixels at any zoom
         fill = QColor(color)
-        fill.setAlpha(70)
+        fill.setAlphaF(self.mask_opacity)
         items = []
         if ann.shape is Shape.POLYLINE:
             path = QPainterPath(_point(ann.points, 0))
@@ -80,21 +83,26 @@ class Canvas(QGraphicsView):
                 path.lineTo(_point(ann.points, i))
             items.append(scene.addPath(path, pen))
         elif ann.shape is Shape.REGION:
-            for outline in ann.polygons or []:
+            for outline in ann.polygons or [] if self.layers["masks"] else []:
                 polygon = QPolygonF([_point(outline, i) for i in range(0, len(outline), 2)])
                 items.append(scene.addPolygon(polygon, QPen(Qt.NoPen), QBrush(fill)))
-            b = ann.box
-            items.append(scene.addRect(QRectF(b.x, b.y, b.w, b.h), pen))
+            if self.layers["boxes"]:
+                b = ann.box
+                items.append(scene.addRect(QRectF(b.x, b.y, b.w, b.h), pen))
         dots = ann.points if ann.shape is Shape.POINTS else \
             [v for p in ann.extreme.as_dict().values() for v in p] if ann.extreme is not None else []
+        dots = dots if self.layers["points"] else []
         for i in range(0, len(dots), 2):
             dot = scene.addEllipse(QRectF(-POINT_RADIUS, -POINT_RADIUS, 2 * POINT_RADIUS, 2 * POINT_RADIUS),
                                    QPen(QColor(0, 0, 0)), QBrush(color))
             dot.setPos(_point(dots, i))
             dot.setFlag(QGraphicsItem.ItemIgnoresTransformations)  # screen-sized at any zoom
             items.append(dot)
+        hover = f"{self.names.get(ann.category_id, '?')} ({ann.source.value}" + \
+            (f", score {ann.score:.2f})" if ann.score is not None else ")")
         for item in items:
             item.setData(0, "object")
+            item.setToolTip(hover)
 
     # -- drawn on top, in screen pixels: the extreme points and the guides while clicking ----------
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:

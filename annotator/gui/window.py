@@ -22,6 +22,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"annotator - {project.path.name}")
         self.canvas = Canvas()
         self._prefetcher = ImagePrefetcher()
+        self.accept_score = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
         self.setCentralWidget(self.canvas)
         self.images = QListWidget()
         self.categories = QListWidget()
@@ -65,6 +66,9 @@ class MainWindow(QMainWindow):
             QKeySequence(Qt.Key_Delete): lambda: self._act(self.session.delete_selected),
             QKeySequence(Qt.Key_Return): lambda: self._act(self.session.accept_selected),
             QKeySequence(Qt.Key_Enter): lambda: self._act(self.session.accept_selected),
+            QKeySequence("Ctrl+Return"): lambda: self._act(lambda: self.session.accept_all(self.accept_score)),
+            QKeySequence("M"): lambda: self._toggle("masks"), QKeySequence("B"): lambda: self._toggle("boxes"),
+            QKeySequence("P"): lambda: self._toggle("points"), QKeySequence("O"): self._next_opacity,
         }
         for digit in range(1, 10):
             bindings[QKeySequence(str(digit))] = lambda d=digit: self._choose_category(d - 1)
@@ -116,6 +120,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(e), 5000)
         self.refresh()
 
+    def _toggle(self, layer: str) -> None:
+        self.canvas.layers[layer] = not self.canvas.layers[layer]
+        self.statusBar().showMessage(f"{layer} {'shown' if self.canvas.layers[layer] else 'hidden'}", 2000)
+        self.refresh()
+
+    def _next_opacity(self) -> None:
+        steps = (0.15, 0.3, 0.5, 0.7)
+        self.canvas.mask_opacity = steps[(steps.index(self.canvas.mask_opacity) + 1) % len(steps)] \
+            if self.canvas.mask_opacity in steps else 0.3
+        self.statusBar().showMessage(f"mask opacity {self.canvas.mask_opacity:.0%}", 2000)
+        self.refresh()
+
     def _choose_category(self, index: int) -> None:
         if index < self.categories.count():
             self.categories.setCurrentRow(index)
@@ -153,7 +169,9 @@ class MainWindow(QMainWindow):
         """Redraw the current image's objects from the store."""
         if self.session.image_id is None:
             return
-        colors = {c.id: c.color or "#ffffff" for c in self.project.categories()}
+        categories = self.project.categories()
+        colors = {c.id: c.color or "#ffffff" for c in categories}
+        self.canvas.names = {c.id: c.name for c in categories}
         self.canvas.set_objects(self.project.annotations(self.session.image_id), colors,
                                 self.project.suggestions(self.session.image_id), self.session.selected)
 
