@@ -80,6 +80,23 @@ class AcceptSuggestion:
 
 
 @dataclass
+class AcceptEdited:
+    """A person's edit of a suggestion: it is accepted, then changed by `edit`; undo makes it pending."""
+
+    suggestion_id: int
+    edit: Callable[[Annotation], Annotation]
+    text: str = "edit suggestion"
+    label: Annotation | None = None
+
+    def do(self, project: Project) -> None:
+        accepted = project.accept_suggestion(self.suggestion_id, self.label.id if self.label else None)
+        self.label = project.update_annotation(self.edit(accepted))
+
+    def undo(self, project: Project) -> None:
+        project.reopen_suggestion(self.suggestion_id)
+
+
+@dataclass
 class RejectSuggestion:
     suggestion_id: int
     text: str = "reject suggestion"

@@ -9,7 +9,7 @@ from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
 from converters.geometry import ROLES
 
 from .clicking import ExtremeClicks
-from .commands import AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
+from .commands import AcceptEdited, AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
 from .store import Project
 
 
@@ -102,15 +102,18 @@ class LabellingSession:
 
     def move_point(self, label_id: int, role: str, x: float, y: float) -> Annotation:
         """Drag one extreme point: the box follows exactly, and the placeholder mask with it."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}")
         before = self.project.annotation(label_id)
-        if before.extreme is None:
-            raise UserError("this object has no extreme points to move")
-        extreme = ExtremePoints(**{**before.extreme.as_dict(), role: (float(x), float(y))})
-        after = before.with_extreme(extreme).with_mask(polygons=placeholder_mask(extreme))
-        return self.history.push(ReplaceLabel(before, dataclasses.replace(after, source=Source.HUMAN),
-                                              text=f"move {role} point")).after
+        after = _moved(before, role, x, y)
+        return self.history.push(ReplaceLabel(before, after, text=f"move {role} point")).after
+
+    def move_suggestion_point(self, suggestion_id: int, role: str, x: float, y: float) -> Annotation:
+        """Dragging a suggestion's point is an edit, and an edit accepts it: one undo takes both back."""
+        [suggestion] = [s for s in self.project.suggestions(self._current()) if s.id == suggestion_id] or [None]
+        if suggestion is None:
+            raise UserError(f"no pending suggestion with id {suggestion_id} on this image")
+        _moved(suggestion, role, x, y)  # refused here, before anything is stored, if the points break
+        command = AcceptEdited(suggestion_id, lambda label: _moved(label, role, x, y), text=f"move {role} point")
+        return self.history.push(command).label
 
     def set_category(self, label_id: int, category_id: int) -> Annotation:
         before = self.project.annotation(label_id)
@@ -142,3 +145,14 @@ class LabellingSession:
     def redo(self) -> str | None:
         command = self.history.redo()
         return command.text if command else None
+
+
+def _moved(ann: Annotation, role: str, x: float, y: float) -> Annotation:
+    """`ann` with one extreme point moved by a person: the box follows, and the placeholder mask."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    if ann.extreme is None:
+        raise UserError("this object has no extreme points to move")
+    extreme = ExtremePoints(**{**ann.extreme.as_dict(), role: (float(x), float(y))})
+    moved = ann.with_extreme(extreme).with_mask(polygons=placeholder_mask(extreme))
+    return dataclasses.replace(moved, source=Source.HUMAN)

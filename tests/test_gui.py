@@ -135,3 +135,16 @@ def test_m_b_and_p_hide_masks_boxes_and_points(window):
     QTest.keyClick(window, Qt.Key_B)
     QTest.keyClick(window, Qt.Key_P)
     assert drawn() == 0
+
+
+def test_dragging_a_suggestions_point_accepts_the_suggestion(window):
+    from converters import Annotation, ExtremePoints
+    ep = ExtremePoints((60, 10), (20, 50), (62, 90), (100, 45))
+    window.project.add_suggestions([Annotation.from_extreme(0, 1, 1, ep, score=0.7)])
+    window.refresh()
+    viewport = window.canvas.viewport()
+    start, end = window.canvas.mapFromScene(QPointF(60, 10)), window.canvas.mapFromScene(QPointF(60, 4))
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, end)
+    [label] = window.project.annotations(1)
+    assert label.box.y < 6 and window.project.suggestions(1) == []

@@ -187,3 +187,17 @@ def test_accepting_all_above_a_score_is_one_undoable_edit(session):
     assert len(session.project.suggestions(1)) == 3 and session.project.annotations(1) == []
     with pytest.raises(UserError, match="no pending suggestion scores 0.95 or more"):
         session.accept_all(0.95)
+
+
+def test_dragging_a_suggestions_point_accepts_it_and_one_undo_takes_both_back(session):
+    ep = ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
+    [suggestion] = session.project.add_suggestions([Annotation.from_extreme(0, 1, 1, ep, score=0.7)])
+    label = session.move_suggestion_point(suggestion.id, "right", 95, 60)
+    assert label.box == Box(12, 10, 83, 80) and label.source.value == "human"
+    assert session.project.suggestions(1) == [] and session.project.annotations(1) == [label]
+    assert session.undo() == "move right point"
+    assert session.project.annotations(1) == [] and [s.id for s in session.project.suggestions(1)] == [suggestion.id]
+    session.redo()
+    assert [a.id for a in session.project.annotations(1)] == [label.id]
+    with pytest.raises(UserError, match="no pending suggestion"):
+        session.move_suggestion_point(suggestion.id, "right", 95, 60)

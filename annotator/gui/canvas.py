@@ -15,7 +15,7 @@ class Canvas(QGraphicsView):
 
     clicked = Signal(float, float)
     moved = Signal(float, float)
-    point_dragged = Signal(int, str, float, float)  # label id, role, where it was dropped
+    point_dragged = Signal(str, int, str, float, float)  # "label" or "suggestion", id, role, drop point
 
     def __init__(self) -> None:
         super().__init__()
@@ -27,8 +27,8 @@ class Canvas(QGraphicsView):
         self._image_size = (0, 0)
         self._cursor: QPointF | None = None
         self._clicks: list[tuple[float, float]] = []
-        self._handles: list[tuple[int, str, float, float]] = []  # (label id, role, x, y) of extreme points
-        self._dragging: tuple[int, str] | None = None
+        self._handles: list[tuple[str, int, str, float, float]] = []  # (kind, id, role, x, y)
+        self._dragging: tuple[str, int, str] | None = None
         self.layers = {"masks": True, "boxes": True, "points": True}  # what is drawn (keys M, B, P)
         self.mask_opacity = 0.3
         self.names: dict[int, str] = {}  # category names, for the hover text
@@ -59,8 +59,8 @@ class Canvas(QGraphicsView):
         for item in scene.items():
             if item.data(0) == "object":
                 scene.removeItem(item)
-        self._handles = [(a.id, role, *p) for a in labels if a.extreme is not None
-                         for role, p in a.extreme.as_dict().items()]
+        self._handles = [(kind, a.id, role, *p) for kind, anns in (("label", labels), ("suggestion", suggestions))
+                         for a in anns if a.extreme is not None for role, p in a.extreme.as_dict().items()]
         for kind, anns, style in (("label", labels, Qt.SolidLine), ("suggestion", suggestions, Qt.DashLine)):
             for ann in anns:
                 width = 4 if selected == (kind, ann.id) else 2
@@ -139,9 +139,9 @@ class Canvas(QGraphicsView):
     def mouseReleaseEvent(self, event) -> None:
         if self._dragging is not None and event.button() == Qt.LeftButton:
             p = self.mapToScene(event.position().toPoint())
-            label_id, role = self._dragging
+            kind, object_id, role = self._dragging
             self._dragging = None
-            self.point_dragged.emit(label_id, role, p.x(), p.y())
+            self.point_dragged.emit(kind, object_id, role, p.x(), p.y())
             return
         super().mouseReleaseEvent(event)
         self.setDragMode(QGraphicsView.NoDrag)
@@ -152,12 +152,12 @@ class Canvas(QGraphicsView):
         self.viewport().update()
         super().mouseMoveEvent(event)
 
-    def _handle_at(self, position: QPointF) -> tuple[int, str] | None:
+    def _handle_at(self, position: QPointF) -> tuple[str, int, str] | None:
         """The extreme point drawn under the cursor (within its screen radius), if any."""
-        for label_id, role, x, y in self._handles:
+        for kind, object_id, role, x, y in self._handles:
             at = self.mapFromScene(QPointF(x, y))
             if (at.x() - position.x()) ** 2 + (at.y() - position.y()) ** 2 <= (POINT_RADIUS + 2) ** 2:
-                return label_id, role
+                return kind, object_id, role
         return None
 
     def wheelEvent(self, event) -> None:

@@ -41,8 +41,7 @@ class MainWindow(QMainWindow):
         self.categories.currentItemChanged.connect(
             lambda item, _old: setattr(self.session, "category_id", item.data(Qt.UserRole)) if item else None)
         self.canvas.clicked.connect(self._click)
-        self.canvas.point_dragged.connect(
-            lambda label_id, role, x, y: self._act(lambda: self.session.move_point(label_id, role, x, y)))
+        self.canvas.point_dragged.connect(self._drop_point)
         self.canvas.moved.connect(self._show_cursor)
         self._keys()
         if self._records:
@@ -119,6 +118,10 @@ class MainWindow(QMainWindow):
         except UserError as e:
             self.statusBar().showMessage(str(e), 5000)
         self.refresh()
+
+    def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
+        move = self.session.move_point if kind == "label" else self.session.move_suggestion_point
+        self._act(lambda: move(object_id, role, x, y))
 
     def _toggle(self, layer: str) -> None:
         self.canvas.layers[layer] = not self.canvas.layers[layer]
