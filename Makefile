@@ -17,15 +17,20 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on the bundled sample: a project from its photos and labels, its statistics and a COCO export.
+# The main job on the bundled sample: a project from its photos and labels, its statistics, a COCO export,
+# then the labelling window on it (on a machine without a display, it says so instead).
 run: install
 	$(BIN)/annotator init $(SAMPLE)/images --project $(PROJECT) --labels date,fig,hazelnut
 	$(BIN)/annotator import --from coco $(SAMPLE)/labels.json --images $(SAMPLE)/images --project $(PROJECT)
 	$(BIN)/annotator stats $(PROJECT)
 	$(BIN)/annotator convert $(PROJECT) --to coco -o out/sample-coco.json
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/annotator open $(PROJECT); \
+	else echo "no display here: to label, run '$(BIN)/annotator open $(PROJECT)' in a desktop session"; fi
 
 test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/store_scale.py
+	$(BIN)/python benchmarks/convert_scale.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_latency.py

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -116,6 +117,9 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_open(args: argparse.Namespace) -> None:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                 or os.environ.get("QT_QPA_PLATFORM")):
+        raise UserError("no display to open the window on: run it in a desktop session (or under xvfb-run)")
     if args.target.is_dir():
         args.image_dir, args.project, args.labels = args.target, None, ""
         cmd_init(args)

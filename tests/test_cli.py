@@ -120,3 +120,11 @@ def test_open_refuses_what_is_neither_a_folder_nor_a_project(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["open", str(tmp_path / "notes.txt")]) == 2
     assert "not a folder of images or a project file" in capsys.readouterr().err
+
+
+def test_open_without_a_display_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["open", str(tmp_path)]) == 2
+    assert "no display to open the window on" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing made before the refusal
