@@ -11,20 +11,22 @@ from typing import Sequence
 from converters import Dataset
 from converters.errors import Cancelled, UserError, package_version
 from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
-from converters.images import find_images, read_image_size
 from converters.report import Report
 
+from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .progress import TerminalProgress
 from .store import Project, is_project_file
 
-DEFAULT_PROJECT_NAME = "annotator.sqlite"
-UNREADABLE = "{n} files could not be read as images: skipped"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
+        if has_display():  # plain `annotator`: the start page
+            from .gui.app import run_start_page
+
+            return run_start_page()
         parser.print_help()
         return 0
     try:
@@ -94,44 +96,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    project_path = args.project or args.image_dir / DEFAULT_PROJECT_NAME
-    report = Report()
-    rows = []
-    paths = list(find_images(args.image_dir))
+    labels = [n.strip() for n in args.labels.split(",") if n.strip()]
     with TerminalProgress("reading image sizes") as progress:
-        for n, rel in enumerate(paths, 1):
-            try:
-                rows.append((rel.as_posix(), *read_image_size(args.image_dir / rel)))
-            except UserError:
-                report.add(UNREADABLE)
-            progress(n, len(paths))
-    created = not project_path.exists()
-    with Project.open_or_create(project_path, args.image_dir) as project:
-        added = project.add_images(rows)
-        for name in filter(None, (n.strip() for n in args.labels.split(","))):
-            project.add_category(name)
-        categories = [c.name for c in project.categories()]
-    print(f"{'created' if created else 'updated'} {project_path}: {added} new images "
-          f"({len(paths)} found), categories: {', '.join(categories) or 'none yet'}")
-    _print_report(report)
+        result = init_project(args.image_dir, args.project, labels, progress)
+    print(f"{'created' if result.created else 'updated'} {result.path}: {result.added} new images "
+          f"({result.found} found), categories: {', '.join(result.categories) or 'none yet'}")
+    _print_report(result.report)
 
 
 def cmd_open(args: argparse.Namespace) -> None:
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                                                 or os.environ.get("QT_QPA_PLATFORM")):
+    if not has_display():
         raise UserError("no display to open the window on: run it in a desktop session (or under xvfb-run)")
-    if args.target.is_dir():
-        args.image_dir, args.project, args.labels = args.target, None, ""
-        cmd_init(args)
-        project_file = args.target / DEFAULT_PROJECT_NAME
-    elif is_project_file(args.target):
-        project_file = args.target
-    else:
-        raise UserError("not a folder of images or a project file", args.target)
+    with TerminalProgress("reading image sizes") as progress:
+        project_file = project_for(args.target, progress)
     from .gui.app import run  # Qt is loaded only for the window
 
     with Project.open(project_file) as project:
         run(project)
+
+
+def has_display() -> bool:
+    return not sys.platform.startswith("linux") or any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def cmd_import(args: argparse.Namespace) -> None:

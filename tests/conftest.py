@@ -5,6 +5,12 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path_factory, monkeypatch):
+    """Each test keeps its own config folder (recent projects), never the user's."""
+    monkeypatch.setenv("ANNOTATOR_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

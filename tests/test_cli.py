@@ -128,3 +128,10 @@ def test_open_without_a_display_says_so_in_one_line(tmp_path, capsys, monkeypatc
     assert main(["open", str(tmp_path)]) == 2
     assert "no display to open the window on" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # nothing made before the refusal
+
+
+def test_plain_annotator_without_a_display_prints_the_help(capsys, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([]) == 0
+    assert "commands:" in capsys.readouterr().out

@@ -1,0 +1,57 @@
+"""A project for a folder of images: created, or brought up to date with the images added since."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from converters.errors import UserError
+from converters.images import find_images, read_image_size
+from converters.progress import Progress, no_progress
+from converters.report import Report
+
+from .store import Project, is_project_file
+
+DEFAULT_PROJECT_NAME = "annotator.sqlite"
+UNREADABLE = "{n} files could not be read as images: skipped"
+
+
+@dataclass
+class FolderProject:
+    path: Path
+    created: bool
+    added: int  # images new to the project
+    found: int  # images in the folder
+    categories: list[str] = field(default_factory=list)
+    report: Report = field(default_factory=Report)
+
+
+def init_project(image_dir: Path, project_path: Path | None = None, labels: list[str] = (),
+                 progress: Progress = no_progress) -> FolderProject:
+    """Create or update the project for `image_dir` (default: `image_dir/annotator.sqlite`)."""
+    project_path = project_path or image_dir / DEFAULT_PROJECT_NAME
+    report = Report()
+    rows = []
+    paths = list(find_images(image_dir))
+    for n, rel in enumerate(paths, 1):
+        try:
+            rows.append((rel.as_posix(), *read_image_size(image_dir / rel)))
+        except UserError:
+            report.add(UNREADABLE)
+        progress(n, len(paths))
+    created = not project_path.exists()
+    with Project.open_or_create(project_path, image_dir) as project:
+        added = project.add_images(rows)
+        for name in labels:
+            project.add_category(name)
+        categories = [c.name for c in project.categories()]
+    return FolderProject(project_path, created, added, len(paths), categories, report)
+
+
+def project_for(path: Path, progress: Progress = no_progress) -> Path:
+    """The project to open for what a person chose: the file itself, or a folder's own project
+    (created or brought up to date first)."""
+    if path.is_dir():
+        return init_project(path, progress=progress).path
+    if is_project_file(path):
+        return path
+    raise UserError("not a folder of images or a project file", path)
