@@ -275,6 +275,12 @@ class Project:
             return [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
                                  {"model": model}) for a in anns]
 
+    def pending_suggestion_counts(self) -> dict[int, int]:
+        """Image id -> how many pending suggestions it has (images without any are left out)."""
+        rows = self._conn.execute("SELECT image_id, COUNT(*) FROM suggestions WHERE review = 'pending' "
+                                  "GROUP BY image_id")
+        return dict(rows.fetchall())
+
     def suggestions(self, image_id: int, review: Review | None = Review.PENDING) -> list[Annotation]:
         sql = f"SELECT id, {_ANN_FIELDS} FROM suggestions WHERE image_id = ?"
         args: tuple = (image_id,)

@@ -148,3 +148,17 @@ def test_dragging_a_suggestions_point_accepts_the_suggestion(window):
     QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, end)
     [label] = window.project.annotations(1)
     assert label.box.y < 6 and window.project.suggestions(1) == []
+
+
+def test_the_image_list_searches_filters_and_marks_suggestions(window, qtbot):
+    from converters import Annotation, ExtremePoints
+    ep = ExtremePoints((60, 10), (20, 50), (62, 90), (100, 45))
+    window.project.add_suggestions([Annotation.from_extreme(0, 2, 1, ep, score=0.7)])
+    window.filter.setCurrentText("with suggestions")
+    assert [window.images.item(i).text() for i in range(window.images.count())] == ["· b.png  (1 suggested)"]
+    window.filter.setCurrentText("all")
+    qtbot.keyClicks(window.search, "a.p")
+    qtbot.keyClicks(window.search, "2")
+    qtbot.keyClick(window.search, Qt.Key_Backspace)
+    assert window.images.count() == 1 and window.image_counts.text() == "0 of 2 done, 1 with suggestions"
+    assert window.session.category_id == 1  # typing in the search is text, not the category keys

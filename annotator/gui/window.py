@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QListWidget, QListWidgetItem, QMainWindow
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow,
+                               QVBoxLayout, QWidget)
 
-from converters import ImageRecord, ImageStatus, UserError
+from converters import ImageRecord, UserError
 
+from ..imagelist import FILTERS, counts, image_text, shown_images
 from ..session import LabellingSession
 from ..store import Project
 from .canvas import Canvas
@@ -25,12 +27,22 @@ class MainWindow(QMainWindow):
         self.accept_score = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
         self.setCentralWidget(self.canvas)
         self.images = QListWidget()
+        self.search = QLineEdit(placeholderText="search names")
+        self.filter = QComboBox()
+        self.filter.addItems(FILTERS)
+        self.image_counts = QLabel()
+        panel = QWidget()
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.image_counts, self.search, self.filter, self.images):
+            column.addWidget(widget)
         self.categories = QListWidget()
-        self._dock("Images", self.images, Qt.LeftDockWidgetArea)
+        self._dock("Images", panel, Qt.LeftDockWidgetArea)
         self._dock("Categories (1-9)", self.categories, Qt.RightDockWidgetArea)
-        self._records = project.images()
-        for im in self._records:
-            self.images.addItem(_image_text(im))
+        self._records: list[ImageRecord] = []
+        self._fill_images()
+        self.search.textChanged.connect(lambda _text: self._fill_images())
+        self.filter.currentTextChanged.connect(lambda _text: self._fill_images())
         for c in project.categories():
             item = QListWidgetItem(c.name)
             item.setForeground(QColor(c.color or "#ffffff"))
@@ -38,6 +50,7 @@ class MainWindow(QMainWindow):
             self.categories.addItem(item)
         self.categories.setCurrentRow(0)
         self.images.currentRowChanged.connect(self._open_row)
+        self.images.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
         self.categories.currentItemChanged.connect(
             lambda item, _old: setattr(self.session, "category_id", item.data(Qt.UserRole)) if item else None)
         self.canvas.clicked.connect(self._click)
@@ -46,6 +59,7 @@ class MainWindow(QMainWindow):
         self._keys()
         if self._records:
             self.images.setCurrentRow(0)
+        self.setFocus()
 
     def _dock(self, title: str, widget, area) -> None:
         dock = QDockWidget(title, self)
@@ -98,18 +112,34 @@ class MainWindow(QMainWindow):
         row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
         self.images.setCurrentRow(row)
 
+    def _fill_images(self) -> None:
+        """Fill the image list from the store, as the search and filter say; keep the current image."""
+        every = self.project.images()
+        pending = self.project.pending_suggestion_counts()
+        self._records = shown_images(every, pending, self.search.text(), self.filter.currentText())
+        self.image_counts.setText(counts(every, pending))
+        self.images.blockSignals(True)
+        self.images.clear()
+        for im in self._records:
+            self.images.addItem(image_text(im, pending.get(im.id, 0)))
+        ids = [im.id for im in self._records]
+        if self.session.image_id in ids:
+            self.images.setCurrentRow(ids.index(self.session.image_id))
+        self.images.blockSignals(False)
+
     def _mark_done(self) -> None:
         self._act(self.session.mark_done)
-        row = self.images.currentRow()
-        self._records[row] = self.project.image(self._records[row].id)
-        self.images.item(row).setText(_image_text(self._records[row]))
+        self._fill_images()
 
     def _next_unfinished(self) -> None:
         image_id = self.session.next_unfinished()
         if image_id is None:
             self.statusBar().showMessage("every image is done", 3000)
-        else:
-            self.images.setCurrentRow([im.id for im in self._records].index(image_id))
+            return
+        if image_id not in [im.id for im in self._records]:  # hidden by the search or filter: show all
+            self.search.clear()
+            self.filter.setCurrentText("all")
+        self.images.setCurrentRow([im.id for im in self._records].index(image_id))
 
     def _act(self, action) -> None:
         """Run a session action; a refusal is a short hint in the status bar, never a dialog."""
@@ -172,6 +202,10 @@ class MainWindow(QMainWindow):
         """Redraw the current image's objects from the store."""
         if self.session.image_id is None:
             return
+        row = self.images.currentRow()
+        if 0 <= row < len(self._records):  # the current image's mark; the others do not change here
+            pending = len(self.project.suggestions(self.session.image_id))
+            self.images.item(row).setText(image_text(self.project.image(self.session.image_id), pending))
         categories = self.project.categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
@@ -183,6 +217,3 @@ class MainWindow(QMainWindow):
         zoom = self.canvas.transform().m11()
         self.statusBar().showMessage(f"image {index}/{self.images.count()}  zoom {zoom:.0%}  x {x:.1f}  y {y:.1f}")
 
-
-def _image_text(image: ImageRecord) -> str:
-    return f"{'✓' if image.status is ImageStatus.DONE else '·'} {image.file_name}"

@@ -1,0 +1,23 @@
+"""What the image list shows: search, filters, counts and marks."""
+import pytest
+
+from annotator.imagelist import counts, image_text, shown_images
+from converters import ImageRecord, ImageStatus
+
+IMAGES = [ImageRecord(1, "farm/Cow.jpg", 10, 10, ImageStatus.DONE), ImageRecord(2, "farm/horse.jpg", 10, 10),
+          ImageRecord(3, "city/car.jpg", 10, 10, ImageStatus.SKIPPED)]
+PENDING = {2: 3}
+
+
+@pytest.mark.parametrize("search, kind, expected", [
+    ("", "all", [1, 2, 3]), ("FARM", "all", [1, 2]), ("cow", "all", [1]), ("", "to do", [2]),
+    ("", "done", [1]), ("", "with suggestions", [2]), ("city", "with suggestions", []),
+])
+def test_search_and_filter(search, kind, expected):
+    assert [im.id for im in shown_images(IMAGES, PENDING, search, kind)] == expected
+
+
+def test_counts_and_marks():
+    assert counts(IMAGES, PENDING) == "1 of 3 done, 1 with suggestions"
+    assert image_text(IMAGES[0], 0) == "✓ farm/Cow.jpg"
+    assert image_text(IMAGES[1], 3) == "· farm/horse.jpg  (3 suggested)"
