@@ -28,5 +28,5 @@ def counts(images: list[ImageRecord], pending: dict[int, int]) -> str:
 
 
 def image_text(image: ImageRecord, pending: int) -> str:
-    mark = "✓" if image.status is ImageStatus.DONE else "·"
+    mark = "⚠" if image.attributes.get("unreadable") else "✓" if image.status is ImageStatus.DONE else "·"
     return f"{mark} {image.file_name}" + (f"  ({pending} suggested)" if pending else "")

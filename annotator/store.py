@@ -175,6 +175,19 @@ class Project:
         with self._transaction() as c:
             c.execute("UPDATE images SET status = ? WHERE id = ?", (ImageStatus(status).value, image_id))
 
+    def mark_unreadable(self, image_id: int, unreadable: bool = True) -> None:
+        """Note (or clear) that an image's file could not be decoded, so lists can show it."""
+        with self._transaction() as c:
+            row = c.execute("SELECT attributes FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                raise UserError(f"no image with id {image_id}", self.path)
+            attributes = orjson.loads(row[0])
+            if unreadable:
+                attributes["unreadable"] = True
+            else:
+                attributes.pop("unreadable", None)
+            c.execute("UPDATE images SET attributes = ? WHERE id = ?", (_json(attributes), image_id))
+
     def missing_images(self) -> list[str]:
         """Relative paths of images no longer found under the image root; the project keeps working."""
         root = self.image_root

@@ -162,3 +162,19 @@ def test_the_image_list_searches_filters_and_marks_suggestions(window, qtbot):
     qtbot.keyClick(window.search, Qt.Key_Backspace)
     assert window.images.count() == 1 and window.image_counts.text() == "0 of 2 done, 1 with suggestions"
     assert window.session.category_id == 1  # typing in the search is text, not the category keys
+
+
+def test_an_unreadable_image_shows_a_placeholder_is_marked_and_labelling_goes_on(window, qtbot, tmp_path):
+    (tmp_path / "b.png").write_bytes(b"not a png at all")
+    window.close()  # a fresh window, so that no earlier decode of b.png is kept
+    window = MainWindow(window.project)
+    qtbot.addWidget(window)
+    window.show()
+    window.images.setCurrentRow(1)
+    assert "cannot read b.png" in window.statusBar().currentMessage()
+    assert window.project.image(2).attributes == {"unreadable": True}
+    assert window.images.item(1).text().startswith("⚠")
+    window.images.setCurrentRow(0)
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+    assert len(window.project.annotations(1)) == 1

@@ -94,8 +94,12 @@ class MainWindow(QMainWindow):
             return
         record = self._records[row]
         self.session.open_image(record.id)
-        if not self.canvas.show_image(self._prefetcher.get(self._path(row))):
+        readable = self.canvas.show_image(self._prefetcher.get(self._path(row)))
+        if not readable:
             self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
+        if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
+            self.project.mark_unreadable(record.id, not readable)
+            self._records[row] = self.project.image(record.id)
         self.refresh()
         for near in (row + 1, row - 1):  # decoded in the background while this one is labelled
             if 0 <= near < len(self._records):
