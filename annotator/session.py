@@ -89,14 +89,13 @@ class LabellingSession:
 
     def click(self, x: float, y: float) -> Annotation | None:
         """One extreme click; the fourth stores the object (box exact, octagon mask) and returns it."""
-        if self.clicks is None or self.image_id is None:
-            raise UserError("open an image first")
+        image_id = self._current()
         if self.category_id is None:
             raise UserError("add a category first")
         extreme = self.clicks.add(x, y)
         if extreme is None:
             return None
-        label = Annotation.from_extreme(0, self.image_id, self.category_id, extreme, source=Source.HUMAN,
+        label = Annotation.from_extreme(0, image_id, self.category_id, extreme, source=Source.HUMAN,
                                         polygons=placeholder_mask(extreme))
         return self.history.push(AddLabel(label, text="add object")).label
 
