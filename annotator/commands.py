@@ -68,29 +68,18 @@ class DeleteLabel:
 
 @dataclass
 class AcceptSuggestion:
+    """Accept a suggestion; with `edit`, a person's change to it, which accepts it too. Undo makes it
+    pending again."""
+
     suggestion_id: int
     text: str = "accept suggestion"
+    edit: Callable[[Annotation], Annotation] | None = None
     label: Annotation | None = None  # the label the accept made
 
     def do(self, project: Project) -> None:
         self.label = project.accept_suggestion(self.suggestion_id, self.label.id if self.label else None)
-
-    def undo(self, project: Project) -> None:
-        project.reopen_suggestion(self.suggestion_id)
-
-
-@dataclass
-class AcceptEdited:
-    """A person's edit of a suggestion: it is accepted, then changed by `edit`; undo makes it pending."""
-
-    suggestion_id: int
-    edit: Callable[[Annotation], Annotation]
-    text: str = "edit suggestion"
-    label: Annotation | None = None
-
-    def do(self, project: Project) -> None:
-        accepted = project.accept_suggestion(self.suggestion_id, self.label.id if self.label else None)
-        self.label = project.update_annotation(self.edit(accepted))
+        if self.edit is not None:
+            self.label = project.update_annotation(self.edit(self.label))
 
     def undo(self, project: Project) -> None:
         project.reopen_suggestion(self.suggestion_id)

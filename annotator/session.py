@@ -9,7 +9,7 @@ from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
 from converters.geometry import ROLES
 
 from .clicking import ExtremeClicks
-from .commands import AcceptEdited, AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
+from .commands import AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
 from .store import Project
 
 
@@ -111,7 +111,8 @@ class LabellingSession:
         if suggestion is None:
             raise UserError(f"no pending suggestion with id {suggestion_id} on this image")
         _moved(suggestion, role, x, y)  # refused here, before anything is stored, if the points break
-        command = AcceptEdited(suggestion_id, lambda label: _moved(label, role, x, y), text=f"move {role} point")
+        command = AcceptSuggestion(suggestion_id, text=f"move {role} point",
+                                   edit=lambda label: _moved(label, role, x, y))
         return self.history.push(command).label
 
     def set_category(self, label_id: int, category_id: int) -> Annotation:

@@ -21,9 +21,9 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import UserError
 from .exportfolder import ExportFolder
-from .geometry import CLICK_TOLERANCE, Box, ellipse, fmt_number
+from .geometry import Box, check_inside_image, ellipse, fmt_number
 from .images import ImageFolder
-from .masks import has_bridge, mask_to_rle, polygons_to_mask, rle_to_mask
+from .masks import has_bridge, rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
 from .regions import region
 from .report import Report
@@ -170,10 +170,7 @@ def _object(members: list[tuple[ET.Element, str]], im: ImageRecord, types: dict[
         else:
             masks.append(_mask(shape, im, path, at))
     if masks:
-        full = np.logical_or.reduce(masks)
-        if polygons:
-            full |= polygons_to_mask(polygons, im.height, im.width).astype(bool)
-        rle = mask_to_rle(full)
+        rle = union_rle(masks, polygons, im.height, im.width)
         return lambda id, image_id, cat: region(id, image_id, cat, rle=rle, iscrowd=iscrowd, **kw)
     return lambda id, image_id, cat: region(id, image_id, cat, polygons=polygons, iscrowd=iscrowd, **kw)
 
@@ -218,9 +215,10 @@ def _points(shape: ET.Element, im: ImageRecord, path: Path, where: str) -> list[
 
 
 def _inside(p: tuple[float, float], im: ImageRecord, path: Path, where: str) -> tuple[float, float]:
-    tol = CLICK_TOLERANCE
-    if not (-tol <= p[0] <= im.width + tol and -tol <= p[1] <= im.height + tol):
-        raise UserError(f"point ({p[0]:g}, {p[1]:g}) lies outside the {im.width}x{im.height} image", path, where)
+    try:
+        check_inside_image(p, (im.width, im.height))
+    except UserError as e:
+        raise e.at(path, where) from None
     return p
 
 

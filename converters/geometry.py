@@ -176,12 +176,17 @@ def _finite(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _clamp_to_image(p: Point, image_size: tuple[int, int], tolerance: float) -> Point:
+def check_inside_image(p: Sequence[float], image_size: tuple[int, int], tolerance: float = CLICK_TOLERANCE) -> None:
+    """Refuse a point more than `tolerance` px outside a (width, height) image."""
     w, h = image_size
-    x, y = p
-    if not (-tolerance <= x <= w + tolerance and -tolerance <= y <= h + tolerance):
+    if not (-tolerance <= p[0] <= w + tolerance and -tolerance <= p[1] <= h + tolerance):
         raise UserError(f"point {fmt_point(p)} lies outside the {w}x{h} image")
-    return (min(max(x, 0.0), float(w)), min(max(y, 0.0), float(h)))
+
+
+def _clamp_to_image(p: Point, image_size: tuple[int, int], tolerance: float) -> Point:
+    check_inside_image(p, image_size, tolerance)
+    w, h = image_size
+    return (min(max(p[0], 0.0), float(w)), min(max(p[1], 0.0), float(h)))
 
 
 def _why_unassignable(points: list[Point]) -> str:

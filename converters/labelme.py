@@ -1,8 +1,8 @@
 """LabelMe JSON (4.x to 7.x): one file per image, written beside the image.
 
 Shapes: polygon, rectangle, oriented_rectangle (LabelMe 6 and later), circle and mask make regions;
-line and linestrip make polylines; point makes point sets. Shapes sharing a `group_id` and a label are one object, as LabelMe means it: several
-polygons are one multi-part mask, and four points grouped with a region are its extreme points (how
+line and linestrip make polylines; point makes point sets. Shapes sharing a `group_id` and a label are
+one object, as LabelMe means it: several polygons are one multi-part mask, and four points grouped with a region are its extreme points (how
 the writer stores them). Coordinates are LabelMe's canvas coordinates, the same as ours (origin at the
 top-left corner of the top-left pixel); a mask shape's two points are the inclusive pixel indices of
 its crop.
@@ -29,9 +29,9 @@ from .atomic import atomic_directory
 from .coco import load_json
 from .errors import UserError
 from .exportfolder import ExportFolder
-from .geometry import CLICK_TOLERANCE, Box, ExtremePoints, ellipse
+from .geometry import Box, ExtremePoints, check_inside_image, ellipse
 from .images import ImageFolder, read_image_size
-from .masks import mask_to_rle, polygons_to_mask, rle_to_mask
+from .masks import rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
 from .regions import region
 from .report import Report
@@ -205,14 +205,15 @@ def _points(value: Any, width: int, height: int, path: Path, place: str) -> list
     if not isinstance(value, list):
         raise UserError("expected a list of [x, y] points", path, place)
     points = []
-    tol = CLICK_TOLERANCE
     for j, p in enumerate(value):
         if not (isinstance(p, list) and len(p) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)):
             raise UserError(f"expected [x, y], got {orjson.dumps(p).decode()[:40]}", path, f"{place}[{j}]")
         x, y = float(p[0]), float(p[1])
-        if not (-tol <= x <= width + tol and -tol <= y <= height + tol):
-            raise UserError(f"point ({x:g}, {y:g}) lies outside the {width}x{height} image", path, f"{place}[{j}]")
+        try:
+            check_inside_image((x, y), (width, height))
+        except UserError as e:
+            raise e.at(path, f"{place}[{j}]") from None
         points.append((x, y))
     return points
 
@@ -284,12 +285,7 @@ def _region(regions: list[tuple[int, dict]], extreme: ExtremePoints | None, path
                                                 extreme=extreme, **kw)
     rle = None
     if masks:
-        full = np.zeros((height, width), bool)
-        for m in masks:
-            full |= m
-        if polygons:
-            full |= polygons_to_mask(polygons, height, width).astype(bool)
-        rle, polygons = mask_to_rle(full), []
+        rle, polygons = union_rle(masks, polygons, height, width), []
     return lambda id, image_id, cat: region(id, image_id, cat, polygons=polygons or None, rle=rle,
                                             extreme=extreme, **kw)
 

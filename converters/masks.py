@@ -76,6 +76,14 @@ def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 
 
+def union_rle(masks: Sequence[np.ndarray], polygons: Sequence[Sequence[float]], height: int, width: int) -> Rle:
+    """One object's mask from the pixel masks and outlines a file gives it in several shapes."""
+    full = np.logical_or.reduce([np.asarray(m, bool) for m in masks]) if masks else np.zeros((height, width), bool)
+    if polygons:
+        full |= polygons_to_mask(polygons, height, width).astype(bool)
+    return mask_to_rle(full)
+
+
 def polygon_areas(polygons: Sequence[Sequence[float]], height: int, width: int) -> list[float]:
     """The pixel area of each single polygon (at least 3 vertices), rasterised as pycocotools does, in
     one call: an export computes a million of them, and the per-call cost is most of the time."""
