@@ -1,11 +1,11 @@
 """LabelMe JSON (4.x to 7.x): one file per image, written beside the image.
 
-Shapes: polygon, rectangle, oriented_rectangle (LabelMe 6 and later), circle and mask make regions;
-line and linestrip make polylines; point makes point sets. Shapes sharing a `group_id` and a label are
-one object, as LabelMe means it: several polygons are one multi-part mask, and four points grouped
-with a region are its extreme points (how the writer stores them). Coordinates are LabelMe's canvas coordinates, the same as ours (origin at the
-top-left corner of the top-left pixel); a mask shape's two points are the inclusive pixel indices of
-its crop.
+Shapes: polygon, rectangle, oriented_rectangle (LabelMe 6 and later), circle and mask make regions; line
+and linestrip make polylines; point makes point sets. Shapes sharing a `group_id` and a label are one
+object, as LabelMe means it: several polygons are one multi-part mask, and four points grouped with a
+region are its extreme points (how the writer stores them). Coordinates are LabelMe's canvas
+coordinates, the same as ours (origin at the top-left corner of the top-left pixel); a mask shape's two
+points are the inclusive pixel indices of its crop.
 
 LabelMe has no category list: `labels.txt` (one name per line, as `labelme --labels` reads it) keeps
 their order and is read back when present. Attributes other than `flags` and `description` travel in a
