@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from converters import Dataset
+from converters import Dataset, write_coco
 from converters.errors import Cancelled, UserError, package_version
 from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
 from converters.report import Report
 
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .progress import TerminalProgress
+from .settings import MASK_METHODS
 from .store import Project, is_project_file
 
 
@@ -86,6 +88,30 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rle", action="store_true", help="coco: write masks as RLE instead of polygons")
     s.add_argument("--strict", action="store_true", help="fail instead of dropping what the target cannot hold")
     s.set_defaults(run=cmd_convert)
+
+    s = sub.add_parser("masks", help="make the masks of clicked objects with a mask backend",
+                       description="Make a mask for every object that has extreme points and no mask drawn by a "
+                                   "person (a mask made earlier by another backend is replaced). Work is kept as "
+                                   "it goes: run it again to resume.")
+    s.add_argument("src", metavar="PROJECT|COCO", type=Path, help="project file, or COCO file with extreme_points")
+    _mask_method_arguments(s)
+    s.add_argument("--images", type=Path, help="COCO: folder the image names are relative to (default: its folder)")
+    s.add_argument("-o", "--output", type=Path,
+                   help="COCO: file to write (default: SRC itself); if it exists, the run resumes from it")
+    s.set_defaults(run=cmd_masks)
+
+    s = sub.add_parser("eval-masks", help="score a mask backend against ground-truth masks",
+                       description="Simulate an annotator: click each ground-truth object's extreme points "
+                                   "(ExtremeNet's rule, optionally jittered), make the mask, and compare. Prints "
+                                   "the mean IoU, the shares above IoU 0.5, 0.75 and 0.9, and ms per object.")
+    s.add_argument("coco", metavar="COCO", type=Path, help="COCO file with ground-truth masks")
+    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+    _mask_method_arguments(s)
+    s.add_argument("--jitter", type=float, default=0.0, metavar="PX",
+                   help="move each click to a random object pixel within PX of the true extreme (default 0)")
+    s.add_argument("--seed", type=int, default=0, help="random seed for --jitter (default 0)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(run=cmd_eval_masks)
 
     s = sub.add_parser("stats", help="count images by status and objects by category",
                        description="Images by status, objects per category, the share with masks.")
@@ -178,6 +204,50 @@ def cmd_stats(args: argparse.Namespace) -> None:
     width = max((len(n) for n in stats["objects_per_category"]), default=0)
     for name, count in stats["objects_per_category"].items():
         print(f"  {name:<{width}}  {count}")
+
+
+def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--method", choices=MASK_METHODS, default="grabcut",
+                   help="octagon: instant, from the clicks alone; grabcut: follows the image (default)")
+
+
+def cmd_masks(args: argparse.Namespace) -> None:
+    from .mask_fill import fill_dataset, fill_project
+
+    if is_project_file(args.src):
+        if args.output is not None or args.images is not None:
+            raise UserError("-o and --images apply to a COCO file; a project keeps its masks and knows its images")
+        with Project.open(args.src) as project, TerminalProgress(f"{args.method} masks") as progress:
+            project.lock_for_labelling()
+            result = fill_project(project, args.method, progress=progress)
+        where = str(args.src)
+    else:
+        out = args.output or args.src
+        src = out if out.exists() and out != args.src else args.src
+        if src != args.src:
+            print(f"resuming from {out}, which exists (delete it to start again from {args.src})")
+        loaded = read_dataset(src, "coco", args.images or args.src.parent, extremes=False)
+        with TerminalProgress(f"{args.method} masks") as progress:
+            result = fill_dataset(loaded.dataset, loaded.image_root, args.method,
+                                  save=lambda: write_coco(loaded.dataset, out), progress=progress)
+        where = str(out)
+    fallbacks = f" ({result.fallbacks} by the octagon: {args.method} found no object)" if result.fallbacks else ""
+    print(f"{where}: made {result.made} masks{fallbacks}; kept {result.kept} made before or drawn by a person")
+    if result.missing_images:
+        print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
+
+
+def cmd_eval_masks(args: argparse.Namespace) -> None:
+    from .mask_eval import evaluate_masks
+
+    loaded = read_dataset(args.coco, "coco", args.images or args.coco.parent, extremes=False)
+    with TerminalProgress(f"evaluating {args.method}") as progress:
+        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, jitter=args.jitter, seed=args.seed,
+                                progress=progress)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(scores)))
+    else:
+        print("\n".join(scores.lines(args.method)))
 
 
 def _print_report(report: Report) -> None:

@@ -10,12 +10,8 @@ from converters.geometry import ROLES
 
 from .clicking import ExtremeClicks
 from .commands import AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
+from .masking import with_octagon
 from .store import Project
-
-
-def placeholder_mask(extreme: ExtremePoints) -> list[list[float]]:
-    """The mask drawn at once, until a mask backend answers: ExtremeNet's octagon."""
-    return [extreme.octagon()]
 
 
 class LabellingSession:
@@ -95,8 +91,8 @@ class LabellingSession:
         extreme = self.clicks.add(x, y)
         if extreme is None:
             return None
-        label = Annotation.from_extreme(0, image_id, self.category_id, extreme, source=Source.HUMAN,
-                                        polygons=placeholder_mask(extreme))
+        label = with_octagon(Annotation.from_extreme(0, image_id, self.category_id, extreme, source=Source.HUMAN),
+                             extreme)
         return self.history.push(AddLabel(label, text="add object")).label
 
     def move_point(self, label_id: int, role: str, x: float, y: float) -> Annotation:
@@ -154,5 +150,4 @@ def _moved(ann: Annotation, role: str, x: float, y: float) -> Annotation:
     if ann.extreme is None:
         raise UserError("this object has no extreme points to move")
     extreme = ExtremePoints(**{**ann.extreme.as_dict(), role: (float(x), float(y))})
-    moved = ann.with_extreme(extreme).with_mask(polygons=placeholder_mask(extreme))
-    return dataclasses.replace(moved, source=Source.HUMAN)
+    return dataclasses.replace(with_octagon(ann, extreme), source=Source.HUMAN)

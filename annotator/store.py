@@ -246,14 +246,21 @@ class Project:
         return count
 
     def update_annotation(self, ann: Annotation) -> Annotation:
+        return self.update_annotations([ann])[0]
+
+    def update_annotations(self, anns: Iterable[Annotation]) -> list[Annotation]:
+        """Replace stored labels (matched by id) in one transaction: all or none."""
         with self._transaction() as c:
-            stored = self._with_area(c, ann)
-            values = _row(stored)
-            cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}) WHERE id = ?",
-                            (*values, ann.id))
-            if cur.rowcount == 0:
-                raise UserError(f"no annotation with id {ann.id}", self.path)
-            return stored
+            return [self._update(c, ann) for ann in anns]
+
+    def _update(self, c: sqlite3.Connection, ann: Annotation) -> Annotation:
+        stored = self._with_area(c, ann)
+        values = _row(stored)
+        cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}) WHERE id = ?",
+                        (*values, ann.id))
+        if cur.rowcount == 0:
+            raise UserError(f"no annotation with id {ann.id}", self.path)
+        return stored
 
     def delete_annotation(self, annotation_id: int) -> None:
         with self._transaction() as c:

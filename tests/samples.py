@@ -62,3 +62,24 @@ def _uncompressed_counts(mask: np.ndarray) -> list[int]:
             value, run = v, 1
     counts.append(run)
     return [int(c) for c in counts]
+
+
+def object_photo(mask: np.ndarray, seed: int = 0) -> np.ndarray:
+    """An RGB photo of one object: `mask` in a noisy warm colour on a noisy, striped cool background,
+    blurred a little so that its edges are soft, as a camera's are."""
+    rng = np.random.default_rng(seed)
+    h, w = mask.shape
+    stripes = (np.arange(w)[None, :] // 6 % 2 * 25).astype(np.float32)
+    background = np.stack([np.full((h, w), 90.0), np.broadcast_to(120 + stripes, (h, w)), np.full((h, w), 150.0)], axis=2)
+    photo = np.where(mask[:, :, None], np.array([170.0, 70.0, 50.0]), background)
+    photo += rng.normal(0, 12, photo.shape)
+    return cv2.GaussianBlur(np.clip(photo, 0, 255).astype(np.uint8), (3, 3), 0)
+
+
+def blob(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A filled ellipse with a notch, inside box (x0, y0, x1, y1): a non-convex object."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 20, 0, 360, 1, -1)
+    cv2.circle(mask, (x1 - (x1 - x0) // 6, y0 + (y1 - y0) // 5), (x1 - x0) // 7, 0, -1)
+    return mask.astype(bool)

@@ -6,7 +6,11 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from annotator.gui.window import MainWindow
+from annotator.masking import MASK_METHOD
+from annotator.settings import Settings, load_settings
 from annotator.store import Project
+from converters.masks import extreme_points_from_mask, polygons_to_mask
+from tests.samples import blob, object_photo
 
 
 @pytest.fixture
@@ -178,3 +182,64 @@ def test_an_unreadable_image_shows_a_placeholder_is_marked_and_labelling_goes_on
     for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
         click(window, x, y)
     assert len(window.project.annotations(1)) == 1
+
+
+@pytest.fixture
+def photo_window(qtbot, tmp_path):
+    """A window on a photo of one non-convex object, with the grabcut backend chosen."""
+    truth = blob(150, 200, (40, 30, 150, 110))
+    cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(object_photo(truth), cv2.COLOR_RGB2BGR))
+    project = Project.create(tmp_path / "p.sqlite", tmp_path)
+    project.add_images([("a.png", 200, 150)])
+    project.add_category("blob")
+    w = MainWindow(project)
+    w.mask_method.setCurrentText("grabcut")
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w, truth
+    w.close()
+    project.close()
+
+
+def mask_of(label, truth):
+    return polygons_to_mask(label.polygons, *truth.shape).astype(bool)
+
+
+def iou(a, b):
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+
+def test_the_octagon_shows_at_once_and_the_backends_mask_replaces_it(photo_window, qtbot):
+    window, truth = photo_window
+    e = extreme_points_from_mask(truth)
+    for p in (e.top, e.left, e.bottom, e.right):
+        click(window, *p)
+    [label] = window.project.annotations(1)
+    assert label.attributes[MASK_METHOD] == "octagon"  # stored with the click, before any backend answers
+    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "grabcut", timeout=10000)
+    made = window.project.annotation(label.id)
+    assert iou(mask_of(made, truth), truth) > 0.95 > iou(mask_of(label, truth), truth)
+    assert made.box == label.box  # the box stays exactly the clicks' box
+
+
+def test_undo_and_redo_bring_the_octagon_back_and_the_backend_answers_again(photo_window, qtbot):
+    window, truth = photo_window
+    e = extreme_points_from_mask(truth)
+    for p in (e.top, e.left, e.bottom, e.right):
+        click(window, *p)
+    [label] = window.project.annotations(1)
+    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "grabcut", timeout=10000)
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert window.project.annotations(1) == []
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert window.project.annotation(label.id).attributes[MASK_METHOD] == "octagon"
+    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "grabcut", timeout=10000)
+
+
+def test_the_mask_backend_and_the_accept_score_are_settings_kept_for_the_next_start(photo_window):
+    window, _ = photo_window
+    window.mask_method.setCurrentText("octagon")
+    window.accept_score.setValue(0.8)
+    assert load_settings() == Settings(mask_method="octagon", accept_score=0.8)

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMainWindow, QVBoxLayout, QWidget)
 
-from converters import ImageRecord, UserError
+from converters import ExtremePoints, ImageRecord, UserError
 
 from ..imagelist import FILTERS, counts, image_text, shown_images
+from ..masking import MadeMask, apply_made_mask, awaits_mask
 from ..session import LabellingSession
+from ..settings import MASK_METHODS, load_settings, save_settings
 from ..store import Project
 from .canvas import Canvas
+from .maskworker import MaskWorker
 from .prefetch import ImagePrefetcher
 
 
@@ -24,8 +27,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"annotator - {project.path.name}")
         self.canvas = Canvas()
         self._prefetcher = ImagePrefetcher()
-        self.accept_score = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
+        self._image = QImage()
+        self.settings = load_settings()
+        self._masks = MaskWorker()
+        self._masks.made.connect(self._store_mask)
         self.setCentralWidget(self.canvas)
+        self._settings_bar()
         self.images = QListWidget()
         self.search = QLineEdit(placeholderText="search names")
         self.filter = QComboBox()
@@ -61,6 +68,27 @@ class MainWindow(QMainWindow):
             self.images.setCurrentRow(0)
         self.setFocus()
 
+    def _settings_bar(self) -> None:
+        """The two settings, always in view at the right of the status bar; kept for the next start."""
+        self.mask_method = QComboBox(toolTip="mask backend: the octagon is drawn at once, then replaced by this")
+        self.mask_method.addItems(MASK_METHODS)
+        self.mask_method.setCurrentText(self.settings.mask_method)
+        self.mask_method.currentTextChanged.connect(lambda text: self._set("mask_method", text))
+        self.accept_score = QDoubleSpinBox(toolTip="Ctrl+Enter accepts the suggestions scoring at least this",
+                                           minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.accept_score.setValue(self.settings.accept_score)
+        self.accept_score.valueChanged.connect(lambda value: self._set("accept_score", value))
+        for text, widget in (("mask", self.mask_method), ("Ctrl+Enter accepts from", self.accept_score)):
+            self.statusBar().addPermanentWidget(QLabel(text))
+            self.statusBar().addPermanentWidget(widget)
+        for widget in (self.mask_method, self.accept_score):
+            widget.setFocusPolicy(Qt.ClickFocus)  # the labelling keys stay with the window
+
+    def _set(self, name: str, value) -> None:
+        setattr(self.settings, name, value)
+        save_settings(self.settings)
+        self.refresh()
+
     def _dock(self, title: str, widget, area) -> None:
         dock = QDockWidget(title, self)
         dock.setWidget(widget)
@@ -79,7 +107,7 @@ class MainWindow(QMainWindow):
             QKeySequence(Qt.Key_Delete): lambda: self._act(self.session.delete_selected),
             QKeySequence(Qt.Key_Return): lambda: self._act(self.session.accept_selected),
             QKeySequence(Qt.Key_Enter): lambda: self._act(self.session.accept_selected),
-            QKeySequence("Ctrl+Return"): lambda: self._act(lambda: self.session.accept_all(self.accept_score)),
+            QKeySequence("Ctrl+Return"): lambda: self._act(lambda: self.session.accept_all(self.settings.accept_score)),
             QKeySequence("M"): lambda: self._toggle("masks"), QKeySequence("B"): lambda: self._toggle("boxes"),
             QKeySequence("P"): lambda: self._toggle("points"), QKeySequence("O"): self._next_opacity,
         }
@@ -94,7 +122,8 @@ class MainWindow(QMainWindow):
             return
         record = self._records[row]
         self.session.open_image(record.id)
-        readable = self.canvas.show_image(self._prefetcher.get(self._path(row)))
+        self._image = self._prefetcher.get(self._path(row))
+        readable = self.canvas.show_image(self._image)
         if not readable:
             self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
         if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
@@ -110,6 +139,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._prefetcher.close()
+        self._masks.close()
         super().closeEvent(event)
 
     def _step(self, delta: int) -> None:
@@ -213,8 +243,25 @@ class MainWindow(QMainWindow):
         categories = self.project.categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
-        self.canvas.set_objects(self.project.annotations(self.session.image_id), colors,
-                                self.project.suggestions(self.session.image_id), self.session.selected)
+        labels = self.project.annotations(self.session.image_id)
+        self.canvas.set_objects(labels, colors, self.project.suggestions(self.session.image_id), self.session.selected)
+        self._ask_masks(labels)
+
+    def _ask_masks(self, labels) -> None:
+        """Every label on screen whose mask the chosen backend should make goes to the worker."""
+        if self._image.isNull():
+            return
+        for label in labels:
+            if awaits_mask(label, self.settings.mask_method):
+                self._masks.ask(self._image, label.id, label.extreme, self.settings.mask_method)
+
+    def _store_mask(self, label_id: int, extreme: ExtremePoints, method: str, made: MadeMask) -> None:
+        if made.note:
+            self.statusBar().showMessage(made.note, 5000)
+        if made.method == method:
+            self._masks.forget(label_id, extreme, method)
+        if made.polygons and apply_made_mask(self.project, label_id, extreme, made) is not None:
+            self.refresh()
 
     def _show_cursor(self, x: float, y: float) -> None:
         index = self.images.currentRow() + 1

@@ -1,0 +1,57 @@
+"""The mask backend in a background thread: the octagon is on screen at once, the real mask replaces it
+when the backend answers, and the window never waits for it."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from converters import ExtremePoints
+
+from ..masking import MadeMask, make_mask
+
+
+def rgb_view(image: QImage) -> np.ndarray:
+    """The image's pixels as an RGB array without copying them (a strided view of Qt's 32-bit pixels);
+    `image` must outlive the view."""
+    if image.format() not in (QImage.Format_RGB32, QImage.Format_ARGB32, QImage.Format_ARGB32_Premultiplied):
+        image = image.convertToFormat(QImage.Format_RGB32)
+    bgra = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return bgra[:, :image.width() * 4].reshape(image.height(), image.width(), 4)[:, :, 2::-1]
+
+
+class MaskWorker(QObject):
+    """Makes one object's mask at a time, in order; `made` is delivered in the window's thread."""
+
+    made = Signal(int, object, str, object)  # label id, the extreme points and method asked for, MadeMask
+    # (no polygons: the backend failed, and the note says how)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masks")
+        self._asked: set[tuple[int, ExtremePoints, str]] = set()
+
+    def ask(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str) -> None:
+        """Queue a mask for this label's points, once per label, points and method (until `forget`)."""
+        key = (label_id, extreme, method)
+        if key in self._asked:
+            return
+        self._asked.add(key)
+        self._pool.submit(self._make, image, label_id, extreme, method)
+
+    def _make(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str) -> None:
+        try:
+            made: MadeMask = make_mask(rgb_view(image), extreme, method)
+        except Exception as e:  # the octagon stays; the person is told, and labelling goes on
+            made = MadeMask([], method, f"{method} failed: {e}")
+        self.made.emit(label_id, extreme, method, made)
+
+    def forget(self, label_id: int, extreme: ExtremePoints, method: str) -> None:
+        """Ask again when this label's octagon comes back (an undo, a redo); a backend that found
+        nothing for these points is not asked twice."""
+        self._asked.discard((label_id, extreme, method))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,88 @@
+"""Which masks a backend may (re)make, and how a made mask is stored.
+
+A mask made from the clicks carries the attribute `mask_method` naming its backend. A mask without it
+was drawn by a person or came with imported labels, and no backend ever replaces it. A made mask is
+replaced when another backend is asked for, which is how the app swaps its instant octagon for the
+real mask, and how an interrupted `annotator masks` run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from converters import Annotation, ExtremePoints, Shape, UserError
+from converters.masks import mask_to_polygons
+from detectors.maskers import DextrFunction, masks_from_extremes
+
+from .store import Project
+
+MASK_METHOD = "mask_method"
+
+
+def needs_mask(ann: Annotation, method: str) -> bool:
+    """Whether `method` should make this object's mask: it has clicks, it is an instance, and its mask
+    is missing or was made by another backend."""
+    if ann.shape is not Shape.REGION or ann.extreme is None or ann.iscrowd:
+        return False
+    made_by = ann.attributes.get(MASK_METHOD)
+    if ann.has_mask and made_by is None:
+        return False
+    return made_by != method
+
+
+def awaits_mask(ann: Annotation, method: str) -> bool:
+    """What the app's worker makes: a missing mask or the instant octagon; never another backend's."""
+    return needs_mask(ann, method) and ann.attributes.get(MASK_METHOD) in (None, "octagon")
+
+
+def with_octagon(ann: Annotation, extreme: ExtremePoints) -> Annotation:
+    """`ann` on new clicks with the mask drawn at once, until a backend answers: ExtremeNet's octagon."""
+    moved = ann.with_extreme(extreme).with_mask(polygons=[extreme.octagon()])
+    return dataclasses.replace(moved, attributes={**ann.attributes, MASK_METHOD: "octagon"})
+
+
+def with_made_mask(ann: Annotation, polygons: list[list[float]], method: str) -> Annotation:
+    """`ann` with a backend's mask (exact polygons, as `mask_to_polygons` traces them)."""
+    return dataclasses.replace(ann.with_mask(polygons=polygons), attributes={**ann.attributes, MASK_METHOD: method})
+
+
+@dataclasses.dataclass(frozen=True)
+class MadeMask:
+    polygons: list[list[float]]  # in image coordinates
+    method: str
+    note: str = ""
+
+
+#: Around one object the backend sees this share of the box's longer side on every side (at least
+#: CROP_MIN px): more than GrabCut's margin and DEXTR's 50 px relaxation, so the result is the same as
+#: on the whole image, at a cost that follows the object's size, not the photo's.
+CROP_SHARE = 0.4
+CROP_MIN = 64
+
+
+def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: DextrFunction | None = None) -> MadeMask:
+    """One object's mask, made on a crop around it and traced into polygons: the app's background
+    worker calls this for each new or moved object, on photos of any size."""
+    height, width = image.shape[:2]
+    box = extreme.box
+    margin = max(CROP_MIN, CROP_SHARE * max(box.w, box.h))
+    x0, y0 = max(0, int(box.x - margin)), max(0, int(box.y - margin))
+    x1, y1 = min(width, int(box.x + box.w + margin) + 1), min(height, int(box.y + box.h + margin) + 1)
+    shifted = ExtremePoints.checked_before(*[(x - x0, y - y0) for x, y in (extreme.top, extreme.left, extreme.bottom,
+                                                                          extreme.right)])
+    [result] = masks_from_extremes(image[y0:y1, x0:x1], [shifted], method, dextr)
+    polygons = [[v + (x0 if k % 2 == 0 else y0) for k, v in enumerate(p)] for p in mask_to_polygons(result.mask)]
+    return MadeMask(polygons, result.method, result.note)
+
+
+def apply_made_mask(project: Project, label_id: int, extreme: ExtremePoints, made: MadeMask) -> Annotation | None:
+    """Store a mask the worker made for `extreme`, unless the label changed meanwhile (moved, deleted,
+    given a drawn mask, or undone): then the mask answers a question nobody asks any more."""
+    try:
+        ann = project.annotation(label_id)
+    except UserError:
+        return None
+    if ann.extreme != extreme or not awaits_mask(ann, made.method):
+        return None
+    return project.update_annotation(with_made_mask(ann, made.polygons, made.method))

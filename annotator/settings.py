@@ -1,0 +1,41 @@
+"""The person's settings for the labelling window, kept in the config folder beside the recent projects."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from converters.atomic import atomic_write
+
+from .recent import config_dir
+
+#: The mask backends the window and the commands offer.
+MASK_METHODS = ("octagon", "grabcut")
+
+
+@dataclasses.dataclass
+class Settings:
+    mask_method: str = "grabcut"  # what replaces the instant octagon, in the background
+    accept_score: float = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
+
+
+def load_settings() -> Settings:
+    """Unknown, damaged or out-of-range values read as the defaults: settings must never keep the app
+    from starting."""
+    defaults = Settings()
+    try:
+        stored = json.loads((config_dir() / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return defaults
+    if not isinstance(stored, dict):
+        return defaults
+    method = stored.get("mask_method")
+    score = stored.get("accept_score")
+    return Settings(
+        mask_method=method if method in MASK_METHODS else defaults.mask_method,
+        accept_score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 1 else defaults.accept_score,
+    )
+
+
+def save_settings(settings: Settings) -> None:
+    with atomic_write(config_dir() / "settings.json") as f:
+        json.dump(dataclasses.asdict(settings), f, indent=1)

@@ -1,0 +1,74 @@
+"""Masks from four extreme points: one interface over the octagon, extreme-clicking GrabCut and DEXTR,
+used by the app, the `masks` and `eval-masks` commands and training alike.
+
+A backend that finds nothing, or next to nothing, does not fail the person's click: the octagon is
+returned instead, with the reason, so that an object always gets a mask.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import numpy as np
+
+from converters import ExtremePoints
+from converters.masks import polygons_to_mask
+
+from .grabcut import grabcut_mask
+
+#: Below this many pixels on a side, only the octagon is drawn: there is nothing left to segment.
+MIN_SIDE = 4
+#: A result covering less than this share of the octagon's area is taken as "found nothing".
+MIN_AREA_SHARE = 0.1
+
+METHODS = ("octagon", "grabcut", "dextr")
+
+#: A loaded DEXTR network: the image and every object's clicks in, one mask per object out.
+DextrFunction = Callable[[np.ndarray, Sequence[ExtremePoints]], list[np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskResult:
+    mask: np.ndarray  # bool, the image's height x width
+    method: str  # the backend that made it: "octagon" after a fallback
+    note: str = ""  # why the octagon was used instead of the chosen backend
+
+
+def octagon_mask(height: int, width: int, extreme: ExtremePoints) -> np.ndarray:
+    return polygons_to_mask([extreme.octagon()], height, width).astype(bool)
+
+
+def masks_from_extremes(
+    image: np.ndarray,
+    extremes: Sequence[ExtremePoints],
+    method: str = "octagon",
+    dextr: DextrFunction | None = None,
+) -> list[MaskResult]:
+    """One mask per set of extreme points on one RGB image (height x width x 3, uint8).
+
+    `dextr` is needed for method "dextr"; it is given all the objects at once so that it can batch them."""
+    if method not in METHODS:
+        raise ValueError(f"unknown mask method {method!r}: choose one of {', '.join(METHODS)}")
+    height, width = image.shape[:2]
+    octagons = [octagon_mask(height, width, e) for e in extremes]
+    if method == "octagon":
+        return [MaskResult(m, "octagon") for m in octagons]
+    large = [k for k, e in enumerate(extremes) if min(e.box.w, e.box.h) >= MIN_SIDE]
+    if method == "grabcut":
+        found = [grabcut_mask(image, extremes[k]) for k in large]
+    else:
+        if dextr is None:
+            raise ValueError("method 'dextr' needs the network: load it with --weights")
+        found = dextr(image, [extremes[k] for k in large]) if large else []
+    results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
+    for k, mask in zip(large, found):
+        if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
+            results[k] = MaskResult(octagons[k], "octagon", f"{method} found no object: octagon used")
+        else:
+            results[k] = MaskResult(mask, method)
+    return results
+
+
+def mask_from_extremes(image: np.ndarray, extreme: ExtremePoints, method: str = "octagon",
+                       dextr: DextrFunction | None = None) -> MaskResult:
+    return masks_from_extremes(image, [extreme], method, dextr)[0]

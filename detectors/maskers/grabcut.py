@@ -1,0 +1,124 @@
+"""The mask from four extreme clicks without a network: Papadopoulos et al.'s extreme-clicking GrabCut.
+
+Plain GrabCut from a box knows only that the object is inside it. Four clicks say more: the outline
+passes through them, so the edge-following paths between them give a first outline; the skeleton of
+the region it encloses is surely object, and so are the clicks. GrabCut then runs on a crop around
+the box, not the whole image: its colour models need only the box and a margin of background, and a
+crop is what keeps it interactive on a large photo.
+
+Beyond the paper, the first outline shrunk by a few pixels is also clamped to foreground: on
+fruits_nuts GrabCut otherwise cuts highlights and dark folds out of the object (mean IoU 0.907 -> 0.919
+together with wider discs at the clicks; `annotator eval-masks` measures it).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from converters import ExtremePoints
+
+from .boundary import STEP_COST, edge_strength, outline
+
+#: Background kept around the box, as a share of its longer side (and at least MIN_MARGIN pixels).
+MARGIN = 0.3
+MIN_MARGIN = 8
+#: The crop is shrunk so that its longer side is at most this many pixels; the mask is scaled back.
+WORK_SIZE = 200
+ITERATIONS = 4
+#: As a share of the crop's longer side: the radius of the disc around each click, and how far inside
+#: the first outline, that are clamped to foreground (with the skeleton).
+SURE_SHARE = 0.03
+
+
+def grabcut_mask(image: np.ndarray, extreme: ExtremePoints) -> np.ndarray:
+    """A boolean mask of the image's size; empty when GrabCut finds no object (the caller falls back)."""
+    height, width = image.shape[:2]
+    box = _pixel_box(extreme, width, height)
+    x0, y0, x1, y1 = box
+    margin = max(MIN_MARGIN, int(round(MARGIN * max(x1 - x0, y1 - y0))))
+    cx0, cy0 = max(0, x0 - margin), max(0, y0 - margin)
+    cx1, cy1 = min(width, x1 + margin), min(height, y1 + margin)
+    crop = image[cy0:cy1, cx0:cx1]
+    scale = min(1.0, WORK_SIZE / max(crop.shape[:2]))
+    if scale < 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    work_h, work_w = crop.shape[:2]
+
+    def to_work(col: float, row: float) -> tuple[int, int]:
+        return (min(work_h - 1, int((row - cy0) * scale)), min(work_w - 1, int((col - cx0) * scale)))
+
+    clicks = [to_work(*_click_pixel(p, box)) for p in (extreme.top, extreme.left, extreme.bottom, extreme.right)]
+    inside_box = np.zeros((work_h, work_w), dtype=bool)
+    (br0, bc0), (br1, bc1) = to_work(x0, y0), to_work(x1 - 1, y1 - 1)
+    inside_box[br0:br1 + 1, bc0:bc1 + 1] = True
+
+    cost = 1 - edge_strength(_colour(crop)) + STEP_COST
+    region = np.zeros((work_h, work_w), dtype=np.uint8)
+    cv2.fillPoly(region, [outline(cost, clicks)], 1)
+    labels = np.where(inside_box, cv2.GC_PR_BGD, cv2.GC_BGD).astype(np.uint8)
+    labels[region.astype(bool) & inside_box] = cv2.GC_PR_FGD
+    sure = max(1, int(round(SURE_SHARE * max(work_h, work_w))))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * sure + 1, 2 * sure + 1))
+    labels[_skeleton(region) | cv2.erode(region, disc).astype(bool)] = cv2.GC_FGD
+    for row, col in clicks:
+        cv2.circle(labels, (col, row), sure, cv2.GC_FGD, -1)
+    labels[~inside_box] = cv2.GC_BGD
+
+    if not np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
+        return np.zeros((height, width), dtype=bool)  # the object fills the image: no background to model
+    background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(_colour(crop), labels, None, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    work_mask = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
+    work_mask = _parts_touching(work_mask, labels == cv2.GC_FGD)
+
+    if scale < 1:
+        work_mask = cv2.resize(work_mask.astype(np.float32), (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR) > 0.5
+    mask = np.zeros((height, width), dtype=bool)
+    mask[y0:y1, x0:x1] = work_mask[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] > 0
+    return mask
+
+
+def _pixel_box(extreme: ExtremePoints, width: int, height: int) -> tuple[int, int, int, int]:
+    """The pixels the box covers, as [x0, x1) x [y0, y1), at least one pixel, inside the image."""
+    b = extreme.box
+    x0 = min(width - 1, max(0, int(np.floor(b.x))))
+    y0 = min(height - 1, max(0, int(np.floor(b.y))))
+    x1 = max(x0 + 1, min(width, int(np.ceil(b.x + b.w))))
+    y1 = max(y0 + 1, min(height, int(np.ceil(b.y + b.h))))
+    return x0, y0, x1, y1
+
+
+def _click_pixel(point: tuple[float, float], box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The pixel (col, row) a click names, inside the box (a point on the box's far edge names the last
+    pixel row or column)."""
+    x0, y0, x1, y1 = box
+    return min(x1 - 1, max(x0, int(np.floor(point[0])))), min(y1 - 1, max(y0, int(np.floor(point[1]))))
+
+
+def _colour(image: np.ndarray) -> np.ndarray:
+    """GrabCut wants three 8-bit channels."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _skeleton(region: np.ndarray) -> np.ndarray:
+    """Morphological skeleton: what each erosion removes that an opening cannot bring back."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    skeleton = np.zeros(region.shape, dtype=bool)
+    current = region.copy()
+    while current.any():
+        eroded = cv2.erode(current, kernel)
+        skeleton |= (current - cv2.dilate(eroded, kernel)).astype(bool)
+        current = eroded
+    return skeleton
+
+
+def _parts_touching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Only the connected parts of the mask that contain a sure-foreground pixel: GrabCut's colour
+    model also wakes up in stray background patches of similar colour."""
+    count, parts = cv2.connectedComponents(mask, connectivity=8)
+    if count <= 1:
+        return mask
+    keep = np.unique(parts[seeds & (parts > 0)])
+    return np.isin(parts, keep).astype(np.uint8)

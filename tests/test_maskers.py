@@ -1,0 +1,130 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from converters import ExtremePoints
+from converters.masks import extreme_points_from_mask
+from detectors.maskers import MIN_SIDE, masks_from_extremes, mask_from_extremes, octagon_mask
+from detectors.maskers.boundary import cheapest_monotone_path, path_between
+from detectors.maskers.simulate import simulated_clicks
+from tests.samples import blob, object_photo
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+
+def brute_force_cost(cost: np.ndarray) -> float:
+    """Every monotone path from the top-left to the bottom-right, by recursion over moves."""
+    rows, cols = cost.shape
+
+    def best(i: int, j: int) -> float:
+        if (i, j) == (rows - 1, cols - 1):
+            return cost[i, j]
+        options = [best(i + di, j + dj) for di, dj in ((0, 1), (1, 0), (1, 1)) if i + di < rows and j + dj < cols]
+        return cost[i, j] + min(options)
+
+    return best(0, 0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_monotone_path_is_the_cheapest_one(seed):
+    rng = np.random.default_rng(seed)
+    cost = rng.random((rng.integers(1, 6), rng.integers(1, 6)))
+    path = cheapest_monotone_path(cost)
+    assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (cost.shape[0] - 1, cost.shape[1] - 1)
+    steps = np.diff(path, axis=0)
+    assert ((steps >= 0) & (steps <= 1)).all() and (steps.sum(axis=1) >= 1).all()
+    assert cost[path[:, 0], path[:, 1]].sum() == pytest.approx(brute_force_cost(cost))
+
+
+def test_a_path_follows_a_cheap_edge_between_two_clicks():
+    cost = np.ones((30, 30))
+    cost[5, 5:25] = 0.01  # an edge along the top, then down the right side
+    cost[5:25, 24] = 0.01
+    path = path_between(cost, (25, 24), (5, 5))  # from below-right up to the top-left: flipped both ways
+    assert tuple(path[0]) == (25, 24) and tuple(path[-1]) == (5, 5)
+    assert cost[path[:, 0], path[:, 1]].max() == 1  # the single first pixel only
+    assert np.count_nonzero(cost[path[:, 0], path[:, 1]] == 1) == 1
+
+
+@pytest.mark.parametrize("box", [(40, 30, 150, 110), (0, 0, 90, 70), (120, 90, 200, 150)])
+def test_grabcut_recovers_a_non_convex_object_better_than_the_octagon(box):
+    truth = blob(150, 200, box)  # the second and third touch the image's borders
+    photo = object_photo(truth)
+    clicks = extreme_points_from_mask(truth)
+    result = mask_from_extremes(photo, clicks, "grabcut")
+    assert result.method == "grabcut" and not result.note
+    assert iou(result.mask, truth) > 0.95
+    assert iou(result.mask, truth) > iou(octagon_mask(150, 200, clicks), truth)
+
+
+def test_the_octagon_method_rasterises_extremenets_octagon():
+    clicks = ExtremePoints(top=(50, 10), left=(10, 40), bottom=(30, 90), right=(90, 60))
+    mask = mask_from_extremes(np.zeros((100, 100, 3), np.uint8), clicks).mask
+    assert mask[40, 50] and not mask[12, 12]  # inside; the box corner is cut off
+    rows, cols = np.nonzero(mask)
+    assert (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1) == (10, 10, 90, 90)
+
+
+def test_objects_smaller_than_the_minimum_side_get_the_octagon_and_say_so():
+    truth = np.zeros((50, 50), bool)
+    truth[20:23, 20:30] = True  # 3 px high
+    [result] = masks_from_extremes(object_photo(truth), [extreme_points_from_mask(truth)], "grabcut")
+    assert result.method == "octagon" and f"{MIN_SIDE} px" in result.note
+    assert result.mask.any()
+
+
+def test_a_backend_that_finds_nothing_falls_back_to_the_octagon():
+    truth = blob(80, 80, (10, 10, 70, 70))
+    nothing = lambda image, extremes: [np.zeros(image.shape[:2], bool) for _ in extremes]  # noqa: E731
+    [result] = masks_from_extremes(object_photo(truth), [extreme_points_from_mask(truth)], "dextr", nothing)
+    assert result.method == "octagon" and result.note == "dextr found no object: octagon used"
+    assert iou(result.mask, truth) > 0.7
+
+
+def test_an_object_filling_the_whole_image_has_no_background_margin_and_still_gets_its_mask():
+    photo = object_photo(np.ones((40, 60), bool))
+    clicks = ExtremePoints(top=(30, 0), left=(0, 20), bottom=(30, 40), right=(60, 20))
+    result = mask_from_extremes(photo, clicks, "grabcut")
+    assert result.mask.shape == (40, 60) and result.mask.mean() > 0.9
+
+
+def test_many_objects_on_one_image_come_back_in_order():
+    truth = [blob(120, 240, (10, 10, 100, 100)), blob(120, 240, (130, 20, 230, 110))]
+    photo = object_photo(truth[0] | truth[1])
+    results = masks_from_extremes(photo, [extreme_points_from_mask(t) for t in truth], "grabcut")
+    assert [iou(r.mask, t) > 0.85 for r, t in zip(results, truth)] == [True, True]
+
+
+def test_dextr_needs_its_network_and_unknown_methods_are_named():
+    clicks = ExtremePoints(top=(5, 0), left=(0, 5), bottom=(5, 10), right=(10, 5))
+    with pytest.raises(ValueError, match="--weights"):
+        mask_from_extremes(np.zeros((20, 20, 3), np.uint8), clicks, "dextr")
+    with pytest.raises(ValueError, match="unknown mask method 'magic'"):
+        mask_from_extremes(np.zeros((20, 20, 3), np.uint8), clicks, "magic")
+
+
+def test_simulated_clicks_are_exact_without_jitter_and_near_object_pixels_with_it():
+    truth = blob(100, 100, (20, 10, 80, 90))
+    exact = simulated_clicks(truth)
+    assert exact == extreme_points_from_mask(truth)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        jittered = simulated_clicks(truth, jitter=5, rng=rng)
+        for role, point in jittered.as_dict().items():
+            x, y = point
+            assert truth[int(y), int(x)], role  # on the object
+        # each click is one of the object pixels within 5 px of some true extreme
+        for point in jittered.as_dict().values():
+            assert min(np.hypot(point[0] - q[0], point[1] - q[1]) for q in exact.as_dict().values()) <= 5
+    assert simulated_clicks(np.zeros((10, 10), bool)) is None
+
+
+def test_jittered_clicks_differ_between_draws():
+    truth = blob(100, 100, (20, 10, 80, 90))
+    rng = np.random.default_rng(0)
+    draws = {simulated_clicks(truth, jitter=5, rng=rng).top for _ in range(10)}
+    assert len(draws) > 1
+    assert all(a != b for a, b in itertools.pairwise(sorted(draws)))
