@@ -207,19 +207,36 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--method", choices=MASK_METHODS, default="grabcut",
-                   help="octagon: instant, from the clicks alone; grabcut: follows the image (default)")
+    s.add_argument("--method", choices=MASK_METHODS + ("dextr",), default="grabcut",
+                   help="octagon: instant, from the clicks alone; grabcut: follows the image (default); "
+                        "dextr: the DEXTR network (needs --weights)")
+    s.add_argument("--weights", type=Path, metavar="W",
+                   help="dextr: a model directory from `annotator train`, or the official dextr_*.pth file")
+
+
+def _dextr(args: argparse.Namespace):
+    """The loaded network for --method dextr, else None."""
+    if args.method != "dextr":
+        if args.weights is not None:
+            raise UserError(f"--weights applies to --method dextr, not {args.method}")
+        return None
+    if args.weights is None:
+        raise UserError("--method dextr needs --weights: a model directory or the official dextr_*.pth file")
+    from detectors.dextr import load_dextr
+
+    return load_dextr(args.weights)
 
 
 def cmd_masks(args: argparse.Namespace) -> None:
     from .mask_fill import fill_dataset, fill_project
 
+    dextr = _dextr(args)
     if is_project_file(args.src):
         if args.output is not None or args.images is not None:
             raise UserError("-o and --images apply to a COCO file; a project keeps its masks and knows its images")
         with Project.open(args.src) as project, TerminalProgress(f"{args.method} masks") as progress:
             project.lock_for_labelling()
-            result = fill_project(project, args.method, progress=progress)
+            result = fill_project(project, args.method, dextr, progress)
         where = str(args.src)
     else:
         out = args.output or args.src
@@ -229,7 +246,7 @@ def cmd_masks(args: argparse.Namespace) -> None:
         loaded = read_dataset(src, "coco", args.images or args.src.parent, extremes=False)
         with TerminalProgress(f"{args.method} masks") as progress:
             result = fill_dataset(loaded.dataset, loaded.image_root, args.method,
-                                  save=lambda: write_coco(loaded.dataset, out), progress=progress)
+                                  save=lambda: write_coco(loaded.dataset, out), dextr=dextr, progress=progress)
         where = str(out)
     fallbacks = f" ({result.fallbacks} by the octagon: {args.method} found no object)" if result.fallbacks else ""
     print(f"{where}: made {result.made} masks{fallbacks}; kept {result.kept} made before or drawn by a person")
@@ -240,10 +257,10 @@ def cmd_masks(args: argparse.Namespace) -> None:
 def cmd_eval_masks(args: argparse.Namespace) -> None:
     from .mask_eval import evaluate_masks
 
+    dextr = _dextr(args)
     loaded = read_dataset(args.coco, "coco", args.images or args.coco.parent, extremes=False)
     with TerminalProgress(f"evaluating {args.method}") as progress:
-        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, jitter=args.jitter, seed=args.seed,
-                                progress=progress)
+        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, dextr, args.jitter, args.seed, progress)
     if args.json:
         print(json.dumps(dataclasses.asdict(scores)))
     else:

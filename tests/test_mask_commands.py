@@ -172,3 +172,22 @@ def test_damaged_or_strange_settings_read_as_the_defaults(tmp_path, monkeypatch)
         assert load_settings() == Settings()
     save_settings(Settings(mask_method="octagon", accept_score=0.25))
     assert load_settings() == Settings(mask_method="octagon", accept_score=0.25)
+
+
+def test_masks_with_dextr_loads_the_weights_it_is_given(photo, tmp_path, capsys):
+    import torch
+
+    from detectors.checkpoints import save_checkpoint
+    from detectors.dextr import LIGHT, DextrNet
+
+    folder, truth = photo
+    src = write_json(tmp_path / "labels.json", coco(truth, clicked_only=True))
+    assert main(["masks", str(src), "--images", str(folder), "--method", "dextr"]) == 2
+    assert "--method dextr needs --weights" in capsys.readouterr().err
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "run", LIGHT, DextrNet(LIGHT["depth"], LIGHT["output_stride"]))
+    assert main(["masks", str(src), "--images", str(folder), "--method", "dextr", "--weights", str(tmp_path / "run"),
+                 "-o", str(tmp_path / "out.json")]) == 0
+    assert "made 1 masks" in capsys.readouterr().out  # an untrained network: the mask is there, by whichever method
+    assert main(["eval-masks", str(src), "--images", str(folder), "--weights", str(tmp_path / "run")]) == 2
+    assert "--weights applies to --method dextr, not grabcut" in capsys.readouterr().err

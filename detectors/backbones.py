@@ -1,0 +1,105 @@
+"""ResNet backbones whose state-dict keys and shapes are torchvision's, so that an ImageNet checkpoint a
+user downloaded (or DEXTR's official weights, which share the layout) loads into them as it is.
+
+Two options beyond torchvision's classifier: the number of input channels (DEXTR adds a fourth, the
+clicks' heat map) and dilation in the last stages instead of striding (DEXTR's output stride 8).
+DEXTR's own ResNet strides in the first 1x1 convolution of a bottleneck (Caffe style), torchvision
+in the 3x3; `stride_in_1x1` picks, as it changes the result but not the weights' shapes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: depth -> (block, blocks per stage)
+DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
+          101: ("bottleneck", (3, 4, 23, 3))}
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
+                 downsample: nn.Module | None = None, stride_in_1x1: bool = False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, padding=dilation, dilation=dilation, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, padding=dilation, dilation=dilation, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
+                 downsample: nn.Module | None = None, stride_in_1x1: bool = False):
+        super().__init__()
+        stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, stride_1x1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride_3x3, padding=dilation, dilation=dilation, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet(nn.Module):
+    """The feature part of a ResNet (no pooling head, no fc). `forward` returns the outputs of the
+    four stages (C2..C5), for an FPN or for a segmentation head that takes the last."""
+
+    def __init__(self, depth: int, in_channels: int = 3, dilations: tuple[int, int, int, int] = (1, 1, 1, 1),
+                 stride_in_1x1: bool = False):
+        super().__init__()
+        if depth not in DEPTHS:
+            raise ValueError(f"ResNet depth must be one of {sorted(DEPTHS)}, not {depth}")
+        kind, blocks = DEPTHS[depth]
+        block = BasicBlock if kind == "basic" else Bottleneck
+        self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, padding=1)
+        inplanes = 64
+        self.channels: list[int] = []
+        for stage, (planes, count, dilation) in enumerate(zip((64, 128, 256, 512), blocks, dilations), 1):
+            stride = 1 if stage == 1 or dilation > 1 else 2
+            downsample = None
+            if stride != 1 or inplanes != planes * block.expansion:
+                downsample = nn.Sequential(nn.Conv2d(inplanes, planes * block.expansion, 1, stride, bias=False),
+                                           nn.BatchNorm2d(planes * block.expansion))
+            layers = [block(inplanes, planes, stride, dilation, downsample, stride_in_1x1)]
+            inplanes = planes * block.expansion
+            layers += [block(inplanes, planes, 1, dilation, None, stride_in_1x1) for _ in range(count - 1)]
+            setattr(self, f"layer{stage}", nn.Sequential(*layers))
+            self.channels.append(inplanes)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        outputs = []
+        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = stage(x)
+            outputs.append(x)
+        return outputs
+
+    def freeze_batch_norm(self) -> None:
+        """Keep the backbone's BN statistics and affine weights as loaded (DEXTR trains so; small
+        batches of crops would only spoil ImageNet's statistics)."""
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+                for p in m.parameters():
+                    p.requires_grad_(False)
