@@ -113,6 +113,32 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval_masks)
 
+    s = sub.add_parser("train", help="train the mask network (DEXTR) on labelled masks",
+                       description="Train DEXTR on the masks of a COCO file: each object augmented (flip, rotation, "
+                                   "scale), clicked with jitter, cut around its box. Writes RUN_DIR/config.json, "
+                                   "model.safetensors and metrics.json after every epoch; use RUN_DIR as --weights.")
+    s.add_argument("--arch", choices=("dextr",), required=True, help="what to train")
+    s.add_argument("--data", type=Path, metavar="COCO", help="COCO file with instance masks")
+    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+    s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
+    s.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "resnet101"), default="resnet18",
+                   help="resnet18 (default): the light model for a CPU, crop 256, output stride 16; "
+                        "resnet101: the paper's, crop 512, output stride 8")
+    s.add_argument("--backbone-weights", type=Path, metavar="PTH",
+                   help="ImageNet weights in torchvision's layout (e.g. resnet18-f37072fd.pth)")
+    length = s.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="passes over the objects (default 30)")
+    length.add_argument("--minutes", type=float, help="fit the whole schedule into this many minutes instead")
+    s.add_argument("--batch", type=int, default=8, help="objects per step (default 8)")
+    s.add_argument("--lr", type=float, default=1e-3, help="Adam's starting rate, decayed to 0 (default 0.001)")
+    s.add_argument("--crop", type=int, help="crop side in pixels (default: 256, or 512 for resnet101)")
+    s.add_argument("--synthetic", type=int, default=0, metavar="N",
+                   help="add N objects our code draws (default 0); without --data, train on them alone")
+    s.add_argument("--val", type=Path, metavar="COCO", help="held-out COCO file: mean IoU after every epoch")
+    s.add_argument("--device", default="cuda" if _cuda() else "cpu", help="cpu or cuda (default: cuda if present)")
+    s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    s.set_defaults(run=cmd_train)
+
     s = sub.add_parser("stats", help="count images by status and objects by category",
                        description="Images by status, objects per category, the share with masks.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
@@ -207,7 +233,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--method", choices=MASK_METHODS + ("dextr",), default="grabcut",
+    s.add_argument("--method", choices=MASK_METHODS, default="grabcut",
                    help="octagon: instant, from the clicks alone; grabcut: follows the image (default); "
                         "dextr: the DEXTR network (needs --weights)")
     s.add_argument("--weights", type=Path, metavar="W",
@@ -265,6 +291,46 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
         print(json.dumps(dataclasses.asdict(scores)))
     else:
         print("\n".join(scores.lines(args.method)))
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from detectors.dextr import LIGHT, OFFICIAL
+    from detectors.dextr_data import synthetic_objects
+    from detectors.dextr_train import train_dextr
+
+    depth = int(args.backbone.removeprefix("resnet"))
+    base = OFFICIAL if depth >= 50 else LIGHT
+    config = {**base, "depth": depth, "crop": args.crop or base["crop"]}
+    if args.data is None and not args.synthetic:
+        raise UserError("give the labels to train on (--data COCO), synthetic objects (--synthetic N), or both")
+    objects = _objects(args.data, args.images) if args.data else []
+    objects += synthetic_objects(args.synthetic, seed=1) if args.synthetic else []
+    val = _objects(args.val, args.images) if args.val else None
+    if len(objects) < 2:
+        raise UserError("needs at least 2 objects with masks to train on", args.data)
+    print(f"training DEXTR {args.backbone} (crop {config['crop']}) on {len(objects)} objects"
+          + (f", {len(val)} held out" if val else "") + f", on {args.device}")
+    with TerminalProgress("training") as progress:
+        train_dextr(objects, args.out, config, epochs=(args.epochs or 30) if args.minutes is None else None,
+                    minutes=args.minutes, batch=args.batch, lr=args.lr, device=args.device,
+                    backbone_weights=args.backbone_weights, val_objects=val, workers=args.workers,
+                    progress=progress, log=lambda line: print(line, flush=True))
+    print(f"wrote {args.out}: use it with --method dextr --weights {args.out}")
+
+
+def _objects(coco: Path, images: Path | None):
+    from detectors.dextr_data import load_objects
+
+    loaded = read_dataset(coco, "coco", images or coco.parent, extremes=False)
+    return load_objects(loaded.dataset, loaded.image_root)
 
 
 def _print_report(report: Report) -> None:

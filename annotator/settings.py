@@ -9,13 +9,14 @@ from converters.atomic import atomic_write
 from .recent import config_dir
 
 #: The mask backends the window and the commands offer.
-MASK_METHODS = ("octagon", "grabcut")
+MASK_METHODS = ("octagon", "grabcut", "dextr")
 
 
 @dataclasses.dataclass
 class Settings:
     mask_method: str = "grabcut"  # what replaces the instant octagon, in the background
     accept_score: float = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
+    dextr_weights: str = ""  # the DEXTR model (a run directory or the official .pth) for method "dextr"
 
 
 def load_settings() -> Settings:
@@ -30,9 +31,14 @@ def load_settings() -> Settings:
         return defaults
     method = stored.get("mask_method")
     score = stored.get("accept_score")
+    weights = stored.get("dextr_weights")
+    weights = weights if isinstance(weights, str) else ""
+    if method == "dextr" and not weights:
+        method = None
     return Settings(
         mask_method=method if method in MASK_METHODS else defaults.mask_method,
         accept_score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 1 else defaults.accept_score,
+        dextr_weights=weights,
     )
 
 

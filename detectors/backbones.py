@@ -94,12 +94,3 @@ class ResNet(nn.Module):
             x = stage(x)
             outputs.append(x)
         return outputs
-
-    def freeze_batch_norm(self) -> None:
-        """Keep the backbone's BN statistics and affine weights as loaded (DEXTR trains so; small
-        batches of crops would only spoil ImageNet's statistics)."""
-        for m in self.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.eval()
-                for p in m.parameters():
-                    p.requires_grad_(False)

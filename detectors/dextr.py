@@ -67,12 +67,22 @@ def crop_input(image: np.ndarray, extreme: ExtremePoints, size: int, relax: int 
     return np.concatenate([np.clip(crop, 0, 255), click_heatmap(points, size)[:, :, None]], axis=2)
 
 
+def crop_target(mask: np.ndarray, extreme: ExtremePoints, size: int, relax: int = RELAX) -> np.ndarray:
+    """The training target for one object: its mask cut and resized as `crop_input` cuts the image."""
+    x0, y0, x1, y1 = crop_box(extreme, relax)
+    crop = _padded_crop(mask.astype(np.uint8), x0, y0, x1, y1)
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+
+
 def _padded_crop(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """image[y0:y1, x0:x1] (the first three channels of a colour image), zero where the box leaves it."""
+    if image.ndim == 3:
+        image = image[:, :, :3]
     height, width = image.shape[:2]
-    out = np.zeros((y1 - y0, x1 - x0, 3), dtype=image.dtype)
+    out = np.zeros((y1 - y0, x1 - x0) + image.shape[2:], dtype=image.dtype)
     sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
     if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1, :3]
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
     return out
 
 
@@ -98,10 +108,11 @@ class PSPHead(nn.Module):
 class DextrNet(ResNet):
     """Keys as the official checkpoints: the backbone at the top level, the head as `layer5`."""
 
-    def __init__(self, depth: int = 101, output_stride: int = 8):
+    def __init__(self, depth: int = 101, output_stride: int = 8, freeze_bn: bool = False):
         if output_stride not in DILATIONS:
             raise ValueError(f"output stride must be one of {sorted(DILATIONS)}")
         super().__init__(depth, in_channels=4, dilations=DILATIONS[output_stride], stride_in_1x1=True)
+        self.freeze_bn = freeze_bn  # on for a pretrained backbone, whose statistics small batches would spoil
         channels = self.channels[-1]
         self.layer5 = PSPHead(channels, 512 if channels >= 2048 else 128)
 
@@ -110,16 +121,13 @@ class DextrNet(ResNet):
         return self.layer5(super().forward(x)[-1])
 
     def train(self, mode: bool = True) -> "DextrNet":
+        """With `freeze_bn`, the backbone's BN keeps its loaded statistics in training, as in the paper."""
         super().train(mode)
-        if mode:
-            self.freeze_batch_norm_statistics()
+        if mode and self.freeze_bn:
+            for name, m in self.named_modules():
+                if isinstance(m, nn.BatchNorm2d) and not name.startswith("layer5"):
+                    m.eval()
         return self
-
-    def freeze_batch_norm_statistics(self) -> None:
-        """The backbone's BN keeps its loaded statistics in training, as in the paper."""
-        for name, m in self.named_modules():
-            if isinstance(m, nn.BatchNorm2d) and not name.startswith("layer5"):
-                m.eval()
 
 
 # -- loss -------------------------------------------------------------------------------------------

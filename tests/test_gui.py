@@ -1,15 +1,21 @@
 """The window driven by real mouse and key events through the view (offscreen Qt)."""
+import math
+
 import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog
+import torch
 
 from annotator.gui.window import MainWindow
 from annotator.masking import MASK_METHOD
 from annotator.settings import Settings, load_settings
 from annotator.store import Project
 from converters.masks import extreme_points_from_mask, polygons_to_mask
+from detectors.checkpoints import save_checkpoint
+from detectors.dextr import LIGHT, DextrNet
 from tests.samples import blob, object_photo
 
 
@@ -243,3 +249,85 @@ def test_the_mask_backend_and_the_accept_score_are_settings_kept_for_the_next_st
     window.mask_method.setCurrentText("octagon")
     window.accept_score.setValue(0.8)
     assert load_settings() == Settings(mask_method="octagon", accept_score=0.8)
+
+
+@pytest.fixture
+def sure_dextr(tmp_path):
+    """A DEXTR model directory whose network calls every pixel of the crop object: its mask is the box."""
+    torch.manual_seed(0)
+    model = DextrNet(LIGHT["depth"], LIGHT["output_stride"])
+    with torch.no_grad():
+        model.layer5.final.bias.fill_(30)
+    save_checkpoint(tmp_path / "run", {**LIGHT, "crop": 64}, model)
+    return tmp_path / "run"
+
+
+def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend(photo_window, sure_dextr,
+                                                                                 monkeypatch):
+    window, _ = photo_window
+    answers = iter([("", ""), (str(sure_dextr / "config.json"), "")])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
+    window.mask_method.setCurrentText("dextr")
+    assert window.mask_method.currentText() == "grabcut" and window.settings.mask_method == "grabcut"
+    window.mask_method.setCurrentText("dextr")
+    assert load_settings() == Settings(mask_method="dextr", accept_score=0.5, dextr_weights=str(sure_dextr))
+
+
+def test_the_dextr_backend_replaces_the_octagon_in_the_window(photo_window, sure_dextr, qtbot):
+    window, truth = photo_window
+    window.settings.dextr_weights = str(sure_dextr)
+    window.mask_method.setCurrentText("dextr")
+    e = extreme_points_from_mask(truth)
+    for p in (e.top, e.left, e.bottom, e.right):
+        click(window, *p)
+    [label] = window.project.annotations(1)
+    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "dextr", timeout=20000)
+    [outline] = window.project.annotation(label.id).polygons
+    xs, ys = outline[0::2], outline[1::2]
+    box = label.box  # where the clicks landed on screen
+    assert len(outline) == 8  # one rectangle: the sure network's mask is every pixel the box touches
+    assert (min(xs), min(ys), max(xs), max(ys)) == (math.floor(box.x), math.floor(box.y), math.ceil(box.x + box.w),
+                                                    math.ceil(box.y + box.h))
+
+
+KILLED_MID_SESSION = """
+import os, signal, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from annotator.gui.app import open_window
+from annotator.store import Project
+
+app = QApplication([])
+project = Project.open(sys.argv[1])
+window = open_window(project)
+window.resize(900, 700)
+window.show()
+window.activateWindow()
+QTest.qWaitForWindowActive(window)
+for points in (((60, 10), (20, 50), (62, 90), (100, 45)), ((30, 60), (25, 70), (35, 95), (50, 80))):
+    for x, y in points:
+        QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier,
+                         window.canvas.mapFromScene(QPointF(x, y)))
+QTest.keyClick(window, Qt.Key_Space)
+os.kill(os.getpid(), signal.SIGKILL)  # no close, no save, no goodbye
+"""
+
+
+def test_killing_the_app_loses_nothing_drawn_and_leaves_the_project_unlocked(tmp_path):
+    import subprocess
+    import sys
+
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), np.full((100, 120, 3), 200, np.uint8))
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
+        project.add_images([("a.png", 120, 100), ("b.png", 120, 100)])
+        project.add_category("date")
+    done = subprocess.run([sys.executable, "-c", KILLED_MID_SESSION, str(tmp_path / "p.sqlite")], timeout=120,
+                          capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    with Project.open(tmp_path / "p.sqlite") as project:
+        project.lock_for_labelling()  # the dead window's lock went with it
+        assert len(project.annotations(1)) == 2
+        assert project.image(1).status.value == "done"

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from converters import ExtremePoints
+from detectors.maskers import DextrFunction
 
 from ..masking import MadeMask, make_mask
 
@@ -32,18 +33,28 @@ class MaskWorker(QObject):
         super().__init__()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masks")
         self._asked: set[tuple[int, ExtremePoints, str]] = set()
+        self._loaded: tuple[str, DextrFunction] | None = None  # touched by the worker thread only
 
-    def ask(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str) -> None:
+    def _network(self, weights: str) -> DextrFunction:
+        """DEXTR, loaded in the worker on first use (torch is imported only then) and kept."""
+        if self._loaded is None or self._loaded[0] != weights:
+            from detectors.dextr import load_dextr
+
+            self._loaded = (weights, load_dextr(weights))
+        return self._loaded[1]
+
+    def ask(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str, dextr_weights: str = "") -> None:
         """Queue a mask for this label's points, once per label, points and method (until `forget`)."""
         key = (label_id, extreme, method)
         if key in self._asked:
             return
         self._asked.add(key)
-        self._pool.submit(self._make, image, label_id, extreme, method)
+        self._pool.submit(self._make, image, label_id, extreme, method, dextr_weights)
 
-    def _make(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str) -> None:
+    def _make(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str, dextr_weights: str) -> None:
         try:
-            made: MadeMask = make_mask(rgb_view(image), extreme, method)
+            dextr = self._network(dextr_weights) if method == "dextr" else None
+            made: MadeMask = make_mask(rgb_view(image), extreme, method, dextr)
         except Exception as e:  # the octagon stays; the person is told, and labelling goes on
             made = MadeMask([], method, f"{method} failed: {e}")
         self.made.emit(label_id, extreme, method, made)

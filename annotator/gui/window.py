@@ -1,9 +1,11 @@
 """The main window: image list, canvas, categories, status bar; keys and mouse become session calls."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMainWindow, QVBoxLayout, QWidget)
 
 from converters import ExtremePoints, ImageRecord, UserError
@@ -73,7 +75,7 @@ class MainWindow(QMainWindow):
         self.mask_method = QComboBox(toolTip="mask backend: the octagon is drawn at once, then replaced by this")
         self.mask_method.addItems(MASK_METHODS)
         self.mask_method.setCurrentText(self.settings.mask_method)
-        self.mask_method.currentTextChanged.connect(lambda text: self._set("mask_method", text))
+        self.mask_method.currentTextChanged.connect(self._choose_mask_method)
         self.accept_score = QDoubleSpinBox(toolTip="Ctrl+Enter accepts the suggestions scoring at least this",
                                            minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
         self.accept_score.setValue(self.settings.accept_score)
@@ -83,6 +85,20 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
         for widget in (self.mask_method, self.accept_score):
             widget.setFocusPolicy(Qt.ClickFocus)  # the labelling keys stay with the window
+
+    def _choose_mask_method(self, method: str) -> None:
+        """DEXTR needs its model: asked for once, then kept in the settings."""
+        weights = self.settings.dextr_weights
+        if method == "dextr" and not (weights and Path(weights).exists()):
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Choose the DEXTR model", "",
+                "DEXTR model (config.json *.pth);;All files (*)")
+            if not chosen:
+                self.mask_method.setCurrentText(self.settings.mask_method)  # cancelled: as it was
+                return
+            path = Path(chosen)
+            self.settings.dextr_weights = str(path.parent if path.name == "config.json" else path)
+        self._set("mask_method", method)
 
     def _set(self, name: str, value) -> None:
         setattr(self.settings, name, value)
@@ -253,7 +269,8 @@ class MainWindow(QMainWindow):
             return
         for label in labels:
             if awaits_mask(label, self.settings.mask_method):
-                self._masks.ask(self._image, label.id, label.extreme, self.settings.mask_method)
+                self._masks.ask(self._image, label.id, label.extreme, self.settings.mask_method,
+                                self.settings.dextr_weights)
 
     def _store_mask(self, label_id: int, extreme: ExtremePoints, method: str, made: MadeMask) -> None:
         if made.note:

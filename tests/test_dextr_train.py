@@ -1,0 +1,86 @@
+"""Training DEXTR: the loss falls on a tiny synthetic set, augmentation keeps mask and photo together,
+ImageNet backbone files load, and the command writes a model the mask commands use."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from annotator.cli import main
+from converters import UserError
+from converters.masks import extreme_points_from_mask, mask_to_polygons
+from detectors.backbones import ResNet
+from detectors.dextr import LIGHT, DextrNet, load_dextr
+from detectors.dextr_data import ObjectCrops, augment, synthetic_objects
+from detectors.dextr_train import load_backbone, train_dextr
+from tests.samples import blob, object_photo, write_json
+
+TINY = {**LIGHT, "crop": 64}
+
+
+def test_the_loss_falls_and_every_epoch_leaves_a_checkpoint(tmp_path):
+    objects = synthetic_objects(8, seed=3, size=96)
+    lines = []
+    train_dextr(objects, tmp_path / "run", TINY, epochs=8, batch=4, lr=3e-3, log=lines.append)
+    history = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [m["epoch"] for m in history] == list(range(1, 9)) and len(lines) == 8
+    assert history[-1]["loss"] < 0.6 * history[0]["loss"]
+    assert load_dextr(tmp_path / "run").crop == 64
+
+
+def test_a_time_budget_ends_training_and_keeps_what_was_learned(tmp_path):
+    metrics = train_dextr(synthetic_objects(4, size=96), tmp_path / "run", TINY, minutes=0.05, batch=2, log=print)
+    assert metrics["seconds"] < 30 and (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_augmentation_moves_the_mask_with_the_photo():
+    truth = blob(150, 200, (40, 30, 150, 110))
+    photo = object_photo(truth)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        image, mask = augment(photo, truth, rng)
+        inside, outside = image[mask], image[~mask & (image.sum(axis=2) > 0)]
+        assert inside[:, 0].mean() > 140 and outside[:, 0].mean() < 110  # the object is the red one
+        assert 0.5 < mask.sum() / truth.sum() < 1.7  # scaled by 0.75-1.25 in each direction
+
+
+def test_a_training_item_is_the_networks_input_and_the_cut_mask():
+    x, y = ObjectCrops(synthetic_objects(1, size=96), 64)[0]
+    assert x.shape == (4, 64, 64) and y.shape == (1, 64, 64)
+    assert x[3].max() == pytest.approx(255, rel=0.05) and set(np.unique(y.numpy())) <= {0.0, 1.0}
+
+
+def test_an_imagenet_backbone_in_torchvisions_layout_loads_with_a_blank_click_channel(tmp_path):
+    torch.manual_seed(0)
+    imagenet = ResNet(18).state_dict()
+    imagenet.update({"fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)})
+    path = tmp_path / "resnet18.pth"
+    torch.save(imagenet, path)
+    model = DextrNet(18, 16)
+    load_backbone(model, path)
+    conv1 = model.state_dict()["conv1.weight"]
+    assert torch.equal(conv1[:, :3], imagenet["conv1.weight"]) and not conv1[:, 3].any()
+    assert torch.equal(model.state_dict()["layer4.1.bn2.running_var"], imagenet["layer4.1.bn2.running_var"])
+    torch.save(ResNet(34).state_dict(), path)
+    with pytest.raises(UserError, match="unexpected: layer1.2"):
+        load_backbone(DextrNet(18, 16), path)
+
+
+def test_train_then_mask_with_the_trained_model_from_the_command_line(tmp_path, capsys):
+    truth = [blob(120, 160, (10, 10, 90, 100)), blob(120, 160, (60, 20, 150, 110))]
+    for k, t in enumerate(truth):
+        cv2.imwrite(str(tmp_path / f"{k}.png"), cv2.cvtColor(object_photo(t, seed=k), cv2.COLOR_RGB2BGR))
+    coco = {"images": [{"id": k, "file_name": f"{k}.png", "width": 160, "height": 120} for k in range(2)],
+            "categories": [{"id": 1, "name": "blob"}],
+            "annotations": [{"id": k + 1, "image_id": k, "category_id": 1, "iscrowd": 0,
+                             "bbox": extreme_points_from_mask(t).box.to_list(), "segmentation": mask_to_polygons(t)}
+                            for k, t in enumerate(truth)]}
+    data = write_json(tmp_path / "gt.json", coco)
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "dextr", "--data", str(data), "--out", str(run), "--epochs", "2",
+                 "--crop", "64", "--batch", "2", "--synthetic", "2", "--val", str(data)]) == 0
+    said = capsys.readouterr().out
+    assert "on 4 objects, 2 held out" in said and "epoch 2: loss" in said and "val mean IoU" in said
+    assert main(["eval-masks", str(data), "--method", "dextr", "--weights", str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 2
