@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 
 from converters import Annotation, ExtremePoints, Shape, UserError
@@ -59,6 +60,10 @@ class MadeMask:
 #: on the whole image, at a cost that follows the object's size, not the photo's.
 CROP_SHARE = 0.4
 CROP_MIN = 64
+#: A larger crop is shrunk to this side first: every backend works at a few hundred pixels anyway
+#: (GrabCut 200, DEXTR 256 or 512), and tracing a full-resolution mask of a large object in a
+#: 24-megapixel photo took most of a second.
+CROP_MAX = 768
 
 
 def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: DextrFunction | None = None) -> MadeMask:
@@ -69,10 +74,17 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: Dex
     margin = max(CROP_MIN, CROP_SHARE * max(box.w, box.h))
     x0, y0 = max(0, int(box.x - margin)), max(0, int(box.y - margin))
     x1, y1 = min(width, int(box.x + box.w + margin) + 1), min(height, int(box.y + box.h + margin) + 1)
-    shifted = ExtremePoints.checked_before(*[(x - x0, y - y0) for x, y in (extreme.top, extreme.left, extreme.bottom,
-                                                                          extreme.right)])
-    [result] = masks_from_extremes(image[y0:y1, x0:x1], [shifted], method, dextr)
-    polygons = [[v + (x0 if k % 2 == 0 else y0) for k, v in enumerate(p)] for p in mask_to_polygons(result.mask)]
+    step = max(1, max(x1 - x0, y1 - y0) // CROP_MAX)  # skipping pixels first keeps the copy small
+    crop = np.ascontiguousarray(image[y0:y1:step, x0:x1:step])  # the app passes a strided view of Qt's pixels
+    if max(crop.shape[:2]) > CROP_MAX:
+        shrink = CROP_MAX / max(crop.shape[:2])
+        crop = cv2.resize(crop, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    sx, sy = crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)
+    shifted = ExtremePoints.checked_before(*[((x - x0) * sx, (y - y0) * sy) for x, y in (
+        extreme.top, extreme.left, extreme.bottom, extreme.right)])
+    [result] = masks_from_extremes(crop, [shifted], method, dextr)
+    polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
+                for p in mask_to_polygons(result.mask)]
     return MadeMask(polygons, result.method, result.note)
 
 

@@ -191,3 +191,11 @@ def test_masks_with_dextr_loads_the_weights_it_is_given(photo, tmp_path, capsys)
     assert "made 1 masks" in capsys.readouterr().out  # an untrained network: the mask is there, by whichever method
     assert main(["eval-masks", str(src), "--images", str(folder), "--weights", str(tmp_path / "run")]) == 2
     assert "--weights applies to --method dextr, not grabcut" in capsys.readouterr().err
+
+
+def test_a_large_object_is_masked_at_a_few_hundred_pixels_and_scaled_back():
+    truth = np.zeros((1500, 2000), bool)
+    truth[200:1300, 300:1700] = blob(1100, 1400, (0, 0, 1400, 1100))
+    made = make_mask(object_photo(truth), extreme_points_from_mask(truth), "grabcut")
+    assert made.method == "grabcut"
+    assert iou(polygons_to_mask(made.polygons, 1500, 2000).astype(bool), truth) > 0.95

@@ -113,7 +113,7 @@ class Canvas(QGraphicsView):
             at = self.mapFromScene(self._cursor)
             painter.drawLine(0, at.y(), self.viewport().width(), at.y())
             painter.drawLine(at.x(), 0, at.x(), self.viewport().height())
-        points = [self.mapFromScene(QPointF(x, y)) for x, y in self._clicks]
+        points = [self.mapFromScene(QPointF(x, y)) for x, y in self._clicks + self.drag_preview()]
         if len(points) > 1:
             xs, ys = [p.x() for p in points], [p.y() for p in points]
             painter.setPen(QPen(QColor(255, 220, 0), 1, Qt.DashLine))
@@ -123,6 +123,15 @@ class Canvas(QGraphicsView):
         for p in points:
             painter.drawEllipse(p, POINT_RADIUS, POINT_RADIUS)
         painter.restore()
+
+    def drag_preview(self) -> list[tuple[float, float]]:
+        """While a point is dragged: where the object's four points would be if it were dropped here,
+        so the box is seen following the hand before the drop stores it."""
+        if self._dragging is None or self._cursor is None:
+            return []
+        kind, object_id, role = self._dragging
+        others = [(x, y) for k, i, r, x, y in self._handles if (k, i) == (kind, object_id) and r != role]
+        return others + [(self._cursor.x(), self._cursor.y())]
 
     # -- mouse --------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:

@@ -2,7 +2,9 @@
 when the backend answers, and the window never waits for it."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -14,9 +16,17 @@ from detectors.maskers import DextrFunction
 from ..masking import MadeMask, make_mask
 
 
+class Answer(NamedTuple):
+    label_id: int
+    extreme: ExtremePoints  # the points the mask was asked for
+    method: str  # the backend asked for
+    made: MadeMask  # no polygons: the backend failed, and its note says how
+
+
 def rgb_view(image: QImage) -> np.ndarray:
     """The image's pixels as an RGB array without copying them (a strided view of Qt's 32-bit pixels);
-    `image` must outlive the view."""
+    `image` must outlive the view. Call it in the window's thread: PySide6 6.12 loses references to
+    None when QImage methods run in another thread, until the interpreter aborts."""
     if image.format() not in (QImage.Format_RGB32, QImage.Format_ARGB32, QImage.Format_ARGB32_Premultiplied):
         image = image.convertToFormat(QImage.Format_RGB32)
     bgra = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
@@ -24,16 +34,19 @@ def rgb_view(image: QImage) -> np.ndarray:
 
 
 class MaskWorker(QObject):
-    """Makes one object's mask at a time, in order; `made` is delivered in the window's thread."""
+    """Makes one object's mask at a time, in order. Each answer goes into a queue and `ready` tells the
+    window's thread to `take` them: Python objects are not sent through a queued Qt signal, which
+    PySide6 does not reference-count safely across threads (it crashed the latency benchmark)."""
 
-    made = Signal(int, object, str, object)  # label id, the extreme points and method asked for, MadeMask
-    # (no polygons: the backend failed, and the note says how)
+    ready = Signal()
 
     def __init__(self) -> None:
         super().__init__()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masks")
         self._asked: set[tuple[int, ExtremePoints, str]] = set()
         self._loaded: tuple[str, DextrFunction] | None = None  # touched by the worker thread only
+        self._pending: list[Future] = []
+        self._answers: queue.SimpleQueue[Answer] = queue.SimpleQueue()
 
     def _network(self, weights: str) -> DextrFunction:
         """DEXTR, loaded in the worker on first use (torch is imported only then) and kept."""
@@ -43,21 +56,39 @@ class MaskWorker(QObject):
             self._loaded = (weights, load_dextr(weights))
         return self._loaded[1]
 
-    def ask(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str, dextr_weights: str = "") -> None:
-        """Queue a mask for this label's points, once per label, points and method (until `forget`)."""
+    def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints, method: str,
+            dextr_weights: str = "") -> None:
+        """Queue a mask for this label's points, once per label, points and method (until `forget`).
+        `pixels` is `rgb_view(image)`; the worker holds `image` so that they stay valid, and never
+        calls Qt."""
         key = (label_id, extreme, method)
         if key in self._asked:
             return
         self._asked.add(key)
-        self._pool.submit(self._make, image, label_id, extreme, method, dextr_weights)
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._pool.submit(self._make, (image, pixels), label_id, extreme, method,
+                                               dextr_weights))
 
-    def _make(self, image: QImage, label_id: int, extreme: ExtremePoints, method: str, dextr_weights: str) -> None:
+    def busy(self) -> bool:
+        """Whether a mask is still being made (its answer may also still wait in the event queue)."""
+        return any(not f.done() for f in self._pending)
+
+    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], label_id: int, extreme: ExtremePoints, method: str,
+              dextr_weights: str) -> None:
         try:
             dextr = self._network(dextr_weights) if method == "dextr" else None
-            made: MadeMask = make_mask(rgb_view(image), extreme, method, dextr)
+            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, dextr)
         except Exception as e:  # the octagon stays; the person is told, and labelling goes on
             made = MadeMask([], method, f"{method} failed: {e}")
-        self.made.emit(label_id, extreme, method, made)
+        self._answers.put(Answer(label_id, extreme, method, made))
+        self.ready.emit()
+
+    def take(self) -> list[Answer]:
+        """The answers so far, oldest first; called in the window's thread."""
+        answers = []
+        while not self._answers.empty():
+            answers.append(self._answers.get_nowait())
+        return answers
 
     def forget(self, label_id: int, extreme: ExtremePoints, method: str) -> None:
         """Ask again when this label's octagon comes back (an undo, a redo); a backend that found

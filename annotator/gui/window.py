@@ -8,15 +8,15 @@ from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMainWindow, QVBoxLayout, QWidget)
 
-from converters import ExtremePoints, ImageRecord, UserError
+from converters import ImageRecord, UserError
 
 from ..imagelist import FILTERS, counts, image_text, shown_images
-from ..masking import MadeMask, apply_made_mask, awaits_mask
+from ..masking import apply_made_mask, awaits_mask
 from ..session import LabellingSession
 from ..settings import MASK_METHODS, load_settings, save_settings
 from ..store import Project
 from .canvas import Canvas
-from .maskworker import MaskWorker
+from .maskworker import MaskWorker, rgb_view
 from .prefetch import ImagePrefetcher
 
 
@@ -30,9 +30,10 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self._prefetcher = ImagePrefetcher()
         self._image = QImage()
+        self._pixels = None
         self.settings = load_settings()
-        self._masks = MaskWorker()
-        self._masks.made.connect(self._store_mask)
+        self.masks = MaskWorker()
+        self.masks.ready.connect(self._store_masks)
         self.setCentralWidget(self.canvas)
         self._settings_bar()
         self.images = QListWidget()
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         record = self._records[row]
         self.session.open_image(record.id)
         self._image = self._prefetcher.get(self._path(row))
+        self._pixels = None  # its RGB view, made when a mask is first asked for
         readable = self.canvas.show_image(self._image)
         if not readable:
             self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
@@ -155,7 +157,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._prefetcher.close()
-        self._masks.close()
+        self.masks.close()
         super().closeEvent(event)
 
     def _step(self, delta: int) -> None:
@@ -269,15 +271,20 @@ class MainWindow(QMainWindow):
             return
         for label in labels:
             if awaits_mask(label, self.settings.mask_method):
-                self._masks.ask(self._image, label.id, label.extreme, self.settings.mask_method,
-                                self.settings.dextr_weights)
+                if self._pixels is None:
+                    self._pixels = rgb_view(self._image)
+                self.masks.ask(self._image, self._pixels, label.id, label.extreme, self.settings.mask_method,
+                               self.settings.dextr_weights)
 
-    def _store_mask(self, label_id: int, extreme: ExtremePoints, method: str, made: MadeMask) -> None:
-        if made.note:
-            self.statusBar().showMessage(made.note, 5000)
-        if made.method == method:
-            self._masks.forget(label_id, extreme, method)
-        if made.polygons and apply_made_mask(self.project, label_id, extreme, made) is not None:
+    def _store_masks(self) -> None:
+        stored = False
+        for label_id, extreme, method, made in self.masks.take():
+            if made.note:
+                self.statusBar().showMessage(made.note, 5000)
+            if made.method == method:
+                self.masks.forget(label_id, extreme, method)
+            stored |= bool(made.polygons) and apply_made_mask(self.project, label_id, extreme, made) is not None
+        if stored:
             self.refresh()
 
     def _show_cursor(self, x: float, y: float) -> None:
