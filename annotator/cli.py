@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="add N objects our code draws (default 0); without --data, train on them alone")
     s.add_argument("--val", type=Path, metavar="COCO", help="held-out COCO file: mean IoU after every epoch")
-    s.add_argument("--device", default="cuda" if _cuda() else "cpu", help="cpu or cuda (default: cuda if present)")
+    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     s.set_defaults(run=cmd_train)
 
@@ -293,19 +293,14 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
         print("\n".join(scores.lines(args.method)))
 
 
-def _cuda() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
 def cmd_train(args: argparse.Namespace) -> None:
+    import torch
+
     from detectors.dextr import LIGHT, OFFICIAL
     from detectors.dextr_data import synthetic_objects
     from detectors.dextr_train import train_dextr
 
+    args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     depth = int(args.backbone.removeprefix("resnet"))
     base = OFFICIAL if depth >= 50 else LIGHT
     config = {**base, "depth": depth, "crop": args.crop or base["crop"]}
