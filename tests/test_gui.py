@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QFileDialog
 import torch
 
 from annotator.gui.window import MainWindow
@@ -342,7 +344,7 @@ def test_the_installed_pyside_keeps_count_of_none(qtbot):
     ("deallocating None") after a few thousand: that version is excluded in pyproject.toml."""
     import sys
 
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QWidget
 
     widget = QWidget()
     qtbot.addWidget(widget)
@@ -351,3 +353,19 @@ def test_the_installed_pyside_keeps_count_of_none(qtbot):
         widget.update()
         QApplication.processEvents()
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_a_fitted_image_stays_fitted_when_the_window_grows_until_the_person_zooms(window, qtbot):
+    before = window.canvas.transform().m11()
+    window.resize(1400, 1000)
+    qtbot.waitUntil(lambda: window.canvas.transform().m11() > before * 1.2)
+    zoomed = window.canvas.transform().m11() * 1.25
+    viewport = window.canvas.viewport()
+    centre = QPointF(viewport.width() / 2, viewport.height() / 2)
+    wheel = QWheelEvent(centre, viewport.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120), Qt.NoButton,
+                        Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(viewport, wheel)
+    assert window.canvas.transform().m11() == pytest.approx(zoomed)
+    window.resize(900, 700)
+    qtbot.wait(50)
+    assert window.canvas.transform().m11() == pytest.approx(zoomed)

@@ -29,6 +29,7 @@ class Canvas(QGraphicsView):
         self._clicks: list[tuple[float, float]] = []
         self._handles: list[tuple[str, int, str, float, float]] = []  # (kind, id, role, x, y)
         self._dragging: tuple[str, int, str] | None = None
+        self._fitted = True
         self.layers = {"masks": True, "boxes": True, "points": True}  # what is drawn (keys M, B, P)
         self.mask_opacity = 0.3
         self.names: dict[int, str] = {}  # category names, for the hover text
@@ -50,6 +51,12 @@ class Canvas(QGraphicsView):
 
     def fit(self) -> None:
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        self._fitted = True  # kept fitted when the window is resized, until the person zooms
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
 
     def set_objects(self, labels: list[Annotation], colors: dict[int, str],
                     suggestions: list[Annotation] = (), selected: tuple[str, int] | None = None) -> None:
@@ -173,6 +180,7 @@ class Canvas(QGraphicsView):
         """Zoom toward the cursor."""
         factor = 1.25 if event.angleDelta().y() > 0 else 1 / 1.25
         self.scale(factor, factor)
+        self._fitted = False
 
 
 def _point(flat: list[float], i: int) -> QPointF:
