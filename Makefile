@@ -34,3 +34,6 @@ bench: install
 	$(BIN)/python benchmarks/store_scale.py
 	$(BIN)/python benchmarks/convert_scale.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_latency.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/image_list_scale.py
+	$(BIN)/python benchmarks/mask_methods.py
+	$(BIN)/python benchmarks/dextr_fruits.py

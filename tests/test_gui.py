@@ -99,7 +99,7 @@ def test_tab_selects_and_delete_removes_and_enter_accepts_a_suggestion(window):
 
 def test_space_marks_done_in_the_list_and_n_jumps_to_the_next_unfinished(window):
     QTest.keyClick(window, Qt.Key_Space)
-    assert window.images.item(0).text().startswith("✓")
+    assert window.images.text(0).startswith("✓")
     QTest.keyClick(window, Qt.Key_A)  # already first: stays
     QTest.keyClick(window, Qt.Key_N)
     assert window.session.image_id == 2
@@ -171,7 +171,7 @@ def test_the_image_list_searches_filters_and_marks_suggestions(window, qtbot):
     ep = ExtremePoints((60, 10), (20, 50), (62, 90), (100, 45))
     window.project.add_suggestions([Annotation.from_extreme(0, 2, 1, ep, score=0.7)])
     window.filter.setCurrentText("with suggestions")
-    assert [window.images.item(i).text() for i in range(window.images.count())] == ["· b.png  (1 suggested)"]
+    assert [window.images.text(i) for i in range(window.images.count())] == ["· b.png  (1 suggested)"]
     window.filter.setCurrentText("all")
     qtbot.keyClicks(window.search, "a.p")
     qtbot.keyClicks(window.search, "2")
@@ -189,7 +189,7 @@ def test_an_unreadable_image_shows_a_placeholder_is_marked_and_labelling_goes_on
     window.images.setCurrentRow(1)
     assert "cannot read b.png" in window.statusBar().currentMessage()
     assert window.project.image(2).attributes == {"unreadable": True}
-    assert window.images.item(1).text().startswith("⚠")
+    assert window.images.text(1).startswith("⚠")
     window.images.setCurrentRow(0)
     for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
         click(window, x, y)

@@ -8,14 +8,15 @@ from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMainWindow, QVBoxLayout, QWidget)
 
-from converters import ImageRecord, UserError
+from converters import UserError
 
-from ..imagelist import FILTERS, counts, image_text, shown_images
+from ..imagelist import FILTERS, counts, shown_images
 from ..masking import apply_made_mask, awaits_mask
 from ..session import LabellingSession
 from ..settings import MASK_METHODS, load_settings, save_settings
 from ..store import Project
 from .canvas import Canvas
+from .imagelistview import ImageList
 from .maskworker import MaskWorker, rgb_view
 from .prefetch import ImagePrefetcher
 
@@ -36,7 +37,7 @@ class MainWindow(QMainWindow):
         self.masks.ready.connect(self._store_masks)
         self.setCentralWidget(self.canvas)
         self._settings_bar()
-        self.images = QListWidget()
+        self.images = ImageList()
         self.search = QLineEdit(placeholderText="search names")
         self.filter = QComboBox()
         self.filter.addItems(FILTERS)
@@ -49,7 +50,9 @@ class MainWindow(QMainWindow):
         self.categories = QListWidget()
         self._dock("Images", panel, Qt.LeftDockWidgetArea)
         self._dock("Categories (1-9)", self.categories, Qt.RightDockWidgetArea)
-        self._records: list[ImageRecord] = []
+        self._every = project.images()  # read once; one image is read again when it changes
+        self._index = {im.id: k for k, im in enumerate(self._every)}
+        self._pending = project.pending_suggestion_counts()
         self._fill_images()
         self.search.textChanged.connect(lambda _text: self._fill_images())
         self.filter.currentTextChanged.connect(lambda _text: self._fill_images())
@@ -67,7 +70,7 @@ class MainWindow(QMainWindow):
         self.canvas.point_dragged.connect(self._drop_point)
         self.canvas.moved.connect(self._show_cursor)
         self._keys()
-        if self._records:
+        if self.images.count():
             self.images.setCurrentRow(0)
         self.setFocus()
 
@@ -137,7 +140,7 @@ class MainWindow(QMainWindow):
     def _open_row(self, row: int) -> None:
         if row < 0:
             return
-        record = self._records[row]
+        record = self.images.records[row]
         self.session.open_image(record.id)
         self._image = self._prefetcher.get(self._path(row))
         self._pixels = None  # its RGB view, made when a mask is first asked for
@@ -146,14 +149,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
         if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
             self.project.mark_unreadable(record.id, not readable)
-            self._records[row] = self.project.image(record.id)
+            self._reread(record.id)
         self.refresh()
         for near in (row + 1, row - 1):  # decoded in the background while this one is labelled
-            if 0 <= near < len(self._records):
+            if 0 <= near < self.images.count():
                 self._prefetcher.prefetch(self._path(near))
 
     def _path(self, row: int) -> str:
-        return str(self.project.image_root / self._records[row].file_name)
+        return str(self.project.image_root / self.images.records[row].file_name)
 
     def closeEvent(self, event) -> None:
         self._prefetcher.close()
@@ -165,33 +168,38 @@ class MainWindow(QMainWindow):
         self.images.setCurrentRow(row)
 
     def _fill_images(self) -> None:
-        """Fill the image list from the store, as the search and filter say; keep the current image."""
-        every = self.project.images()
-        pending = self.project.pending_suggestion_counts()
-        self._records = shown_images(every, pending, self.search.text(), self.filter.currentText())
-        self.image_counts.setText(counts(every, pending))
+        """Show the images the search and filter let through; keep the current image."""
+        self._pending = self.project.pending_suggestion_counts()  # a model may have added some meanwhile
+        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText())
+        self.image_counts.setText(counts(self._every, self._pending))
         self.images.blockSignals(True)
-        self.images.clear()
-        for im in self._records:
-            self.images.addItem(image_text(im, pending.get(im.id, 0)))
-        ids = [im.id for im in self._records]
-        if self.session.image_id in ids:
-            self.images.setCurrentRow(ids.index(self.session.image_id))
+        self.images.list_model.reset(shown, self._pending)
+        row = self.images.list_model.row_of(self.session.image_id)
+        if row is not None:
+            self.images.setCurrentRow(row)
         self.images.blockSignals(False)
+
+    def _reread(self, image_id: int) -> None:
+        """One image changed in the store (status, mark, suggestions): its row and the counts follow."""
+        record = self.project.image(image_id)
+        self._every[self._index[image_id]] = record
+        self.images.list_model.update(record, self._pending)
+        self.image_counts.setText(counts(self._every, self._pending))
 
     def _mark_done(self) -> None:
         self._act(self.session.mark_done)
-        self._fill_images()
+        if self.session.image_id is not None:
+            self._reread(self.session.image_id)
 
     def _next_unfinished(self) -> None:
         image_id = self.session.next_unfinished()
         if image_id is None:
             self.statusBar().showMessage("every image is done", 3000)
             return
-        if image_id not in [im.id for im in self._records]:  # hidden by the search or filter: show all
+        if self.images.list_model.row_of(image_id) is None:  # hidden by the search or filter: show all
             self.search.clear()
             self.filter.setCurrentText("all")
-        self.images.setCurrentRow([im.id for im in self._records].index(image_id))
+        self.images.setCurrentRow(self.images.list_model.row_of(image_id))
 
     def _act(self, action) -> None:
         """Run a session action; a refusal is a short hint in the status bar, never a dialog."""
@@ -254,10 +262,10 @@ class MainWindow(QMainWindow):
         """Redraw the current image's objects from the store."""
         if self.session.image_id is None:
             return
-        row = self.images.currentRow()
-        if 0 <= row < len(self._records):  # the current image's mark; the others do not change here
-            pending = len(self.project.suggestions(self.session.image_id))
-            self.images.item(row).setText(image_text(self.project.image(self.session.image_id), pending))
+        pending = len(self.project.suggestions(self.session.image_id))
+        if pending != self._pending.get(self.session.image_id, 0):  # accepted or rejected: its mark changes
+            self._pending[self.session.image_id] = pending
+            self._reread(self.session.image_id)
         categories = self.project.categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
