@@ -42,6 +42,15 @@ class LabellingSession:
         later = [i for i in ids if self.image_id is None or i > self.image_id]
         return (later or ids or [None])[0]
 
+    def choose_category(self, category_id: int) -> Annotation | None:
+        """A digit key: the category for the next object, and for the selected label if there is one
+        (an undoable change); returns that label."""
+        self.category_id = category_id
+        if self.selected is None or self.selected[0] != "label":
+            return None
+        label = self.project.annotation(self.selected[1])
+        return None if label.category_id == category_id else self.set_category(label.id, category_id)
+
     def select_next(self) -> tuple[str, int] | None:
         """Tab: cycle through the image's labels, then its pending suggestions."""
         image_id = self._current()

@@ -369,3 +369,23 @@ def test_a_fitted_image_stays_fitted_when_the_window_grows_until_the_person_zoom
     window.resize(900, 700)
     qtbot.wait(50)
     assert window.canvas.transform().m11() == pytest.approx(zoomed)
+
+
+def test_the_objects_list_selects_and_a_digit_changes_the_selected_objects_category(window, qtbot):
+    for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+        click(window, x, y)
+    [obj] = window.project.annotations(1)
+    assert [window.objects.item(i).text() for i in range(window.objects.count())] == ["date  human"]
+    item = window.objects.item(0)
+    QTest.mouseClick(window.objects.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     window.objects.visualItemRect(item).center())
+    assert window.session.selected == ("label", obj.id)
+    QTest.keyClick(window, Qt.Key_2)
+    assert window.project.annotation(obj.id).category_id == 2 and window.session.category_id == 2
+    assert window.objects.item(0).text() == "fig  human"
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert window.project.annotation(obj.id).category_id == 1
+    QTest.keyClick(window, Qt.Key_Escape)  # no clicks in progress: Esc drops the selection
+    assert window.session.selected is None
+    QTest.keyClick(window, Qt.Key_1)
+    assert window.project.annotation(obj.id).category_id == 1 and window.session.category_id == 1

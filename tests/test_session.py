@@ -201,3 +201,14 @@ def test_dragging_a_suggestions_point_accepts_it_and_one_undo_takes_both_back(se
     assert [a.id for a in session.project.annotations(1)] == [label.id]
     with pytest.raises(UserError, match="no pending suggestion"):
         session.move_suggestion_point(suggestion.id, "right", 95, 60)
+
+
+def test_a_digit_with_a_label_selected_changes_its_category_and_undo_restores_it(session):
+    obj = four_clicks(session)
+    assert session.choose_category(2) is None  # nothing selected: only the next object's category
+    assert session.category_id == 2 and session.project.annotation(obj.id).category_id == 1
+    session.select_next()
+    assert session.choose_category(1) is None  # already that category: nothing to undo
+    changed = session.choose_category(2)
+    assert changed.category_id == 2 and session.undo() == "change category"
+    assert session.project.annotation(obj.id).category_id == 1

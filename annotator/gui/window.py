@@ -50,6 +50,10 @@ class MainWindow(QMainWindow):
         self.categories = QListWidget()
         self._dock("Images", panel, Qt.LeftDockWidgetArea)
         self._dock("Categories (1-9)", self.categories, Qt.RightDockWidgetArea)
+        self.objects = QListWidget()  # the current image's labels, then its pending suggestions
+        self.objects.setFocusPolicy(Qt.NoFocus)
+        self.objects.itemClicked.connect(self._select_listed)
+        self._dock("Objects", self.objects, Qt.RightDockWidgetArea)
         self._every = project.images()  # read once; one image is read again when it changes
         self._index = {im.id: k for k, im in enumerate(self._every)}
         self._pending = project.pending_suggestion_counts()
@@ -64,8 +68,7 @@ class MainWindow(QMainWindow):
         self.categories.setCurrentRow(0)
         self.images.currentRowChanged.connect(self._open_row)
         self.images.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
-        self.categories.currentItemChanged.connect(
-            lambda item, _old: setattr(self.session, "category_id", item.data(Qt.UserRole)) if item else None)
+        self.categories.currentItemChanged.connect(lambda item, _old: self._category_chosen(item))
         self.canvas.clicked.connect(self._click)
         self.canvas.point_dragged.connect(self._drop_point)
         self.canvas.moved.connect(self._show_cursor)
@@ -228,6 +231,23 @@ class MainWindow(QMainWindow):
     def _choose_category(self, index: int) -> None:
         if index < self.categories.count():
             self.categories.setCurrentRow(index)
+            self._category_chosen(self.categories.item(index))
+
+    def _category_chosen(self, item) -> None:
+        """The category for the next object; a selected label takes it too (undoable)."""
+        if item is None:
+            return
+        changed = None
+        try:
+            changed = self.session.choose_category(item.data(Qt.UserRole))
+        except UserError as e:
+            self.statusBar().showMessage(str(e), 5000)
+        if changed is not None:
+            self.statusBar().showMessage(f"object {changed.id} is now {item.text()}", 3000)
+
+    def _select_listed(self, item) -> None:
+        self.session.selected = item.data(Qt.UserRole)
+        self.refresh()
 
     def _click(self, x: float, y: float) -> None:
         try:
@@ -240,9 +260,13 @@ class MainWindow(QMainWindow):
         self.canvas.set_clicks(self.session.clicks.points if self.session.clicks else [])
 
     def _cancel_clicks(self) -> None:
-        if self.session.clicks:
+        """Esc: drop the clicks in progress; with none, drop the selection."""
+        if self.session.clicks and self.session.clicks.points:
             self.session.clicks.cancel()
             self.canvas.set_clicks([])
+        elif self.session.selected is not None:
+            self.session.selected = None
+            self.refresh()
 
     def _remove_click(self) -> None:
         if self.session.clicks:
@@ -270,8 +294,24 @@ class MainWindow(QMainWindow):
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
         labels = self.project.annotations(self.session.image_id)
-        self.canvas.set_objects(labels, colors, self.project.suggestions(self.session.image_id), self.session.selected)
+        suggestions = self.project.suggestions(self.session.image_id)
+        self.canvas.set_objects(labels, colors, suggestions, self.session.selected)
+        self._list_objects(labels, suggestions, colors)
         self._ask_masks(labels)
+
+    def _list_objects(self, labels, suggestions, colors) -> None:
+        self.objects.clear()
+        for kind, anns in (("label", labels), ("suggestion", suggestions)):
+            for ann in anns:
+                score = f" {ann.score:.2f}" if ann.score is not None else ""
+                text = f"{self.canvas.names.get(ann.category_id, '?')}  {ann.source.value}{score}" + \
+                    ("  (suggested)" if kind == "suggestion" else "")
+                item = QListWidgetItem(text)
+                item.setForeground(QColor(colors.get(ann.category_id, "#ffffff")))
+                item.setData(Qt.UserRole, (kind, ann.id))
+                self.objects.addItem(item)
+                if self.session.selected == (kind, ann.id):
+                    self.objects.setCurrentItem(item)
 
     def _ask_masks(self, labels) -> None:
         """Every label on screen whose mask the chosen backend should make goes to the worker."""
