@@ -1,4 +1,5 @@
 """The window driven by real mouse and key events through the view (offscreen Qt)."""
+import json
 import math
 
 import cv2
@@ -389,3 +390,42 @@ def test_the_objects_list_selects_and_a_digit_changes_the_selected_objects_categ
     assert window.session.selected is None
     QTest.keyClick(window, Qt.Key_1)
     assert window.project.annotation(obj.id).category_id == 1 and window.session.category_id == 1
+
+
+CLICKS_ON_A_HIGH_DPI_SCREEN = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["QT_SCALE_FACTOR"] = "2"
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from annotator.gui.window import MainWindow
+from annotator.store import Project
+
+app = QApplication([])
+project = Project.open(sys.argv[1])
+window = MainWindow(project)
+window.resize(900, 700)
+window.show()
+print(window.devicePixelRatio())
+for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+    QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, window.canvas.mapFromScene(QPointF(x, y)))
+print(project.annotations(1)[0].box.to_list())
+"""
+
+
+def test_clicks_land_on_the_same_image_pixels_on_a_high_dpi_screen(tmp_path):
+    import subprocess
+    import sys
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((100, 120, 3), 200, np.uint8))
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
+        project.add_images([("a.png", 120, 100)])
+        project.add_category("date")
+    done = subprocess.run([sys.executable, "-c", CLICKS_ON_A_HIGH_DPI_SCREEN, str(tmp_path / "p.sqlite")],
+                          timeout=120, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ratio, box = done.stdout.split("\n")[:2]
+    assert float(ratio) == 2.0
+    x, y, w, h = json.loads(box)
+    assert abs(x - 20) < 1 and abs(y - 10) < 1 and abs(w - 80) < 1 and abs(h - 80) < 1
