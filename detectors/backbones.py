@@ -8,8 +8,12 @@ in the 3x3; `stride_in_1x1` picks, as it changes the result but not the weights'
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import nn
+
+from .checkpoints import load_matching, read_foreign_state_dict
 
 #: depth -> (block, blocks per stage)
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
@@ -94,3 +98,20 @@ class ResNet(nn.Module):
             x = stage(x)
             outputs.append(x)
         return outputs
+
+
+#: The keys an ImageNet file fills; anything else in the module (DEXTR's head) stays as it is.
+IMAGENET_PARTS = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
+
+
+def load_imagenet(module: ResNet, path: str | os.PathLike) -> None:
+    """A torchvision ImageNet checkpoint into `module` (a ResNet, or a model built on one). Its
+    classifier is left out; input channels the file lacks (DEXTR's heat map) start at zero, so the
+    network begins as the pretrained one. Any other mismatch is refused, naming the keys."""
+    state = read_foreign_state_dict(path)
+    conv1, wanted = state.get("conv1.weight"), module.conv1.weight
+    if conv1 is not None and conv1.dim() == 4 and conv1.shape[1] < wanted.shape[1] and conv1.shape[0] == wanted.shape[0]:
+        extra = wanted.shape[1] - conv1.shape[1]
+        state["conv1.weight"] = torch.cat([conv1, conv1.new_zeros(conv1.shape[0], extra, *conv1.shape[2:])], dim=1)
+    own = {k: v for k, v in module.state_dict().items() if not k.startswith(IMAGENET_PARTS)}
+    load_matching(module, {**state, **own}, path, ignore=("fc.",))

@@ -16,7 +16,8 @@ from torch.utils.data import DataLoader
 from converters.atomic import atomic_write
 from converters.progress import Progress, no_progress
 
-from .checkpoints import load_matching, read_foreign_state_dict, save_checkpoint
+from .backbones import load_imagenet
+from .checkpoints import save_checkpoint
 from .dextr import DextrNet, DextrPredictor, balanced_bce
 from .dextr_data import Object, ObjectCrops
 from .maskers.simulate import simulated_clicks
@@ -34,7 +35,7 @@ def train_dextr(objects: list[Object], out: Path, config: dict[str, Any], epochs
     torch.manual_seed(seed)
     model = DextrNet(config["depth"], config["output_stride"], freeze_bn=backbone_weights is not None)
     if backbone_weights is not None:
-        load_backbone(model, backbone_weights)
+        load_imagenet(model, backbone_weights)
     model.to(device).train()
     loader = DataLoader(ObjectCrops(objects, config["crop"]), batch_size=min(batch, len(objects)), shuffle=True,
                         drop_last=True, num_workers=workers, persistent_workers=workers > 0)
@@ -84,15 +85,3 @@ def mean_iou(predictor: DextrPredictor, objects: list[Object]) -> float:
         [made] = predictor(image, [simulated_clicks(mask)])
         scores.append(np.count_nonzero(made & mask) / np.count_nonzero(made | mask))
     return float(np.mean(scores))
-
-
-def load_backbone(model: DextrNet, path: Path) -> None:
-    """An ImageNet ResNet in torchvision's layout: the RGB filters of conv1 as they are, the heat-map
-    channel's filters zero (the network starts as the pretrained one), the classifier left out."""
-    state = read_foreign_state_dict(path)
-    conv1 = state.get("conv1.weight")
-    if conv1 is not None and conv1.shape[1] == 3:
-        state["conv1.weight"] = torch.cat([conv1, torch.zeros_like(conv1[:, :1])], dim=1)
-    backbone_keys = {k for k in model.state_dict() if not k.startswith("layer5.")}
-    head = {k: v for k, v in model.state_dict().items() if k not in backbone_keys}
-    load_matching(model, {**state, **head}, path, ignore=("fc.",))

@@ -10,10 +10,10 @@ import torch
 from annotator.cli import main
 from converters import UserError
 from converters.masks import extreme_points_from_mask, mask_to_polygons
-from detectors.backbones import ResNet
+from detectors.backbones import ResNet, load_imagenet
 from detectors.dextr import LIGHT, DextrNet, load_dextr
 from detectors.dextr_data import ObjectCrops, augment, synthetic_objects
-from detectors.dextr_train import load_backbone, train_dextr
+from detectors.dextr_train import train_dextr
 from tests.samples import blob, object_photo, write_json
 
 TINY = {**LIGHT, "crop": 64}
@@ -58,13 +58,13 @@ def test_an_imagenet_backbone_in_torchvisions_layout_loads_with_a_blank_click_ch
     path = tmp_path / "resnet18.pth"
     torch.save(imagenet, path)
     model = DextrNet(18, 16)
-    load_backbone(model, path)
+    load_imagenet(model, path)
     conv1 = model.state_dict()["conv1.weight"]
     assert torch.equal(conv1[:, :3], imagenet["conv1.weight"]) and not conv1[:, 3].any()
     assert torch.equal(model.state_dict()["layer4.1.bn2.running_var"], imagenet["layer4.1.bn2.running_var"])
     torch.save(ResNet(34).state_dict(), path)
     with pytest.raises(UserError, match="unexpected: layer1.2"):
-        load_backbone(DextrNet(18, 16), path)
+        load_imagenet(DextrNet(18, 16), path)
 
 
 def test_train_then_mask_with_the_trained_model_from_the_command_line(tmp_path, capsys):

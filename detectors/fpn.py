@@ -1,0 +1,31 @@
+"""Feature pyramid P3-P7 over a ResNet's C3-C5 (RetinaNet's layout: P6 and P7 by strided 3x3
+convolutions on top), the levels SAPD's anchor points live on."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+STRIDES = (8, 16, 32, 64, 128)
+
+
+class FPN(nn.Module):
+    def __init__(self, in_channels: tuple[int, int, int], channels: int = 256):
+        super().__init__()
+        self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
+        self.output = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in in_channels)
+        self.p6 = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+        self.p7 = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_uniform_(m.weight, a=1)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, c3: torch.Tensor, c4: torch.Tensor, c5: torch.Tensor) -> list[torch.Tensor]:
+        laterals = [conv(c) for conv, c in zip(self.lateral, (c3, c4, c5))]
+        for k in (1, 0):  # top-down: each level gets the coarser one, upsampled
+            laterals[k] = laterals[k] + F.interpolate(laterals[k + 1], size=laterals[k].shape[-2:], mode="nearest")
+        p3, p4, p5 = [conv(x) for conv, x in zip(self.output, laterals)]
+        p6 = self.p6(p5)
+        p7 = self.p7(F.relu(p6))
+        return [p3, p4, p5, p6, p7]

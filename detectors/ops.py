@@ -1,0 +1,101 @@
+"""Box operations in plain torch: IoU, NMS and RoIAlign. torchvision's compiled versions do not load
+with the CPU torch wheel we install, so these are written out; tests hold them against brute force.
+Boxes are (x0, y0, x1, y1) in pixel-edge coordinates."""
+from __future__ import annotations
+
+import torch
+
+
+def box_area(boxes: torch.Tensor) -> torch.Tensor:
+    return (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
+
+
+def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of every box in `a` with every box in `b`: len(a) x len(b)."""
+    top_left = torch.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (bottom_right - top_left).clamp(min=0).prod(dim=2)
+    return inter / (box_area(a)[:, None] + box_area(b)[None, :] - inter).clamp(min=1e-9)
+
+
+def nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Indices of the boxes kept, best first: each box suppresses the lower-scored ones overlapping it
+    by more than `threshold`. The IoU matrix is computed once; the greedy pass walks it on the CPU."""
+    if boxes.numel() == 0:
+        return torch.empty(0, dtype=torch.long, device=boxes.device)
+    order = scores.argsort(descending=True)
+    overlaps = (box_iou(boxes[order], boxes[order]) > threshold).cpu()
+    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    keep = []
+    for i in range(len(order)):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        suppressed |= overlaps[i]
+    return order[torch.tensor(keep, dtype=torch.long, device=boxes.device)]
+
+
+def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, threshold: float) -> torch.Tensor:
+    """NMS within each class: the boxes of different classes are moved apart so they never overlap."""
+    if boxes.numel() == 0:
+        return torch.empty(0, dtype=torch.long, device=boxes.device)
+    offsets = classes.to(boxes.dtype) * (boxes.max() + 1)
+    return nms(boxes + offsets[:, None], scores, threshold)
+
+
+def roi_align(features: torch.Tensor, boxes: torch.Tensor, batch_index: torch.Tensor, output_size: int,
+              spatial_scale: float, sampling_ratio: int = 2) -> torch.Tensor:
+    """RoIAlign (aligned: a box edge at image x maps to feature x * scale - 0.5). Each output cell
+    averages sampling_ratio^2 bilinear samples. features N x C x H x W, boxes K x 4 -> K x C x S x S."""
+    if boxes.numel() == 0:
+        return features.new_zeros((0, features.shape[1], output_size, output_size))
+    n, c, h, w = features.shape
+    scaled = boxes * spatial_scale - 0.5
+    x0, y0, x1, y1 = scaled.unbind(dim=1)
+    steps = (torch.arange(output_size * sampling_ratio, device=boxes.device, dtype=boxes.dtype) + 0.5) / \
+        (output_size * sampling_ratio)
+    xs = x0[:, None] + (x1 - x0)[:, None] * steps[None, :]  # K x S*r sample positions
+    ys = y0[:, None] + (y1 - y0)[:, None] * steps[None, :]
+    samples = _bilinear(features[batch_index], ys, xs)  # K x C x S*r x S*r
+    return samples.reshape(len(boxes), c, output_size, sampling_ratio, output_size, sampling_ratio).mean(dim=(3, 5))
+
+
+def _bilinear(features: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+    """Sample each map at the grid ys x xs (per map), zero outside the map (beyond one pixel)."""
+    k, c, h, w = features.shape
+    valid_y = (ys > -1) & (ys < h)
+    valid_x = (xs > -1) & (xs < w)
+    ys, xs = ys.clamp(0, h - 1), xs.clamp(0, w - 1)
+    y0, x0 = ys.floor().long(), xs.floor().long()
+    y1, x1 = (y0 + 1).clamp(max=h - 1), (x0 + 1).clamp(max=w - 1)
+    wy, wx = ys - y0, xs - x0
+    flat = features.reshape(k, c, h * w)
+
+    def gather(yi: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+        index = (yi[:, :, None] * w + xi[:, None, :]).reshape(k, 1, -1).expand(k, c, -1)
+        return flat.gather(2, index).reshape(k, c, yi.shape[1], xi.shape[1])
+
+    top = gather(y0, x0) * (1 - wx)[:, None, None, :] + gather(y0, x1) * wx[:, None, None, :]
+    bottom = gather(y1, x0) * (1 - wx)[:, None, None, :] + gather(y1, x1) * wx[:, None, None, :]
+    value = top * (1 - wy)[:, None, :, None] + bottom * wy[:, None, :, None]
+    return value * (valid_y[:, None, :, None] & valid_x[:, None, None, :])
+
+
+def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25,
+                       gamma: float = 2.0) -> torch.Tensor:
+    """Per-element focal loss (Lin et al.): the easy negatives that swamp a dense detector weigh little."""
+    p = torch.sigmoid(logits)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+    return alpha_t * (1 - p_t) ** gamma * ce
+
+
+def iou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-ln IoU of boxes given as distances (left, top, right, bottom) from the same point."""
+    pl, pt, pr, pb = predicted.unbind(dim=-1)
+    tl, tt, tr, tb = target.unbind(dim=-1)
+    inter = (torch.minimum(pl, tl) + torch.minimum(pr, tr)).clamp(min=0) * \
+        (torch.minimum(pt, tt) + torch.minimum(pb, tb)).clamp(min=0)
+    union = (pl + pr) * (pt + pb) + (tl + tr) * (tt + tb) - inter
+    return -torch.log((inter / union.clamp(min=1e-9)).clamp(min=1e-6))

@@ -1,0 +1,293 @@
+"""SAPD (Zhu et al., ECCV 2020): an anchor-point detector whose positives are weighted by how central
+they are (soft-weighted anchor points) and whose instances are spread over the pyramid levels a small
+net chooses (soft-selected pyramid levels). Head, targets, loss and decoding side by side.
+
+Beyond the paper, the regression subnet also says where along each side of the box its extreme point
+lies (a fraction of that side), so every detection comes back as four extreme points, ready for the
+labelling session and the mask backends.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import ResNet
+from .fpn import FPN, STRIDES
+from .ops import batched_nms, iou_loss, roi_align, sigmoid_focal_loss
+
+Z = 4.0  # distances are regressed in units of z * stride
+EPSILON = 0.2  # the shrunk box, where anchor points are positive: this share of the box, same centre
+ETA = 1.0  # soft weight exponent
+TOP_LEVELS = 3  # soft selection: each instance goes to its best k levels
+SELECTION_WEIGHT = 0.1  # lambda of the selection net's loss
+PRIOR = 0.01
+
+
+# -- model ------------------------------------------------------------------------------------------
+class SAPDHead(nn.Module):
+    """Shared across levels: a classification subnet and a regression subnet of 4 convs each; the
+    regression subnet ends in 4 distances (left, top, right, bottom) and 4 extreme-point fractions."""
+
+    def __init__(self, channels: int, num_classes: int, convs: int = 4):
+        super().__init__()
+
+        def subnet() -> nn.Sequential:
+            layers = []
+            for _ in range(convs):
+                layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(32, channels), nn.ReLU(inplace=True)]
+            return nn.Sequential(*layers)
+
+        self.cls_subnet, self.reg_subnet = subnet(), subnet()
+        self.cls_logits = nn.Conv2d(channels, num_classes, 3, padding=1)
+        self.box_distances = nn.Conv2d(channels, 4, 3, padding=1)
+        self.extreme_logits = nn.Conv2d(channels, 4, 3, padding=1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, std=0.01)
+                nn.init.zeros_(m.bias)
+        nn.init.constant_(self.cls_logits.bias, -math.log((1 - PRIOR) / PRIOR))
+        nn.init.constant_(self.box_distances.bias, 0.1)
+
+    def forward(self, feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        cls = self.cls_logits(self.cls_subnet(feature))
+        reg = self.reg_subnet(feature)
+        return cls, F.relu(self.box_distances(reg)), self.extreme_logits(reg)
+
+
+class FeatureSelection(nn.Module):
+    """Which levels suit an instance: RoIAlign of its box on all five levels, three unpadded 3x3
+    convs, a linear layer, softmax over the levels."""
+
+    def __init__(self, channels: int, levels: int = len(STRIDES), pool: int = 7):
+        super().__init__()
+        self.pool = pool
+        self.convs = nn.Sequential(
+            nn.Conv2d(channels * levels, 256, 3), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(256, levels)
+
+    def forward(self, features: list[torch.Tensor], boxes: torch.Tensor, batch_index: torch.Tensor) -> torch.Tensor:
+        """Logits over the levels, one row per box."""
+        pooled = [roi_align(f, boxes, batch_index, self.pool, 1 / s) for f, s in zip(features, STRIDES)]
+        return self.fc(self.convs(torch.cat(pooled, dim=1)).flatten(1))
+
+
+@dataclasses.dataclass
+class LevelOutputs:
+    cls: torch.Tensor  # N x C x H x W logits
+    distances: torch.Tensor  # N x 4 x H x W, in units of z * stride
+    extremes: torch.Tensor  # N x 4 x H x W logits of the fractions along the sides
+
+
+class SAPD(nn.Module):
+    def __init__(self, num_classes: int, depth: int = 50, channels: int = 256):
+        super().__init__()
+        self.num_classes = num_classes
+        self.backbone = ResNet(depth)
+        self.fpn = FPN(tuple(self.backbone.channels[1:]), channels)
+        self.head = SAPDHead(channels, num_classes)
+        self.selection = FeatureSelection(channels)
+
+    def forward(self, images: torch.Tensor) -> tuple[list[LevelOutputs], list[torch.Tensor]]:
+        _, c3, c4, c5 = self.backbone(images)
+        features = self.fpn(c3, c4, c5)
+        return [LevelOutputs(*self.head(f)) for f in features], features
+
+
+# -- targets ----------------------------------------------------------------------------------------
+def anchor_points(height: int, width: int, stride: int, device: torch.device | None = None) -> torch.Tensor:
+    """The (x, y) of every anchor point of a level, row-major: (stride (j + 0.5), stride (i + 0.5))."""
+    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) * stride
+    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) * stride
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+
+
+@dataclasses.dataclass
+class LevelTargets:
+    instance: torch.Tensor  # P: the instance each point learns, or -1 (negative)
+    weight: torch.Tensor  # P: soft weight x level weight of positives, 1 for negatives
+    distances: torch.Tensor  # P x 4: (left, top, right, bottom) / (z * stride)
+
+
+def level_targets(points: torch.Tensor, stride: int, boxes: torch.Tensor, level_weight: torch.Tensor) -> LevelTargets:
+    """Positives: points inside the shrunk box of an instance that uses this level (level_weight > 0);
+    a point in several goes to the smallest box. Weight: SAPD's centreness-like soft weight times the
+    instance's weight for the level."""
+    p = len(points)
+    instance = torch.full((p,), -1, dtype=torch.long, device=points.device)
+    weight = torch.ones(p, device=points.device)
+    distances = torch.zeros(p, 4, device=points.device)
+    if len(boxes) == 0:
+        return LevelTargets(instance, weight, distances)
+    x, y = points[:, 0:1], points[:, 1:2]
+    left, top = x - boxes[None, :, 0], y - boxes[None, :, 1]
+    right, bottom = boxes[None, :, 2] - x, boxes[None, :, 3] - y
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    half_w, half_h = EPSILON * (boxes[:, 2] - boxes[:, 0]) / 2, EPSILON * (boxes[:, 3] - boxes[:, 1]) / 2
+    inside = ((x - cx).abs() <= half_w) & ((y - cy).abs() <= half_h) & (level_weight[None, :] > 0)
+    areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[None, :].expand(p, -1)
+    areas = torch.where(inside, areas, torch.full_like(areas, float("inf")))
+    smallest, chosen = areas.min(dim=1)
+    positive = torch.isfinite(smallest)
+    rows = torch.arange(p, device=points.device)
+    ltrb = torch.stack([left, top, right, bottom], dim=2)[rows, chosen]  # P x 4
+    soft = (torch.minimum(ltrb[:, 0], ltrb[:, 2]) * torch.minimum(ltrb[:, 1], ltrb[:, 3])
+            / (torch.maximum(ltrb[:, 0], ltrb[:, 2]) * torch.maximum(ltrb[:, 1], ltrb[:, 3])).clamp(min=1e-9))
+    soft = soft.clamp(min=0) ** ETA
+    instance[positive] = chosen[positive]
+    weight[positive] = soft[positive] * level_weight[chosen[positive]]
+    distances[positive] = ltrb[positive] / (Z * stride)
+    return LevelTargets(instance, weight, distances)
+
+
+def extreme_fractions(boxes: torch.Tensor, extremes: torch.Tensor) -> torch.Tensor:
+    """Where each extreme point lies along its side, in [0, 1]: top and bottom along the width, left and
+    right along the height. extremes: K x 4 x 2 in top, left, bottom, right order."""
+    w = (boxes[:, 2] - boxes[:, 0]).clamp(min=1e-6)
+    h = (boxes[:, 3] - boxes[:, 1]).clamp(min=1e-6)
+    return torch.stack([(extremes[:, 0, 0] - boxes[:, 0]) / w, (extremes[:, 1, 1] - boxes[:, 1]) / h,
+                        (extremes[:, 2, 0] - boxes[:, 0]) / w, (extremes[:, 3, 1] - boxes[:, 1]) / h],
+                       dim=1).clamp(0, 1)
+
+
+def extremes_from_fractions(boxes: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
+    x0, y0, x1, y1 = boxes.unbind(dim=1)
+    f = fractions
+    return torch.stack([torch.stack([x0 + f[:, 0] * (x1 - x0), y0], 1), torch.stack([x0, y0 + f[:, 1] * (y1 - y0)], 1),
+                        torch.stack([x0 + f[:, 2] * (x1 - x0), y1], 1), torch.stack([x1, y0 + f[:, 3] * (y1 - y0)], 1)],
+                       dim=1)
+
+
+# -- loss -------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Instances:
+    """One image's ground truth: boxes K x 4, labels K, extreme points K x 4 x 2."""
+    boxes: torch.Tensor
+    labels: torch.Tensor
+    extremes: torch.Tensor
+
+
+def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets: list[Instances],
+              selection: FeatureSelection, soft_selection: bool) -> dict[str, torch.Tensor]:
+    """Focal + IoU + extreme-fraction losses over all images and levels, normalised by the sum of the
+    positives' weights, and the selection net's cross-entropy against each instance's best level.
+
+    First phase (`soft_selection` False): each instance trains on its single lowest-loss level. Second:
+    on the selection net's top 3 levels, each weighted by the net's probability."""
+    device = outputs[0].cls.device
+    losses = {"cls": torch.zeros((), device=device), "box": torch.zeros((), device=device),
+              "extreme": torch.zeros((), device=device), "select": torch.zeros((), device=device)}
+    total_weight = torch.zeros((), device=device)
+    boxes_all = [t.boxes for t in targets]
+    batch_index = torch.cat([torch.full((len(b),), k, device=device, dtype=torch.long) for k, b in enumerate(boxes_all)])
+    if batch_index.numel():
+        select_logits = selection(features, torch.cat(boxes_all), batch_index)
+    for n, target in enumerate(targets):
+        count = len(target.boxes)
+        per_level = [_flat(level, n) for level in outputs]
+        points = [anchor_points(*level.cls.shape[-2:], s, device) for level, s in zip(outputs, STRIDES)]
+        with torch.no_grad():
+            instance_loss = torch.stack([_instance_losses(flat, pts, s, target) for flat, pts, s in
+                                         zip(per_level, points, STRIDES)], dim=1) if count else None
+        if count:
+            best = instance_loss.argmin(dim=1)
+            logits = select_logits[batch_index == n]
+            losses["select"] = losses["select"] + F.cross_entropy(logits, best, reduction="sum")
+            if soft_selection:
+                probabilities = logits.detach().softmax(dim=1)
+                top = probabilities.topk(TOP_LEVELS, dim=1).indices
+                level_weights = torch.zeros_like(probabilities).scatter(1, top, probabilities.gather(1, top))
+            else:
+                level_weights = F.one_hot(best, len(STRIDES)).float()
+        for k, (flat, pts, stride) in enumerate(zip(per_level, points, STRIDES)):
+            weight_for_level = level_weights[:, k] if count else torch.zeros(0, device=device)
+            t = level_targets(pts, stride, target.boxes, weight_for_level)
+            cls_target = torch.zeros_like(flat.cls)
+            positive = t.instance >= 0
+            if positive.any():
+                cls_target[positive, target.labels[t.instance[positive]]] = 1.0
+            losses["cls"] = losses["cls"] + (sigmoid_focal_loss(flat.cls, cls_target).sum(dim=1) * t.weight).sum()
+            if positive.any():
+                w = t.weight[positive]
+                losses["box"] = losses["box"] + (iou_loss(flat.distances[positive], t.distances[positive]) * w).sum()
+                fractions = extreme_fractions(target.boxes, target.extremes)[t.instance[positive]]
+                extreme_bce = F.binary_cross_entropy_with_logits(flat.extremes[positive], fractions, reduction="none")
+                losses["extreme"] = losses["extreme"] + (extreme_bce.mean(dim=1) * w).sum()
+                total_weight = total_weight + w.sum()
+    normaliser = total_weight.clamp(min=1.0)
+    instances = max(1, int(batch_index.numel()))
+    return {"cls": losses["cls"] / normaliser, "box": losses["box"] / normaliser,
+            "extreme": losses["extreme"] / normaliser, "select": SELECTION_WEIGHT * losses["select"] / instances}
+
+
+@dataclasses.dataclass
+class _Flat:
+    cls: torch.Tensor  # P x C
+    distances: torch.Tensor  # P x 4
+    extremes: torch.Tensor  # P x 4
+
+
+def _flat(level: LevelOutputs, n: int) -> _Flat:
+    def rows(x: torch.Tensor) -> torch.Tensor:
+        return x[n].flatten(1).transpose(0, 1)
+
+    return _Flat(rows(level.cls), rows(level.distances), rows(level.extremes))
+
+
+def _instance_losses(flat: _Flat, points: torch.Tensor, stride: int, target: Instances) -> torch.Tensor:
+    """Each instance's mean focal + IoU loss over its positives on this level, as if it used only this
+    level (FSAF's rule for the best level); infinite where the level has no point inside its shrunk box."""
+    count = len(target.boxes)
+    losses = torch.full((count,), float("inf"), device=points.device)
+    for i in range(count):
+        t = level_targets(points, stride, target.boxes[i:i + 1], torch.ones(1, device=points.device))
+        positive = t.instance >= 0
+        if not positive.any():
+            continue
+        cls_target = torch.zeros_like(flat.cls[positive])
+        cls_target[:, target.labels[i]] = 1.0
+        focal = sigmoid_focal_loss(flat.cls[positive], cls_target).sum(dim=1)
+        box = iou_loss(flat.distances[positive], t.distances[positive])
+        losses[i] = ((focal + box) * t.weight[positive]).sum() / t.weight[positive].sum()
+    return losses
+
+
+# -- decoding ---------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Detections:
+    boxes: torch.Tensor  # K x 4, image pixels
+    scores: torch.Tensor  # K
+    labels: torch.Tensor  # K, 0-based class indices
+    extremes: torch.Tensor  # K x 4 x 2: top, left, bottom, right
+
+
+def decode(outputs: list[LevelOutputs], score_threshold: float = 0.05, top_per_level: int = 1000,
+           nms_threshold: float = 0.5, max_detections: int = 100) -> list[Detections]:
+    """Per image: every level's points above the threshold (at most `top_per_level` each), boxes and
+    extreme points from their regressions, class-wise NMS, the best `max_detections`."""
+    results = []
+    for n in range(outputs[0].cls.shape[0]):
+        boxes, scores, labels, fractions = [], [], [], []
+        for level, stride in zip(outputs, STRIDES):
+            flat = _flat(level, n)
+            points = anchor_points(*level.cls.shape[-2:], stride, flat.cls.device)
+            probabilities = torch.sigmoid(flat.cls).flatten()
+            keep = (probabilities > score_threshold).nonzero().squeeze(1)
+            keep = keep[probabilities[keep].topk(min(top_per_level, len(keep))).indices]
+            point_index, label = keep // flat.cls.shape[1], keep % flat.cls.shape[1]
+            d = flat.distances[point_index] * Z * stride
+            p = points[point_index]
+            boxes.append(torch.stack([p[:, 0] - d[:, 0], p[:, 1] - d[:, 1], p[:, 0] + d[:, 2], p[:, 1] + d[:, 3]], 1))
+            scores.append(probabilities[keep])
+            labels.append(label)
+            fractions.append(torch.sigmoid(flat.extremes[point_index]))
+        boxes, scores, labels, fractions = (torch.cat(x) for x in (boxes, scores, labels, fractions))
+        kept = batched_nms(boxes, scores, labels, nms_threshold)[:max_detections]
+        results.append(Detections(boxes[kept], scores[kept], labels[kept],
+                                  extremes_from_fractions(boxes[kept], fractions[kept])))
+    return results

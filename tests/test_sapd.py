@@ -1,0 +1,108 @@
+"""SAPD: anchor points, target assignment on hand-made boxes, extreme points through the head's
+fractions, decoding, and the loss falling on a tiny synthetic set."""
+import pytest
+import torch
+
+from detectors.sapd import (SAPD, EPSILON, Z, Instances, LevelOutputs, anchor_points, decode, extreme_fractions,
+                            extremes_from_fractions, level_targets, sapd_loss)
+
+
+def test_anchor_points_sit_at_the_centres_of_the_stride_cells():
+    points = anchor_points(2, 3, 8)
+    assert points.tolist() == [[4, 4], [12, 4], [20, 4], [4, 12], [12, 12], [20, 12]]
+
+
+def test_positives_are_the_points_inside_the_shrunk_box_with_soft_weights():
+    points = anchor_points(10, 10, 8)  # centres 4, 12, ..., 76
+    box = torch.tensor([[0.0, 0.0, 80.0, 80.0]])  # shrunk box: 40 +/- 8 (EPSILON = 0.2)
+    assert EPSILON == 0.2
+    t = level_targets(points, 8, box, torch.tensor([1.0]))
+    positive = (t.instance >= 0).nonzero().squeeze(1)
+    assert points[positive].tolist() == [[36, 36], [44, 36], [36, 44], [44, 44]]
+    # at (36, 36): left = top = 36, right = bottom = 44
+    assert t.weight[positive[0]].item() == pytest.approx((36 * 36) / (44 * 44))
+    assert t.distances[positive[0]].tolist() == pytest.approx([36 / (Z * 8), 36 / (Z * 8), 44 / (Z * 8), 44 / (Z * 8)])
+    assert (t.weight[t.instance < 0] == 1).all()
+
+
+def test_a_point_in_two_shrunk_boxes_learns_the_smaller_and_unused_levels_have_no_positives():
+    points = anchor_points(10, 10, 8)
+    boxes = torch.tensor([[0.0, 0.0, 80.0, 80.0], [26.0, 26.0, 46.0, 46.0]])  # shrunk: 40 +/- 8, 36 +/- 2
+    t = level_targets(points, 8, boxes, torch.tensor([1.0, 1.0]))
+    at = {tuple(p): i for p, i in zip(points.tolist(), t.instance.tolist())}
+    assert at[(36.0, 36.0)] == 1 and at[(44.0, 44.0)] == 0
+    half = level_targets(points, 8, boxes, torch.tensor([0.5, 0.0]))
+    assert set(half.instance.tolist()) == {-1, 0}
+    assert half.weight[half.instance == 0].max().item() <= 0.5
+
+
+def test_extreme_points_go_through_fractions_and_back():
+    boxes = torch.tensor([[10.0, 20.0, 50.0, 100.0]])
+    extremes = torch.tensor([[[30.0, 20.0], [10.0, 60.0], [22.0, 100.0], [50.0, 41.0]]])
+    fractions = extreme_fractions(boxes, extremes)
+    assert fractions[0].tolist() == pytest.approx([0.5, 0.5, 0.3, 0.2625])
+    assert torch.allclose(extremes_from_fractions(boxes, fractions), extremes)
+
+
+def test_decoding_reads_back_a_box_and_its_extreme_points_from_one_confident_point():
+    levels = []
+    for size in (8, 4, 2, 1, 1):
+        levels.append(LevelOutputs(torch.full((1, 2, size, size), -10.0), torch.zeros(1, 4, size, size),
+                                   torch.zeros(1, 4, size, size)))
+    p3 = levels[0]
+    p3.cls[0, 1, 3, 2] = 5.0  # class 1 at the point (20, 28) of stride 8
+    p3.distances[0, :, 3, 2] = torch.tensor([10.0, 8.0, 6.0, 12.0]) / (Z * 8)
+    p3.extremes[0, :, 3, 2] = torch.logit(torch.tensor([0.25, 0.5, 0.75, 0.1]))
+    [found] = decode(levels)
+    assert found.labels.tolist() == [1] and found.scores.item() == pytest.approx(torch.sigmoid(torch.tensor(5.0)).item())
+    assert found.boxes.tolist() == [pytest.approx([10.0, 20.0, 26.0, 40.0])]
+    assert found.extremes[0].tolist() == [pytest.approx([14.0, 20.0]), pytest.approx([10.0, 30.0]),
+                                          pytest.approx([22.0, 40.0]), pytest.approx([26.0, 22.0])]
+
+
+def squares(seed: int, n: int = 4, size: int = 128):
+    """Images with one bright square each, of class 0 (small) or 1 (large)."""
+    g = torch.Generator().manual_seed(seed)
+    images, targets = torch.rand(n, 3, size, size, generator=g) * 0.2, []
+    for k in range(n):
+        side = 24 if k % 2 == 0 else 56
+        x, y = torch.randint(0, size - side, (2,), generator=g).tolist()
+        images[k, :, y:y + side, x:x + side] = 1.0
+        box = torch.tensor([[x, y, x + side, y + side]], dtype=torch.float32)
+        extremes = torch.tensor([[[x + side / 2, y], [x, y + side / 2], [x + side / 2, y + side], [x + side, y + side / 2]]])
+        targets.append(Instances(box, torch.tensor([k % 2]), extremes))
+    return images, targets
+
+
+@pytest.mark.parametrize("soft_selection", [False, True])
+def test_the_loss_falls_on_a_tiny_synthetic_set(soft_selection):
+    torch.manual_seed(0)
+    model = SAPD(num_classes=2, depth=18, channels=64)
+    images, targets = squares(0)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    totals = []
+    for _ in range(12):
+        outputs, features = model(images)
+        losses = sapd_loss(outputs, features, targets, model.selection, soft_selection)
+        total = sum(losses.values())
+        optimiser.zero_grad()
+        total.backward()
+        optimiser.step()
+        totals.append(total.item())
+    assert set(losses) == {"cls", "box", "extreme", "select"}
+    assert totals[-1] < 0.7 * totals[0]
+
+
+def test_the_detectors_backbone_takes_a_torchvision_imagenet_file_and_refuses_a_wrong_one(tmp_path):
+    from converters import UserError
+    from detectors.backbones import ResNet, load_imagenet
+
+    torch.manual_seed(0)
+    imagenet = ResNet(50).state_dict()
+    imagenet.update({"fc.weight": torch.zeros(1000, 2048), "fc.bias": torch.zeros(1000)})
+    torch.save(imagenet, tmp_path / "resnet50.pth")
+    model = SAPD(num_classes=3, depth=50)
+    load_imagenet(model.backbone, tmp_path / "resnet50.pth")
+    assert torch.equal(model.backbone.state_dict()["layer3.5.conv2.weight"], imagenet["layer3.5.conv2.weight"])
+    with pytest.raises(UserError, match="does not fit the model: unexpected: layer1.0.conv3.weight"):
+        load_imagenet(SAPD(num_classes=3, depth=18).backbone, tmp_path / "resnet50.pth")
