@@ -1,0 +1,121 @@
+"""Training SAPD. One schedule, measured in progress from 0 to 1 (by steps, or by the clock with
+`minutes`): linear warm-up, then the rate drops by 10 at 3/4 and 11/12 of it (the paper's epochs 9 and 11
+of 12); the first half trains each instance on its single best level, the second half on the levels
+the selection net picks. A checkpoint after every epoch; `resume` continues where a killed run stopped,
+on the same schedule."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch.utils.data import DataLoader
+
+from converters.atomic import atomic_write
+from converters.progress import Progress, no_progress
+
+from .backbones import load_imagenet
+from .checkpoints import load_matching, read_checkpoint, save_checkpoint
+from .detection_data import DetectionSamples, Photo, collate
+from .sapd import SAPD, Instances, LevelOutputs, sapd_loss
+
+WARMUP = 0.05  # share of the schedule
+DROPS = (0.75, 11 / 12)
+SOFT_SELECTION_FROM = 0.5
+RESUME_STATE = "training_state.pt"
+
+
+def rate_at(progress: float, lr: float) -> float:
+    if progress < WARMUP:
+        return lr * (0.1 + 0.9 * progress / WARMUP)
+    return lr * 0.1 ** sum(progress >= d for d in DROPS)
+
+
+def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[str, Any], epochs: int | None = None,
+               minutes: float | None = None, batch: int = 8, lr: float = 0.01, device: str = "cpu",
+               amp: bool = False, resume: bool = False, backbone_weights: Path | None = None, workers: int = 0,
+               seed: int = 0, progress: Progress = no_progress, log: Callable[[str], None] = print) -> dict[str, Any]:
+    if (epochs is None) == (minutes is None):
+        raise ValueError("give either epochs or minutes")
+    torch.manual_seed(seed)
+    config = {**config, "arch": "sapd", "classes": classes}
+    model = SAPD(len(classes), config["depth"], config.get("channels", 256))
+    if backbone_weights is not None:
+        load_imagenet(model.backbone, backbone_weights)
+    on_gpu = device.startswith("cuda")
+    model.to(device, memory_format=torch.channels_last if on_gpu else torch.contiguous_format).train()
+    optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and on_gpu)
+    loader = DataLoader(DetectionSamples(photos, config["img_size"]), batch_size=min(batch, len(photos)),
+                        shuffle=True, drop_last=True, num_workers=workers, collate_fn=collate,
+                        persistent_workers=workers > 0)
+    state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": []}
+    if resume and (out / RESUME_STATE).is_file():
+        state = _restore(out, model, optimiser)
+        log(f"resuming after epoch {state['epoch']} ({state['seconds']:.0f} s trained)")
+    budget = minutes * 60 if minutes is not None else None
+    total_steps = epochs * len(loader) if epochs is not None else None
+    started = time.monotonic() - state["seconds"]
+
+    def done() -> float:
+        return (time.monotonic() - started) / budget if budget else state["step"] / total_steps
+
+    while done() < 1:
+        losses: dict[str, float] = {}
+        epoch_steps = 0
+        for images, targets in loader:
+            share = done()
+            if share >= 1:
+                break
+            for group in optimiser.param_groups:
+                group["lr"] = rate_at(share, lr)
+            images = images.to(device, memory_format=torch.channels_last if on_gpu else torch.contiguous_format)
+            targets = [Instances(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
+            with torch.autocast("cuda", enabled=amp and on_gpu):
+                outputs, features = model(images)
+            outputs = [LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs]
+            parts = sapd_loss(outputs, [f.float() for f in features], targets, model.selection,
+                              share >= SOFT_SELECTION_FROM)
+            total = sum(parts.values())
+            optimiser.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            scaler.unscale_(optimiser)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            scaler.step(optimiser)
+            scaler.update()
+            state["step"] += 1
+            epoch_steps += 1
+            for name, value in parts.items():
+                losses[name] = losses.get(name, 0.0) + value.item()
+            progress(int(1000 * min(done(), 1)), 1000)
+        state["epoch"] += 1
+        state["seconds"] = time.monotonic() - started
+        metrics = {"epoch": state["epoch"], "step": state["step"], "seconds": round(state["seconds"], 1),
+                   **{name: value / max(1, epoch_steps) for name, value in losses.items()}}
+        state["history"].append(metrics)
+        _save(out, config, model, optimiser, state)
+        log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                                                      if k not in ("epoch", "step", "seconds"))
+            + f", {state['seconds']:.0f} s")
+    progress(1000, 1000)
+    return state["history"][-1] if state["history"] else {}
+
+
+def _save(out: Path, config: dict, model: SAPD, optimiser: torch.optim.Optimizer, state: dict) -> None:
+    save_checkpoint(out, config, model)
+    with atomic_write(out / "metrics.json") as f:
+        json.dump(state["history"], f, indent=1)
+    with atomic_write(out / RESUME_STATE, "wb") as f:
+        torch.save({"optimiser": optimiser.state_dict(), "step": state["step"], "epoch": state["epoch"],
+                    "seconds": state["seconds"]}, f)
+
+
+def _restore(out: Path, model: SAPD, optimiser: torch.optim.Optimizer) -> dict:
+    config, weights = read_checkpoint(out)
+    load_matching(model, weights, out)
+    saved = torch.load(out / RESUME_STATE, map_location="cpu", weights_only=True)
+    optimiser.load_state_dict(saved["optimiser"])
+    history = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else []
+    return {"step": saved["step"], "epoch": saved["epoch"], "seconds": saved["seconds"], "history": history}

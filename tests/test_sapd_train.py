@@ -1,0 +1,69 @@
+"""SAPD training: samples keep boxes and extreme points on the object through flips and scaling, a
+checkpoint follows every epoch, and a killed run resumes on the same schedule."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from detectors.detection_data import DetectionSamples, Photo, _flip
+from detectors.sapd_train import RESUME_STATE, rate_at, train_sapd
+
+
+def photos(tmp_path, n: int = 4) -> list[Photo]:
+    rng = np.random.default_rng(0)
+    out = []
+    for k in range(n):
+        image = rng.integers(0, 60, (96, 128, 3), dtype=np.uint8)
+        x, y, side = int(rng.integers(0, 60)), int(rng.integers(0, 40)), 32 + 8 * (k % 2)
+        image[y:y + side, x:x + side] = 230
+        cv2.imwrite(str(tmp_path / f"{k}.png"), image)
+        box = np.array([[x, y, x + side, y + side]], np.float32)
+        extremes = np.array([[[x + 5, y], [x, y + 7], [x + 9, y + side], [x + side, y + 3]]], np.float32)
+        out.append(Photo(tmp_path / f"{k}.png", box, np.array([k % 2]), extremes))
+    return out
+
+
+def test_a_flip_mirrors_boxes_and_swaps_the_left_and_right_points():
+    image = np.zeros((10, 100, 3), np.uint8)
+    boxes = np.array([[10.0, 2, 30, 8]], np.float32)
+    extremes = np.array([[[15, 2], [10, 5], [20, 8], [30, 4]]], np.float32)
+    _, flipped, points = _flip(image, boxes, extremes)
+    assert flipped.tolist() == [[70, 2, 90, 8]]
+    assert points.tolist() == [[[85, 2], [70, 4], [80, 8], [90, 5]]]  # the old right point is the new left
+
+
+def test_a_sample_is_the_normalised_square_and_its_objects_scaled_with_it(tmp_path):
+    [photo] = photos(tmp_path, 1)
+    image, target = DetectionSamples([photo], 64, train=False)[0]
+    assert image.shape == (3, 64, 64)
+    assert target.boxes.tolist() == [pytest.approx((photo.boxes[0] * 0.5).tolist())]
+    assert image[:, 60:, :].abs().sum() == 0  # below the photo (96 x 128 -> 48 x 64): padding
+    for _ in range(5):
+        _, jittered = DetectionSamples([photo], 64)[0]
+        b, e = jittered.boxes[0], jittered.extremes[0]
+        assert (e[:, 0] >= b[0] - 1e-4).all() and (e[:, 0] <= b[2] + 1e-4).all()
+
+
+def test_the_schedule_warms_up_then_drops_by_ten_twice():
+    assert rate_at(0.0, 0.01) == pytest.approx(0.001)
+    assert rate_at(0.5, 0.01) == pytest.approx(0.01)
+    assert rate_at(0.8, 0.01) == pytest.approx(0.001)
+    assert rate_at(0.95, 0.01) == pytest.approx(0.0001)
+
+
+def test_every_epoch_leaves_a_checkpoint_and_a_resumed_run_goes_on_from_it(tmp_path):
+    data = photos(tmp_path)
+    config = {"depth": 18, "img_size": 64, "channels": 32}
+    out = tmp_path / "run"
+    train_sapd(data, ["small", "large"], out, config, epochs=2, batch=2, log=lambda line: None)
+    history = json.loads((out / "metrics.json").read_text())
+    assert [m["epoch"] for m in history] == [1, 2] and history[-1]["step"] == 4
+    assert json.loads((out / "config.json").read_text())["classes"] == ["small", "large"]
+    assert (out / "model.safetensors").is_file() and (out / RESUME_STATE).is_file()
+    lines = []
+    train_sapd(data, ["small", "large"], out, config, epochs=3, batch=2, resume=True, log=lines.append)
+    assert lines[0].startswith("resuming after epoch 2")
+    history = json.loads((out / "metrics.json").read_text())
+    assert [m["epoch"] for m in history] == [1, 2, 3] and history[-1]["step"] == 6
