@@ -5,7 +5,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from detectors.detection_data import DetectionSamples, Photo, _flip
 from detectors.sapd_train import RESUME_STATE, rate_at, train_sapd
