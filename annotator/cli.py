@@ -113,11 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval_masks)
 
-    s = sub.add_parser("train", help="train the mask network (DEXTR) on labelled masks",
-                       description="Train DEXTR on the masks of a COCO file: each object augmented (flip, rotation, "
-                                   "scale), clicked with jitter, cut around its box. Writes RUN_DIR/config.json, "
-                                   "model.safetensors and metrics.json after every epoch; use RUN_DIR as --weights.")
-    s.add_argument("--arch", choices=("dextr",), required=True, help="what to train")
+    s = sub.add_parser("train", help="train the detector (SAPD) or the mask network (DEXTR) on labels",
+                       description="sapd: the detector, on the boxes and extreme points of a COCO file (flip, scale "
+                                   "and colour jitter). dextr: the mask network, on its masks (each object flipped, "
+                                   "rotated, scaled, clicked with jitter, cut around its box). Writes "
+                                   "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch.")
+    s.add_argument("--arch", choices=("sapd", "dextr"), required=True, help="what to train")
     s.add_argument("--data", type=Path, metavar="COCO", help="COCO file with instance masks")
     s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
     s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
@@ -130,14 +131,28 @@ def _parser() -> argparse.ArgumentParser:
     length.add_argument("--epochs", type=int, help="passes over the objects (default 30)")
     length.add_argument("--minutes", type=float, help="fit the whole schedule into this many minutes instead")
     s.add_argument("--batch", type=int, default=8, help="objects per step (default 8)")
-    s.add_argument("--lr", type=float, default=1e-3, help="Adam's starting rate, decayed to 0 (default 0.001)")
-    s.add_argument("--crop", type=int, help="crop side in pixels (default: 256, or 512 for resnet101)")
+    s.add_argument("--lr", type=float, help="starting rate (default: sapd 0.01 with SGD, dextr 0.001 with Adam)")
+    s.add_argument("--crop", type=int, help="dextr: crop side in pixels (default: 256, or 512 for resnet101)")
+    s.add_argument("--img-size", type=int, default=512, help="sapd: training image side in pixels (default 512)")
+    s.add_argument("--amp", action="store_true", help="sapd on cuda: mixed precision")
+    s.add_argument("--resume", action="store_true", help="sapd: go on from RUN_DIR's last epoch, same schedule")
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="add N objects our code draws (default 0); without --data, train on them alone")
     s.add_argument("--val", type=Path, metavar="COCO", help="held-out COCO file: mean IoU after every epoch")
     s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     s.set_defaults(run=cmd_train)
+
+    s = sub.add_parser("eval", help="score a detector: COCO box AP on a labelled COCO file",
+                       description="Run the detector in RUN_DIR on every image of COCO and score it with "
+                                   "pycocotools: AP (0.5:0.95), AP50, AP75, and ms per image (median, decoding "
+                                   "included).")
+    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
+    s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
+    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(run=cmd_eval)
 
     s = sub.add_parser("stats", help="count images by status and objects by category",
                        description="Images by status, objects per category, the share with masks.")
@@ -301,6 +316,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     from detectors.dextr_train import train_dextr
 
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if args.arch == "sapd":
+        return _train_sapd(args)
     depth = int(args.backbone.removeprefix("resnet"))
     base = OFFICIAL if depth >= 50 else LIGHT
     config = {**base, "depth": depth, "crop": args.crop or base["crop"]}
@@ -315,10 +332,50 @@ def cmd_train(args: argparse.Namespace) -> None:
           + (f", {len(val)} held out" if val else "") + f", on {args.device}")
     with TerminalProgress("training") as progress:
         train_dextr(objects, args.out, config, epochs=(args.epochs or 30) if args.minutes is None else None,
-                    minutes=args.minutes, batch=args.batch, lr=args.lr, device=args.device,
+                    minutes=args.minutes, batch=args.batch, lr=args.lr or 1e-3, device=args.device,
                     backbone_weights=args.backbone_weights, val_objects=val, workers=args.workers,
                     progress=progress, log=lambda line: print(line, flush=True))
     print(f"wrote {args.out}: use it with --method dextr --weights {args.out}")
+
+
+def _train_sapd(args: argparse.Namespace) -> None:
+    from detectors.detection_data import load_photos
+    from detectors.sapd_train import train_sapd
+
+    if args.data is None:
+        raise UserError("--arch sapd needs the labels to train on: --data COCO")
+    loaded = read_dataset(args.data, "coco", args.images or args.data.parent)
+    photos, classes = load_photos(loaded.dataset, loaded.image_root)
+    if not photos or not classes:
+        raise UserError("has no images with categories to train on", args.data)
+    depth = int(args.backbone.removeprefix("resnet"))
+    print(f"training SAPD {args.backbone} ({args.img_size} px) on {len(photos)} images, "
+          f"{len(classes)} classes, on {args.device}")
+    with TerminalProgress("training") as progress:
+        train_sapd(photos, classes, args.out, {"depth": depth, "img_size": args.img_size},
+                   epochs=(args.epochs or 12) if args.minutes is None else None, minutes=args.minutes,
+                   batch=args.batch, lr=args.lr or 0.01, device=args.device, amp=args.amp, resume=args.resume,
+                   backbone_weights=args.backbone_weights, workers=args.workers, progress=progress,
+                   log=lambda line: print(line, flush=True))
+    print(f"wrote {args.out}: score it with `annotator eval --model {args.out} --data COCO`")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    import torch
+
+    from detectors.predictor import Predictor
+
+    from .detector_eval import evaluate_detector
+
+    predictor = Predictor(args.model, args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    loaded = read_dataset(args.data, "coco", args.images or args.data.parent, extremes=False)
+    with TerminalProgress("evaluating") as progress:
+        scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress)
+    if args.json:
+        print(json.dumps(scores))
+    else:
+        print(f"AP {scores['ap']:.3f}, AP50 {scores['ap50']:.3f}, AP75 {scores['ap75']:.3f} on {scores['images']} "
+              f"images; {scores['ms_per_image']:.1f} ms per image (median)")
 
 
 def _objects(coco: Path, images: Path | None):

@@ -66,3 +66,34 @@ def test_every_epoch_leaves_a_checkpoint_and_a_resumed_run_goes_on_from_it(tmp_p
     assert lines[0].startswith("resuming after epoch 2")
     history = json.loads((out / "metrics.json").read_text())
     assert [m["epoch"] for m in history] == [1, 2, 3] and history[-1]["step"] == 6
+
+
+def test_train_then_eval_from_the_command_line(tmp_path, capsys):
+    from annotator.cli import main
+    from tests.samples import write_json
+
+    data = photos(tmp_path)
+    coco = {"images": [{"id": k, "file_name": p.path.name, "width": 128, "height": 96} for k, p in enumerate(data)],
+            "categories": [{"id": 1, "name": "small"}, {"id": 2, "name": "large"}],
+            "annotations": [{"id": k + 1, "image_id": k, "category_id": int(p.labels[0]) + 1, "iscrowd": 0,
+                             "bbox": [float(p.boxes[0, 0]), float(p.boxes[0, 1]), float(p.boxes[0, 2] - p.boxes[0, 0]),
+                                      float(p.boxes[0, 3] - p.boxes[0, 1])]} for k, p in enumerate(data)]}
+    labels = write_json(tmp_path / "labels.json", coco)
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(run), "--epochs", "1",
+                 "--img-size", "64", "--batch", "2"]) == 0
+    assert "on 4 images, 2 classes" in capsys.readouterr().out
+    assert main(["eval", "--model", str(run), "--data", str(labels), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert set(scores) == {"ap", "ap50", "ap75", "images", "ms_per_image"} and scores["images"] == 4
+    assert 0 <= scores["ap50"] <= 1
+
+
+def test_eval_refuses_a_model_that_is_not_a_detector(tmp_path, capsys):
+    from annotator.cli import main
+    from detectors.checkpoints import save_checkpoint
+    from detectors.dextr import LIGHT, DextrNet
+
+    save_checkpoint(tmp_path / "masks", LIGHT, DextrNet(18, 16))
+    assert main(["eval", "--model", str(tmp_path / "masks"), "--data", str(tmp_path / "x.json")]) == 2
+    assert "holds a 'dextr' model, not a detector" in capsys.readouterr().err

@@ -1,0 +1,41 @@
+"""A trained detector as the rest of the program uses it: a run directory in, detections with four
+extreme points out, in the photo's own pixels."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from converters import UserError
+
+from .checkpoints import load_matching, read_checkpoint
+from .detection_data import prepare
+from .sapd import SAPD, Detections, decode
+
+
+class Predictor:
+    def __init__(self, run: str | os.PathLike, device: str = "cpu"):
+        run = Path(run)
+        config, state = read_checkpoint(run)
+        if config.get("arch") != "sapd":
+            raise UserError(f"holds a {config.get('arch', 'unknown')!r} model, not a detector", run)
+        self.classes: list[str] = list(config["classes"])
+        self.size = int(config["img_size"])
+        self.model = SAPD(len(self.classes), int(config["depth"]), int(config.get("channels", 256)))
+        load_matching(self.model, state, run)
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+
+    @torch.inference_mode()
+    def __call__(self, image: np.ndarray, score_threshold: float = 0.05) -> Detections:
+        """Detections on one RGB photo, boxes and extreme points in its pixels."""
+        tensor, scale = prepare(image, self.size)
+        outputs, _ = self.model(tensor[None].to(self.device))
+        [found] = decode(outputs, score_threshold)
+        height, width = image.shape[:2]
+        limit = torch.tensor([width, height, width, height], dtype=found.boxes.dtype, device=found.boxes.device)
+        boxes = torch.minimum((found.boxes / scale).clamp(min=0), limit)
+        extremes = torch.minimum((found.extremes / scale).clamp(min=0), limit[:2])
+        return Detections(boxes.cpu(), found.scores.cpu(), found.labels.cpu(), extremes.cpu())
