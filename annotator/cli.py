@@ -131,9 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     length.add_argument("--epochs", type=int, help="passes over the objects (default 30)")
     length.add_argument("--minutes", type=float, help="fit the whole schedule into this many minutes instead")
     s.add_argument("--batch", type=int, default=8, help="objects per step (default 8)")
-    s.add_argument("--lr", type=float, help="starting rate (default: sapd 0.01 with SGD, dextr 0.001 with Adam)")
+    s.add_argument("--lr", type=float, help="starting rate (default 0.001; sapd with --optimizer sgd: 0.01)")
+    s.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw",
+                   help="sapd: adamw (default, quick from scratch) or sgd (the paper's, for long runs)")
+    s.add_argument("--channels", type=int, default=128,
+                   help="sapd: FPN and head width (default 128 for a CPU; the paper's is 256)")
     s.add_argument("--crop", type=int, help="dextr: crop side in pixels (default: 256, or 512 for resnet101)")
-    s.add_argument("--img-size", type=int, default=512, help="sapd: training image side in pixels (default 512)")
+    s.add_argument("--img-size", type=int, default=384, help="sapd: training image side in pixels (default 384)")
     s.add_argument("--amp", action="store_true", help="sapd on cuda: mixed precision")
     s.add_argument("--resume", action="store_true", help="sapd: go on from RUN_DIR's last epoch, same schedule")
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
@@ -352,9 +356,10 @@ def _train_sapd(args: argparse.Namespace) -> None:
     print(f"training SAPD {args.backbone} ({args.img_size} px) on {len(photos)} images, "
           f"{len(classes)} classes, on {args.device}")
     with TerminalProgress("training") as progress:
-        train_sapd(photos, classes, args.out, {"depth": depth, "img_size": args.img_size},
+        train_sapd(photos, classes, args.out, {"depth": depth, "img_size": args.img_size, "channels": args.channels},
                    epochs=(args.epochs or 12) if args.minutes is None else None, minutes=args.minutes,
-                   batch=args.batch, lr=args.lr or 0.01, device=args.device, amp=args.amp, resume=args.resume,
+                   batch=args.batch, lr=args.lr or (0.01 if args.optimizer == "sgd" else 1e-3),
+                   optimiser_name=args.optimizer, device=args.device, amp=args.amp, resume=args.resume,
                    backbone_weights=args.backbone_weights, workers=args.workers, progress=progress,
                    log=lambda line: print(line, flush=True))
     print(f"wrote {args.out}: score it with `annotator eval --model {args.out} --data COCO`")
