@@ -37,3 +37,4 @@ bench: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/image_list_scale.py
 	$(BIN)/python benchmarks/mask_methods.py
 	$(BIN)/python benchmarks/dextr_fruits.py
+	$(BIN)/python benchmarks/sapd_fruits.py
