@@ -158,6 +158,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval)
 
+    s = sub.add_parser("prelabel", help="add a detector's detections to a project as pending suggestions",
+                       description="Run the detector in RUN_DIR on the project's images and store what it finds as "
+                                   "pending suggestions (with four extreme points each), never touching your "
+                                   "labels; review them in the window (Enter accepts, Delete rejects). Images "
+                                   "this model already suggested on are skipped, so a stopped run resumes.")
+    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
+    s.add_argument("--min-score", type=float, default=0.3, help="keep detections scoring at least this (default 0.3)")
+    s.add_argument("--images", choices=("todo", "all"), default="todo",
+                   help="todo (default): images not marked done; all: every image")
+    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+    s.set_defaults(run=cmd_prelabel)
+
     s = sub.add_parser("stats", help="count images by status and objects by category",
                        description="Images by status, objects per category, the share with masks.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
@@ -363,6 +376,23 @@ def _train_sapd(args: argparse.Namespace) -> None:
                    backbone_weights=args.backbone_weights, workers=args.workers, progress=progress,
                    log=lambda line: print(line, flush=True))
     print(f"wrote {args.out}: score it with `annotator eval --model {args.out} --data COCO`")
+
+
+def cmd_prelabel(args: argparse.Namespace) -> None:
+    import torch
+
+    from detectors.predictor import Predictor
+
+    from .prelabel import prelabel
+
+    predictor = Predictor(args.model, args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
+        project.lock_for_labelling()
+        result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress)
+    print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
+          f"{result.skipped} images suggested on before by this model were skipped")
+    if result.missing_images:
+        print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:

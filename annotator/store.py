@@ -295,6 +295,11 @@ class Project:
             return [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
                                  {"model": model}) for a in anns]
 
+    def images_suggested_by(self, model: str) -> set[int]:
+        """The images `model` has already made suggestions on (pending or reviewed): a re-run skips them."""
+        rows = self._conn.execute("SELECT DISTINCT image_id FROM suggestions WHERE model = ?", (model,))
+        return {r[0] for r in rows}
+
     def pending_suggestion_counts(self) -> dict[int, int]:
         """Image id -> how many pending suggestions it has (images without any are left out)."""
         rows = self._conn.execute("SELECT image_id, COUNT(*) FROM suggestions WHERE review = 'pending' "

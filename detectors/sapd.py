@@ -38,7 +38,8 @@ class SAPDHead(nn.Module):
         def subnet() -> nn.Sequential:
             layers = []
             for _ in range(convs):
-                layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(32, channels), nn.ReLU(inplace=True)]
+                layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(min(32, channels // 4), channels),
+                           nn.ReLU(inplace=True)]
             return nn.Sequential(*layers)
 
         self.cls_subnet, self.reg_subnet = subnet(), subnet()

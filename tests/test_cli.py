@@ -25,7 +25,7 @@ def image_dir(tmp_path):
     return d
 
 
-@pytest.mark.parametrize("command", [[], ["init"], ["open"], ["import"], ["convert"], ["masks"], ["eval-masks"], ["train"], ["eval"], ["stats"]])
+@pytest.mark.parametrize("command", [[], ["init"], ["open"], ["import"], ["convert"], ["masks"], ["eval-masks"], ["train"], ["eval"], ["prelabel"], ["stats"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.returncode == 0 and "usage: annotator" in result.stdout

@@ -97,3 +97,33 @@ def test_eval_refuses_a_model_that_is_not_a_detector(tmp_path, capsys):
     save_checkpoint(tmp_path / "masks", LIGHT, DextrNet(18, 16))
     assert main(["eval", "--model", str(tmp_path / "masks"), "--data", str(tmp_path / "x.json")]) == 2
     assert "holds a 'dextr' model, not a detector" in capsys.readouterr().err
+
+
+def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path, capsys):
+    from annotator.cli import main
+    from annotator.store import Project
+    from converters import Annotation, ExtremePoints, Source
+
+    data = photos(tmp_path)
+    run = tmp_path / "run"
+    train_sapd(data, ["small", "large"], run, {"depth": 18, "img_size": 64, "channels": 32}, epochs=1, batch=2,
+               log=lambda line: None)
+    path = tmp_path / "p.sqlite"
+    with Project.create(path, tmp_path) as project:
+        project.add_images([(p.path.name, 128, 96) for p in data])
+        small = project.add_category("small")
+        mine = project.add_annotation(Annotation.from_extreme(
+            0, 1, small.id, ExtremePoints((20, 10), (10, 20), (20, 30), (30, 20))))
+    assert main(["prelabel", str(path), "--model", str(run), "--min-score", "0"]) == 0
+    said = capsys.readouterr().out
+    assert "on 4 images" in said
+    with Project.open(path) as project:
+        assert project.annotations(1) == [mine]  # the person's label, untouched
+        suggested = [s for im in project.images() for s in project.suggestions(im.id)]
+        assert suggested and all(s.source is Source.MODEL and s.extreme is not None for s in suggested)
+        assert {c.name for c in project.categories()} == {"small", "large"}
+        count = len(suggested)
+    assert main(["prelabel", str(path), "--model", str(run), "--min-score", "0"]) == 0
+    assert "0 suggestions on 0 images; 4 images suggested on before" in capsys.readouterr().out
+    with Project.open(path) as project:
+        assert sum(len(project.suggestions(im.id)) for im in project.images()) == count
