@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "(ExtremeNet's rule, optionally jittered), make the mask, and compare. Prints "
                                    "the mean IoU, the shares above IoU 0.5, 0.75 and 0.9, and ms per object.")
     s.add_argument("coco", metavar="COCO", type=Path, help="COCO file with ground-truth masks")
-    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+    _images_argument(s)
     _mask_method_arguments(s)
     s.add_argument("--jitter", type=float, default=0.0, metavar="PX",
                    help="move each click to a random object pixel within PX of the true extreme (default 0)")
@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch.")
     s.add_argument("--arch", choices=("sapd", "dextr"), required=True, help="what to train")
     s.add_argument("--data", type=Path, metavar="COCO", help="COCO file with instance masks")
-    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+    _images_argument(s)
     s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
     s.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "resnet101"), default="resnet18",
                    help="resnet18 (default): the light model for a CPU, crop 256, output stride 16; "
@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "included).")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
-    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+    _images_argument(s)
     s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval)
@@ -264,6 +264,10 @@ def cmd_stats(args: argparse.Namespace) -> None:
         print(f"  {name:<{width}}  {count}")
 
 
+def _images_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+
+
 def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--method", choices=MASK_METHODS, default="grabcut",
                    help="octagon: instant, from the clicks alone; grabcut: follows the image (default); "
@@ -301,7 +305,7 @@ def cmd_masks(args: argparse.Namespace) -> None:
         src = out if out.exists() and out != args.src else args.src
         if src != args.src:
             print(f"resuming from {out}, which exists (delete it to start again from {args.src})")
-        loaded = read_dataset(src, "coco", args.images or args.src.parent, extremes=False)
+        loaded = _read_coco(src, args.images or args.src.parent)
         with TerminalProgress(f"{args.method} masks") as progress:
             result = fill_dataset(loaded.dataset, loaded.image_root, args.method,
                                   save=lambda: write_coco(loaded.dataset, out), dextr=dextr, progress=progress)
@@ -316,7 +320,7 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
     from .mask_eval import evaluate_masks
 
     dextr = _dextr(args)
-    loaded = read_dataset(args.coco, "coco", args.images or args.coco.parent, extremes=False)
+    loaded = _read_coco(args.coco, args.images)
     with TerminalProgress(f"evaluating {args.method}") as progress:
         scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, dextr, args.jitter, args.seed, progress)
     if args.json:
@@ -326,13 +330,11 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    import torch
-
     from detectors.dextr import LIGHT, OFFICIAL
     from detectors.dextr_data import synthetic_objects
     from detectors.dextr_train import train_dextr
 
-    args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    args.device = _device(args)
     if args.arch == "sapd":
         return _train_sapd(args)
     depth = int(args.backbone.removeprefix("resnet"))
@@ -361,7 +363,7 @@ def _train_sapd(args: argparse.Namespace) -> None:
 
     if args.data is None:
         raise UserError("--arch sapd needs the labels to train on: --data COCO")
-    loaded = read_dataset(args.data, "coco", args.images or args.data.parent)
+    loaded = _read_coco(args.data, args.images, extremes=True)
     photos, classes = load_photos(loaded.dataset, loaded.image_root)
     if not photos or not classes:
         raise UserError("has no images with categories to train on", args.data)
@@ -379,13 +381,11 @@ def _train_sapd(args: argparse.Namespace) -> None:
 
 
 def cmd_prelabel(args: argparse.Namespace) -> None:
-    import torch
-
     from detectors.predictor import Predictor
 
     from .prelabel import prelabel
 
-    predictor = Predictor(args.model, args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    predictor = Predictor(args.model, _device(args))
     with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
         project.lock_for_labelling()
         result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress)
@@ -396,14 +396,12 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    import torch
-
     from detectors.predictor import Predictor
 
     from .detector_eval import evaluate_detector
 
-    predictor = Predictor(args.model, args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    loaded = read_dataset(args.data, "coco", args.images or args.data.parent, extremes=False)
+    predictor = Predictor(args.model, _device(args))
+    loaded = _read_coco(args.data, args.images)
     with TerminalProgress("evaluating") as progress:
         scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress)
     if args.json:
@@ -416,8 +414,20 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def _objects(coco: Path, images: Path | None):
     from detectors.dextr_data import load_objects
 
-    loaded = read_dataset(coco, "coco", images or coco.parent, extremes=False)
+    loaded = _read_coco(coco, images)
     return load_objects(loaded.dataset, loaded.image_root)
+
+
+def _device(args: argparse.Namespace) -> str:
+    """--device, or a GPU when there is one. torch is imported here, not to build the parser."""
+    import torch
+
+    return args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _read_coco(path: Path, images: Path | None, extremes: bool = False):
+    """A COCO file whose image names are relative to `images`, or to its own folder."""
+    return read_dataset(path, "coco", images or path.parent, extremes=extremes)
 
 
 def _print_report(report: Report) -> None:

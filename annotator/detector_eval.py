@@ -35,10 +35,7 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
     found, seconds = [], []
     progress(0, len(dataset.images))
     for done, record in enumerate(dataset.images, 1):
-        path = folder.find(record.file_name)
-        if path is None:
-            raise UserError(f"image {record.file_name!r} not found here (give the image folder with --images)",
-                            image_root)
+        path = folder.require(record.file_name)
         image = read_rgb(path)
         start = time.perf_counter()
         detections = predictor(image)

@@ -15,7 +15,7 @@ import numpy as np
 
 from converters import Dataset, ExtremePoints, Shape, UserError
 from converters.images import ImageFolder
-from converters.masks import rle_to_mask
+from converters.masks import mask_iou, rle_to_mask
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
 from detectors.maskers import DextrFunction, MaskResult, masks_from_extremes
@@ -63,10 +63,7 @@ def score_masks(dataset: Dataset, image_root: Path, make: Callable[[np.ndarray, 
     fallbacks = 0
     progress(0, len(images))
     for done, record in enumerate(images, 1):
-        path = folder.find(record.file_name)
-        if path is None:
-            raise UserError(f"image {record.file_name!r} not found here (give the image folder with --images)",
-                            image_root)
+        path = folder.require(record.file_name)
         image = read_rgb(path)
         if image.shape[:2] != (record.height, record.width):
             raise UserError(f"is {image.shape[1]}x{image.shape[0]}, the labels say {record.width}x{record.height}",
@@ -80,8 +77,7 @@ def score_masks(dataset: Dataset, image_root: Path, make: Callable[[np.ndarray, 
             result = make(image, clicks)
             seconds.append(time.perf_counter() - start)
             fallbacks += bool(result.note)
-            union = np.count_nonzero(result.mask | truth)
-            ious.append(np.count_nonzero(result.mask & truth) / union)
+            ious.append(mask_iou(result.mask, truth))
         progress(done, len(images))
     scores = np.array(ious)
     return MaskScores(mean_iou=float(scores.mean()), iou_50=float((scores > 0.5).mean()),

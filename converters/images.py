@@ -90,6 +90,13 @@ class ImageFolder:
                 self._index.setdefault(key.rsplit(".", 1)[0], self.root / rel)
         return self._index.get(Path(name).as_posix().lower())
 
+    def require(self, name: str) -> Path:
+        """The image's path; a missing one is an error that says how to point at the right folder."""
+        path = self.find(name)
+        if path is None:
+            raise UserError(f"image {name!r} not found here (give the image folder with --images)", self.root)
+        return path
+
     def size(self, name: str, label_file: str | os.PathLike, place: str | None = None) -> tuple[int, int]:
         """The image's size from its header; a missing image is the label file's error."""
         path = self.find(name)

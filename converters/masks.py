@@ -98,6 +98,12 @@ def polygons_to_mask(polygons: Sequence[Sequence[float]], height: int, width: in
     return rle_to_mask(polygons_to_rle(polygons, height, width))
 
 
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks of one size (0 when both are empty)."""
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0
+
+
 def mask_to_polygons(mask: np.ndarray) -> Polygons:
     """Trace a mask along pixel edges: one polygon per 8-connected part, its holes bridged in."""
     geometry = _mask_geometry(np.asarray(mask, dtype=bool))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
-from converters import Dataset, Shape, UserError
+from converters import Dataset, Shape
 from converters.images import ImageFolder
 
 from .images import read_rgb
@@ -39,10 +39,7 @@ def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[s
     photos = []
     for record in dataset.images:
         anns = [a for a in by_image.get(record.id, []) if a.shape is Shape.REGION and not a.iscrowd]
-        path = folder.find(record.file_name)
-        if path is None:
-            raise UserError(f"image {record.file_name!r} not found here (give the image folder with --images)",
-                            image_root)
+        path = folder.require(record.file_name)
         boxes = np.array([[a.box.x, a.box.y, a.box.x + a.box.w, a.box.y + a.box.h] for a in anns], np.float32)
         extremes = np.array([_extremes(a) for a in anns], np.float32)
         photos.append(Photo(path, boxes.reshape(-1, 4), np.array([index[a.category_id] for a in anns], np.int64),

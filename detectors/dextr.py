@@ -60,7 +60,7 @@ def click_heatmap(points: np.ndarray, size: int, sigma: float = SIGMA) -> np.nda
 def crop_input(image: np.ndarray, extreme: ExtremePoints, size: int, relax: int = RELAX) -> np.ndarray:
     """The network's input for one object: size x size x 4, float32, RGB and heat map in 0..255."""
     x0, y0, x1, y1 = crop_box(extreme, relax)
-    crop = _padded_crop(image, x0, y0, x1, y1)
+    crop = padded_crop(image, x0, y0, x1, y1)
     crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     scale = np.array([size / (x1 - x0), size / (y1 - y0)])
     points = (np.array([extreme.top, extreme.left, extreme.bottom, extreme.right]) - [x0, y0]) * scale
@@ -70,11 +70,11 @@ def crop_input(image: np.ndarray, extreme: ExtremePoints, size: int, relax: int 
 def crop_target(mask: np.ndarray, extreme: ExtremePoints, size: int, relax: int = RELAX) -> np.ndarray:
     """The training target for one object: its mask cut and resized as `crop_input` cuts the image."""
     x0, y0, x1, y1 = crop_box(extreme, relax)
-    crop = _padded_crop(mask.astype(np.uint8), x0, y0, x1, y1)
+    crop = padded_crop(mask.astype(np.uint8), x0, y0, x1, y1)
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.float32)
 
 
-def _padded_crop(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+def padded_crop(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
     """image[y0:y1, x0:x1] (the first three channels of a colour image), zero where the box leaves it."""
     if image.ndim == 3:
         image = image[:, :, :3]

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
-from converters import Dataset, Shape, UserError
+from converters import Dataset, Shape
 from converters.images import ImageFolder
 from converters.masks import rle_to_mask
 
-from .dextr import RELAX, crop_input, crop_target
+from .dextr import RELAX, crop_input, crop_target, padded_crop
 from .images import read_rgb
 from .maskers.simulate import simulated_clicks
 
@@ -38,10 +38,7 @@ def load_objects(dataset: Dataset, image_root: Path, image_ids: Iterable[int] | 
         anns = [a for a in by_image.get(record.id, []) if a.shape is Shape.REGION and a.has_mask and not a.iscrowd]
         if not anns or (wanted is not None and record.id not in wanted):
             continue
-        path = folder.find(record.file_name)
-        if path is None:
-            raise UserError(f"image {record.file_name!r} not found here (give the image folder with --images)",
-                            image_root)
+        path = folder.require(record.file_name)
         image = read_rgb(path)
         for ann in anns:
             mask = rle_to_mask(ann.mask_rle(record.height, record.width)).astype(bool)
@@ -99,8 +96,8 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> Ob
     cx, cy = (cols.min() + cols.max() + 1) / 2, (rows.min() + rows.max() + 1) / 2
     reach = int(max(cols.max() - cols.min(), rows.max() - rows.min()) * 0.8 * SCALES[1]) + RELAX + 8
     x0, y0 = int(cx) - reach, int(cy) - reach
-    region = _cut(image, x0, y0, 2 * reach)
-    region_mask = _cut(mask.astype(np.uint8), x0, y0, 2 * reach)
+    region = padded_crop(image, x0, y0, x0 + 2 * reach, y0 + 2 * reach)
+    region_mask = padded_crop(mask.astype(np.uint8), x0, y0, x0 + 2 * reach, y0 + 2 * reach)
     if rng.random() < 0.5:
         region, region_mask = region[:, ::-1], region_mask[:, ::-1]
     turn = cv2.getRotationMatrix2D((reach, reach), rng.uniform(-ROTATION, ROTATION), rng.uniform(*SCALES))
@@ -108,14 +105,6 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> Ob
     warped = cv2.warpAffine(np.ascontiguousarray(region), turn, side, flags=cv2.INTER_LINEAR)
     warped_mask = cv2.warpAffine(np.ascontiguousarray(region_mask), turn, side, flags=cv2.INTER_NEAREST)
     return warped, warped_mask.astype(bool)
-
-
-def _cut(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
-    out = np.zeros((side, side) + image.shape[2:], dtype=image.dtype)
-    height, width = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, width), min(y0 + side, height)
-    out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return out
 
 
 class ObjectCrops(TorchDataset):

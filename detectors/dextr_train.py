@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from converters.atomic import atomic_write
+from converters.masks import mask_iou
 from converters.progress import Progress, no_progress
 
 from .backbones import load_imagenet
@@ -83,5 +84,5 @@ def mean_iou(predictor: DextrPredictor, objects: list[Object]) -> float:
     scores = []
     for image, mask in objects:
         [made] = predictor(image, [simulated_clicks(mask)])
-        scores.append(np.count_nonzero(made & mask) / np.count_nonzero(made | mask))
+        scores.append(mask_iou(made, mask))
     return float(np.mean(scores))

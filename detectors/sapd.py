@@ -205,6 +205,7 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
                 level_weights = torch.zeros_like(probabilities).scatter(1, top, probabilities.gather(1, top))
             else:
                 level_weights = F.one_hot(best, len(STRIDES)).float()
+        fractions_of = extreme_fractions(target.boxes, target.extremes)
         for k, (flat, pts, stride) in enumerate(zip(per_level, points, STRIDES)):
             weight_for_level = level_weights[:, k] if count else torch.zeros(0, device=device)
             t = level_targets(pts, stride, target.boxes, weight_for_level)
@@ -216,7 +217,7 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
             if positive.any():
                 w = t.weight[positive]
                 losses["box"] = losses["box"] + (iou_loss(flat.distances[positive], t.distances[positive]) * w).sum()
-                fractions = extreme_fractions(target.boxes, target.extremes)[t.instance[positive]]
+                fractions = fractions_of[t.instance[positive]]
                 extreme_bce = F.binary_cross_entropy_with_logits(flat.extremes[positive], fractions, reduction="none")
                 losses["extreme"] = losses["extreme"] + (extreme_bce.mean(dim=1) * w).sum()
                 total_weight = total_weight + w.sum()

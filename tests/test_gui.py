@@ -16,7 +16,7 @@ from annotator.gui.window import MainWindow
 from annotator.masking import MASK_METHOD
 from annotator.settings import Settings, load_settings
 from annotator.store import Project
-from converters.masks import extreme_points_from_mask, polygons_to_mask
+from converters.masks import extreme_points_from_mask, mask_iou, polygons_to_mask
 from detectors.checkpoints import save_checkpoint
 from detectors.dextr import LIGHT, DextrNet
 from tests.samples import blob, object_photo
@@ -220,9 +220,6 @@ def mask_of(label, truth):
     return polygons_to_mask(label.polygons, *truth.shape).astype(bool)
 
 
-def iou(a, b):
-    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
-
 
 def test_the_octagon_shows_at_once_and_the_backends_mask_replaces_it(photo_window, qtbot):
     window, truth = photo_window
@@ -233,7 +230,7 @@ def test_the_octagon_shows_at_once_and_the_backends_mask_replaces_it(photo_windo
     assert label.attributes[MASK_METHOD] == "octagon"  # stored with the click, before any backend answers
     qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "grabcut", timeout=10000)
     made = window.project.annotation(label.id)
-    assert iou(mask_of(made, truth), truth) > 0.95 > iou(mask_of(label, truth), truth)
+    assert mask_iou(mask_of(made, truth), truth) > 0.95 > mask_iou(mask_of(label, truth), truth)
     assert made.box == label.box  # the box stays exactly the clicks' box
 
 
@@ -297,9 +294,10 @@ def test_the_dextr_backend_replaces_the_octagon_in_the_window(photo_window, sure
                                                     math.ceil(box.y + box.h))
 
 
-KILLED_MID_SESSION = """
+WINDOW_IN_ANOTHER_PROCESS = """
 import os, signal, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.update(dict(a.split("=", 1) for a in sys.argv[2:]))
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -310,29 +308,47 @@ app = QApplication([])
 project = Project.open(sys.argv[1])
 window = open_window(project)
 window.resize(900, 700)
-window.show()
 window.activateWindow()
 QTest.qWaitForWindowActive(window)
+
+
+def click(x, y):
+    QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, window.canvas.mapFromScene(QPointF(x, y)))
+"""
+
+KILLED_MID_SESSION = WINDOW_IN_ANOTHER_PROCESS + """
 for points in (((60, 10), (20, 50), (62, 90), (100, 45)), ((30, 60), (25, 70), (35, 95), (50, 80))):
     for x, y in points:
-        QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier,
-                         window.canvas.mapFromScene(QPointF(x, y)))
+        click(x, y)
 QTest.keyClick(window, Qt.Key_Space)
 os.kill(os.getpid(), signal.SIGKILL)  # no close, no save, no goodbye
 """
 
+CLICKS_ON_A_HIGH_DPI_SCREEN = WINDOW_IN_ANOTHER_PROCESS + """
+print(window.devicePixelRatio())
+for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
+    click(x, y)
+print(project.annotations(1)[0].box.to_list())
+"""
 
-def test_killing_the_app_loses_nothing_drawn_and_leaves_the_project_unlocked(tmp_path):
+
+def run_window(script: str, tmp_path, images: int, *environment: str):
+    """A project of grey 120 x 100 images in tmp_path, and `script` run on it in a fresh process."""
     import subprocess
     import sys
 
-    for name in ("a.png", "b.png"):
+    names = [f"{chr(ord('a') + k)}.png" for k in range(images)]
+    for name in names:
         cv2.imwrite(str(tmp_path / name), np.full((100, 120, 3), 200, np.uint8))
     with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
-        project.add_images([("a.png", 120, 100), ("b.png", 120, 100)])
+        project.add_images([(name, 120, 100) for name in names])
         project.add_category("date")
-    done = subprocess.run([sys.executable, "-c", KILLED_MID_SESSION, str(tmp_path / "p.sqlite")], timeout=120,
+    return subprocess.run([sys.executable, "-c", script, str(tmp_path / "p.sqlite"), *environment], timeout=120,
                           capture_output=True, text=True)
+
+
+def test_killing_the_app_loses_nothing_drawn_and_leaves_the_project_unlocked(tmp_path):
+    done = run_window(KILLED_MID_SESSION, tmp_path, 2)
     assert done.returncode == -9, done.stderr
     with Project.open(tmp_path / "p.sqlite") as project:
         project.lock_for_labelling()  # the dead window's lock went with it
@@ -392,38 +408,8 @@ def test_the_objects_list_selects_and_a_digit_changes_the_selected_objects_categ
     assert window.project.annotation(obj.id).category_id == 1 and window.session.category_id == 1
 
 
-CLICKS_ON_A_HIGH_DPI_SCREEN = """
-import os, sys
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
-os.environ["QT_SCALE_FACTOR"] = "2"
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
-from annotator.gui.window import MainWindow
-from annotator.store import Project
-
-app = QApplication([])
-project = Project.open(sys.argv[1])
-window = MainWindow(project)
-window.resize(900, 700)
-window.show()
-print(window.devicePixelRatio())
-for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
-    QTest.mouseClick(window.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, window.canvas.mapFromScene(QPointF(x, y)))
-print(project.annotations(1)[0].box.to_list())
-"""
-
-
 def test_clicks_land_on_the_same_image_pixels_on_a_high_dpi_screen(tmp_path):
-    import subprocess
-    import sys
-
-    cv2.imwrite(str(tmp_path / "a.png"), np.full((100, 120, 3), 200, np.uint8))
-    with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
-        project.add_images([("a.png", 120, 100)])
-        project.add_category("date")
-    done = subprocess.run([sys.executable, "-c", CLICKS_ON_A_HIGH_DPI_SCREEN, str(tmp_path / "p.sqlite")],
-                          timeout=120, capture_output=True, text=True)
+    done = run_window(CLICKS_ON_A_HIGH_DPI_SCREEN, tmp_path, 1, "QT_SCALE_FACTOR=2")
     assert done.returncode == 0, done.stderr
     ratio, box = done.stdout.split("\n")[:2]
     assert float(ratio) == 2.0

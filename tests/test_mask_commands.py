@@ -12,15 +12,12 @@ from annotator.settings import Settings, load_settings, save_settings
 from annotator.session import LabellingSession
 from annotator.store import Project
 from converters import Annotation, ExtremePoints, Shape
-from converters.masks import extreme_points_from_mask, mask_to_polygons, polygons_to_mask
+from converters.masks import extreme_points_from_mask, mask_iou, mask_to_polygons, polygons_to_mask
 from tests.samples import blob, object_photo, write_json
 
 H, W = 120, 240
 FIRST, SECOND = (10, 10, 100, 100), (130, 20, 230, 110)
 
-
-def iou(a, b) -> float:
-    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
 
 
 @pytest.fixture
@@ -52,7 +49,7 @@ def test_masks_fills_clicked_objects_of_a_coco_file_and_keeps_drawn_ones(photo, 
     assert "made 1 masks; kept 1" in capsys.readouterr().out
     first, second = json.loads(out.read_text())["annotations"]
     assert first["attributes"][MASK_METHOD] == "grabcut"
-    assert iou(polygons_to_mask(first["segmentation"], H, W).astype(bool), truth[0]) > 0.9
+    assert mask_iou(polygons_to_mask(first["segmentation"], H, W).astype(bool), truth[0]) > 0.9
     assert second["segmentation"] == coco(truth, True)["annotations"][1]["segmentation"]
     assert "attributes" not in second
     assert json.loads(src.read_text()) == coco(truth, clicked_only=True)  # the source is untouched
@@ -91,7 +88,7 @@ def test_masks_fills_a_project_and_never_touches_a_mask_a_person_drew(photo, tmp
     with Project.open(path) as project:
         made, kept = project.annotation(clicked.id), project.annotation(drawn.id)
     assert made.attributes[MASK_METHOD] == "grabcut"
-    assert iou(polygons_to_mask(made.polygons, H, W).astype(bool), truth[0]) > 0.9
+    assert mask_iou(polygons_to_mask(made.polygons, H, W).astype(bool), truth[0]) > 0.9
     assert kept.polygons == drawn.polygons and MASK_METHOD not in kept.attributes
     assert main(["masks", str(path)]) == 0
     assert "made 0 masks; kept 2" in capsys.readouterr().out
@@ -143,7 +140,7 @@ def test_the_apps_mask_is_made_on_a_crop_in_image_coordinates():
     photo = object_photo(truth)
     made = make_mask(photo, extreme_points_from_mask(truth), "grabcut")
     assert made.method == "grabcut" and not made.note
-    assert iou(polygons_to_mask(made.polygons, 600, 900).astype(bool), truth) > 0.95
+    assert mask_iou(polygons_to_mask(made.polygons, 600, 900).astype(bool), truth) > 0.95
 
 
 def test_a_made_mask_is_stored_only_if_the_label_still_waits_for_it(tmp_path):
@@ -198,4 +195,4 @@ def test_a_large_object_is_masked_at_a_few_hundred_pixels_and_scaled_back():
     truth[200:1300, 300:1700] = blob(1100, 1400, (0, 0, 1400, 1100))
     made = make_mask(object_photo(truth), extreme_points_from_mask(truth), "grabcut")
     assert made.method == "grabcut"
-    assert iou(polygons_to_mask(made.polygons, 1500, 2000).astype(bool), truth) > 0.95
+    assert mask_iou(polygons_to_mask(made.polygons, 1500, 2000).astype(bool), truth) > 0.95

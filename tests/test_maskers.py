@@ -4,15 +4,12 @@ import numpy as np
 import pytest
 
 from converters import ExtremePoints
-from converters.masks import extreme_points_from_mask
+from converters.masks import extreme_points_from_mask, mask_iou
 from detectors.maskers import MIN_SIDE, masks_from_extremes, mask_from_extremes, octagon_mask
 from detectors.maskers.boundary import cheapest_monotone_path, path_between
 from detectors.maskers.simulate import simulated_clicks
 from tests.samples import blob, object_photo
 
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
 
 
 def brute_force_cost(cost: np.ndarray) -> float:
@@ -56,8 +53,8 @@ def test_grabcut_recovers_a_non_convex_object_better_than_the_octagon(box):
     clicks = extreme_points_from_mask(truth)
     result = mask_from_extremes(photo, clicks, "grabcut")
     assert result.method == "grabcut" and not result.note
-    assert iou(result.mask, truth) > 0.95
-    assert iou(result.mask, truth) > iou(octagon_mask(150, 200, clicks), truth)
+    assert mask_iou(result.mask, truth) > 0.95
+    assert mask_iou(result.mask, truth) > mask_iou(octagon_mask(150, 200, clicks), truth)
 
 
 def test_the_octagon_method_rasterises_extremenets_octagon():
@@ -81,7 +78,7 @@ def test_a_backend_that_finds_nothing_falls_back_to_the_octagon():
     nothing = lambda image, extremes: [np.zeros(image.shape[:2], bool) for _ in extremes]  # noqa: E731
     [result] = masks_from_extremes(object_photo(truth), [extreme_points_from_mask(truth)], "dextr", nothing)
     assert result.method == "octagon" and result.note == "dextr found no object: octagon used"
-    assert iou(result.mask, truth) > 0.7
+    assert mask_iou(result.mask, truth) > 0.7
 
 
 def test_an_object_filling_the_whole_image_has_no_background_margin_and_still_gets_its_mask():
@@ -95,7 +92,7 @@ def test_many_objects_on_one_image_come_back_in_order():
     truth = [blob(120, 240, (10, 10, 100, 100)), blob(120, 240, (130, 20, 230, 110))]
     photo = object_photo(truth[0] | truth[1])
     results = masks_from_extremes(photo, [extreme_points_from_mask(t) for t in truth], "grabcut")
-    assert [iou(r.mask, t) > 0.85 for r, t in zip(results, truth)] == [True, True]
+    assert [mask_iou(r.mask, t) > 0.85 for r, t in zip(results, truth)] == [True, True]
 
 
 def test_dextr_needs_its_network_and_unknown_methods_are_named():

@@ -286,15 +286,14 @@ class MainWindow(QMainWindow):
         """Redraw the current image's objects from the store."""
         if self.session.image_id is None:
             return
-        pending = len(self.project.suggestions(self.session.image_id))
-        if pending != self._pending.get(self.session.image_id, 0):  # accepted or rejected: its mark changes
-            self._pending[self.session.image_id] = pending
+        suggestions = self.project.suggestions(self.session.image_id)
+        if len(suggestions) != self._pending.get(self.session.image_id, 0):  # accepted or rejected: its mark
+            self._pending[self.session.image_id] = len(suggestions)
             self._reread(self.session.image_id)
         categories = self.project.categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
         labels = self.project.annotations(self.session.image_id)
-        suggestions = self.project.suggestions(self.session.image_id)
         self.canvas.set_objects(labels, colors, suggestions, self.session.selected)
         self._list_objects(labels, suggestions, colors)
         self._ask_masks(labels)

@@ -38,7 +38,7 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints) -> np.ndarray:
     margin = max(MIN_MARGIN, int(round(MARGIN * max(x1 - x0, y1 - y0))))
     cx0, cy0 = max(0, x0 - margin), max(0, y0 - margin)
     cx1, cy1 = min(width, x1 + margin), min(height, y1 + margin)
-    crop = image[cy0:cy1, cx0:cx1]
+    crop = _colour(image[cy0:cy1, cx0:cx1])
     scale = min(1.0, WORK_SIZE / max(crop.shape[:2]))
     if scale < 1:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -52,7 +52,7 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints) -> np.ndarray:
     (br0, bc0), (br1, bc1) = to_work(x0, y0), to_work(x1 - 1, y1 - 1)
     inside_box[br0:br1 + 1, bc0:bc1 + 1] = True
 
-    cost = 1 - edge_strength(_colour(crop)) + STEP_COST
+    cost = 1 - edge_strength(crop) + STEP_COST
     region = np.zeros((work_h, work_w), dtype=np.uint8)
     cv2.fillPoly(region, [outline(cost, clicks)], 1)
     labels = np.where(inside_box, cv2.GC_PR_BGD, cv2.GC_BGD).astype(np.uint8)
@@ -67,7 +67,7 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints) -> np.ndarray:
     if not np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
         return np.zeros((height, width), dtype=bool)  # the object fills the image: no background to model
     background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
-    cv2.grabCut(_colour(crop), labels, None, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    cv2.grabCut(crop, labels, None, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_MASK)
     work_mask = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
     work_mask = _parts_touching(work_mask, labels == cv2.GC_FGD)
 
