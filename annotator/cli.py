@@ -117,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
                        description="sapd: the detector, on the boxes and extreme points of a COCO file (flip, scale "
                                    "and colour jitter). dextr: the mask network, on its masks (each object flipped, "
                                    "rotated, scaled, clicked with jitter, cut around its box). Writes "
-                                   "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch.")
+                                   "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch. "
+                                   "On several processes or machines: torchrun --nproc-per-node N -m annotator "
+                                   "train ... (--batch is then per process).")
     s.add_argument("--arch", choices=("sapd", "dextr"), required=True, help="what to train")
     s.add_argument("--data", type=Path, metavar="COCO", help="COCO file with instance masks")
     _images_argument(s)
@@ -142,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="sapd: go on from RUN_DIR's last epoch, same schedule")
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="add N objects our code draws (default 0); without --data, train on them alone")
-    s.add_argument("--val", type=Path, metavar="COCO", help="held-out COCO file: mean IoU after every epoch")
+    s.add_argument("--val", type=Path, metavar="COCO",
+                   help="held-out COCO file: after every epoch, mean IoU (dextr) or box AP (sapd)")
     s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     s.set_defaults(run=cmd_train)
@@ -347,14 +350,14 @@ def cmd_train(args: argparse.Namespace) -> None:
     val = _objects(args.val, args.images) if args.val else None
     if len(objects) < 2:
         raise UserError("needs at least 2 objects with masks to train on", args.data)
-    print(f"training DEXTR {args.backbone} (crop {config['crop']}) on {len(objects)} objects"
-          + (f", {len(val)} held out" if val else "") + f", on {args.device}")
+    _say(f"training DEXTR {args.backbone} (crop {config['crop']}) on {len(objects)} objects"
+         + (f", {len(val)} held out" if val else "") + f", on {args.device}" + _processes())
     with TerminalProgress("training") as progress:
         train_dextr(objects, args.out, config, epochs=(args.epochs or 30) if args.minutes is None else None,
                     minutes=args.minutes, batch=args.batch, lr=args.lr or 1e-3, device=args.device,
                     backbone_weights=args.backbone_weights, val_objects=val, workers=args.workers,
-                    progress=progress, log=lambda line: print(line, flush=True))
-    print(f"wrote {args.out}: use it with --method dextr --weights {args.out}")
+                    progress=progress, show=progress.describe, log=lambda line: print(line, flush=True))
+    _say(f"wrote {args.out}: use it with --method dextr --weights {args.out}")
 
 
 def _train_sapd(args: argparse.Namespace) -> None:
@@ -368,16 +371,44 @@ def _train_sapd(args: argparse.Namespace) -> None:
     if not photos or not classes:
         raise UserError("has no images with categories to train on", args.data)
     depth = int(args.backbone.removeprefix("resnet"))
-    print(f"training SAPD {args.backbone} ({args.img_size} px) on {len(photos)} images, "
-          f"{len(classes)} classes, on {args.device}")
+    validate = _detector_validation(args.val, args.images, classes, args.img_size) if args.val else None
+    _say(f"training SAPD {args.backbone} ({args.img_size} px) on {len(photos)} images, "
+         f"{len(classes)} classes, on {args.device}" + _processes())
     with TerminalProgress("training") as progress:
         train_sapd(photos, classes, args.out, {"depth": depth, "img_size": args.img_size, "channels": args.channels},
                    epochs=(args.epochs or 12) if args.minutes is None else None, minutes=args.minutes,
                    batch=args.batch, lr=args.lr or (0.01 if args.optimizer == "sgd" else 1e-3),
                    optimiser_name=args.optimizer, device=args.device, amp=args.amp, resume=args.resume,
-                   backbone_weights=args.backbone_weights, workers=args.workers, progress=progress,
-                   log=lambda line: print(line, flush=True))
-    print(f"wrote {args.out}: score it with `annotator eval --model {args.out} --data COCO`")
+                   backbone_weights=args.backbone_weights, workers=args.workers, validate=validate,
+                   progress=progress, show=progress.describe, log=lambda line: print(line, flush=True))
+    _say(f"wrote {args.out}: score it with `annotator eval --model {args.out} --data COCO`")
+
+
+def _detector_validation(coco: Path, images: Path | None, classes: list[str], size: int):
+    """After each epoch: box AP on the held-out file, as val_ap, val_ap50, val_ap75 in metrics.json."""
+    from detectors.predictor import Predictor
+
+    from .detector_eval import evaluate_detector
+
+    loaded = _read_coco(coco, images)
+
+    def validate(model) -> dict[str, float]:
+        device = str(next(model.parameters()).device)
+        scores = evaluate_detector(Predictor(model, classes, size, device), loaded.dataset, loaded.image_root)
+        return {f"val_{key}": scores[key] for key in ("ap", "ap50", "ap75")}
+    return validate
+
+
+def _processes() -> str:
+    """How many training processes torchrun started, when more than one."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    return f", {size} processes" if size > 1 else ""
+
+
+def _say(line: str) -> None:
+    """Print from the first training process only: under torchrun every process runs this command."""
+    if os.environ.get("RANK", "0") == "0":
+        print(line, flush=True)
 
 
 def cmd_prelabel(args: argparse.Namespace) -> None:
@@ -385,7 +416,7 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 
     from .prelabel import prelabel
 
-    predictor = Predictor(args.model, _device(args))
+    predictor = Predictor.load(args.model, _device(args))
     with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
         project.lock_for_labelling()
         result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress)
@@ -400,7 +431,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     from .detector_eval import evaluate_detector
 
-    predictor = Predictor(args.model, _device(args))
+    predictor = Predictor.load(args.model, _device(args))
     loaded = _read_coco(args.data, args.images)
     with TerminalProgress("evaluating") as progress:
         scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress)

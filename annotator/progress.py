@@ -17,6 +17,11 @@ class TerminalProgress:
         self._last_draw = 0.0
         self._drawn = False
         self.enabled = self.stream.isatty()
+        self.detail = ""
+
+    def describe(self, detail: str) -> None:
+        """Text drawn after the bar from the next update on, such as training's running loss."""
+        self.detail = detail
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -27,7 +32,8 @@ class TerminalProgress:
         bar = "#" * int(share * self.width)
         elapsed = now - self.start
         left = f"{elapsed / share - elapsed:5.1f} s left" if 0 < share < 1 else f"{elapsed:5.1f} s"
-        self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {done}/{total} {left}")
+        detail = f" {self.detail}" if self.detail else ""
+        self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {done}/{total} {left}{detail}\x1b[K")
         self.stream.flush()
         self._drawn = True
 

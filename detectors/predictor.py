@@ -16,17 +16,23 @@ from .sapd import SAPD, Detections, decode
 
 
 class Predictor:
-    def __init__(self, run: str | os.PathLike, device: str = "cpu"):
+    def __init__(self, model: SAPD, classes: list[str], size: int, device: str = "cpu"):
+        """A model in memory, such as the one being trained (validation after each epoch)."""
+        self.model, self.classes, self.size = model, list(classes), size
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+
+    @classmethod
+    def load(cls, run: str | os.PathLike, device: str = "cpu") -> "Predictor":
+        """The detector a training run wrote; anything else is refused with what it holds."""
         run = Path(run)
         config, state = read_checkpoint(run)
         if config.get("arch") != "sapd":
             raise UserError(f"holds a {config.get('arch', 'unknown')!r} model, not a detector", run)
-        self.classes: list[str] = list(config["classes"])
-        self.size = int(config["img_size"])
-        self.model = SAPD(len(self.classes), int(config["depth"]), int(config.get("channels", 256)))
-        load_matching(self.model, state, run)
-        self.device = torch.device(device)
-        self.model.to(self.device).eval()
+        classes = list(config["classes"])
+        model = SAPD(len(classes), int(config["depth"]), int(config.get("channels", 256)))
+        load_matching(model, state, run)
+        return cls(model, classes, int(config["img_size"]), device)
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray, score_threshold: float = 0.05) -> Detections:

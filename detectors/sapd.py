@@ -182,12 +182,12 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
     on the selection net's top 3 levels, each weighted by the net's probability."""
     device = outputs[0].cls.device
     losses = {"cls": torch.zeros((), device=device), "box": torch.zeros((), device=device),
-              "extreme": torch.zeros((), device=device), "select": torch.zeros((), device=device)}
+              "extreme": torch.zeros((), device=device)}
     total_weight = torch.zeros((), device=device)
     boxes_all = [t.boxes for t in targets]
     batch_index = torch.cat([torch.full((len(b),), k, device=device, dtype=torch.long) for k, b in enumerate(boxes_all)])
-    if batch_index.numel():
-        select_logits = selection(features, torch.cat(boxes_all), batch_index)
+    select_logits = selection(features, torch.cat(boxes_all), batch_index)
+    best_levels = []
     for n, target in enumerate(targets):
         count = len(target.boxes)
         per_level = [_flat(level, n) for level in outputs]
@@ -197,8 +197,8 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
                                          zip(per_level, points, STRIDES)], dim=1) if count else None
         if count:
             best = instance_loss.argmin(dim=1)
+            best_levels.append(best)
             logits = select_logits[batch_index == n]
-            losses["select"] = losses["select"] + F.cross_entropy(logits, best, reduction="sum")
             if soft_selection:
                 probabilities = logits.detach().softmax(dim=1)
                 top = probabilities.topk(TOP_LEVELS, dim=1).indices
@@ -214,13 +214,18 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
             if positive.any():
                 cls_target[positive, target.labels[t.instance[positive]]] = 1.0
             losses["cls"] = losses["cls"] + (sigmoid_focal_loss(flat.cls, cls_target).sum(dim=1) * t.weight).sum()
-            if positive.any():
-                w = t.weight[positive]
-                losses["box"] = losses["box"] + (iou_loss(flat.distances[positive], t.distances[positive]) * w).sum()
-                fractions = fractions_of[t.instance[positive]]
-                extreme_bce = F.binary_cross_entropy_with_logits(flat.extremes[positive], fractions, reduction="none")
-                losses["extreme"] = losses["extreme"] + (extreme_bce.mean(dim=1) * w).sum()
-                total_weight = total_weight + w.sum()
+            # summed over the positives even when there are none: the regression subnet stays in every
+            # step's graph, with a zero gradient (DistributedDataParallel waits for one)
+            w = t.weight[positive]
+            losses["box"] = losses["box"] + (iou_loss(flat.distances[positive], t.distances[positive]) * w).sum()
+            fractions = fractions_of[t.instance[positive]]
+            extreme_bce = F.binary_cross_entropy_with_logits(flat.extremes[positive], fractions, reduction="none")
+            losses["extreme"] = losses["extreme"] + (extreme_bce.mean(dim=1) * w).sum()
+            total_weight = total_weight + w.sum()
+    # over all instances at once, so that the selection net is part of every step's graph, even one
+    # without instances (DistributedDataParallel waits for a gradient of every parameter)
+    best = torch.cat(best_levels) if best_levels else batch_index
+    losses["select"] = F.cross_entropy(select_logits, best, reduction="sum")
     normaliser = total_weight.clamp(min=1.0)
     instances = max(1, int(batch_index.numel()))
     return {"cls": losses["cls"] / normaliser, "box": losses["box"] / normaliser,

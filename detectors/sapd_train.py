@@ -2,23 +2,24 @@
 `minutes`): linear warm-up, then the rate drops by 10 at 3/4 and 11/12 of it (the paper's epochs 9 and 11
 of 12); the first half trains each instance on its single best level, the second half on the levels
 the selection net picks. A checkpoint after every epoch; `resume` continues where a killed run stopped,
-on the same schedule."""
+on the same schedule. Under torchrun, DistributedDataParallel (`distributed`)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from torch.utils.data import DataLoader
+from torch import nn
 
 from converters.atomic import atomic_write
 from converters.progress import Progress, no_progress
 
 from .backbones import load_imagenet
+from .budget import Budget
 from .checkpoints import load_matching, read_checkpoint, save_checkpoint
 from .detection_data import DetectionSamples, Photo, collate
+from .distributed import join, leave, loader, new_epoch, wrap
 from .sapd import SAPD, Instances, LevelOutputs, sapd_loss
 
 WARMUP = 0.05  # share of the schedule
@@ -43,74 +44,90 @@ def make_optimiser(name: str, model: torch.nn.Module, lr: float) -> torch.optim.
     raise ValueError(f"optimiser must be sgd or adamw, not {name!r}")
 
 
+class TrainingStep(nn.Module):
+    """Forward pass and loss as one module, so that DistributedDataParallel sees every parameter the
+    loss uses (the selection net runs on the features inside the loss)."""
+
+    def __init__(self, model: SAPD, amp: bool):
+        super().__init__()
+        self.model = model
+        self.amp = amp
+
+    def forward(self, images: torch.Tensor, targets: list[Instances], soft_selection: bool) -> dict[str, torch.Tensor]:
+        with torch.autocast("cuda", enabled=self.amp):
+            outputs, features = self.model(images)
+        outputs = [LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs]
+        return sapd_loss(outputs, [f.float() for f in features], targets, self.model.selection, soft_selection)
+
+
 def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[str, Any], epochs: int | None = None,
                minutes: float | None = None, batch: int = 8, lr: float = 1e-3, optimiser_name: str = "adamw",
-               device: str = "cpu",
-               amp: bool = False, resume: bool = False, backbone_weights: Path | None = None, workers: int = 0,
-               seed: int = 0, progress: Progress = no_progress, log: Callable[[str], None] = print) -> dict[str, Any]:
-    if (epochs is None) == (minutes is None):
-        raise ValueError("give either epochs or minutes")
+               device: str = "cpu", amp: bool = False, resume: bool = False, backbone_weights: Path | None = None,
+               workers: int = 0, seed: int = 0, validate: Callable[[SAPD], dict[str, float]] | None = None,
+               progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
+               log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train and write `out` after every epoch; returns the last epoch's metrics. Under torchrun, each
+    process trains on its share of the photos with `batch` per step; only the first writes and reports.
+    `validate` scores the model after each epoch (its numbers go into metrics.json)."""
+    group, device = join(device)
+    if not group.main:
+        progress, show, log, validate = no_progress, (lambda text: None), (lambda line: None), None
     torch.manual_seed(seed)
     config = {**config, "arch": "sapd", "classes": classes}
     model = SAPD(len(classes), config["depth"], config.get("channels", 256))
     if backbone_weights is not None:
         load_imagenet(model.backbone, backbone_weights)
     on_gpu = device.startswith("cuda")
-    model.to(device, memory_format=torch.channels_last if on_gpu else torch.contiguous_format).train()
+    memory_format = torch.channels_last if on_gpu else torch.contiguous_format
+    model.to(device, memory_format=memory_format).train()
     optimiser = make_optimiser(optimiser_name, model, lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp and on_gpu)
-    loader = DataLoader(DetectionSamples(photos, config["img_size"]), batch_size=min(batch, len(photos)),
-                        shuffle=True, drop_last=True, num_workers=workers, collate_fn=collate,
-                        persistent_workers=workers > 0)
+    data = loader(DetectionSamples(photos, config["img_size"]), batch, group, workers, seed, collate)
     state = {"step": 0, "epoch": 0, "seconds": 0.0, "history": []}
     if resume and (out / RESUME_STATE).is_file():
         state = _restore(out, model, optimiser)
         log(f"resuming after epoch {state['epoch']} ({state['seconds']:.0f} s trained)")
-    budget = minutes * 60 if minutes is not None else None
-    total_steps = epochs * len(loader) if epochs is not None else None
-    started = time.monotonic() - state["seconds"]
-
-    def done() -> float:
-        return (time.monotonic() - started) / budget if budget else state["step"] / total_steps
-
-    while done() < 1:
+    step = wrap(TrainingStep(model, amp and on_gpu), group, device)
+    budget = Budget(epochs, minutes, len(data), group, device, state["step"], state["seconds"])
+    while budget.share() < 1:
+        new_epoch(data, state["epoch"])
         losses: dict[str, float] = {}
         epoch_steps = 0
-        for images, targets in loader:
-            share = done()
+        for images, targets in data:
+            share = budget.share()
             if share >= 1:
                 break
-            for group in optimiser.param_groups:
-                group["lr"] = rate_at(share, lr)
-            images = images.to(device, memory_format=torch.channels_last if on_gpu else torch.contiguous_format)
+            for param_group in optimiser.param_groups:
+                param_group["lr"] = rate_at(share, lr)
+            images = images.to(device, memory_format=memory_format)
             targets = [Instances(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
-            with torch.autocast("cuda", enabled=amp and on_gpu):
-                outputs, features = model(images)
-            outputs = [LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs]
-            parts = sapd_loss(outputs, [f.float() for f in features], targets, model.selection,
-                              share >= SOFT_SELECTION_FROM)
-            total = sum(parts.values())
+            parts = step(images, targets, share >= SOFT_SELECTION_FROM)
             optimiser.zero_grad(set_to_none=True)
-            scaler.scale(total).backward()
+            scaler.scale(sum(parts.values())).backward()
             scaler.unscale_(optimiser)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             scaler.step(optimiser)
             scaler.update()
-            state["step"] += 1
+            budget.steps += 1
             epoch_steps += 1
             for name, value in parts.items():
                 losses[name] = losses.get(name, 0.0) + value.item()
-            progress(int(1000 * min(done(), 1)), 1000)
-        state["epoch"] += 1
-        state["seconds"] = time.monotonic() - started
+            progress(int(1000 * min(share, 1)), 1000)
+            show("loss " + " ".join(f"{k} {v / epoch_steps:.3f}" for k, v in losses.items()))
+        state.update(step=budget.steps, epoch=state["epoch"] + 1, seconds=budget.seconds)
         metrics = {"epoch": state["epoch"], "step": state["step"], "seconds": round(state["seconds"], 1),
                    **{name: value / max(1, epoch_steps) for name, value in losses.items()}}
+        if validate is not None:
+            metrics.update(validate(model))
+            model.train()
         state["history"].append(metrics)
-        _save(out, config, model, optimiser, state)
+        if group.main:
+            _save(out, config, model, optimiser, state)
         log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
                                                       if k not in ("epoch", "step", "seconds"))
             + f", {state['seconds']:.0f} s")
     progress(1000, 1000)
+    leave(group)
     return state["history"][-1] if state["history"] else {}
 
 

@@ -135,3 +135,21 @@ def test_plain_annotator_without_a_display_prints_the_help(capsys, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert main([]) == 0
     assert "commands:" in capsys.readouterr().out
+
+
+def test_the_progress_bar_shows_counts_time_left_and_the_running_loss():
+    import io
+
+    from annotator.progress import TerminalProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    with TerminalProgress("training", screen) as progress:
+        progress.describe("loss cls 0.512")
+        progress(500, 1000)
+    drawn = screen.getvalue()
+    assert "training [###############" in drawn and "500/1000" in drawn and "s left" in drawn
+    assert "loss cls 0.512" in drawn and drawn.endswith("\n")

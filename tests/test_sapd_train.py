@@ -81,8 +81,10 @@ def test_train_then_eval_from_the_command_line(tmp_path, capsys):
     labels = write_json(tmp_path / "labels.json", coco)
     run = tmp_path / "run"
     assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(run), "--epochs", "1",
-                 "--img-size", "64", "--batch", "2"]) == 0
+                 "--img-size", "64", "--batch", "2", "--val", str(labels)]) == 0
     assert "on 4 images, 2 classes" in capsys.readouterr().out
+    [epoch] = json.loads((run / "metrics.json").read_text())
+    assert 0 <= epoch["val_ap50"] <= 1 and "val_ap" in epoch and "val_ap75" in epoch
     assert main(["eval", "--model", str(run), "--data", str(labels), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert set(scores) == {"ap", "ap50", "ap75", "images", "ms_per_image"} and scores["images"] == 4

@@ -1,0 +1,71 @@
+"""Training under torchrun: two CPU processes over gloo share the images, stop on the same step of a
+time budget, and end with the same weights; the command line runs the same way."""
+import json
+import subprocess
+import sys
+
+from tests.samples import write_json
+from tests.test_sapd_train import photos
+
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+
+# Each process records the weights it ended with, and the steps it took.
+PROBE = """
+import json, os, sys
+from pathlib import Path
+import detectors.sapd_train as training
+from converters.formats import read_dataset
+from detectors.detection_data import load_photos
+
+made = []
+class Recorded(training.SAPD):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        made.append(self)
+training.SAPD = Recorded
+
+coco, out = Path(sys.argv[1]), Path(sys.argv[2])
+loaded = read_dataset(coco, "coco", coco.parent, extremes=True)
+found, classes = load_photos(loaded.dataset, loaded.image_root)
+metrics = training.train_sapd(found, classes, out, {"depth": 18, "img_size": 64, "channels": 32}, minutes=0.1,
+                              batch=2, log=lambda line: None)
+sums = [float(p.detach().double().sum()) for p in made[0].parameters()]
+(out / f"rank{os.environ['RANK']}.json").write_text(json.dumps({"step": metrics["step"], "sums": sums}))
+"""
+
+
+def labelled_photos(tmp_path, n: int = 8):
+    data = photos(tmp_path, n)
+    coco = {"images": [{"id": k, "file_name": p.path.name, "width": 128, "height": 96} for k, p in enumerate(data)],
+            "categories": [{"id": 1, "name": "small"}, {"id": 2, "name": "large"}],
+            "annotations": [{"id": k + 1, "image_id": k, "category_id": int(p.labels[0]) + 1, "iscrowd": 0,
+                             "bbox": [float(p.boxes[0, 0]), float(p.boxes[0, 1]),
+                                      float(p.boxes[0, 2] - p.boxes[0, 0]), float(p.boxes[0, 3] - p.boxes[0, 1])]}
+                            for k, p in enumerate(data)]}
+    return write_json(tmp_path / "labels.json", coco)
+
+
+def test_two_processes_stop_together_on_a_time_budget_with_the_same_weights(tmp_path):
+    labels = labelled_photos(tmp_path)
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    out = tmp_path / "run"
+    done = subprocess.run([*TORCHRUN, str(probe), str(labels), str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, second = (json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert first["step"] == second["step"] > 0
+    assert first["sums"] == second["sums"]  # they read different images: only averaged gradients keep them equal
+    assert json.loads((out / "metrics.json").read_text())[-1]["step"] == first["step"]
+
+
+def test_torchrun_runs_the_train_command_on_each_process_s_share_of_the_images(tmp_path):
+    labels = labelled_photos(tmp_path)
+    run = tmp_path / "run"
+    done = subprocess.run([*TORCHRUN, "-m", "annotator", "train", "--arch", "sapd", "--data", str(labels),
+                           "--out", str(run), "--epochs", "2", "--img-size", "64", "--batch", "2", "--channels", "32"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("training SAPD") == 1 and "2 processes" in done.stdout
+    history = json.loads((run / "metrics.json").read_text())
+    assert [m["step"] for m in history] == [2, 4]  # 8 images, 4 per process, 2 per step
+    assert (run / "model.safetensors").is_file()
