@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from converters import Dataset, write_coco
+from converters import Dataset, ImageStatus, write_coco
 from converters.errors import Cancelled, UserError, package_version
 from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
 from converters.report import Report
 
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
+from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
 from .settings import MASK_METHODS
 from .store import Project, is_project_file
@@ -121,14 +122,16 @@ def _parser() -> argparse.ArgumentParser:
                                    "On several processes or machines: torchrun --nproc-per-node N -m annotator "
                                    "train ... (--batch is then per process).")
     s.add_argument("--arch", choices=("sapd", "dextr"), required=True, help="what to train")
-    s.add_argument("--data", type=Path, metavar="COCO", help="COCO file with instance masks")
+    s.add_argument("--data", type=Path, metavar="PROJECT|COCO",
+                   help="dextr: COCO file with instance masks; sapd: COCO file, or a project (its images marked done)")
     _images_argument(s)
     s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
     s.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "resnet101"), default="resnet18",
                    help="resnet18 (default): the light model for a CPU, crop 256, output stride 16; "
                         "resnet101: the paper's, crop 512, output stride 8")
-    s.add_argument("--backbone-weights", type=Path, metavar="PTH",
-                   help="ImageNet weights in torchvision's layout (e.g. resnet18-f37072fd.pth)")
+    s.add_argument("--backbone-weights", metavar="PTH|imagenet",
+                   help="ImageNet weights in torchvision's layout (e.g. resnet18-f37072fd.pth); imagenet: "
+                        "torchvision's file for the backbone, downloaded once and checked")
     length = s.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="passes over the objects (default 30)")
     length.add_argument("--minutes", type=float, help="fit the whole schedule into this many minutes instead")
@@ -168,7 +171,8 @@ def _parser() -> argparse.ArgumentParser:
                                    "this model already suggested on are skipped, so a stopped run resumes.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
-    s.add_argument("--min-score", type=float, default=0.3, help="keep detections scoring at least this (default 0.3)")
+    s.add_argument("--min-score", type=float, default=MIN_SCORE,
+                   help=f"keep detections scoring at least this (default {MIN_SCORE})")
     s.add_argument("--images", choices=("todo", "all"), default="todo",
                    help="todo (default): images not marked done; all: every image")
     s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
@@ -338,6 +342,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     from detectors.dextr_train import train_dextr
 
     args.device = _device(args)
+    if args.backbone_weights == "imagenet":
+        from detectors.pretrained import imagenet_weights
+
+        args.backbone_weights = imagenet_weights(int(args.backbone.removeprefix("resnet")))
+    elif args.backbone_weights is not None:
+        args.backbone_weights = Path(args.backbone_weights)
     if args.arch == "sapd":
         return _train_sapd(args)
     depth = int(args.backbone.removeprefix("resnet"))
@@ -365,9 +375,9 @@ def _train_sapd(args: argparse.Namespace) -> None:
     from detectors.sapd_train import train_sapd
 
     if args.data is None:
-        raise UserError("--arch sapd needs the labels to train on: --data COCO")
-    loaded = _read_coco(args.data, args.images, extremes=True)
-    photos, classes = load_photos(loaded.dataset, loaded.image_root)
+        raise UserError("--arch sapd needs the labels to train on: --data PROJECT|COCO")
+    dataset, image_root = _detector_labels(args.data, args.images)
+    photos, classes = load_photos(dataset, image_root)
     if not photos or not classes:
         raise UserError("has no images with categories to train on", args.data)
     depth = int(args.backbone.removeprefix("resnet"))
@@ -382,6 +392,23 @@ def _train_sapd(args: argparse.Namespace) -> None:
                    backbone_weights=args.backbone_weights, workers=args.workers, validate=validate,
                    progress=progress, show=progress.describe, log=lambda line: print(line, flush=True))
     _say(f"wrote {args.out}: score it with `annotator eval --model {args.out} --data COCO`")
+
+
+def _detector_labels(path: Path, images: Path | None) -> tuple[Dataset, Path]:
+    """A COCO file as it is, or a project's images marked done: on those every object is labelled, so
+    what carries no label is background. An image still to do would teach the detector that its
+    unlabelled objects are background."""
+    if not is_project_file(path):
+        loaded = _read_coco(path, images, extremes=True)
+        return loaded.dataset, loaded.image_root
+    with Project.open(path) as project:
+        dataset, root = project.to_dataset(), project.image_root
+    done = {im.id for im in dataset.images if im.status is ImageStatus.DONE}
+    if not done:
+        raise UserError("has no images marked done to train on (Space in the window marks one)", path)
+    _say(f"{path}: training on the {len(done)} images marked done of {len(dataset.images)}")
+    return Dataset(images=[im for im in dataset.images if im.id in done], categories=dataset.categories,
+                   annotations=[a for a in dataset.annotations if a.image_id in done]), root
 
 
 def _detector_validation(coco: Path, images: Path | None, classes: list[str], size: int):
@@ -451,9 +478,9 @@ def _objects(coco: Path, images: Path | None):
 
 def _device(args: argparse.Namespace) -> str:
     """--device, or a GPU when there is one. torch is imported here, not to build the parser."""
-    import torch
+    from detectors.device import default_device
 
-    return args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return args.device or default_device()
 
 
 def _read_coco(path: Path, images: Path | None, extremes: bool = False):

@@ -4,14 +4,21 @@ has already suggested on are skipped, so a stopped run resumes. Qt-free: the app
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
 from converters.images import ImageFolder
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
-from detectors.predictor import Predictor
 
 from .store import Project
+
+if TYPE_CHECKING:  # torch is imported by whoever makes the predictor, not by importing this
+    from detectors.predictor import Predictor
+
+
+#: Detections scoring less are not suggested (the command's and the window's default).
+MIN_SCORE = 0.3
 
 
 @dataclasses.dataclass
@@ -22,7 +29,7 @@ class PrelabelResult:
     missing_images: list[str] = dataclasses.field(default_factory=list)
 
 
-def prelabel(project: Project, predictor: Predictor, model: str, min_score: float = 0.3, which: str = "todo",
+def prelabel(project: Project, predictor: Predictor, model: str, min_score: float = MIN_SCORE, which: str = "todo",
              progress: Progress = no_progress) -> PrelabelResult:
     if which not in ("todo", "all"):
         raise ValueError("which must be 'todo' or 'all'")

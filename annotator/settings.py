@@ -17,6 +17,7 @@ class Settings:
     mask_method: str = "grabcut"  # what replaces the instant octagon, in the background
     accept_score: float = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
     dextr_weights: str = ""  # the DEXTR model (a run directory or the official .pth) for method "dextr"
+    detector: str = ""  # the last detector run directory pre-labelled with, offered first next time
 
 
 def load_settings() -> Settings:
@@ -33,12 +34,14 @@ def load_settings() -> Settings:
     score = stored.get("accept_score")
     weights = stored.get("dextr_weights")
     weights = weights if isinstance(weights, str) else ""
+    detector = stored.get("detector")
     if method == "dextr" and not weights:
         method = None
     return Settings(
         mask_method=method if method in MASK_METHODS else defaults.mask_method,
         accept_score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 1 else defaults.accept_score,
         dextr_weights=weights,
+        detector=detector if isinstance(detector, str) else "",
     )
 
 

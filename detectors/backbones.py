@@ -67,8 +67,9 @@ class ResNet(nn.Module):
     four stages (C2..C5), for an FPN or for a segmentation head that takes the last."""
 
     def __init__(self, depth: int, in_channels: int = 3, dilations: tuple[int, int, int, int] = (1, 1, 1, 1),
-                 stride_in_1x1: bool = False):
+                 stride_in_1x1: bool = False, freeze_bn: bool = False):
         super().__init__()
+        self.freeze_bn = freeze_bn  # on for a pretrained backbone, whose statistics small batches would spoil
         if depth not in DEPTHS:
             raise ValueError(f"ResNet depth must be one of {sorted(DEPTHS)}, not {depth}")
         kind, blocks = DEPTHS[depth]
@@ -90,6 +91,16 @@ class ResNet(nn.Module):
             layers += [block(inplanes, planes, 1, dilation, None, stride_in_1x1) for _ in range(count - 1)]
             setattr(self, f"layer{stage}", nn.Sequential(*layers))
             self.channels.append(inplanes)
+
+    def train(self, mode: bool = True) -> "ResNet":
+        """With `freeze_bn`, the backbone's BN layers keep their loaded statistics in training (a
+        subclass's own head, such as DEXTR's, still learns its statistics)."""
+        super().train(mode)
+        if mode and self.freeze_bn:
+            for name, m in self.named_modules():
+                if isinstance(m, nn.BatchNorm2d) and f"{name}.".startswith(IMAGENET_PARTS):
+                    m.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

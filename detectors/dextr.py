@@ -111,23 +111,14 @@ class DextrNet(ResNet):
     def __init__(self, depth: int = 101, output_stride: int = 8, freeze_bn: bool = False):
         if output_stride not in DILATIONS:
             raise ValueError(f"output stride must be one of {sorted(DILATIONS)}")
-        super().__init__(depth, in_channels=4, dilations=DILATIONS[output_stride], stride_in_1x1=True)
-        self.freeze_bn = freeze_bn  # on for a pretrained backbone, whose statistics small batches would spoil
+        super().__init__(depth, in_channels=4, dilations=DILATIONS[output_stride], stride_in_1x1=True,
+                         freeze_bn=freeze_bn)
         channels = self.channels[-1]
         self.layer5 = PSPHead(channels, 512 if channels >= 2048 else 128)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits at 1/8 (or 1/16) of the crop."""
         return self.layer5(super().forward(x)[-1])
-
-    def train(self, mode: bool = True) -> "DextrNet":
-        """With `freeze_bn`, the backbone's BN keeps its loaded statistics in training, as in the paper."""
-        super().train(mode)
-        if mode and self.freeze_bn:
-            for name, m in self.named_modules():
-                if isinstance(m, nn.BatchNorm2d) and not name.startswith("layer5"):
-                    m.eval()
-        return self
 
 
 # -- loss -------------------------------------------------------------------------------------------

@@ -18,29 +18,29 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (box_area(a)[:, None] + box_area(b)[None, :] - inter).clamp(min=1e-9)
 
 
-def nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float) -> torch.Tensor:
+def nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float, limit: int | None = None) -> torch.Tensor:
     """Indices of the boxes kept, best first: each box suppresses the lower-scored ones overlapping it
-    by more than `threshold`. The IoU matrix is computed once; the greedy pass walks it on the CPU."""
-    if boxes.numel() == 0:
-        return torch.empty(0, dtype=torch.long, device=boxes.device)
+    by more than `threshold`. One row of IoUs per kept box, against the boxes still standing, so the
+    work shrinks as boxes fall and stops after `limit` kept (a detector keeps its best 100): with
+    thousands of candidates that is a small share of the full IoU matrix."""
     order = scores.argsort(descending=True)
-    overlaps = (box_iou(boxes[order], boxes[order]) > threshold).cpu()
-    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    boxes = boxes[order]
+    standing = torch.arange(len(order), device=boxes.device)
     keep = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        suppressed |= overlaps[i]
-    return order[torch.tensor(keep, dtype=torch.long, device=boxes.device)]
+    while standing.numel() and (limit is None or len(keep) < limit):
+        best, rest = standing[0], standing[1:]
+        keep.append(best)
+        standing = rest[box_iou(boxes[best][None], boxes[rest])[0] <= threshold]
+    return order[torch.stack(keep)] if keep else order[:0]
 
 
-def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, threshold: float) -> torch.Tensor:
+def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, threshold: float,
+                limit: int | None = None) -> torch.Tensor:
     """NMS within each class: the boxes of different classes are moved apart so they never overlap."""
     if boxes.numel() == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
     offsets = classes.to(boxes.dtype) * (boxes.max() + 1)
-    return nms(boxes + offsets[:, None], scores, threshold)
+    return nms(boxes + offsets[:, None], scores, threshold, limit)
 
 
 def roi_align(features: torch.Tensor, boxes: torch.Tensor, batch_index: torch.Tensor, output_size: int,

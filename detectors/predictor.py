@@ -12,14 +12,16 @@ from converters import UserError
 
 from .checkpoints import load_matching, read_checkpoint
 from .detection_data import prepare
-from .sapd import SAPD, Detections, decode
+from .sapd import SAPD, Detections, LevelOutputs, decode
 
 
 class Predictor:
-    def __init__(self, model: SAPD, classes: list[str], size: int, device: str = "cpu"):
-        """A model in memory, such as the one being trained (validation after each epoch)."""
+    def __init__(self, model: SAPD, classes: list[str], size: int, device: str = "cpu", amp: bool | None = None):
+        """A model in memory, such as the one being trained (validation after each epoch). `amp`: half
+        precision for the network on a GPU (the default there); decoding is always in full precision."""
         self.model, self.classes, self.size = model, list(classes), size
         self.device = torch.device(device)
+        self.amp = self.device.type == "cuda" if amp is None else amp
         self.model.to(self.device).eval()
 
     @classmethod
@@ -38,8 +40,10 @@ class Predictor:
     def __call__(self, image: np.ndarray, score_threshold: float = 0.05) -> Detections:
         """Detections on one RGB photo, boxes and extreme points in its pixels."""
         tensor, scale = prepare(image, self.size)
-        outputs, _ = self.model(tensor[None].to(self.device))
-        [found] = decode(outputs, score_threshold)
+        with torch.autocast("cuda", enabled=self.amp):
+            outputs, _ = self.model(tensor[None].to(self.device))
+        [found] = decode([LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs],
+                         score_threshold)
         height, width = image.shape[:2]
         limit = torch.tensor([width, height, width, height], dtype=found.boxes.dtype, device=found.boxes.device)
         boxes = torch.minimum((found.boxes / scale).clamp(min=0), limit)

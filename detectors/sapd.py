@@ -294,7 +294,7 @@ def decode(outputs: list[LevelOutputs], score_threshold: float = 0.05, top_per_l
             labels.append(label)
             fractions.append(torch.sigmoid(flat.extremes[point_index]))
         boxes, scores, labels, fractions = (torch.cat(x) for x in (boxes, scores, labels, fractions))
-        kept = batched_nms(boxes, scores, labels, nms_threshold)[:max_detections]
+        kept = batched_nms(boxes, scores, labels, nms_threshold, max_detections)
         results.append(Detections(boxes[kept], scores[kept], labels[kept],
                                   extremes_from_fractions(boxes[kept], fractions[kept])))
     return results

@@ -77,6 +77,7 @@ def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[
     model = SAPD(len(classes), config["depth"], config.get("channels", 256))
     if backbone_weights is not None:
         load_imagenet(model.backbone, backbone_weights)
+        model.backbone.freeze_bn = True
     on_gpu = device.startswith("cuda")
     memory_format = torch.channels_last if on_gpu else torch.contiguous_format
     model.to(device, memory_format=memory_format).train()

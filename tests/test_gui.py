@@ -415,3 +415,49 @@ def test_clicks_land_on_the_same_image_pixels_on_a_high_dpi_screen(tmp_path):
     assert float(ratio) == 2.0
     x, y, w, h = json.loads(box)
     assert abs(x - 20) < 1 and abs(y - 10) < 1 and abs(w - 80) < 1 and abs(h - 80) < 1
+
+
+@pytest.fixture
+def eager_detector(tmp_path):
+    """A detector run directory whose every anchor point scores about 0.99 for 'fig' and for a class
+    the project lacks ('walnut'): it suggests on every image."""
+    from detectors.sapd import SAPD
+
+    torch.manual_seed(0)
+    model = SAPD(2, 18, 32)
+    with torch.no_grad():
+        model.head.cls_logits.bias.fill_(5.0)
+    save_checkpoint(tmp_path / "detector", {"arch": "sapd", "classes": ["fig", "walnut"], "depth": 18,
+                                            "img_size": 64, "channels": 32}, model)
+    return tmp_path / "detector"
+
+
+def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, eager_detector, qtbot, monkeypatch):
+    window.mask_method.setCurrentText("octagon")  # no mask backend changes the person's label meanwhile
+    for p in ((60, 20), (20, 50), (60, 80), (100, 50)):
+        click(window, *p)
+    [mine] = window.project.annotations(1)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
+    QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
+    assert window.stop_prelabel.isEnabled()
+    qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
+    assert window.statusBar().currentMessage().startswith("pre-labelled 2 images: ")
+    assert not window.prelabel_bar.isVisible() and not window.stop_prelabel.isEnabled()
+    assert window.project.annotations(1) == [mine]  # the person's label, untouched
+    assert window.project.suggestions(1) and window.project.suggestions(2)
+    assert [window.categories.item(k).text() for k in range(window.categories.count())] == ["date", "fig", "walnut"]
+    assert window.objects.count() == 1 + len(window.project.suggestions(1))  # on screen without reopening
+    assert load_settings().detector == str(eager_detector)
+    QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)  # again: every image is suggested on by this model
+    qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
+    assert window.statusBar().currentMessage() == "pre-labelled 0 images: 0 suggestions; 2 suggested on before by this model"
+
+
+def test_stopping_prelabelling_keeps_what_was_suggested(window, eager_detector, qtbot, monkeypatch):
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
+    window.prelabeller.stop()  # a stop asked before starting does not carry over
+    QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
+    window.stop_prelabel.trigger()
+    qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
+    assert window.statusBar().currentMessage() == "pre-labelling stopped; run it again to go on"
+    assert sum(bool(window.project.suggestions(k)) for k in (1, 2)) < 2

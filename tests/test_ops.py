@@ -33,7 +33,9 @@ def random_boxes(generator, n: int) -> torch.Tensor:
 def test_nms_keeps_what_greedy_suppression_by_hand_keeps(seed):
     g = torch.Generator().manual_seed(seed)
     boxes, scores = random_boxes(g, 40), torch.rand(40, generator=g)
-    assert nms(boxes, scores, 0.5).tolist() == greedy_nms_by_hand(boxes.tolist(), scores.tolist(), 0.5)
+    expected = greedy_nms_by_hand(boxes.tolist(), scores.tolist(), 0.5)
+    assert nms(boxes, scores, 0.5).tolist() == expected
+    assert nms(boxes, scores, 0.5, limit=3).tolist() == expected[:3]
     assert box_iou(boxes[:3], boxes[3:5])[2, 1].item() == pytest.approx(iou_by_hand(boxes[2].tolist(),
                                                                                      boxes[4].tolist()), abs=1e-6)
 

@@ -106,3 +106,31 @@ def test_the_detectors_backbone_takes_a_torchvision_imagenet_file_and_refuses_a_
     assert torch.equal(model.backbone.state_dict()["layer3.5.conv2.weight"], imagenet["layer3.5.conv2.weight"])
     with pytest.raises(UserError, match="does not fit the model: unexpected: layer1.0.conv3.weight"):
         load_imagenet(SAPD(num_classes=3, depth=18).backbone, tmp_path / "resnet50.pth")
+
+
+def test_imagenet_weights_already_on_disk_are_used_and_a_download_that_fails_its_checksum_is_refused(tmp_path):
+    from converters import UserError
+    from detectors.pretrained import FILES, imagenet_weights
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / FILES[18]).write_bytes(b"fetched before")
+    assert imagenet_weights(18, kept, base_url="file:///nowhere/") == kept / FILES[18]
+    server = tmp_path / "server"
+    server.mkdir()
+    (server / FILES[34]).write_bytes(b"not the real weights")
+    with pytest.raises(UserError, match="could not download .*resnet34-b627a593.pth .*invalid hash value"):
+        imagenet_weights(34, tmp_path / "cache", base_url=server.as_uri() + "/")
+    assert list((tmp_path / "cache").iterdir()) == []  # nothing half-fetched is kept
+
+
+def test_a_pretrained_backbone_keeps_its_batch_norm_statistics_while_a_head_learns_its_own():
+    from detectors.backbones import ResNet
+    from detectors.dextr import DextrNet
+
+    backbone = ResNet(18, freeze_bn=True).train()
+    assert backbone.training and not backbone.bn1.training and not backbone.layer4[1].bn2.training
+    dextr = DextrNet(18, 16, freeze_bn=True).train()
+    head_norms = [m for m in dextr.layer5.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert not dextr.layer1[0].bn1.training and head_norms and all(m.training for m in head_norms)
+    assert ResNet(18).train().bn1.training

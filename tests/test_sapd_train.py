@@ -129,3 +129,28 @@ def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path,
     assert "0 suggestions on 0 images; 4 images suggested on before" in capsys.readouterr().out
     with Project.open(path) as project:
         assert sum(len(project.suggestions(im.id)) for im in project.images()) == count
+
+
+def test_a_project_trains_the_detector_on_its_images_marked_done(tmp_path, capsys):
+    from annotator.cli import main
+    from annotator.store import Project
+    from converters import Annotation, ExtremePoints, ImageStatus
+
+    data = photos(tmp_path)
+    path = tmp_path / "p.sqlite"
+    with Project.create(path, tmp_path) as project:
+        project.add_images([(p.path.name, 128, 96) for p in data])
+        small = project.add_category("small")
+    args = ["train", "--arch", "sapd", "--data", str(path), "--out", str(tmp_path / "run"), "--epochs", "1",
+            "--img-size", "64", "--batch", "2"]
+    assert main(args) == 2
+    assert "has no images marked done to train on" in capsys.readouterr().err
+    with Project.open(path) as project:
+        for image_id, p in ((1, data[0]), (2, data[1])):
+            (top, left, bottom, right) = (tuple(map(float, point)) for point in p.extremes[0])
+            project.add_annotation(Annotation.from_extreme(0, image_id, small.id,
+                                                           ExtremePoints(top, left, bottom, right)))
+            project.set_status(image_id, ImageStatus.DONE)
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "training on the 2 images marked done of 4" in said and "on 2 images, 1 classes" in said

@@ -1,17 +1,19 @@
 """The main window: image list, canvas, categories, status bar; keys and mouse become session calls."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMainWindow, QVBoxLayout, QWidget)
+                               QListWidgetItem, QMainWindow, QProgressBar, QVBoxLayout, QWidget)
 
 from converters import UserError
 
 from ..imagelist import FILTERS, counts, shown_images
 from ..masking import apply_made_mask, awaits_mask
+from ..prelabel import MIN_SCORE, PrelabelResult
 from ..session import LabellingSession
 from ..settings import MASK_METHODS, load_settings, save_settings
 from ..store import Project
@@ -19,6 +21,7 @@ from .canvas import Canvas
 from .imagelistview import ImageList
 from .maskworker import MaskWorker, rgb_view
 from .prefetch import ImagePrefetcher
+from .prelabelworker import PrelabelWorker
 
 
 class MainWindow(QMainWindow):
@@ -35,8 +38,12 @@ class MainWindow(QMainWindow):
         self.settings = load_settings()
         self.masks = MaskWorker()
         self.masks.ready.connect(self._store_masks)
+        self.prelabeller = PrelabelWorker()
+        self.prelabeller.changed.connect(self._prelabel_changed)
+        self._list_filled_at = 0.0
         self.setCentralWidget(self.canvas)
         self._settings_bar()
+        self._model_menu()
         self.images = ImageList()
         self.search = QLineEdit(placeholderText="search names")
         self.filter = QComboBox()
@@ -60,12 +67,7 @@ class MainWindow(QMainWindow):
         self._fill_images()
         self.search.textChanged.connect(lambda _text: self._fill_images())
         self.filter.currentTextChanged.connect(lambda _text: self._fill_images())
-        for c in project.categories():
-            item = QListWidgetItem(c.name)
-            item.setForeground(QColor(c.color or "#ffffff"))
-            item.setData(Qt.UserRole, c.id)
-            self.categories.addItem(item)
-        self.categories.setCurrentRow(0)
+        self._fill_categories()
         self.images.currentRowChanged.connect(self._open_row)
         self.images.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
         self.categories.currentItemChanged.connect(lambda item, _old: self._category_chosen(item))
@@ -92,6 +94,69 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
         for widget in (self.mask_method, self.accept_score):
             widget.setFocusPolicy(Qt.ClickFocus)  # the labelling keys stay with the window
+
+    def _model_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Model")
+        menu.addAction("&Pre-label unfinished images...", QKeySequence("Ctrl+L"), self._prelabel)
+        self.stop_prelabel = menu.addAction("&Stop pre-labelling", self.prelabeller.stop)
+        self.stop_prelabel.setEnabled(False)
+        self.prelabel_bar = QProgressBar(maximumWidth=160, format="pre-labelling %v/%m")
+        self.prelabel_bar.hide()
+        self.statusBar().addPermanentWidget(self.prelabel_bar)
+
+    def _prelabel(self) -> None:
+        """A detector suggests on the images not yet done, in the background; labelling goes on."""
+        if self.prelabeller.running():
+            self.statusBar().showMessage("pre-labelling is already running", 3000)
+            return
+        chosen = QFileDialog.getExistingDirectory(self, "Choose the detector (a run of annotator train --arch sapd)",
+                                                  self.settings.detector)
+        if not chosen:
+            return
+        self.settings.detector = chosen
+        save_settings(self.settings)
+        self.prelabeller.start(self.project.path, Path(chosen), MIN_SCORE)
+        self.stop_prelabel.setEnabled(True)
+        self.prelabel_bar.setRange(0, 0)  # busy until the model is loaded and the first image counted
+        self.prelabel_bar.show()
+
+    def _prelabel_changed(self) -> None:
+        """Progress on the bar; new suggestions reach the list and the canvas about once a second."""
+        worker = self.prelabeller
+        finished = worker.outcome is not None
+        if not finished:
+            self.prelabel_bar.setRange(0, worker.total)
+            self.prelabel_bar.setValue(worker.done)
+        if finished or time.monotonic() - self._list_filled_at > 1.0:
+            self._list_filled_at = time.monotonic()
+            self._fill_categories()
+            self._fill_images()
+            self.refresh()
+        if finished:
+            self.prelabel_bar.hide()
+            self.stop_prelabel.setEnabled(False)
+            outcome = worker.outcome
+            if isinstance(outcome, PrelabelResult):
+                outcome = f"pre-labelled {outcome.images} images: {outcome.suggestions} suggestions" + \
+                    (f"; {outcome.skipped} suggested on before by this model" if outcome.skipped else "") + \
+                    (f"; {len(outcome.missing_images)} images missing" if outcome.missing_images else "")
+            self.statusBar().showMessage(outcome, 10000)
+
+    def _fill_categories(self) -> None:
+        """The project's categories, keeping the chosen one (a detector may have added some)."""
+        chosen = self.categories.currentItem().data(Qt.UserRole) if self.categories.currentItem() else None
+        self.categories.blockSignals(True)
+        self.categories.clear()
+        for c in self.project.categories():
+            item = QListWidgetItem(c.name)
+            item.setForeground(QColor(c.color or "#ffffff"))
+            item.setData(Qt.UserRole, c.id)
+            self.categories.addItem(item)
+            if c.id == chosen:
+                self.categories.setCurrentItem(item)
+        if self.categories.currentRow() < 0:
+            self.categories.setCurrentRow(0)
+        self.categories.blockSignals(False)
 
     def _choose_mask_method(self, method: str) -> None:
         """DEXTR needs its model: asked for once, then kept in the settings."""
@@ -164,6 +229,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self._prefetcher.close()
         self.masks.close()
+        self.prelabeller.close()  # stops after the image in hand; a later run goes on from there
         super().closeEvent(event)
 
     def _step(self, delta: int) -> None:
