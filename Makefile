@@ -38,3 +38,6 @@ bench: install
 	$(BIN)/python benchmarks/mask_methods.py
 	$(BIN)/python benchmarks/dextr_fruits.py
 	$(BIN)/python benchmarks/sapd_fruits.py
+	$(BIN)/python benchmarks/sapd_extremes.py
+	$(BIN)/python benchmarks/sapd_speed.py
+	$(BIN)/python benchmarks/sapd_speed.py --classes 3 --channels 128

@@ -1,5 +1,5 @@
 """`annotator eval`: a detector's COCO box AP on a labelled COCO file, by pycocotools' own evaluation,
-and its time per image (decoding included)."""
+its time per image (decoding included), and how close its extreme points come to the true ones."""
 from __future__ import annotations
 
 import contextlib
@@ -8,14 +8,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from converters import Dataset, Shape, UserError
+from converters import Annotation, Dataset, Shape, UserError
 from converters.images import ImageFolder
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
+from detectors.ops import box_iou
 from detectors.predictor import Predictor
+from detectors.sapd import Detections
 
 
 def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
@@ -32,7 +35,8 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
                               "bbox": a.box.to_list(), "area": a.box.area, "iscrowd": int(a.iscrowd)}
                              for k, a in enumerate(dataset.annotations, 1) if a.shape is Shape.REGION]}
     folder = ImageFolder(image_root)
-    found, seconds = [], []
+    by_image = dataset.annotations_by_image()
+    found, seconds, point_errors = [], [], []
     progress(0, len(dataset.images))
     for done, record in enumerate(dataset.images, 1):
         path = folder.require(record.file_name)
@@ -44,9 +48,42 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
             if label in class_to_category:
                 found.append({"image_id": record.id, "category_id": class_to_category[label], "score": score,
                               "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
+        point_errors += _extreme_errors(detections, by_image.get(record.id, []), class_to_category)
         progress(done, len(dataset.images))
     ap = _coco_ap(truth, found)
-    return {**ap, "images": len(dataset.images), "ms_per_image": 1000 * float(np.median(seconds)) if seconds else 0.0}
+    errors = np.array(point_errors).reshape(-1, 2)
+    return {**ap, "images": len(dataset.images), "ms_per_image": 1000 * float(np.median(seconds)) if seconds else 0.0,
+            "extreme_error": float(errors[:, 0].mean()) if len(errors) else None,
+            "midpoint_error": float(errors[:, 1].mean()) if len(errors) else None}
+
+
+def _extreme_errors(detections: Detections, truths: list[Annotation],
+                    class_to_category: dict[int, int]) -> list[tuple[float, float]]:
+    """For each true object with extreme points, the best-scoring detection of its category that
+    overlaps it by IoU >= 0.5: how far its four extreme points lie from the true ones along the box
+    sides, as a share of the side, and how far the sides' midpoints would lie (what a detector that
+    learned nothing about extreme points gives), both averaged over the four points."""
+    out = []
+    for truth in truths:
+        if truth.extreme is None or truth.shape is not Shape.REGION:
+            continue
+        b = truth.box
+        overlaps = box_iou(detections.boxes, torch.tensor([[b.x, b.y, b.x + b.w, b.y + b.h]]))[:, 0].tolist()
+        candidates = [k for k, label in enumerate(detections.labels.tolist())
+                      if class_to_category.get(label) == truth.category_id and overlaps[k] >= 0.5]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda k: float(detections.scores[k]))
+        (tx, _), (_, ly), (bx, _), (_, ry) = (truth.extreme.top, truth.extreme.left, truth.extreme.bottom,
+                                              truth.extreme.right)
+        top, left, bottom, right = detections.extremes[best].tolist()
+        x0, y0, x1, y1 = detections.boxes[best].tolist()
+        w, h = max(b.w, 1e-6), max(b.h, 1e-6)
+        found = (abs(top[0] - tx) / w + abs(left[1] - ly) / h + abs(bottom[0] - bx) / w + abs(right[1] - ry) / h) / 4
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        midpoints = (abs(mx - tx) / w + abs(my - ly) / h + abs(mx - bx) / w + abs(my - ry) / h) / 4
+        out.append((found, midpoints))
+    return out
 
 
 def _coco_ap(truth: dict, found: list[dict]) -> dict[str, float]:

@@ -27,11 +27,12 @@ def main() -> None:
     annotator("train", "--arch", "sapd", "--data", str(train), "--images", images, "--out", str(run),
               "--device", "cpu", "--minutes", str(args.minutes), "--backbone", args.backbone)
     print(f"{platform.machine()}; {args.backbone}, default settings, {args.minutes:g} minutes on the CPU\n")
-    print("| images | AP | AP50 | AP75 | ms per image |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| images | AP | AP50 | AP75 | ms per image | extreme points' error (midpoints') |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, data in (("4 held out", held), ("14 trained on", train)):
         s = json.loads(annotator("eval", "--model", str(run), "--data", str(data), "--images", images, "--json"))
-        print(f"| {name} | {s['ap']:.3f} | {s['ap50']:.3f} | {s['ap75']:.3f} | {s['ms_per_image']:.0f} |")
+        print(f"| {name} | {s['ap']:.3f} | {s['ap50']:.3f} | {s['ap75']:.3f} | {s['ms_per_image']:.0f} | "
+              f"{s['extreme_error']:.1%} ({s['midpoint_error']:.1%}) |")
 
 
 if __name__ == "__main__":

@@ -125,25 +125,32 @@ def level_targets(points: torch.Tensor, stride: int, boxes: torch.Tensor, level_
     distances = torch.zeros(p, 4, device=points.device)
     if len(boxes) == 0:
         return LevelTargets(instance, weight, distances)
-    x, y = points[:, 0:1], points[:, 1:2]
-    left, top = x - boxes[None, :, 0], y - boxes[None, :, 1]
-    right, bottom = boxes[None, :, 2] - x, boxes[None, :, 3] - y
-    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    half_w, half_h = EPSILON * (boxes[:, 2] - boxes[:, 0]) / 2, EPSILON * (boxes[:, 3] - boxes[:, 1]) / 2
-    inside = ((x - cx).abs() <= half_w) & ((y - cy).abs() <= half_h) & (level_weight[None, :] > 0)
+    inside, ltrb, soft = _shrunk_boxes(points, boxes)
+    inside &= level_weight[None, :] > 0
     areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[None, :].expand(p, -1)
     areas = torch.where(inside, areas, torch.full_like(areas, float("inf")))
     smallest, chosen = areas.min(dim=1)
     positive = torch.isfinite(smallest)
     rows = torch.arange(p, device=points.device)
-    ltrb = torch.stack([left, top, right, bottom], dim=2)[rows, chosen]  # P x 4
-    soft = (torch.minimum(ltrb[:, 0], ltrb[:, 2]) * torch.minimum(ltrb[:, 1], ltrb[:, 3])
-            / (torch.maximum(ltrb[:, 0], ltrb[:, 2]) * torch.maximum(ltrb[:, 1], ltrb[:, 3])).clamp(min=1e-9))
-    soft = soft.clamp(min=0) ** ETA
     instance[positive] = chosen[positive]
-    weight[positive] = soft[positive] * level_weight[chosen[positive]]
-    distances[positive] = ltrb[positive] / (Z * stride)
+    weight[positive] = soft[rows, chosen][positive] * level_weight[chosen[positive]]
+    distances[positive] = ltrb[rows, chosen][positive] / (Z * stride)
     return LevelTargets(instance, weight, distances)
+
+
+def _shrunk_boxes(points: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For every point and box (P x K): whether the point lies in the box shrunk to EPSILON about its
+    centre, its distances to the box sides (P x K x 4: left, top, right, bottom), and its soft weight."""
+    x, y = points[:, 0:1], points[:, 1:2]
+    ltrb = torch.stack([x - boxes[None, :, 0], y - boxes[None, :, 1], boxes[None, :, 2] - x,
+                        boxes[None, :, 3] - y], dim=2)
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    half_w, half_h = EPSILON * (boxes[:, 2] - boxes[:, 0]) / 2, EPSILON * (boxes[:, 3] - boxes[:, 1]) / 2
+    inside = ((x - cx).abs() <= half_w) & ((y - cy).abs() <= half_h)
+    l, t, r, b = ltrb.unbind(dim=2)
+    soft = (torch.minimum(l, r) * torch.minimum(t, b) /
+            (torch.maximum(l, r) * torch.maximum(t, b)).clamp(min=1e-9)).clamp(min=0) ** ETA
+    return inside, ltrb, soft
 
 
 def extreme_fractions(boxes: torch.Tensor, extremes: torch.Tensor) -> torch.Tensor:
@@ -248,20 +255,20 @@ def _flat(level: LevelOutputs, n: int) -> _Flat:
 
 def _instance_losses(flat: _Flat, points: torch.Tensor, stride: int, target: Instances) -> torch.Tensor:
     """Each instance's mean focal + IoU loss over its positives on this level, as if it used only this
-    level (FSAF's rule for the best level); infinite where the level has no point inside its shrunk box."""
-    count = len(target.boxes)
-    losses = torch.full((count,), float("inf"), device=points.device)
-    for i in range(count):
-        t = level_targets(points, stride, target.boxes[i:i + 1], torch.ones(1, device=points.device))
-        positive = t.instance >= 0
-        if not positive.any():
-            continue
-        cls_target = torch.zeros_like(flat.cls[positive])
-        cls_target[:, target.labels[i]] = 1.0
-        focal = sigmoid_focal_loss(flat.cls[positive], cls_target).sum(dim=1)
-        box = iou_loss(flat.distances[positive], t.distances[positive])
-        losses[i] = ((focal + box) * t.weight[positive]).sum() / t.weight[positive].sum()
-    return losses
+    level (FSAF's rule for the best level); infinite where the level has no point inside its shrunk box.
+    All instances at once: a point's focal loss for instance k is that of its all-negative target with
+    the term for k's class turned positive."""
+    inside, ltrb, soft = _shrunk_boxes(points, target.boxes)
+    rows = inside.any(dim=1)
+    inside, ltrb, soft, cls = inside[rows], ltrb[rows], soft[rows], flat.cls[rows]
+    own = cls[:, target.labels]  # P x K: each point's logit for each instance's class
+    focal = (sigmoid_focal_loss(cls, torch.zeros_like(cls)).sum(dim=1, keepdim=True)
+             - sigmoid_focal_loss(own, torch.zeros_like(own)) + sigmoid_focal_loss(own, torch.ones_like(own)))
+    box = iou_loss(flat.distances[rows][:, None, :], ltrb / (Z * stride))
+    weight = soft * inside
+    total = weight.sum(dim=0)
+    losses = ((focal + box) * weight).sum(dim=0) / total.clamp(min=1e-12)
+    return torch.where(inside.any(dim=0), losses, torch.full_like(losses, float("inf")))
 
 
 # -- decoding ---------------------------------------------------------------------------------------

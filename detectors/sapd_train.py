@@ -61,7 +61,7 @@ class TrainingStep(nn.Module):
 
 
 def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[str, Any], epochs: int | None = None,
-               minutes: float | None = None, batch: int = 8, lr: float = 1e-3, optimiser_name: str = "adamw",
+               minutes: float | None = None, batch: int = 4, lr: float = 1e-3, optimiser_name: str = "adamw",
                device: str = "cpu", amp: bool = False, resume: bool = False, backbone_weights: Path | None = None,
                workers: int = 0, seed: int = 0, validate: Callable[[SAPD], dict[str, float]] | None = None,
                progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
@@ -124,8 +124,8 @@ def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[
         state["history"].append(metrics)
         if group.main:
             _save(out, config, model, optimiser, state)
-        log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
-                                                      if k not in ("epoch", "step", "seconds"))
+        log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()  # None: nothing found
+                                                      if k not in ("epoch", "step", "seconds") and v is not None)
             + f", {state['seconds']:.0f} s")
     progress(1000, 1000)
     leave(group)

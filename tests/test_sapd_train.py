@@ -87,7 +87,7 @@ def test_train_then_eval_from_the_command_line(tmp_path, capsys):
     assert 0 <= epoch["val_ap50"] <= 1 and "val_ap" in epoch and "val_ap75" in epoch
     assert main(["eval", "--model", str(run), "--data", str(labels), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
-    assert set(scores) == {"ap", "ap50", "ap75", "images", "ms_per_image"} and scores["images"] == 4
+    assert {"ap", "ap50", "ap75", "images", "ms_per_image", "extreme_error"} <= set(scores) and scores["images"] == 4
     assert 0 <= scores["ap50"] <= 1
 
 
@@ -154,3 +154,32 @@ def test_a_project_trains_the_detector_on_its_images_marked_done(tmp_path, capsy
     assert main(args) == 0
     said = capsys.readouterr().out
     assert "training on the 2 images marked done of 4" in said and "on 2 images, 1 classes" in said
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda run: (run / "config.json").unlink(), "is not a model directory: no config.json"),
+    (lambda run: (run / "model.safetensors").write_bytes((run / "model.safetensors").read_bytes()[:5000]),
+     "model.safetensors: cannot be read"),
+    (lambda run: (run / "config.json").write_text(json.dumps({**json.loads((run / "config.json").read_text()),
+                                                               "channels": 64})),
+     "does not fit the model: wrong shape: fpn."),
+    (lambda run: (run / "config.json").write_text("{ not json"), "config.json: is not valid JSON"),
+])
+def test_a_damaged_or_mismatched_detector_is_refused_with_the_file_and_the_reason(tmp_path, capsys, damage, message):
+    from annotator.cli import main
+    from annotator.store import Project
+    from detectors.checkpoints import save_checkpoint
+    from detectors.sapd import SAPD
+
+    run = tmp_path / "run"
+    save_checkpoint(run, {"arch": "sapd", "classes": ["a", "b"], "depth": 18, "img_size": 64, "channels": 32},
+                    SAPD(2, 18, 32))
+    damage(run)
+    cv2.imwrite(str(tmp_path / "one.png"), np.zeros((32, 32, 3), np.uint8))
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
+        project.add_images([("one.png", 32, 32)])
+    assert main(["prelabel", str(tmp_path / "p.sqlite"), "--model", str(run)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and str(run) in error and len(error.strip().splitlines()) == 1
+    with Project.open(tmp_path / "p.sqlite") as project:
+        assert project.suggestions(1) == []

@@ -1,0 +1,47 @@
+"""`annotator eval`'s numbers from a detector whose answers the test chooses: pycocotools' AP, and how
+far the extreme points lie from the true ones against the sides' midpoints."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from annotator.detector_eval import evaluate_detector
+from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord
+from detectors.sapd import Detections
+
+
+class Answering:
+    """Stands for a trained detector: always finds `detections`."""
+
+    def __init__(self, classes, detections):
+        self.classes, self.detections = classes, detections
+
+    def __call__(self, image):
+        return self.detections
+
+
+def test_a_perfect_box_scores_ap_1_and_its_extreme_points_are_measured_along_the_sides(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((100, 200, 3), np.uint8))
+    truth = ExtremePoints(top=(30, 10), left=(10, 60), bottom=(80, 90), right=(110, 20))  # box 10,10 - 110,90
+    dataset = Dataset(images=[ImageRecord(1, "a.png", 200, 100)], categories=[Category(7, "nut")],
+                      annotations=[Annotation.from_extreme(1, 1, 7, truth)])
+    found = torch.tensor([[[40.0, 10], [10, 60], [80, 90], [110, 20]]])  # the top point 10 px (10% of 100) off
+    detector = Answering(["nut"], Detections(torch.tensor([[10.0, 10, 110, 90]]), torch.tensor([0.9]),
+                                             torch.tensor([0]), found))
+    scores = evaluate_detector(detector, dataset, tmp_path)
+    assert scores["ap50"] == pytest.approx(1.0) and scores["ap"] == pytest.approx(1.0)
+    assert scores["extreme_error"] == pytest.approx(0.10 / 4)
+    # midpoints (60, 50): top 30/100, left 10/80, bottom 20/100, right 30/80
+    assert scores["midpoint_error"] == pytest.approx((0.30 + 0.125 + 0.20 + 0.375) / 4)
+
+
+def test_extreme_points_are_not_measured_on_a_detection_that_misses_the_object(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((100, 200, 3), np.uint8))
+    truth = ExtremePoints(top=(30, 10), left=(10, 60), bottom=(80, 90), right=(110, 20))
+    dataset = Dataset(images=[ImageRecord(1, "a.png", 200, 100)], categories=[Category(7, "nut")],
+                      annotations=[Annotation.from_extreme(1, 1, 7, truth)])
+    elsewhere = torch.tensor([[150.0, 10, 190, 50]])
+    detector = Answering(["nut"], Detections(elsewhere, torch.tensor([0.9]), torch.tensor([0]),
+                                             torch.tensor([[[170.0, 10], [150, 30], [170, 50], [190, 30]]])))
+    scores = evaluate_detector(detector, dataset, tmp_path)
+    assert scores["ap50"] == 0 and scores["extreme_error"] is None
