@@ -115,8 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_eval_masks)
 
     s = sub.add_parser("train", help="train the detector (SAPD) or the mask network (DEXTR) on labels",
-                       description="sapd: the detector, on the boxes and extreme points of a COCO file (flip, scale "
-                                   "and colour jitter). dextr: the mask network, on its masks (each object flipped, "
+                       description="sapd: the detector, on the boxes and extreme points of a COCO file, or of a "
+                                   "project's images marked done (flip, scale and colour jitter). dextr: the mask network, on its masks (each object flipped, "
                                    "rotated, scaled, clicked with jitter, cut around its box). Writes "
                                    "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch. "
                                    "On several processes or machines: torchrun --nproc-per-node N -m annotator "
@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="ImageNet weights in torchvision's layout (e.g. resnet18-f37072fd.pth); imagenet: "
                         "torchvision's file for the backbone, downloaded once and checked")
     length = s.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, help="passes over the objects (default 30)")
+    length.add_argument("--epochs", type=int, help="passes over the data (default: dextr 30, sapd 12)")
     length.add_argument("--minutes", type=float, help="fit the whole schedule into this many minutes instead")
     s.add_argument("--batch", type=int,
                    help="per step: dextr objects (default 8), sapd images (default 4: in a few minutes from "
