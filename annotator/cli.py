@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="add N objects our code draws (default 0); without --data, train on them alone")
     s.add_argument("--val", type=Path, metavar="COCO",
                    help="held-out COCO file: after every epoch, mean IoU (dextr) or box AP (sapd)")
-    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+    _device_argument(s)
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
     s.set_defaults(run=cmd_train)
 
@@ -162,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
     _images_argument(s)
-    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+    _device_argument(s)
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval)
 
@@ -177,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"keep detections scoring at least this (default {MIN_SCORE})")
     s.add_argument("--images", choices=("todo", "all"), default="todo",
                    help="todo (default): images not marked done; all: every image")
-    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+    _device_argument(s)
     s.set_defaults(run=cmd_prelabel)
 
     s = sub.add_parser("stats", help="count images by status and objects by category",
@@ -273,6 +273,10 @@ def cmd_stats(args: argparse.Namespace) -> None:
         print(f"  {name:<{width}}  {count}")
 
 
+def _device_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+
+
 def _images_argument(s: argparse.ArgumentParser) -> None:
     s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
 
@@ -344,17 +348,17 @@ def cmd_train(args: argparse.Namespace) -> None:
     from detectors.dextr_train import train_dextr
 
     args.device = _device(args)
+    args.depth = int(args.backbone.removeprefix("resnet"))
     if args.backbone_weights == "imagenet":
         from detectors.pretrained import imagenet_weights
 
-        args.backbone_weights = imagenet_weights(int(args.backbone.removeprefix("resnet")))
+        args.backbone_weights = imagenet_weights(args.depth)
     elif args.backbone_weights is not None:
         args.backbone_weights = Path(args.backbone_weights)
     if args.arch == "sapd":
         return _train_sapd(args)
-    depth = int(args.backbone.removeprefix("resnet"))
-    base = OFFICIAL if depth >= 50 else LIGHT
-    config = {**base, "depth": depth, "crop": args.crop or base["crop"]}
+    base = OFFICIAL if args.depth >= 50 else LIGHT
+    config = {**base, "depth": args.depth, "crop": args.crop or base["crop"]}
     if args.data is None and not args.synthetic:
         raise UserError("give the labels to train on (--data COCO), synthetic objects (--synthetic N), or both")
     objects = _objects(args.data, args.images) if args.data else []
@@ -382,12 +386,12 @@ def _train_sapd(args: argparse.Namespace) -> None:
     photos, classes = load_photos(dataset, image_root)
     if not photos or not classes:
         raise UserError("has no images with categories to train on", args.data)
-    depth = int(args.backbone.removeprefix("resnet"))
     validate = _detector_validation(args.val, args.images, classes, args.img_size) if args.val else None
     _say(f"training SAPD {args.backbone} ({args.img_size} px) on {len(photos)} images, "
          f"{len(classes)} classes, on {args.device}" + _processes())
     with TerminalProgress("training") as progress:
-        train_sapd(photos, classes, args.out, {"depth": depth, "img_size": args.img_size, "channels": args.channels},
+        train_sapd(photos, classes, args.out, {"depth": args.depth, "img_size": args.img_size,
+                                                  "channels": args.channels},
                    epochs=(args.epochs or 12) if args.minutes is None else None, minutes=args.minutes,
                    batch=args.batch or 4, lr=args.lr or (0.01 if args.optimizer == "sgd" else 1e-3),
                    optimiser_name=args.optimizer, device=args.device, amp=args.amp, resume=args.resume,
@@ -430,13 +434,17 @@ def _detector_validation(coco: Path, images: Path | None, classes: list[str], si
 
 def _processes() -> str:
     """How many training processes torchrun started, when more than one."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    from detectors.distributed import launched
+
+    size = launched().size
     return f", {size} processes" if size > 1 else ""
 
 
 def _say(line: str) -> None:
     """Print from the first training process only: under torchrun every process runs this command."""
-    if os.environ.get("RANK", "0") == "0":
+    from detectors.distributed import launched
+
+    if launched().main:
         print(line, flush=True)
 
 

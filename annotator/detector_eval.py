@@ -63,22 +63,25 @@ def _extreme_errors(detections: Detections, truths: list[Annotation],
     overlaps it by IoU >= 0.5: how far its four extreme points lie from the true ones along the box
     sides, as a share of the side, and how far the sides' midpoints would lie (what a detector that
     learned nothing about extreme points gives), both averaged over the four points."""
+    truths = [t for t in truths if t.extreme is not None and t.shape is Shape.REGION]
+    if not truths:
+        return []
+    overlaps = box_iou(detections.boxes, torch.tensor([[t.box.x, t.box.y, t.box.x + t.box.w, t.box.y + t.box.h]
+                                                       for t in truths])).tolist()  # detections x truths
+    categories = [class_to_category.get(label) for label in detections.labels.tolist()]
+    scores, boxes, extremes = detections.scores.tolist(), detections.boxes.tolist(), detections.extremes.tolist()
     out = []
-    for truth in truths:
-        if truth.extreme is None or truth.shape is not Shape.REGION:
-            continue
-        b = truth.box
-        overlaps = box_iou(detections.boxes, torch.tensor([[b.x, b.y, b.x + b.w, b.y + b.h]]))[:, 0].tolist()
-        candidates = [k for k, label in enumerate(detections.labels.tolist())
-                      if class_to_category.get(label) == truth.category_id and overlaps[k] >= 0.5]
+    for j, truth in enumerate(truths):
+        candidates = [k for k, category in enumerate(categories)
+                      if category == truth.category_id and overlaps[k][j] >= 0.5]
         if not candidates:
             continue
-        best = max(candidates, key=lambda k: float(detections.scores[k]))
+        best = max(candidates, key=scores.__getitem__)
         (tx, _), (_, ly), (bx, _), (_, ry) = (truth.extreme.top, truth.extreme.left, truth.extreme.bottom,
                                               truth.extreme.right)
-        top, left, bottom, right = detections.extremes[best].tolist()
-        x0, y0, x1, y1 = detections.boxes[best].tolist()
-        w, h = max(b.w, 1e-6), max(b.h, 1e-6)
+        top, left, bottom, right = extremes[best]
+        x0, y0, x1, y1 = boxes[best]
+        w, h = max(truth.box.w, 1e-6), max(truth.box.h, 1e-6)
         found = (abs(top[0] - tx) / w + abs(left[1] - ly) / h + abs(bottom[0] - bx) / w + abs(right[1] - ry) / h) / 4
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
         midpoints = (abs(mx - tx) / w + abs(my - ly) / h + abs(mx - bx) / w + abs(my - ry) / h) / 4

@@ -32,20 +32,26 @@ class Group:
         return self.size > 1
 
 
+def launched() -> Group:
+    """What torchrun asked of this process, from its environment, before any process group exists
+    (the command line reads it to print once)."""
+    return Group(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
+                 int(os.environ.get("LOCAL_RANK", "0")))
+
+
 def join(device: str) -> tuple[Group, str]:
     """The process group torchrun asked for (gloo on CPU, NCCL on GPU) and this process's device: with
     several GPUs on a machine, each process takes the one its local rank names."""
-    size = int(os.environ.get("WORLD_SIZE", "1"))
-    if size == 1:
+    asked = launched()
+    if not asked.distributed:
         return Group(), device
     on_gpu = device.startswith("cuda")
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if on_gpu:
-        device = f"cuda:{local_rank}"
+        device = f"cuda:{asked.local_rank}"
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if on_gpu else "gloo")
-    return Group(dist.get_rank(), dist.get_world_size(), local_rank), device
+    return Group(dist.get_rank(), dist.get_world_size(), asked.local_rank), device
 
 
 def leave(group: Group) -> None:

@@ -4,8 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.samples import write_json
-from tests.test_sapd_train import photos
+from tests.test_sapd_train import labelled_photos
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 
@@ -32,17 +31,6 @@ metrics = training.train_sapd(found, classes, out, {"depth": 18, "img_size": 64,
 sums = [float(p.detach().double().sum()) for p in made[0].parameters()]
 (out / f"rank{os.environ['RANK']}.json").write_text(json.dumps({"step": metrics["step"], "sums": sums}))
 """
-
-
-def labelled_photos(tmp_path, n: int = 8):
-    data = photos(tmp_path, n)
-    coco = {"images": [{"id": k, "file_name": p.path.name, "width": 128, "height": 96} for k, p in enumerate(data)],
-            "categories": [{"id": 1, "name": "small"}, {"id": 2, "name": "large"}],
-            "annotations": [{"id": k + 1, "image_id": k, "category_id": int(p.labels[0]) + 1, "iscrowd": 0,
-                             "bbox": [float(p.boxes[0, 0]), float(p.boxes[0, 1]),
-                                      float(p.boxes[0, 2] - p.boxes[0, 0]), float(p.boxes[0, 3] - p.boxes[0, 1])]}
-                            for k, p in enumerate(data)]}
-    return write_json(tmp_path / "labels.json", coco)
 
 
 def test_two_processes_stop_together_on_a_time_budget_with_the_same_weights(tmp_path):

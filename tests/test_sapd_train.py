@@ -8,6 +8,7 @@ import pytest
 
 from detectors.detection_data import DetectionSamples, Photo, _flip
 from detectors.sapd_train import RESUME_STATE, rate_at, train_sapd
+from tests.samples import write_json
 
 
 def photos(tmp_path, n: int = 4) -> list[Photo]:
@@ -22,6 +23,18 @@ def photos(tmp_path, n: int = 4) -> list[Photo]:
         extremes = np.array([[[x + 5, y], [x, y + 7], [x + 9, y + side], [x + side, y + 3]]], np.float32)
         out.append(Photo(tmp_path / f"{k}.png", box, np.array([k % 2]), extremes))
     return out
+
+
+def labelled_photos(tmp_path, n: int = 8):
+    """`photos` and a COCO file of their boxes beside them."""
+    data = photos(tmp_path, n)
+    coco = {"images": [{"id": k, "file_name": p.path.name, "width": 128, "height": 96} for k, p in enumerate(data)],
+            "categories": [{"id": 1, "name": "small"}, {"id": 2, "name": "large"}],
+            "annotations": [{"id": k + 1, "image_id": k, "category_id": int(p.labels[0]) + 1, "iscrowd": 0,
+                             "bbox": [float(p.boxes[0, 0]), float(p.boxes[0, 1]),
+                                      float(p.boxes[0, 2] - p.boxes[0, 0]), float(p.boxes[0, 3] - p.boxes[0, 1])]}
+                            for k, p in enumerate(data)]}
+    return write_json(tmp_path / "labels.json", coco)
 
 
 def test_a_flip_mirrors_boxes_and_swaps_the_left_and_right_points():
@@ -70,15 +83,7 @@ def test_every_epoch_leaves_a_checkpoint_and_a_resumed_run_goes_on_from_it(tmp_p
 
 def test_train_then_eval_from_the_command_line(tmp_path, capsys):
     from annotator.cli import main
-    from tests.samples import write_json
-
-    data = photos(tmp_path)
-    coco = {"images": [{"id": k, "file_name": p.path.name, "width": 128, "height": 96} for k, p in enumerate(data)],
-            "categories": [{"id": 1, "name": "small"}, {"id": 2, "name": "large"}],
-            "annotations": [{"id": k + 1, "image_id": k, "category_id": int(p.labels[0]) + 1, "iscrowd": 0,
-                             "bbox": [float(p.boxes[0, 0]), float(p.boxes[0, 1]), float(p.boxes[0, 2] - p.boxes[0, 0]),
-                                      float(p.boxes[0, 3] - p.boxes[0, 1])]} for k, p in enumerate(data)]}
-    labels = write_json(tmp_path / "labels.json", coco)
+    labels = labelled_photos(tmp_path, 4)
     run = tmp_path / "run"
     assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(run), "--epochs", "1",
                  "--img-size", "64", "--batch", "2", "--val", str(labels)]) == 0
