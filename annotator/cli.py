@@ -27,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         if has_display():  # plain `annotator`: the start page
+            missing = _missing_qt_libraries()
+            if missing:
+                print(f"annotator: error: {missing}", file=sys.stderr)
+                return 2
             from .gui.app import run_start_page
 
             return run_start_page()
@@ -200,12 +204,22 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_open(args: argparse.Namespace) -> None:
     if not has_display():
         raise UserError("no display to open the window on: run it in a desktop session (or under xvfb-run)")
+    missing = _missing_qt_libraries()
+    if missing:
+        raise UserError(missing)
     with TerminalProgress("reading image sizes") as progress:
         project_file = project_for(args.target, progress)
     from .gui.app import run  # Qt is loaded only for the window
 
     with Project.open(project_file) as project:
         run(project)
+
+
+def _missing_qt_libraries() -> str | None:
+    """One line naming the system packages Qt's X11 plugin lacks, before Qt aborts with its own."""
+    from .gui.qtlibs import missing_line, uses_xcb  # no Qt: it asks the linker about Qt's plugin
+
+    return missing_line() if uses_xcb() else None
 
 
 def has_display() -> bool:

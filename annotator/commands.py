@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from converters import Annotation
+from converters import Annotation, Category, ImageStatus
 
-from .store import Project
+from .store import Project, RemovedCategory
 
 
 class Command(Protocol):
@@ -98,6 +98,98 @@ class RejectSuggestion:
 
 
 @dataclass
+class SetStatus:
+    """An image's status (and a skip's reason), from `before` to `after`: each a (status, reason) pair."""
+
+    image_id: int
+    before: tuple[ImageStatus, str | None]
+    after: tuple[ImageStatus, str | None]
+    text: str = "change image status"
+
+    def do(self, project: Project) -> None:
+        project.set_status(self.image_id, *self.after)
+
+    def undo(self, project: Project) -> None:
+        project.set_status(self.image_id, *self.before)
+
+
+@dataclass
+class AddCategory:
+    name: str
+    text: str = "add category"
+    category: Category | None = None  # after the first `do`, as stored
+    _removed: RemovedCategory | None = None
+
+    def do(self, project: Project) -> None:
+        if self._removed is not None:
+            project.restore_category(self._removed)
+        else:
+            self.category = project.add_category(self.name)
+
+    def undo(self, project: Project) -> None:
+        self._removed = project.delete_category(self.category.id)
+
+
+@dataclass
+class EditCategory:
+    """A new name or colour."""
+
+    before: Category
+    after: Category
+    text: str = "edit category"
+
+    def do(self, project: Project) -> None:
+        self.after = project.update_category(self.after)
+
+    def undo(self, project: Project) -> None:
+        project.update_category(self.before)
+
+
+@dataclass
+class OrderCategories:
+    before: list[int]
+    after: list[int]
+    text: str = "reorder categories"
+
+    def do(self, project: Project) -> None:
+        project.order_categories(self.after)
+
+    def undo(self, project: Project) -> None:
+        project.order_categories(self.before)
+
+
+@dataclass
+class DeleteCategory:
+    """Delete a category with its objects, or after moving them to `move_to`."""
+
+    category_id: int
+    move_to: int | None = None
+    text: str = "delete category"
+    _removed: RemovedCategory | None = None
+
+    def do(self, project: Project) -> None:
+        self._removed = project.delete_category(self.category_id, self.move_to)
+
+    def undo(self, project: Project) -> None:
+        project.restore_category(self._removed)
+
+
+@dataclass
+class ClearSuggestions:
+    """Delete one model's pending suggestions (a later run of it suggests there again)."""
+
+    model: str
+    text: str = "clear suggestions"
+    _rows: tuple[list[str], list[tuple]] | None = None
+
+    def do(self, project: Project) -> None:
+        self._rows = project.remove_pending(self.model)
+
+    def undo(self, project: Project) -> None:
+        project.restore_suggestions(*self._rows)
+
+
+@dataclass
 class Batch:
     """Several edits that one undo takes back together, such as accepting every suggestion above a score."""
 
@@ -149,3 +241,10 @@ class UndoStack:
     def _changed(self) -> None:
         for listener in self.listeners:
             listener()
+
+
+def images_of(command: Command) -> set[int]:
+    """The images whose status a command (or a batch) changes: their rows in the image list follow."""
+    if isinstance(command, Batch):
+        return set().union(*(images_of(c) for c in command.commands))
+    return {command.image_id} if isinstance(command, SetStatus) else set()

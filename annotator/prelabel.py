@@ -4,6 +4,7 @@ has already suggested on are skipped, so a stopped run resumes. Qt-free: the app
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
@@ -66,3 +67,15 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
         result.suggestions += len(suggestions)
     progress(len(images), len(images))
     return result
+
+
+def prelabel_project(project_path: Path, model: Path, min_score: float = MIN_SCORE,
+                     progress: Progress = no_progress) -> PrelabelResult:
+    """Load the detector in `model` (a run directory) and suggest on the images not yet done; opens its
+    own connection, so the window can run it in a worker thread."""
+    from detectors.device import default_device
+    from detectors.predictor import Predictor
+
+    predictor = Predictor.load(model, default_device())
+    with Project.open(project_path) as project:
+        return prelabel(project, predictor, str(model.resolve()), min_score, "todo", progress)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 
-from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
-from converters.geometry import ROLES
+from converters import Annotation, Category, ExtremePoints, ImageRecord, ImageStatus, Source, UserError
+from converters.geometry import ROLES, Box
+from converters.masks import polygons_contain
 
 from .clicking import ExtremeClicks
-from .commands import AcceptSuggestion, AddLabel, Batch, DeleteLabel, RejectSuggestion, ReplaceLabel, UndoStack
-from .masking import with_octagon
-from .store import Project
+from .commands import (AcceptSuggestion, AddCategory, AddLabel, Batch, ClearSuggestions, Command, DeleteCategory,
+                       DeleteLabel, EditCategory, OrderCategories, RejectSuggestion, ReplaceLabel, SetStatus,
+                       UndoStack)
+from .masking import MASK_METHOD, with_octagon
+from .store import SKIP_REASON, Project
+
+#: The attribute names the window offers for every object (booleans); `crowd` is COCO's iscrowd.
+CROWD = "crowd"
+FLAGS = (CROWD, "occluded", "truncated", "difficult")
 
 
 class LabellingSession:
@@ -34,7 +41,82 @@ class LabellingSession:
         """Space: the current image is finished (again: back to in progress)."""
         image = self.project.image(self._current())
         done = image.status is ImageStatus.DONE
-        self.project.set_status(image.id, ImageStatus.IN_PROGRESS if done else ImageStatus.DONE)
+        self._set_status(image, ImageStatus.IN_PROGRESS if done else ImageStatus.DONE, None,
+                         "mark not done" if done else "mark done")
+
+    def skip(self, reason: str | None = None) -> None:
+        """Skip the current image, with an optional reason (again: no longer skipped)."""
+        image = self.project.image(self._current())
+        if image.status is ImageStatus.SKIPPED:
+            self._set_status(image, self._worked_on(image.id), None, "unskip image")
+        else:
+            self._set_status(image, ImageStatus.SKIPPED, (reason or "").strip() or None, "skip image")
+
+    def _worked_on(self, image_id: int) -> ImageStatus:
+        return ImageStatus.IN_PROGRESS if self.project.annotations(image_id) else ImageStatus.TODO
+
+    def _set_status(self, image: ImageRecord, status: ImageStatus, reason: str | None, text: str) -> None:
+        self.history.push(SetStatus(image.id, (image.status, image.attributes.get(SKIP_REASON)), (status, reason),
+                                    text=text))
+
+    def _started(self, image_id: int) -> list[Command]:
+        """The first object on an image that is still to do puts it in progress (undone with the object)."""
+        image = self.project.image(image_id)
+        if image.status is not ImageStatus.TODO:
+            return []
+        return [SetStatus(image_id, (image.status, None), (ImageStatus.IN_PROGRESS, None))]
+
+    # -- categories ----------------------------------------------------------------------------------
+    def check_category(self) -> None:
+        """After categories changed (here, by an undo, or in another process): keep the chosen one if it
+        still exists, else take the first."""
+        ids = [c.id for c in self.project.categories()]
+        if self.category_id not in ids:
+            self.category_id = ids[0] if ids else None
+
+    def add_category(self, name: str) -> Category:
+        name = name.strip()
+        if any(c.name == name for c in self.project.categories()):
+            raise UserError(f"there is already a category called {name!r}")
+        category = self.history.push(AddCategory(name, text=f"add category {name}")).category
+        if self.category_id is None:
+            self.category_id = category.id
+        return category
+
+    def _category(self, category_id: int) -> Category:
+        [category] = [c for c in self.project.categories() if c.id == category_id] or [None]
+        if category is None:
+            raise UserError(f"no category with id {category_id}")
+        return category
+
+    def rename_category(self, category_id: int, name: str) -> Category:
+        before = self._category(category_id)
+        after = dataclasses.replace(before, name=name)
+        return self.history.push(EditCategory(before, after, text=f"rename category {before.name}")).after
+
+    def recolor_category(self, category_id: int, color: str) -> Category:
+        before = self._category(category_id)
+        after = dataclasses.replace(before, color=color)
+        return self.history.push(EditCategory(before, after, text=f"recolour category {before.name}")).after
+
+    def order_categories(self, ids: list[int]) -> None:
+        before = [c.id for c in self.project.categories()]
+        if ids != before:
+            self.history.push(OrderCategories(before, list(ids)))
+
+    def delete_category(self, category_id: int, move_to: int | None = None) -> None:
+        """Delete a category and its objects, or move its objects to `move_to` first."""
+        name = self._category(category_id).name
+        text = f"delete category {name}" + (f" (objects moved to {self._category(move_to).name})" if move_to else "")
+        self.history.push(DeleteCategory(category_id, move_to, text=text))
+        self.selected = None if self.selected and not self.exists(self.selected) else self.selected
+        self.check_category()
+
+    def exists(self, selected: tuple[str, int]) -> bool:
+        kind, object_id = selected
+        anns = self.project.annotations(self._current()) if kind == "label" else self.project.suggestions(
+            self._current())
+        return any(a.id == object_id for a in anns)
 
     def next_unfinished(self) -> int | None:
         """N: the first image after the current one (wrapping round) that is not done or skipped."""
@@ -50,6 +132,18 @@ class LabellingSession:
             return None
         label = self.project.annotation(self.selected[1])
         return None if label.category_id == category_id else self.set_category(label.id, category_id)
+
+    def select_at(self, x: float, y: float, tolerance: float = 0.0) -> tuple[str, int] | None:
+        """Select the topmost object at an image point: the smallest whose mask (or, without one, whose box
+        grown by `tolerance`) holds it; the canvas draws smaller objects over larger ones. None drops
+        the selection."""
+        image_id = self._current()
+        hits = []
+        for kind, anns in (("label", self.project.annotations(image_id)),
+                           ("suggestion", self.project.suggestions(image_id))):
+            hits += [(a.box.area, kind, a.id) for a in anns if _holds(a, x, y, tolerance)]
+        self.selected = min(hits)[1:] if hits else None
+        return self.selected
 
     def select_next(self) -> tuple[str, int] | None:
         """Tab: cycle through the image's labels, then its pending suggestions."""
@@ -93,16 +187,63 @@ class LabellingSession:
         return self.image_id
 
     def click(self, x: float, y: float) -> Annotation | None:
-        """One extreme click; the fourth stores the object (box exact, octagon mask) and returns it."""
+        """One extreme click; the fourth stores the object (box exact, octagon mask), selects it and returns
+        it. With a box-only object selected, the four clicks give that object its extreme points instead."""
         image_id = self._current()
-        if self.category_id is None:
+        target = self.box_only_selected()
+        if self.category_id is None and target is None:
             raise UserError("add a category first")
         extreme = self.clicks.add(x, y)
+        if target is None:
+            self.selected = None  # a new object is begun: the last one's category keys are done
         if extreme is None:
             return None
-        label = with_octagon(Annotation.from_extreme(0, image_id, self.category_id, extreme, source=Source.HUMAN),
-                             extreme)
-        return self.history.push(AddLabel(label, text="add object")).label
+        if target is not None:
+            after = dataclasses.replace(with_octagon(target, extreme), source=Source.HUMAN)
+            first: Command = ReplaceLabel(target, after, text="give the box its extreme points")
+        else:
+            first = AddLabel(with_octagon(Annotation.from_extreme(0, image_id, self.category_id, extreme,
+                                                                  source=Source.HUMAN), extreme))
+        rest = self._started(image_id)
+        self.history.push(Batch([first, *rest], text=first.text) if rest else first)
+        made = first.after if isinstance(first, ReplaceLabel) else first.label
+        self.selected = ("label", made.id)
+        return made
+
+    def box_only_selected(self) -> Annotation | None:
+        """The selected label when it is a box without extreme points (imported from VOC or YOLO, say)."""
+        if self.selected is None or self.selected[0] != "label":
+            return None
+        label = self.project.annotation(self.selected[1])
+        return label if label.extreme is None and label.points is None else None
+
+    def resize_box(self, label_id: int, box: Box) -> Annotation:
+        """Drag a box-only object's edge or corner. An object with extreme points follows its points."""
+        before = self.project.annotation(label_id)
+        if before.extreme is not None:
+            raise UserError("this box follows its extreme points: drag those instead")
+        image = self.project.image(before.image_id)
+        x0, y0 = max(0.0, min(box.x, box.x + box.w)), max(0.0, min(box.y, box.y + box.h))
+        x1 = min(float(image.width), max(box.x, box.x + box.w))
+        y1 = min(float(image.height), max(box.y, box.y + box.h))
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            raise UserError("a box needs at least one pixel of width and height")
+        after = dataclasses.replace(before, box=Box(x0, y0, x1 - x0, y1 - y0), area=None, source=Source.HUMAN)
+        return self.history.push(ReplaceLabel(before, after, text="resize box")).after
+
+    def set_attribute(self, label_id: int, name: str, value) -> Annotation:
+        """An object's attribute (None removes it); `crowd` is the crowd flag every format knows."""
+        before = self.project.annotation(label_id)
+        if name == MASK_METHOD:
+            raise UserError(f"{name} is kept by the mask backends")
+        if name == CROWD:
+            after = dataclasses.replace(before, iscrowd=bool(value))
+        else:
+            attributes = {k: v for k, v in before.attributes.items() if k != name}
+            if value is not None:
+                attributes[name] = value
+            after = dataclasses.replace(before, attributes=attributes)
+        return self.history.push(ReplaceLabel(before, after, text=f"set {name}")).after
 
     def move_point(self, label_id: int, role: str, x: float, y: float) -> Annotation:
         """Drag one extreme point: the box follows exactly, and the placeholder mask with it."""
@@ -143,6 +284,24 @@ class LabellingSession:
     def reject(self, suggestion_id: int) -> None:
         self.history.push(RejectSuggestion(suggestion_id))
 
+    def reject_all(self) -> int:
+        """Reject every pending suggestion on the image, undone as one."""
+        pending = self.project.suggestions(self._current())
+        if not pending:
+            raise UserError("no pending suggestion on this image")
+        self.history.push(Batch([RejectSuggestion(s.id) for s in pending], text=f"reject {len(pending)} suggestions"))
+        self.selected = None if self.selected and self.selected[0] == "suggestion" else self.selected
+        return len(pending)
+
+    def clear_model(self, model: str) -> int:
+        """Delete one model's pending suggestions in the whole project; a later run of it suggests again."""
+        count = self.project.pending_by_model().get(model, 0)
+        if not count:
+            raise UserError("that model has no pending suggestions")
+        self.history.push(ClearSuggestions(model, text=f"clear {count} suggestions"))
+        self.selected = None if self.selected and self.selected[0] == "suggestion" else self.selected
+        return count
+
     def undo(self) -> str | None:
         command = self.history.undo()
         return command.text if command else None
@@ -160,3 +319,38 @@ def _moved(ann: Annotation, role: str, x: float, y: float) -> Annotation:
         raise UserError("this object has no extreme points to move")
     extreme = ExtremePoints(**{**ann.extreme.as_dict(), role: (float(x), float(y))})
     return dataclasses.replace(with_octagon(ann, extreme), source=Source.HUMAN)
+
+
+def _holds(ann: Annotation, x: float, y: float, tolerance: float) -> bool:
+    b = ann.box
+    if not (b.x - tolerance <= x <= b.x + b.w + tolerance and b.y - tolerance <= y <= b.y + b.h + tolerance):
+        return False
+    return polygons_contain(ann.polygons, x, y) if ann.polygons else True
+
+
+def parse_value(text: str):
+    """An attribute value as a person types it: true/false, a whole or decimal number, else the text;
+    nothing at all removes the attribute (None)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        return value if value == value and abs(value) != float("inf") else text  # NaN, inf stay text
+    return text
+
+
+def shown_value(value) -> str:
+    """The text a person edits for a value: the inverse of `parse_value` for what it makes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value)
+    return str(value)

@@ -18,6 +18,7 @@ class Settings:
     accept_score: float = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
     dextr_weights: str = ""  # the DEXTR model (a run directory or the official .pth) for method "dextr"
     detector: str = ""  # the last detector run directory pre-labelled with, offered first next time
+    prelabel_score: float = 0.3  # pre-labelling suggests the detections scoring at least this
 
 
 def load_settings() -> Settings:
@@ -39,10 +40,16 @@ def load_settings() -> Settings:
         method = None
     return Settings(
         mask_method=method if method in MASK_METHODS else defaults.mask_method,
-        accept_score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 1 else defaults.accept_score,
+        accept_score=_share(score, defaults.accept_score),
         dextr_weights=weights,
         detector=detector if isinstance(detector, str) else "",
+        prelabel_score=_share(stored.get("prelabel_score"), defaults.prelabel_score),
     )
+
+
+def _share(value, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 \
+        else default
 
 
 def save_settings(settings: Settings) -> None:

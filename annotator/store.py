@@ -29,6 +29,7 @@ from .palette import default_color
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+SKIP_REASON = "skip_reason"  # an image attribute: why the person skipped it
 SKIPPED_DUPLICATES = "{n} annotations already in the project: skipped"
 MISSING_ON_IMPORT = "{n} images listed in the file are missing under the image folder (kept, marked missing)"
 
@@ -43,6 +44,17 @@ class ImportResult:
     suggestions_added: int = 0
     categories_added: int = 0
     report: Report = field(default_factory=Report)
+
+
+@dataclass
+class RemovedCategory:
+    """A deleted category and what went with it: enough to put it all back."""
+
+    category: Category
+    position: int
+    moved_to: int | None
+    rows: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)  # table -> (columns, rows) deleted
+    moved: dict[str, list[int]] = field(default_factory=dict)  # table -> ids moved to `moved_to`
 
 
 class Project:
@@ -134,6 +146,11 @@ class Project:
             raise
         self._conn.execute("COMMIT")
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (the command line, a worker) commits: how the
+        window learns of changes it did not make, without reading the tables."""
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
     @property
     def schema_version(self) -> int:
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -171,9 +188,18 @@ class Project:
     def image_count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
-    def set_status(self, image_id: int, status: ImageStatus) -> None:
+    def set_status(self, image_id: int, status: ImageStatus, reason: str | None = None) -> None:
+        """A skipped image keeps the person's reason (attribute `skip_reason`); any other status drops it."""
         with self._transaction() as c:
-            c.execute("UPDATE images SET status = ? WHERE id = ?", (ImageStatus(status).value, image_id))
+            row = c.execute("SELECT attributes FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                raise UserError(f"no image with id {image_id}", self.path)
+            attributes = orjson.loads(row[0])
+            attributes.pop(SKIP_REASON, None)
+            if ImageStatus(status) is ImageStatus.SKIPPED and reason:
+                attributes[SKIP_REASON] = reason
+            c.execute("UPDATE images SET status = ?, attributes = ? WHERE id = ?",
+                      (ImageStatus(status).value, _json(attributes), image_id))
 
     def mark_unreadable(self, image_id: int, unreadable: bool = True) -> None:
         """Note (or clear) that an image's file could not be decoded, so lists can show it."""
@@ -217,6 +243,73 @@ class Project:
         cur = c.execute("INSERT INTO categories (name, color, position, supercategory) VALUES (?, ?, ?, ?)",
                         (name, color, position, supercategory))
         return Category(id=cur.lastrowid, name=name, color=color, supercategory=supercategory)
+
+    def update_category(self, category: Category) -> Category:
+        """Rename or recolour a category (matched by id); names stay unique."""
+        name = category.name.strip()
+        if not name:
+            raise UserError("a category name cannot be empty", self.path)
+        with self._transaction() as c:
+            clash = c.execute("SELECT 1 FROM categories WHERE name = ? AND id != ?", (name, category.id)).fetchone()
+            if clash:
+                raise UserError(f"there is already a category called {name!r}", self.path)
+            cur = c.execute("UPDATE categories SET name = ?, color = ?, supercategory = ? WHERE id = ?",
+                            (name, category.color, category.supercategory, category.id))
+            if cur.rowcount == 0:
+                raise UserError(f"no category with id {category.id}", self.path)
+        return dataclasses.replace(category, name=name)
+
+    def order_categories(self, ids: list[int]) -> None:
+        """Put the categories in this order (the digit keys follow it); `ids` must name each once."""
+        with self._transaction() as c:
+            known = {i for (i,) in c.execute("SELECT id FROM categories")}
+            if sorted(ids) != sorted(known):
+                raise UserError("the new order must name every category once", self.path)
+            c.executemany("UPDATE categories SET position = ? WHERE id = ?", [(k, i) for k, i in enumerate(ids)])
+
+    def category_use(self, category_id: int) -> tuple[int, int]:
+        """(labels, suggestions) of this category."""
+        return tuple(self._conn.execute(f"SELECT COUNT(*) FROM {table} WHERE category_id = ?",
+                                        (category_id,)).fetchone()[0] for table in ("annotations", "suggestions"))
+
+    def delete_category(self, category_id: int, move_to: int | None = None) -> RemovedCategory:
+        """Delete a category with its labels and suggestions, or first move them to `move_to`. The result
+        holds all that went, so `restore_category` can put it back exactly (an undo)."""
+        with self._transaction() as c:
+            row = c.execute("SELECT id, name, color, supercategory, position FROM categories WHERE id = ?",
+                            (category_id,)).fetchone()
+            if row is None:
+                raise UserError(f"no category with id {category_id}", self.path)
+            if move_to == category_id or (move_to is not None and not c.execute(
+                    "SELECT 1 FROM categories WHERE id = ?", (move_to,)).fetchone()):
+                raise UserError("move the objects to another category that exists", self.path)
+            removed = RemovedCategory(Category(*row[:4]), row[4], move_to)
+            for table in ("suggestions", "annotations"):  # suggestions first: they may name a label
+                if move_to is None:
+                    cur = c.execute(f"SELECT * FROM {table} WHERE category_id = ?", (category_id,))
+                    removed.rows[table] = ([d[0] for d in cur.description], cur.fetchall())
+                    c.execute(f"DELETE FROM {table} WHERE category_id = ?", (category_id,))
+                else:
+                    removed.moved[table] = [i for (i,) in c.execute(
+                        f"SELECT id FROM {table} WHERE category_id = ?", (category_id,))]
+                    c.execute(f"UPDATE {table} SET category_id = ? WHERE category_id = ?", (move_to, category_id))
+            c.execute("DELETE FROM categories WHERE id = ?", (category_id,))
+            return removed
+
+    def restore_category(self, removed: RemovedCategory) -> None:
+        with self._transaction() as c:
+            cat = removed.category
+            c.execute("INSERT INTO categories (id, name, color, supercategory, position) VALUES (?, ?, ?, ?, ?)",
+                      (cat.id, cat.name, cat.color, cat.supercategory, removed.position))
+            for table in ("annotations", "suggestions"):
+                for i in removed.moved.get(table, []):
+                    c.execute(f"UPDATE {table} SET category_id = ? WHERE id = ?", (cat.id, i))
+                if table in removed.rows:
+                    self._restore_rows(c, table, *removed.rows[table])
+
+    @staticmethod
+    def _restore_rows(c: sqlite3.Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
+        c.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
 
     # -- labels --------------------------------------------------------------------------------
     def annotations(self, image_id: int) -> list[Annotation]:
@@ -313,6 +406,26 @@ class Project:
             sql += " AND review = ?"
             args += (Review(review).value,)
         return [_annotation(r) for r in self._conn.execute(sql + " ORDER BY id", args)]
+
+    def pending_by_model(self) -> dict[str, int]:
+        """Model -> its pending suggestions, for clearing one model's ("" for suggestions of no model)."""
+        rows = self._conn.execute("SELECT COALESCE(model, ''), COUNT(*) FROM suggestions WHERE review = 'pending' "
+                                  "GROUP BY model ORDER BY model")
+        return dict(rows.fetchall())
+
+    def remove_pending(self, model: str) -> tuple[list[str], list[tuple]]:
+        """Delete one model's pending suggestions, so that a later run of it suggests on those images
+        again; returns the rows (columns, rows) for `restore_suggestions`."""
+        with self._transaction() as c:
+            where = "review = 'pending' AND COALESCE(model, '') = ?"
+            cur = c.execute(f"SELECT * FROM suggestions WHERE {where}", (model,))
+            columns, rows = [d[0] for d in cur.description], cur.fetchall()
+            c.execute(f"DELETE FROM suggestions WHERE {where}", (model,))
+            return columns, rows
+
+    def restore_suggestions(self, columns: list[str], rows: list[tuple]) -> None:
+        with self._transaction() as c:
+            self._restore_rows(c, "suggestions", columns, rows)
 
     def accept_suggestion(self, suggestion_id: int, label_id: int | None = None) -> Annotation:
         """Copy a pending suggestion into the labels (as an accepted model label) and mark it accepted.
@@ -427,6 +540,17 @@ class Project:
             "share_with_mask": masked / total if total else 0.0,
             "pending_suggestions": pending,
         }
+
+
+def progress_of(path: Path) -> tuple[int, int] | None:
+    """(done, all) images of a project file, read without opening it for writing (the start page lists
+    these); None when it cannot be read."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            done, total = conn.execute("SELECT COALESCE(SUM(status = 'done'), 0), COUNT(*) FROM images").fetchone()
+            return int(done), int(total)
+    except sqlite3.Error:
+        return None
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -98,6 +98,20 @@ def polygons_to_mask(polygons: Sequence[Sequence[float]], height: int, width: in
     return rle_to_mask(polygons_to_rle(polygons, height, width))
 
 
+def polygons_contain(polygons: Sequence[Sequence[float]], x: float, y: float) -> bool:
+    """Whether (x, y) lies inside the mask the polygons draw, by the even-odd rule: a hole bridged into
+    its outline, or a part inside another's hole, counts as it is drawn."""
+    crossings = 0
+    for flat in polygons:
+        xs, ys = np.asarray(flat[0::2], float), np.asarray(flat[1::2], float)
+        nx, ny = np.roll(xs, -1), np.roll(ys, -1)
+        spans = (ys > y) != (ny > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = xs + (y - ys) * (nx - xs) / (ny - ys)
+        crossings += int(np.count_nonzero(spans & (at > x)))
+    return crossings % 2 == 1
+
+
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks of one size (0 when both are empty)."""
     union = np.count_nonzero(a | b)

@@ -130,6 +130,30 @@ def test_open_without_a_display_says_so_in_one_line(tmp_path, capsys, monkeypatc
     assert list(tmp_path.iterdir()) == []  # nothing made before the refusal
 
 
+def test_open_names_the_system_packages_qt_lacks_in_one_line(tmp_path, capsys, monkeypatch):
+    from annotator.gui import qtlibs
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    for name in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    ldd = ("\tlibQt6XcbQpa.so.6 => /x/libQt6XcbQpa.so.6 (0x1)\n\tlibxcb-cursor.so.0 => not found\n"
+           "\tlibxcb-icccm.so.4 => not found\n\tlibodd.so.3 => not found\n")
+    monkeypatch.setattr(qtlibs.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, ldd, ""))
+    assert main(["open", str(tmp_path)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith("sudo apt-get install libxcb-cursor0 libxcb-icccm4 libodd.so.3")
+    assert main([]) == 2  # the start page too
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_qt_plugin_is_found_and_asked_about_without_loading_qt():
+    from annotator.gui import qtlibs
+
+    plugin = qtlibs.xcb_plugin()
+    assert plugin is not None and plugin.name == "libqxcb.so"
+    assert isinstance(qtlibs.missing_packages(plugin), list)
+
+
 def test_plain_annotator_without_a_display_prints_the_help(capsys, monkeypatch):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 import torch
 
 from annotator.gui.window import MainWindow
@@ -392,14 +392,17 @@ def test_the_objects_list_selects_and_a_digit_changes_the_selected_objects_categ
     for x, y in ((60, 10), (20, 50), (62, 90), (100, 45)):
         click(window, x, y)
     [obj] = window.project.annotations(1)
-    assert [window.objects.item(i).text() for i in range(window.objects.count())] == ["date  human"]
+    assert [window.objects.item(i).text() for i in range(window.objects.count())] == ["#1  date  human  mask octagon"]
+    assert window.session.selected == ("label", obj.id)  # the new object is selected after its 4th click
+    QTest.keyClick(window, Qt.Key_Escape)
+    assert window.session.selected is None
     item = window.objects.item(0)
     QTest.mouseClick(window.objects.viewport(), Qt.LeftButton, Qt.NoModifier,
                      window.objects.visualItemRect(item).center())
     assert window.session.selected == ("label", obj.id)
     QTest.keyClick(window, Qt.Key_2)
     assert window.project.annotation(obj.id).category_id == 2 and window.session.category_id == 2
-    assert window.objects.item(0).text() == "fig  human"
+    assert window.objects.item(0).text() == "#1  fig  human  mask octagon"
     QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
     assert window.project.annotation(obj.id).category_id == 1
     QTest.keyClick(window, Qt.Key_Escape)  # no clicks in progress: Esc drops the selection
@@ -438,14 +441,15 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
         click(window, *p)
     [mine] = window.project.annotations(1)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.3, True))  # the minimum score, as offered
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
     assert window.stop_prelabel.isEnabled()
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
     assert window.statusBar().currentMessage().startswith("pre-labelled 2 images: ")
-    assert not window.prelabel_bar.isVisible() and not window.stop_prelabel.isEnabled()
+    assert not window.job_bar.isVisible() and not window.stop_prelabel.isEnabled()
     assert window.project.annotations(1) == [mine]  # the person's label, untouched
     assert window.project.suggestions(1) and window.project.suggestions(2)
-    assert [window.categories.item(k).text() for k in range(window.categories.count())] == ["date", "fig", "walnut"]
+    assert [window.categories.list.item(k).text() for k in range(window.categories.list.count())] == ["date", "fig", "walnut"]
     assert window.objects.count() == 1 + len(window.project.suggestions(1))  # on screen without reopening
     assert load_settings().detector == str(eager_detector)
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)  # again: every image is suggested on by this model
@@ -455,6 +459,7 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
 
 def test_stopping_prelabelling_keeps_what_was_suggested(window, eager_detector, qtbot, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.3, True))  # the minimum score, as offered
     window.prelabeller.stop()  # a stop asked before starting does not carry over
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
     window.stop_prelabel.trigger()

@@ -5,12 +5,14 @@ from annotator.imagelist import counts, image_text, shown_images
 from converters import ImageRecord, ImageStatus
 
 IMAGES = [ImageRecord(1, "farm/Cow.jpg", 10, 10, ImageStatus.DONE), ImageRecord(2, "farm/horse.jpg", 10, 10),
-          ImageRecord(3, "city/car.jpg", 10, 10, ImageStatus.SKIPPED)]
+          ImageRecord(3, "city/car.jpg", 10, 10, ImageStatus.SKIPPED, {"skip_reason": "blurred"}),
+          ImageRecord(4, "city/bus.jpg", 10, 10, ImageStatus.IN_PROGRESS)]
 PENDING = {2: 3}
 
 
 @pytest.mark.parametrize("search, kind, expected", [
-    ("", "all", [1, 2, 3]), ("FARM", "all", [1, 2]), ("cow", "all", [1]), ("", "to do", [2]),
+    ("", "all", [1, 2, 3, 4]), ("FARM", "all", [1, 2]), ("cow", "all", [1]), ("", "to do", [2, 4]),
+    ("", "not started", [2]), ("", "in progress", [4]), ("", "skipped", [3]),
     ("", "done", [1]), ("", "with suggestions", [2]), ("city", "with suggestions", []),
 ])
 def test_search_and_filter(search, kind, expected):
@@ -18,6 +20,8 @@ def test_search_and_filter(search, kind, expected):
 
 
 def test_counts_and_marks():
-    assert counts(IMAGES, PENDING) == "1 of 3 done, 1 with suggestions"
+    assert counts(IMAGES, PENDING) == "1 of 4 done, 1 skipped, 1 with suggestions"
     assert image_text(IMAGES[0], 0) == "✓ farm/Cow.jpg"
     assert image_text(IMAGES[1], 3) == "· farm/horse.jpg  (3 suggested)"
+    assert image_text(IMAGES[2], 0) == "⊘ city/car.jpg  (skipped: blurred)"
+    assert image_text(IMAGES[3], 0) == "◐ city/bus.jpg"

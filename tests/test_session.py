@@ -153,9 +153,9 @@ def test_tab_cycles_labels_then_suggestions_and_delete_and_enter_act_on_the_sele
     obj = four_clicks(session)
     ep = ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
     one, two = session.project.add_suggestions([Annotation.from_extreme(0, 1, 1, ep, score=0.9)] * 2)
+    assert session.selected == ("label", obj.id)  # a new object is selected after its 4th click
     assert [session.select_next() for _ in range(4)] == [
-        ("label", obj.id), ("suggestion", one.id), ("suggestion", two.id), ("label", obj.id)]
-    session.select_next()
+        ("suggestion", one.id), ("suggestion", two.id), ("label", obj.id), ("suggestion", one.id)]
     session.delete_selected()  # the selected suggestion is rejected, not deleted
     assert [s.id for s in session.project.suggestions(1)] == [two.id]
     accepted = session.accept_selected()  # nothing selected now: the first pending one
@@ -205,6 +205,7 @@ def test_dragging_a_suggestions_point_accepts_it_and_one_undo_takes_both_back(se
 
 def test_a_digit_with_a_label_selected_changes_its_category_and_undo_restores_it(session):
     obj = four_clicks(session)
+    session.selected = None
     assert session.choose_category(2) is None  # nothing selected: only the next object's category
     assert session.category_id == 2 and session.project.annotation(obj.id).category_id == 1
     session.select_next()

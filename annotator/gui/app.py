@@ -1,10 +1,13 @@
-"""Start the app: the window on a project, or the start page that leads to one."""
+"""Start the app: the window on a project, or the start page that leads to one. The launcher keeps one
+labelling window at a time: File > Open puts another project in its place, File > Close goes back to the
+start page, and each project is closed (its lock released) with its window."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from converters import UserError
 
@@ -15,10 +18,16 @@ from ..store import Project
 
 def run(project: Project) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = open_window(project)
-    code = app.exec()
-    window.deleteLater()
-    return code
+    launcher = Launcher()
+    launcher.show_window(project)
+    return app.exec()
+
+
+def run_start_page() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    launcher = Launcher()
+    launcher.show_start_page()
+    return app.exec()
 
 
 def open_window(project: Project):
@@ -33,26 +42,50 @@ def open_window(project: Project):
     return window
 
 
-def run_start_page() -> int:
-    from .start import StartPage
+class Launcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.window = None
+        self.page = None
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    page = StartPage()
-    opened = []
+    def show_window(self, project: Project):
+        window = open_window(project)
+        window.open_requested.connect(self.open)
+        window.close_requested.connect(self.show_start_page)
+        window.destroyed.connect(project.close)  # the lock goes with the window
+        window.setAttribute(Qt.WA_DeleteOnClose)
+        self.window = window
+        return window
 
-    def choose(path: Path) -> None:
+    def show_start_page(self) -> None:
+        from .start import StartPage
+
+        self.page = StartPage()
+        self.page.chosen.connect(self.open)
+        self.page.resize(720, 460)
+        self.page.show()
+
+    def open(self, path: Path) -> None:
+        """Open what the person chose in the one window; a bad choice is said, and nothing else changes."""
+        asking: QWidget | None = self.window or self.page
         try:
             project = Project.open(project_for(path))
-            opened.append((project, open_window(project)))
-        except UserError as e:  # a bad choice: say why, and let the person choose again
-            QMessageBox.warning(page, "annotator", str(e))
+        except UserError as e:
+            QMessageBox.warning(asking, "annotator", str(e))
             return
-        page.close()
-
-    page.chosen.connect(choose)
-    page.resize(640, 420)
-    page.show()
-    code = app.exec()
-    for project, _window in opened:
-        project.close()
-    return code
+        if self.window is not None and self.window.project.path.resolve() == project.path.resolve():
+            project.close()
+            return
+        before, page = self.window, self.page
+        if before is not None:
+            before.close()
+            before.project.close()  # now, not when Qt gets round to deleting the window
+        try:
+            self.show_window(project)
+        except UserError as e:
+            project.close()
+            QMessageBox.warning(asking, "annotator", str(e))
+            return
+        if page is not None:
+            page.close()
+            self.page = None

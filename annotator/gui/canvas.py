@@ -1,21 +1,65 @@
-"""The image and its objects on a QGraphicsView, in image pixel coordinates (scene = image)."""
+"""The image and its objects on a QGraphicsView, in image pixel coordinates (scene = image).
+
+Mouse rule (also in the README's key table): a plain left click is an extreme click; a Ctrl+click
+selects the topmost object there; a press on a point handle drags it, and a tap on one (no movement)
+selects its object; the edges and corners of a selected box-only object can be dragged, and a tap on
+one is an extreme click (extreme points lie on the box). The middle button, or the left button with
+Space held, pans.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView
 
 from converters import Annotation, Shape
+from converters.geometry import Box
 
 POINT_RADIUS = 4.0  # screen pixels: the same size at any zoom
+EDGE_REACH = 6.0  # screen pixels from a box edge that still take hold of it
+TAP = 3.0  # screen pixels a press may move and still be a tap, not a drag
+ZOOM_STEP = 1.25
+
+
+class MaskItem(QGraphicsPathItem):
+    """A mask's fill and outline in one item: every part and hole of the mask in one even-odd path, its
+    outline drawn in the category colour over a dark line, readable on light and dark objects alike."""
+
+    def __init__(self, polygons: list[list[float]], color: QColor, opacity: float, width: float) -> None:
+        path = QPainterPath()
+        path.setFillRule(Qt.OddEvenFill)
+        for flat in polygons:
+            path.moveTo(flat[0], flat[1])
+            for i in range(2, len(flat), 2):
+                path.lineTo(flat[i], flat[i + 1])
+            path.closeSubpath()
+        super().__init__(path)
+        fill = QColor(color)
+        fill.setAlphaF(opacity)
+        self.setBrush(QBrush(fill))
+        self._halo = QPen(QColor(0, 0, 0, 170), width + 2)
+        self._halo.setCosmetic(True)
+        line = QPen(color, width)
+        line.setCosmetic(True)
+        self.setPen(line)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setPen(self._halo)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())
+        super().paint(painter, option, widget)
 
 
 class Canvas(QGraphicsView):
-    """Shows one image; emits `clicked(x, y)` and `moved(x, y)` in image coordinates."""
+    """Shows one image; emits what the mouse did in image coordinates."""
 
     clicked = Signal(float, float)
+    select_at = Signal(float, float)  # Ctrl+click
     moved = Signal(float, float)
+    view_changed = Signal()  # zoom or image changed: the status bar follows
     point_dragged = Signal(str, int, str, float, float)  # "label" or "suggestion", id, role, drop point
+    handle_tapped = Signal(str, int)  # a point handle pressed and released in place: select its object
+    box_dragged = Signal(int, float, float, float, float)  # label id, new x, y, w, h
 
     def __init__(self) -> None:
         super().__init__()
@@ -29,60 +73,113 @@ class Canvas(QGraphicsView):
         self._clicks: list[tuple[float, float]] = []
         self._handles: list[tuple[str, int, str, float, float]] = []  # (kind, id, role, x, y)
         self._dragging: tuple[str, int, str] | None = None
+        self._pressed_at: QPointF | None = None
+        self._box_edit: tuple[int, Box] | None = None  # the selected box-only label, its box
+        self._box_grip: tuple[bool, bool, bool, bool] | None = None  # which edges move: left, top, right, bottom
+        self._pan_from: QPointF | None = None
+        self._drawn: dict[tuple[str, int], tuple[tuple, list[QGraphicsItem]]] = {}
         self._fitted = True
+        self.space_down = False  # the window sets it while Space is held: the left button then pans
+        self.panned = False  # whether the view was panned while Space was held
         self.layers = {"masks": True, "boxes": True, "points": True}  # what is drawn (keys M, B, P)
         self.mask_opacity = 0.3
+        self.click_color = QColor("#ffffff")  # no category's colour: the window chooses it
         self.names: dict[int, str] = {}  # category names, for the hover text
 
     def show_image(self, image: QImage) -> bool:
         """Show `image`, fitted to the view; False (and a grey placeholder) if it is null (unreadable)."""
         scene = self.scene()
         scene.clear()
+        self._drawn.clear()
+        self._box_edit = None
         if image.isNull():
             self._image_size = (0, 0)
             scene.setSceneRect(QRectF(0, 0, 640, 480))
             scene.addRect(QRectF(0, 0, 640, 480), QPen(Qt.NoPen), QBrush(QColor(90, 90, 90)))
+            self.view_changed.emit()
             return False
         self._image_size = (image.width(), image.height())
-        scene.addPixmap(QPixmap.fromImage(image)).setTransformationMode(Qt.FastTransformation)
+        pixmap = scene.addPixmap(QPixmap.fromImage(image))
+        pixmap.setTransformationMode(Qt.FastTransformation)
+        pixmap.setZValue(-1e18)
         scene.setSceneRect(QRectF(0, 0, image.width(), image.height()))
         self.fit()
         return True
 
+    # -- the view: fit, zoom, centre ------------------------------------------------------------------
     def fit(self) -> None:
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
         self._fitted = True  # kept fitted when the window is resized, until the person zooms
+        self.view_changed.emit()
+
+    def zoom(self, factor: float) -> None:
+        self.scale(factor, factor)
+        self._fitted = False
+        self.view_changed.emit()
+
+    def actual_pixels(self) -> None:
+        """One image pixel on one screen pixel."""
+        ratio = self.devicePixelRatioF()
+        self.setTransform(QTransform.fromScale(1 / ratio, 1 / ratio))
+        self._fitted = False
+        self.view_changed.emit()
+
+    def zoom_level(self) -> float:
+        return self.transform().m11() * self.devicePixelRatioF()
+
+    def show_box(self, box: Box) -> None:
+        """Bring an object into view: centred, zoomed out first if it does not fit."""
+        rect = QRectF(box.x, box.y, max(box.w, 1.0), max(box.h, 1.0))
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if rect.width() > shown.width() or rect.height() > shown.height():
+            self.fitInView(rect.adjusted(-rect.width() / 4, -rect.height() / 4, rect.width() / 4,
+                                         rect.height() / 4), Qt.KeepAspectRatio)
+            self._fitted = False
+        self.centerOn(rect.center())
+        self.view_changed.emit()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
 
+    # -- drawing --------------------------------------------------------------------------------------
     def set_objects(self, labels: list[Annotation], colors: dict[int, str],
                     suggestions: list[Annotation] = (), selected: tuple[str, int] | None = None) -> None:
-        """Draw the labels (solid) and pending suggestions (dashed) over the image; the selected one
-        with a thicker line."""
+        """Draw the labels (solid) and pending suggestions (dashed) over the image, smaller objects over
+        larger ones; the selected one with a thicker line. Only objects that changed are drawn again, so
+        a click on an image with a thousand objects redraws one."""
         scene = self.scene()
-        for item in scene.items():
-            if item.data(0) == "object":
-                scene.removeItem(item)
         self._handles = [(kind, a.id, role, *p) for kind, anns in (("label", labels), ("suggestion", suggestions))
                          for a in anns if a.extreme is not None for role, p in a.extreme.as_dict().items()]
+        self._box_edit = None
+        wanted = {}
         for kind, anns, style in (("label", labels, Qt.SolidLine), ("suggestion", suggestions, Qt.DashLine)):
             for ann in anns:
-                width = 4 if selected == (kind, ann.id) else 2
-                self._draw(ann, QColor(colors.get(ann.category_id, "#ffffff")), style, width)
+                chosen = selected == (kind, ann.id)
+                if chosen and kind == "label" and ann.extreme is None and ann.shape is Shape.REGION:
+                    self._box_edit = (ann.id, ann.box)
+                color = colors.get(ann.category_id, "#ffffff")
+                look = (color, style, 4 if chosen else 2, ann.box, ann.extreme, ann.polygons, ann.shape, ann.points,
+                        ann.score, ann.source, self.names.get(ann.category_id), tuple(self.layers.values()),
+                        self.mask_opacity)
+                wanted[kind, ann.id] = (look, ann)
+        for key in [k for k in self._drawn if k not in wanted or self._drawn[k][0] != wanted[k][0]]:
+            for item in self._drawn.pop(key)[1]:
+                scene.removeItem(item)
+        for key, (look, ann) in wanted.items():
+            if key not in self._drawn:
+                self._drawn[key] = (look, self._draw(ann, QColor(look[0]), look[1], look[2]))
+        self.viewport().update()
 
     def set_clicks(self, clicks: list[tuple[float, float]]) -> None:
         self._clicks = list(clicks)
         self.viewport().update()
 
-    def _draw(self, ann: Annotation, color: QColor, style: Qt.PenStyle, width: int) -> None:
+    def _draw(self, ann: Annotation, color: QColor, style: Qt.PenStyle, width: int) -> list[QGraphicsItem]:
         scene = self.scene()
         pen = QPen(color, width, style)
         pen.setCosmetic(True)  # `width` screen pixels at any zoom
-        fill = QColor(color)
-        fill.setAlphaF(self.mask_opacity)
         items = []
         if ann.shape is Shape.POLYLINE:
             path = QPainterPath(_point(ann.points, 0))
@@ -90,9 +187,9 @@ class Canvas(QGraphicsView):
                 path.lineTo(_point(ann.points, i))
             items.append(scene.addPath(path, pen))
         elif ann.shape is Shape.REGION:
-            for outline in ann.polygons or [] if self.layers["masks"] else []:
-                polygon = QPolygonF([_point(outline, i) for i in range(0, len(outline), 2)])
-                items.append(scene.addPolygon(polygon, QPen(Qt.NoPen), QBrush(fill)))
+            if ann.polygons and self.layers["masks"]:
+                items.append(MaskItem(ann.polygons, color, self.mask_opacity, 1.5 if width == 2 else 2.5))
+                scene.addItem(items[-1])
             if self.layers["boxes"]:
                 b = ann.box
                 items.append(scene.addRect(QRectF(b.x, b.y, b.w, b.h), pen))
@@ -110,12 +207,14 @@ class Canvas(QGraphicsView):
         for item in items:
             item.setData(0, "object")
             item.setToolTip(hover)
+            item.setZValue(-ann.box.area)  # smaller objects lie over larger ones: the one Ctrl+click picks
+        return items
 
-    # -- drawn on top, in screen pixels: the extreme points and the guides while clicking ----------
+    # -- drawn on top, in screen pixels: the guides while clicking, the box being dragged ----------------
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         painter.save()
         painter.resetTransform()
-        if self._cursor is not None and self._image_size != (0, 0):
+        if self._cursor is not None and self._image_size != (0, 0) and self._pan_from is None:
             painter.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.DashLine))
             at = self.mapFromScene(self._cursor)
             painter.drawLine(0, at.y(), self.viewport().width(), at.y())
@@ -123,12 +222,23 @@ class Canvas(QGraphicsView):
         points = [self.mapFromScene(QPointF(x, y)) for x, y in self._clicks + self.drag_preview()]
         if len(points) > 1:
             xs, ys = [p.x() for p in points], [p.y() for p in points]
-            painter.setPen(QPen(QColor(255, 220, 0), 1, Qt.DashLine))
+            painter.setPen(QPen(self.click_color, 1, Qt.DashLine))
             painter.drawRect(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
         painter.setPen(QPen(QColor(0, 0, 0), 1))
-        painter.setBrush(QColor(255, 220, 0))
+        painter.setBrush(self.click_color)
         for p in points:
-            painter.drawEllipse(p, POINT_RADIUS, POINT_RADIUS)
+            painter.drawEllipse(p, POINT_RADIUS + 1, POINT_RADIUS + 1)
+        if self._box_edit is not None:
+            box = self.box_preview() or self._box_edit[1]
+            corners = [self.mapFromScene(QPointF(x, y)) for x, y in (
+                (box.x, box.y), (box.x + box.w, box.y), (box.x, box.y + box.h), (box.x + box.w, box.y + box.h))]
+            painter.setPen(QPen(self.click_color, 1, Qt.DashLine))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRect(QRectF(corners[0], corners[3]))
+            painter.setPen(QPen(QColor(0, 0, 0), 1))
+            painter.setBrush(self.click_color)
+            for c in corners:
+                painter.drawRect(QRectF(c.x() - 4, c.y() - 4, 8, 8))
         painter.restore()
 
     def drag_preview(self) -> list[tuple[float, float]]:
@@ -140,29 +250,75 @@ class Canvas(QGraphicsView):
         others = [(x, y) for k, i, r, x, y in self._handles if (k, i) == (kind, object_id) and r != role]
         return others + [(self._cursor.x(), self._cursor.y())]
 
+    def box_preview(self) -> Box | None:
+        """While a box-only object's edge or corner is dragged: the box it would get if dropped here."""
+        if self._box_grip is None or self._box_edit is None or self._cursor is None:
+            return None
+        b, (left, top, right, bottom) = self._box_edit[1], self._box_grip
+        x0, y0, x1, y1 = b.x, b.y, b.x + b.w, b.y + b.h
+        x, y = self._cursor.x(), self._cursor.y()
+        x0, x1 = (x if left else x0), (x if right else x1)
+        y0, y1 = (y if top else y0), (y if bottom else y1)
+        return Box(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
+
     # -- mouse --------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.LeftButton and self._image_size != (0, 0):
-            self._dragging = self._handle_at(event.position())
-            if self._dragging is None:
-                p = self.mapToScene(event.position().toPoint())
-                self.clicked.emit(p.x(), p.y())
+        position = event.position()
+        if event.button() == Qt.MiddleButton or (event.button() == Qt.LeftButton and self.space_down):
+            self._pan_from = position
+            self.panned = self.panned or self.space_down
+            self.viewport().setCursor(Qt.ClosedHandCursor)
             return
-        if event.button() == Qt.MiddleButton:
-            self.setDragMode(QGraphicsView.ScrollHandDrag)
-        super().mousePressEvent(event)
+        if event.button() != Qt.LeftButton or self._image_size == (0, 0):
+            super().mousePressEvent(event)
+            return
+        p = self.mapToScene(position.toPoint())
+        if event.modifiers() & Qt.ControlModifier:
+            self.select_at.emit(p.x(), p.y())
+            return
+        self._pressed_at = position
+        self._dragging = self._handle_at(position)
+        if self._dragging is None:
+            self._box_grip = self._grip_at(position)
+        if self._dragging is None and self._box_grip is None:
+            self.clicked.emit(p.x(), p.y())
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._dragging is not None and event.button() == Qt.LeftButton:
-            p = self.mapToScene(event.position().toPoint())
+        if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            return
+        if event.button() != Qt.LeftButton:
+            super().mouseReleaseEvent(event)
+            return
+        self._cursor = self.mapToScene(event.position().toPoint())
+        tapped = self._pressed_at is not None and _distance(self._pressed_at, event.position()) <= TAP
+        if self._dragging is not None:
             kind, object_id, role = self._dragging
             self._dragging = None
-            self.point_dragged.emit(kind, object_id, role, p.x(), p.y())
-            return
-        super().mouseReleaseEvent(event)
-        self.setDragMode(QGraphicsView.NoDrag)
+            if tapped:
+                self.handle_tapped.emit(kind, object_id)
+            else:
+                self.point_dragged.emit(kind, object_id, role, self._cursor.x(), self._cursor.y())
+        elif self._box_grip is not None:
+            box = self.box_preview()
+            self._box_grip = None
+            if tapped:  # a click on the edge of a box: an extreme point lies on it
+                pressed = self.mapToScene(self._pressed_at.toPoint())
+                self.clicked.emit(pressed.x(), pressed.y())
+            elif box is not None:
+                self.box_dragged.emit(self._box_edit[0], box.x, box.y, box.w, box.h)
+        self._pressed_at = None
+        self.viewport().update()
 
     def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+            self._fitted = False
+            return
         self._cursor = self.mapToScene(event.position().toPoint())
         self.moved.emit(self._cursor.x(), self._cursor.y())
         self.viewport().update()
@@ -171,17 +327,32 @@ class Canvas(QGraphicsView):
     def _handle_at(self, position: QPointF) -> tuple[str, int, str] | None:
         """The extreme point drawn under the cursor (within its screen radius), if any."""
         for kind, object_id, role, x, y in self._handles:
-            at = self.mapFromScene(QPointF(x, y))
-            if (at.x() - position.x()) ** 2 + (at.y() - position.y()) ** 2 <= (POINT_RADIUS + 2) ** 2:
+            if _distance(self.mapFromScene(QPointF(x, y)), position) <= POINT_RADIUS + 2:
                 return kind, object_id, role
         return None
 
+    def _grip_at(self, position: QPointF) -> tuple[bool, bool, bool, bool] | None:
+        """Which edges of the selected box-only object lie within reach of the cursor (a corner: two)."""
+        if self._box_edit is None:
+            return None
+        b = self._box_edit[1]
+        top_left, bottom_right = self.mapFromScene(QPointF(b.x, b.y)), self.mapFromScene(QPointF(b.x + b.w, b.y + b.h))
+        x, y = position.x(), position.y()
+        inside_x = top_left.x() - EDGE_REACH <= x <= bottom_right.x() + EDGE_REACH
+        inside_y = top_left.y() - EDGE_REACH <= y <= bottom_right.y() + EDGE_REACH
+        grip = (inside_y and abs(x - top_left.x()) <= EDGE_REACH, inside_x and abs(y - top_left.y()) <= EDGE_REACH,
+                inside_y and abs(x - bottom_right.x()) <= EDGE_REACH,
+                inside_x and abs(y - bottom_right.y()) <= EDGE_REACH)
+        return grip if any(grip) else None
+
     def wheelEvent(self, event) -> None:
         """Zoom toward the cursor."""
-        factor = 1.25 if event.angleDelta().y() > 0 else 1 / 1.25
-        self.scale(factor, factor)
-        self._fitted = False
+        self.zoom(ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP)
 
 
 def _point(flat: list[float], i: int) -> QPointF:
     return QPointF(flat[i], flat[i + 1])
+
+
+def _distance(a: QPointF, b: QPointF) -> float:
+    return ((a.x() - b.x()) ** 2 + (a.y() - b.y()) ** 2) ** 0.5

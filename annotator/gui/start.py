@@ -1,17 +1,23 @@
-"""The start page: recent projects, and buttons to open a folder of images or a project file."""
+"""The start page: recent projects with their progress, and buttons to open a folder of images or a
+project file. A folder without a project says where its new project will go, and lets the person
+choose another place."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
+                               QPushButton, QVBoxLayout, QWidget)
 
+from converters import UserError
+
+from ..folders import DEFAULT_PROJECT_NAME, init_project
 from ..recent import recent_projects
+from ..store import progress_of
 
 
 class StartPage(QWidget):
-    """Emits `chosen(path)`: a project file, or a folder of images."""
+    """Emits `chosen(path)`: a project file, or a folder of images whose own project exists."""
 
     chosen = Signal(Path)
 
@@ -23,7 +29,9 @@ class StartPage(QWidget):
         layout.addWidget(QLabel("Recent projects (double-click to open):"))
         self.recent = QListWidget()
         for path in recent_projects():
-            item = QListWidgetItem(str(path))
+            progress = progress_of(path)
+            shown = f"{path.name}   {progress[0]} of {progress[1]} done" if progress else f"{path.name}   (unreadable)"
+            item = QListWidgetItem(f"{shown}\n    {path.parent}")
             item.setData(Qt.UserRole, path)
             self.recent.addItem(item)
         if not self.recent.count():
@@ -32,13 +40,47 @@ class StartPage(QWidget):
         layout.addWidget(self.recent)
         buttons = QHBoxLayout()
         folder = QPushButton("Open folder of images...")
-        folder.clicked.connect(lambda: self._choose(QFileDialog.getExistingDirectory(self, "Folder of images")))
+        folder.clicked.connect(lambda: self.choose_folder(QFileDialog.getExistingDirectory(self, "Folder of images")))
         project = QPushButton("Open project...")
         project.clicked.connect(lambda: self._choose(
             QFileDialog.getOpenFileName(self, "Project", filter="Projects (*.sqlite);;All files (*)")[0]))
         buttons.addWidget(folder)
         buttons.addWidget(project)
         layout.addLayout(buttons)
+
+    def choose_folder(self, folder: str) -> None:
+        """A folder's own project if it has one; else the person is told where the new one will be made,
+        and may pick another place."""
+        if not folder:
+            return
+        folder = Path(folder)
+        project = folder / DEFAULT_PROJECT_NAME
+        if not project.exists():
+            project = self.ask_where(folder, project)
+            if project is None:
+                return
+        try:
+            init_project(folder, project)
+        except UserError as e:
+            QMessageBox.warning(self, "annotator", str(e))
+            return
+        self._choose(project)
+
+    def ask_where(self, folder: Path, default: Path) -> Path | None:
+        box = QMessageBox(QMessageBox.Question, "New project",
+                          f"{folder} has no project yet. A new one will be created at\n\n{default}\n\n"
+                          "It holds the labels; the images stay where they are.", parent=self)
+        create = box.addButton("Create it there", QMessageBox.AcceptRole)
+        elsewhere = box.addButton("Choose another place...", QMessageBox.ActionRole)
+        box.addButton(QMessageBox.Cancel)
+        box.exec()
+        if box.clickedButton() is create:
+            return default
+        if box.clickedButton() is elsewhere:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Where to keep the new project", str(default),
+                                                    "Projects (*.sqlite)")
+            return Path(chosen) if chosen else None
+        return None
 
     def _choose(self, path) -> None:
         if path:  # None for the placeholder line, "" for a cancelled dialog

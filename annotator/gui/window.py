@@ -1,36 +1,62 @@
-"""The main window: image list, canvas, categories, status bar; keys and mouse become session calls."""
+"""The main window: menus, image list, canvas, categories, objects and attributes panels, status bar.
+Keys and mouse become session calls; everything drawn is read back from the store."""
 from __future__ import annotations
 
+import dataclasses
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMainWindow, QProgressBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence
+from PySide6.QtWidgets import (QApplication, QColorDialog, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
+                               QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QProgressBar, QVBoxLayout, QWidget)
 
-from converters import UserError
+from converters import Annotation, UserError
+from converters.formats import FORMATS, TITLES
 
+from ..commands import images_of
+from ..export import Exported, export_project
 from ..imagelist import FILTERS, counts, shown_images
-from ..masking import apply_made_mask, awaits_mask
-from ..prelabel import MIN_SCORE, PrelabelResult
+from ..masking import MASK_METHOD, apply_made_mask, awaits_mask
+from ..palette import click_color
+from ..prelabel import PrelabelResult, prelabel_project
+from ..recent import recent_projects
 from ..session import LabellingSession
 from ..settings import MASK_METHODS, load_settings, save_settings
 from ..store import Project
-from .canvas import Canvas
+from .attributes import AttributesPanel
+from .canvas import ZOOM_STEP, Canvas
+from .categories import CategoryPanel
+from .dialogs import CategoryPicker, ShortcutSheet, ask_category_removal
+from .fields import FieldKeys
 from .imagelistview import ImageList
+from .jobs import BackgroundJob
 from .maskworker import MaskWorker, rgb_view
 from .prefetch import ImagePrefetcher
-from .prelabelworker import PrelabelWorker
+
+#: What the mouse does, for the shortcut sheet (the keys come from the menus).
+MOUSE = [("click", "an extreme point of a new object (four make it)"),
+         ("Ctrl+click", "select the topmost object there"),
+         ("drag a point", "move it (on a suggestion: accepts it)"), ("tap a point", "select its object"),
+         ("drag a selected box's edge or corner", "resize a box-only object"),
+         ("wheel", "zoom to the cursor"), ("middle button, or Space held + left button", "pan")]
+OUTSIDE_CHECK_MS = 1000  # how often the window asks whether another process changed the project
 
 
 class MainWindow(QMainWindow):
+    open_requested = Signal(Path)  # File > Open folder / project / recent: the app opens it in place of this
+    close_requested = Signal()  # File > Close: the app shows the start page
+
     def __init__(self, project: Project):
         super().__init__()
         self.project = project
         self.session = LabellingSession(project)
         self.session.history.listeners.append(self.refresh)
         self.setWindowTitle(f"annotator - {project.path.name}")
+        self._field_keys = FieldKeys(self)
+        QApplication.instance().installEventFilter(self._field_keys)
         self.canvas = Canvas()
         self._prefetcher = ImagePrefetcher()
         self._image = QImage()
@@ -38,47 +64,71 @@ class MainWindow(QMainWindow):
         self.settings = load_settings()
         self.masks = MaskWorker()
         self.masks.ready.connect(self._store_masks)
-        self.prelabeller = PrelabelWorker()
+        self.prelabeller = BackgroundJob("pre-labelling", "pre-labelling stopped; run it again to go on")
         self.prelabeller.changed.connect(self._prelabel_changed)
+        self.exporter = BackgroundJob("export", "export stopped; nothing was written")
+        self.exporter.changed.connect(self._export_changed)
+        self.picker: CategoryPicker | None = None
+        self.report: QMessageBox | None = None  # the last export's loss report, or About
         self._list_filled_at = 0.0
+        self._objects_shown: list = []
+        self._categories_seen: tuple | None = None
         self.setCentralWidget(self.canvas)
+        self.where = QLabel()  # image n/N and zoom, always current
+        self.statusBar().addWidget(self.where)
         self._settings_bar()
-        self._model_menu()
         self.images = ImageList()
         self.search = QLineEdit(placeholderText="search names")
         self.filter = QComboBox()
         self.filter.addItems(FILTERS)
+        self.filter.setFocusPolicy(Qt.ClickFocus)
         self.image_counts = QLabel()
         panel = QWidget()
         column = QVBoxLayout(panel)
         column.setContentsMargins(0, 0, 0, 0)
         for widget in (self.image_counts, self.search, self.filter, self.images):
             column.addWidget(widget)
-        self.categories = QListWidget()
-        self._dock("Images", panel, Qt.LeftDockWidgetArea)
-        self._dock("Categories (1-9)", self.categories, Qt.RightDockWidgetArea)
+        self.categories = CategoryPanel()
+        self.docks = {"Images": self._dock("Images", panel, Qt.LeftDockWidgetArea),
+                      "Categories": self._dock("Categories (1-9, C)", self.categories, Qt.RightDockWidgetArea)}
         self.objects = QListWidget()  # the current image's labels, then its pending suggestions
         self.objects.setFocusPolicy(Qt.NoFocus)
         self.objects.itemClicked.connect(self._select_listed)
-        self._dock("Objects", self.objects, Qt.RightDockWidgetArea)
+        self.docks["Objects"] = self._dock("Objects", self.objects, Qt.RightDockWidgetArea)
+        self.attributes = AttributesPanel()
+        self.attributes.changed.connect(self._set_attribute)
+        self.docks["Attributes"] = self._dock("Attributes", self.attributes, Qt.RightDockWidgetArea)
         self._every = project.images()  # read once; one image is read again when it changes
         self._index = {im.id: k for k, im in enumerate(self._every)}
         self._pending = project.pending_suggestion_counts()
+        self._menus()
         self._fill_images()
         self.search.textChanged.connect(lambda _text: self._fill_images())
         self.filter.currentTextChanged.connect(lambda _text: self._fill_images())
         self._fill_categories()
         self.images.currentRowChanged.connect(self._open_row)
         self.images.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
-        self.categories.currentItemChanged.connect(lambda item, _old: self._category_chosen(item))
+        self.categories.chosen.connect(self._category_chosen)
+        self.categories.added.connect(lambda name: self._act(lambda: self.session.add_category(name)))
+        self.categories.renamed.connect(lambda cid, name: self._act(lambda: self.session.rename_category(cid, name)))
+        self.categories.recolor.connect(self._recolor)
+        self.categories.delete.connect(self._delete_category)
+        self.categories.reordered.connect(lambda ids: self._act(lambda: self.session.order_categories(ids)))
         self.canvas.clicked.connect(self._click)
+        self.canvas.select_at.connect(self._select_at)
+        self.canvas.handle_tapped.connect(lambda kind, oid: self._select((kind, oid)))
         self.canvas.point_dragged.connect(self._drop_point)
+        self.canvas.box_dragged.connect(self._drop_box)
         self.canvas.moved.connect(self._show_cursor)
-        self._keys()
+        self.canvas.view_changed.connect(lambda: self._show_where())
+        self._seen_version = project.data_version()
+        self._outside = QTimer(self, interval=OUTSIDE_CHECK_MS, timeout=self._check_outside)
+        self._outside.start()
         if self.images.count():
             self.images.setCurrentRow(0)
         self.setFocus()
 
+    # -- building ----------------------------------------------------------------------------------
     def _settings_bar(self) -> None:
         """The two settings, always in view at the right of the status bar; kept for the next start."""
         self.mask_method = QComboBox(toolTip="mask backend: the octagon is drawn at once, then replaced by this")
@@ -89,21 +139,175 @@ class MainWindow(QMainWindow):
                                            minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
         self.accept_score.setValue(self.settings.accept_score)
         self.accept_score.valueChanged.connect(lambda value: self._set("accept_score", value))
+        self.job_bar = QProgressBar(maximumWidth=180)
+        self.job_bar.hide()
+        self.statusBar().addPermanentWidget(self.job_bar)
         for text, widget in (("mask", self.mask_method), ("Ctrl+Enter accepts from", self.accept_score)):
             self.statusBar().addPermanentWidget(QLabel(text))
             self.statusBar().addPermanentWidget(widget)
         for widget in (self.mask_method, self.accept_score):
             widget.setFocusPolicy(Qt.ClickFocus)  # the labelling keys stay with the window
 
-    def _model_menu(self) -> None:
-        menu = self.menuBar().addMenu("&Model")
-        menu.addAction("&Pre-label unfinished images...", QKeySequence("Ctrl+L"), self._prelabel)
-        self.stop_prelabel = menu.addAction("&Stop pre-labelling", self.prelabeller.stop)
+    def _menus(self) -> None:
+        """Every command in a menu with its keys shown; the keys work wherever the focus is in the window."""
+        self.menu_actions: list[tuple[str, QAction]] = []
+        s = self.session
+        file = self._menu("&File", [
+            ("Open &folder of images...", "Ctrl+O", self._open_folder),
+            ("Open &project...", "Ctrl+Shift+O", self._open_project)])
+        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        export = file.addMenu("&Export")
+        for fmt in FORMATS:
+            self._add(export, "File", f"{TITLES[fmt]}...", "Ctrl+E" if fmt == "coco" else None,
+                      lambda f=fmt: self._export(f))
+        file.addSeparator()
+        self._add(file, "File", "&Close project", "Ctrl+W", self._close_project)
+        self._add(file, "File", "&Quit", "Ctrl+Q", QApplication.closeAllWindows)
+        edit = self._menu("&Edit", [
+            ("&Undo", "Ctrl+Z", self._undo), ("&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], self._redo), None,
+            ("&Delete the selected object (or reject a suggestion)", "Delete", lambda: self._act(s.delete_selected)),
+            ("Select the &next object", "Tab", lambda: self._act(s.select_next)),
+            ("Drop the clicks in progress (none: the selection)", "Esc", self._cancel_clicks),
+            ("Remove the last click", "Backspace", self._remove_click), None,
+            ("&Choose a category by name...", "C", self._pick_category),
+            ("&New category...", "Ctrl+Shift+N", self._new_category)])
+        self.category_keys = edit.addMenu("Categor&y of the next (and the selected) object")
+        self._menu("&View", [
+            ("&Masks", "M", lambda: self._toggle("masks")), ("&Boxes", "B", lambda: self._toggle("boxes")),
+            ("&Points", "P", lambda: self._toggle("points")), ("Mask &opacity", "O", self._next_opacity), None,
+            ("&Fit the image", "F", self.canvas.fit),
+            ("Zoom &in", ["Ctrl++", "Ctrl+="], lambda: self.canvas.zoom(ZOOM_STEP)),
+            ("Zoom &out", "Ctrl+-", lambda: self.canvas.zoom(1 / ZOOM_STEP)),
+            ("&Actual pixels", "Ctrl+0", self.canvas.actual_pixels)])
+        view = self.menuBar().actions()[-1].menu()
+        view.addSeparator()
+        for name, dock in self.docks.items():
+            view.addAction(dock.toggleViewAction())
+        done = self._menu("&Image", [
+            ("Mark &done (again: not done)", None, self._mark_done),
+            ("&Skip... (again: not skipped)", "S", self._skip), None,
+            ("&Next image", ["D", "Right"], lambda: self._step(1)),
+            ("&Previous image", ["A", "Left"], lambda: self._step(-1)),
+            ("Next &unfinished image", "N", self._next_unfinished)]).actions()[0]
+        done.setShortcut(QKeySequence(Qt.Key_Space))  # shown in the menu only: held, Space pans, so the window
+        done.setShortcutContext(Qt.WidgetShortcut)  # reads the key itself (keyReleaseEvent)
+        self.removeAction(done)
+        self._menu("&Model", [
+            ("&Pre-label unfinished images...", "Ctrl+L", self._prelabel),
+            ("&Stop pre-labelling", None, self.prelabeller.stop), None,
+            ("&Accept the selected (or first) suggestion", ["Return", "Enter"], lambda: self._act(s.accept_selected)),
+            ("Accept every suggestion above the &score", ["Ctrl+Return", "Ctrl+Enter"],
+             lambda: self._act(lambda: s.accept_all(self.settings.accept_score))),
+            ("&Reject every suggestion on this image", "Shift+Delete", lambda: self._act(s.reject_all)),
+            ("&Clear one model's pending suggestions...", None, self._clear_model)])
+        self.stop_prelabel = self.menuBar().actions()[-1].menu().actions()[1]
         self.stop_prelabel.setEnabled(False)
-        self.prelabel_bar = QProgressBar(maximumWidth=160, format="pre-labelling %v/%m")
-        self.prelabel_bar.hide()
-        self.statusBar().addPermanentWidget(self.prelabel_bar)
+        self._menu("&Help", [("&Keyboard and mouse", ["F1", "?"], self._shortcuts), ("&About annotator", None,
+                                                                                     self._about)])
 
+    def _menu(self, title: str, entries: list):
+        menu = self.menuBar().addMenu(title)
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+            else:
+                self._add(menu, title.replace("&", ""), *entry)
+        return menu
+
+    def _add(self, menu, menu_name: str, text: str, keys, slot) -> QAction:
+        action = QAction(text, self)
+        if keys is not None:
+            action.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])])
+        action.setShortcutContext(Qt.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # its keys work while the menu bar is closed
+        self.menu_actions.append((menu_name, action))
+        return action
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- keys the menus cannot take: Space held pans, Space tapped marks the image done ------------------
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self.canvas.space_down, self.canvas.panned = True, False
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self.canvas.space_down = False
+            if not self.canvas.panned:
+                self._mark_done()
+            return
+        super().keyReleaseEvent(event)
+
+    # -- projects and export -------------------------------------------------------------------------
+    def _open_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Folder of images")
+        if chosen:
+            self.open_requested.emit(Path(chosen))
+
+    def _open_project(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Project", filter="Projects (*.sqlite);;All files (*)")
+        if chosen:
+            self.open_requested.emit(Path(chosen))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_projects():
+            self.recent_menu.addAction(str(path), lambda p=path: self.open_requested.emit(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def _close_project(self) -> None:
+        self.close_requested.emit()
+        self.close()
+
+    def _export(self, fmt: str) -> None:
+        """Export the labels in the background, with progress; the loss report is shown at the end."""
+        if self.exporter.running():
+            self.statusBar().showMessage("an export is already running", 3000)
+            return
+        stem = self.project.path.with_suffix("")
+        if fmt == "coco":
+            chosen, _ = QFileDialog.getSaveFileName(self, "Export to COCO", f"{stem}-coco.json", "COCO JSON (*.json)")
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(self, f"Export to {TITLES[fmt]}: the folder to write",
+                                                    f"{stem}-{fmt}", "A new folder (*)")
+        if not chosen:
+            return
+        project_path = self.project.path
+        self.exporter.start(lambda progress: export_project(project_path, Path(chosen), fmt, progress))
+        self.job_bar.setFormat(f"export {TITLES[fmt]} %p%")
+        self.job_bar.setRange(0, 0)
+        self.job_bar.show()
+
+    def _export_changed(self) -> None:
+        worker = self.exporter
+        if worker.outcome is None:
+            self.job_bar.setRange(0, max(worker.total, 1))
+            self.job_bar.setValue(worker.done)
+            return
+        self.job_bar.hide()
+        outcome = worker.outcome
+        if not isinstance(outcome, Exported):
+            self.statusBar().showMessage(str(outcome), 10000)
+            return
+        self.statusBar().showMessage(outcome.summary(), 10000)
+        if outcome.notes:
+            self.report = QMessageBox(QMessageBox.Information, "Export", outcome.summary() + ".\n\n" +
+                                      "\n".join(f"note: {n}" for n in outcome.notes), parent=self)
+            self.report.open()
+
+    # -- pre-labelling ---------------------------------------------------------------------------------
     def _prelabel(self) -> None:
         """A detector suggests on the images not yet done, in the background; labelling goes on."""
         if self.prelabeller.running():
@@ -113,27 +317,31 @@ class MainWindow(QMainWindow):
                                                   self.settings.detector)
         if not chosen:
             return
-        self.settings.detector = chosen
+        score, ok = QInputDialog.getDouble(self, "Pre-label", "Suggest the detections scoring at least:",
+                                           self.settings.prelabel_score, 0.0, 1.0, 2)
+        if not ok:
+            return
+        self.settings.detector, self.settings.prelabel_score = chosen, score
         save_settings(self.settings)
-        self.prelabeller.start(self.project.path, Path(chosen), MIN_SCORE)
+        project_path = self.project.path
+        self.prelabeller.start(lambda progress: prelabel_project(project_path, Path(chosen), score, progress))
         self.stop_prelabel.setEnabled(True)
-        self.prelabel_bar.setRange(0, 0)  # busy until the model is loaded and the first image counted
-        self.prelabel_bar.show()
+        self.job_bar.setFormat("pre-labelling %v/%m")
+        self.job_bar.setRange(0, 0)  # busy until the model is loaded and the first image counted
+        self.job_bar.show()
 
     def _prelabel_changed(self) -> None:
         """Progress on the bar; new suggestions reach the list and the canvas about once a second."""
         worker = self.prelabeller
         finished = worker.outcome is not None
         if not finished:
-            self.prelabel_bar.setRange(0, worker.total)
-            self.prelabel_bar.setValue(worker.done)
+            self.job_bar.setRange(0, worker.total)
+            self.job_bar.setValue(worker.done)
         if finished or time.monotonic() - self._list_filled_at > 1.0:
             self._list_filled_at = time.monotonic()
-            self._fill_categories()
-            self._fill_images()
-            self.refresh()
+            self._reload()
         if finished:
-            self.prelabel_bar.hide()
+            self.job_bar.hide()
             self.stop_prelabel.setEnabled(False)
             outcome = worker.outcome
             if isinstance(outcome, PrelabelResult):
@@ -142,21 +350,297 @@ class MainWindow(QMainWindow):
                     (f"; {len(outcome.missing_images)} images missing" if outcome.missing_images else "")
             self.statusBar().showMessage(outcome, 10000)
 
+    def _clear_model(self) -> None:
+        models = self.project.pending_by_model()
+        if not models:
+            self.statusBar().showMessage("no pending suggestions in this project", 3000)
+            return
+        names = [f"{Path(m).name or '(no model named)'}: {n} pending  [{m}]" for m, n in models.items()]
+        chosen, ok = QInputDialog.getItem(self, "Clear suggestions", "Delete the pending suggestions of:", names, 0,
+                                          False)
+        if ok:
+            model = list(models)[names.index(chosen)]
+            self._act(lambda: self.statusBar().showMessage(
+                f"cleared {self.session.clear_model(model)} suggestions (Ctrl+Z brings them back)", 5000))
+            self._reload()
+
+    # -- help ------------------------------------------------------------------------------------------
+    def _shortcuts(self) -> None:
+        self.sheet = ShortcutSheet(self, self.menu_actions, MOUSE)
+        self.sheet.show()
+
+    def _about(self) -> None:
+        try:
+            release = version("annotator")
+        except PackageNotFoundError:
+            release = "unknown"
+        stats = self.project.stats()
+        self.report = QMessageBox(QMessageBox.Information, "About annotator",
+                                  f"annotator {release}\nLabel objects by clicking their four extreme points.\n\n"
+                                  f"{self.project.path}\n{stats['images']} images, "
+                                  f"{stats['images_by_status']['done']} done, {stats['objects']} objects, "
+                                  f"{stats['pending_suggestions']} pending suggestions", parent=self)
+        self.report.open()
+
+    # -- categories ------------------------------------------------------------------------------------
     def _fill_categories(self) -> None:
-        """The project's categories, keeping the chosen one (a detector may have added some)."""
-        chosen = self.categories.currentItem().data(Qt.UserRole) if self.categories.currentItem() else None
-        self.categories.blockSignals(True)
-        self.categories.clear()
-        for c in self.project.categories():
-            item = QListWidgetItem(c.name)
-            item.setForeground(QColor(c.color or "#ffffff"))
-            item.setData(Qt.UserRole, c.id)
-            self.categories.addItem(item)
-            if c.id == chosen:
-                self.categories.setCurrentItem(item)
-        if self.categories.currentRow() < 0:
-            self.categories.setCurrentRow(0)
-        self.categories.blockSignals(False)
+        """The project's categories, keeping the chosen one; the digit keys' menu follows."""
+        self.session.check_category()
+        categories = self.project.categories()
+        seen = ([dataclasses.astuple(c) for c in categories], self.session.category_id)
+        if seen == self._categories_seen:
+            return
+        self._categories_seen = seen
+        self.categories.fill(categories, self.session.category_id)
+        self.canvas.click_color = QColor(click_color([c.color or "#ffffff" for c in categories]))
+        for action in self.category_keys.actions():
+            self.removeAction(action)
+            self.category_keys.removeAction(action)
+            action.deleteLater()
+        for k, c in enumerate(categories[:9]):
+            action = QAction(c.name, self, shortcut=QKeySequence(str(k + 1)), shortcutContext=Qt.WindowShortcut)
+            action.triggered.connect(lambda _checked=False, cid=c.id: self._category_chosen(cid))
+            self.category_keys.addAction(action)
+            self.addAction(action)
+
+    def _category_chosen(self, category_id: int) -> None:
+        """The category for the next object; a selected label takes it too (undoable)."""
+        changed = None
+        try:
+            changed = self.session.choose_category(category_id)
+        except UserError as e:
+            self.statusBar().showMessage(str(e), 5000)
+        self._fill_categories()
+        if changed is not None:
+            self.statusBar().showMessage(f"object {changed.id} is now {self.canvas.names.get(category_id)}", 3000)
+
+    def _pick_category(self) -> None:
+        self.picker = CategoryPicker(self, self.project.categories())
+        self.picker.picked.connect(self._category_chosen)
+        self.picker.open()
+
+    def _new_category(self) -> bool:
+        name, ok = QInputDialog.getText(self, "New category", "Name of the new category:")
+        if ok and name.strip():
+            self._act(lambda: self.session.add_category(name))
+        return self.session.category_id is not None
+
+    def _recolor(self, category_id: int) -> None:
+        [category] = [c for c in self.project.categories() if c.id == category_id]
+        color = QColorDialog.getColor(QColor(category.color or "#ffffff"), self, f"Colour of {category.name}")
+        if color.isValid():
+            self._act(lambda: self.session.recolor_category(category_id, color.name()))
+
+    def _delete_category(self, category_id: int) -> None:
+        categories = self.project.categories()
+        [category] = [c for c in categories if c.id == category_id]
+        labels, suggestions = self.project.category_use(category_id)
+        choice: tuple[str, int | None] | None = ("delete", None)
+        if labels or suggestions:
+            choice = ask_category_removal(self, category.name, labels, suggestions,
+                                          [c for c in categories if c.id != category_id])
+        if choice is not None:
+            self._act(lambda: self.session.delete_category(category_id, choice[1]))
+
+    # -- images ----------------------------------------------------------------------------------------
+    def _open_row(self, row: int) -> None:
+        if row < 0:
+            return
+        record = self.images.records[row]
+        self.session.open_image(record.id)
+        self._image = self._prefetcher.get(self._path(row))
+        self._pixels = None  # its RGB view, made when a mask is first asked for
+        readable = self.canvas.show_image(self._image)
+        if not readable:
+            self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
+        if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
+            self.project.mark_unreadable(record.id, not readable)
+            self._reread(record.id)
+        self.canvas.set_clicks([])
+        self.refresh()
+        for near in (row + 1, row - 1):  # decoded in the background while this one is labelled
+            if 0 <= near < self.images.count():
+                self._prefetcher.prefetch(self._path(near))
+
+    def _path(self, row: int) -> str:
+        return str(self.project.image_root / self.images.records[row].file_name)
+
+    def closeEvent(self, event) -> None:
+        self._outside.stop()
+        for signal, slot in ((self.masks.ready, self._store_masks), (self.prelabeller.changed, self._prelabel_changed),
+                             (self.exporter.changed, self._export_changed)):
+            signal.disconnect(slot)  # answers still queued are for a project about to close
+        self._prefetcher.close()
+        self.masks.close()
+        self.prelabeller.close()  # stops after the image in hand; a later run goes on from there
+        self.exporter.close()
+        super().closeEvent(event)
+
+    def _step(self, delta: int) -> None:
+        row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
+        self.images.setCurrentRow(row)
+
+    def _fill_images(self) -> None:
+        """Show the images the search and filter let through; keep the current image."""
+        self._pending = self.project.pending_suggestion_counts()  # a model may have added some meanwhile
+        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText())
+        self.image_counts.setText(counts(self._every, self._pending))
+        self.images.blockSignals(True)
+        self.images.list_model.reset(shown, self._pending)
+        row = self.images.list_model.row_of(self.session.image_id)
+        if row is not None:
+            self.images.setCurrentRow(row)
+        self.images.blockSignals(False)
+        self._show_where()
+
+    def _reread(self, image_id: int) -> None:
+        """One image changed in the store (status, mark, suggestions): its row and the counts follow."""
+        record = self.project.image(image_id)
+        self._every[self._index[image_id]] = record
+        self.images.list_model.update(record, self._pending)
+        self.image_counts.setText(counts(self._every, self._pending))
+
+    def _reload(self) -> None:
+        """Everything again from the store: another process (the command line, a worker) changed it."""
+        self._every = self.project.images()
+        self._index = {im.id: k for k, im in enumerate(self._every)}
+        self._fill_categories()
+        self._fill_images()
+        self.refresh()
+
+    def _check_outside(self) -> None:
+        seen = self.project.data_version()
+        if seen != self._seen_version:
+            self._seen_version = seen
+            self._reload()
+
+    def _mark_done(self) -> None:
+        self._act(self.session.mark_done)
+
+    def _skip(self) -> None:
+        if self.session.image_id is None:
+            return
+        reason = ""
+        if self.project.image(self.session.image_id).status.value != "skipped":
+            reason, ok = QInputDialog.getText(self, "Skip image", "Why (optional, kept with the image):")
+            if not ok:
+                return
+        self._act(lambda: self.session.skip(reason))
+
+    def _next_unfinished(self) -> None:
+        image_id = self.session.next_unfinished()
+        if image_id is None:
+            self.statusBar().showMessage("every image is done", 3000)
+            return
+        if self.images.list_model.row_of(image_id) is None:  # hidden by the search or filter: show all
+            self.search.clear()
+            self.filter.setCurrentText("all")
+        self.images.setCurrentRow(self.images.list_model.row_of(image_id))
+
+    # -- edits -----------------------------------------------------------------------------------------
+    def _act(self, action) -> None:
+        """Run a session action; a refusal is a short hint in the status bar, never a dialog."""
+        try:
+            action()
+        except UserError as e:
+            self.statusBar().showMessage(str(e), 5000)
+        self.refresh()
+
+    def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
+        move = self.session.move_point if kind == "label" else self.session.move_suggestion_point
+        self._act(lambda: move(object_id, role, x, y))
+
+    def _drop_box(self, label_id: int, x: float, y: float, w: float, h: float) -> None:
+        from converters.geometry import Box
+
+        self._act(lambda: self.session.resize_box(label_id, Box(x, y, w, h)))
+
+    def _set_attribute(self, name: str, value) -> None:
+        if self.session.selected and self.session.selected[0] == "label":
+            self._act(lambda: self.session.set_attribute(self.session.selected[1], name, value))
+
+    def _toggle(self, layer: str) -> None:
+        self.canvas.layers[layer] = not self.canvas.layers[layer]
+        self.statusBar().showMessage(f"{layer} {'shown' if self.canvas.layers[layer] else 'hidden'}", 2000)
+        self.refresh()
+
+    def _next_opacity(self) -> None:
+        steps = (0.15, 0.3, 0.5, 0.7)
+        self.canvas.mask_opacity = steps[(steps.index(self.canvas.mask_opacity) + 1) % len(steps)] \
+            if self.canvas.mask_opacity in steps else 0.3
+        self.statusBar().showMessage(f"mask opacity {self.canvas.mask_opacity:.0%}", 2000)
+        self.refresh()
+
+    def _select(self, selected: tuple[str, int] | None) -> None:
+        self.session.selected = selected
+        self.refresh()
+
+    def _select_listed(self, item) -> None:
+        self._select(item.data(Qt.UserRole))
+        kind, object_id = self.session.selected
+        [ann] = [a for a in (self.project.annotations(self.session.image_id) if kind == "label" else
+                             self.project.suggestions(self.session.image_id)) if a.id == object_id]
+        self.canvas.show_box(ann.box)
+
+    def _select_at(self, x: float, y: float) -> None:
+        tolerance = 4 / max(self.canvas.transform().m11(), 1e-6)  # 4 screen pixels around a box
+        self._act(lambda: self.session.select_at(x, y, tolerance))
+
+    def _click(self, x: float, y: float) -> None:
+        if self.session.category_id is None and self.session.box_only_selected() is None \
+                and not (self.session.clicks and self.session.clicks.points):
+            if not self._first_category():
+                return
+        try:
+            made = self.session.click(x, y)
+        except UserError as e:  # a refused click: a short hint, no dialog, the clicks kept
+            self.statusBar().showMessage(str(e), 5000)
+        else:
+            if made is not None:
+                self.refresh()  # drawn selected: the session selects a new object after the store has it
+                self.statusBar().showMessage(f"added object {made.id}: 1-9 or C changes its category", 3000)
+            elif self.session.box_only_selected() is not None and len(self.session.clicks.points) == 1:
+                self.statusBar().showMessage("four clicks give the selected box its extreme points (Esc: a new "
+                                             "object instead)", 5000)
+        if self.session.clicks and len(self.session.clicks.points) == 1:
+            self.refresh()  # the first click of a new object drops the selection
+        self.canvas.set_clicks(self.session.clicks.points if self.session.clicks else [])
+
+    def _first_category(self) -> bool:
+        """A project without categories: the first click asks for one."""
+        name, ok = QInputDialog.getText(self, "First category", "This project has no categories yet. Name the "
+                                        "first one (add more in the Categories panel):")
+        if ok and name.strip():
+            self._act(lambda: self.session.add_category(name))
+        return self.session.category_id is not None
+
+    def _cancel_clicks(self) -> None:
+        """Esc: drop the clicks in progress; with none, drop the selection."""
+        if self.session.clicks and self.session.clicks.points:
+            self.session.clicks.cancel()
+            self.canvas.set_clicks([])
+        elif self.session.selected is not None:
+            self._select(None)
+
+    def _remove_click(self) -> None:
+        if self.session.clicks:
+            self.session.clicks.remove_last()
+            self.canvas.set_clicks(self.session.clicks.points)
+
+    def _undo(self) -> None:
+        command = self.session.history.done[-1] if self.session.history.done else None
+        self._say("undid", self.session.undo(), command)
+
+    def _redo(self) -> None:
+        command = self.session.history.undone[-1] if self.session.history.undone else None
+        self._say("redid", self.session.redo(), command)
+
+    def _say(self, verb: str, what: str | None, command) -> None:
+        self.statusBar().showMessage(f"{verb} {what}" if what else f"nothing to {verb[:-1]}", 3000)
+        for image_id in images_of(command) if command is not None else ():
+            self._reread(image_id)
+        self._fill_categories()
+        self.refresh()
 
     def _choose_mask_method(self, method: str) -> None:
         """DEXTR needs its model: asked for once, then kept in the settings."""
@@ -177,206 +661,56 @@ class MainWindow(QMainWindow):
         save_settings(self.settings)
         self.refresh()
 
-    def _dock(self, title: str, widget, area) -> None:
-        dock = QDockWidget(title, self)
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetMovable)
-        self.addDockWidget(area, dock)
-
-    def _keys(self) -> None:
-        bindings = {
-            QKeySequence.Undo: self._undo, QKeySequence("Ctrl+Shift+Z"): self._redo,
-            QKeySequence("D"): lambda: self._step(1), QKeySequence(Qt.Key_Right): lambda: self._step(1),
-            QKeySequence("A"): lambda: self._step(-1), QKeySequence(Qt.Key_Left): lambda: self._step(-1),
-            QKeySequence(Qt.Key_Escape): self._cancel_clicks, QKeySequence(Qt.Key_Backspace): self._remove_click,
-            QKeySequence("F"): self.canvas.fit,
-            QKeySequence(Qt.Key_Space): self._mark_done, QKeySequence("N"): self._next_unfinished,
-            QKeySequence(Qt.Key_Tab): lambda: self._act(self.session.select_next),
-            QKeySequence(Qt.Key_Delete): lambda: self._act(self.session.delete_selected),
-            QKeySequence(Qt.Key_Return): lambda: self._act(self.session.accept_selected),
-            QKeySequence(Qt.Key_Enter): lambda: self._act(self.session.accept_selected),
-            QKeySequence("Ctrl+Return"): lambda: self._act(lambda: self.session.accept_all(self.settings.accept_score)),
-            QKeySequence("M"): lambda: self._toggle("masks"), QKeySequence("B"): lambda: self._toggle("boxes"),
-            QKeySequence("P"): lambda: self._toggle("points"), QKeySequence("O"): self._next_opacity,
-        }
-        for digit in range(1, 10):
-            bindings[QKeySequence(str(digit))] = lambda d=digit: self._choose_category(d - 1)
-        for key, slot in bindings.items():
-            QShortcut(key, self, activated=slot)
-
-    # -- actions -----------------------------------------------------------------------------------
-    def _open_row(self, row: int) -> None:
-        if row < 0:
-            return
-        record = self.images.records[row]
-        self.session.open_image(record.id)
-        self._image = self._prefetcher.get(self._path(row))
-        self._pixels = None  # its RGB view, made when a mask is first asked for
-        readable = self.canvas.show_image(self._image)
-        if not readable:
-            self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
-        if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
-            self.project.mark_unreadable(record.id, not readable)
-            self._reread(record.id)
-        self.refresh()
-        for near in (row + 1, row - 1):  # decoded in the background while this one is labelled
-            if 0 <= near < self.images.count():
-                self._prefetcher.prefetch(self._path(near))
-
-    def _path(self, row: int) -> str:
-        return str(self.project.image_root / self.images.records[row].file_name)
-
-    def closeEvent(self, event) -> None:
-        self._prefetcher.close()
-        self.masks.close()
-        self.prelabeller.close()  # stops after the image in hand; a later run goes on from there
-        super().closeEvent(event)
-
-    def _step(self, delta: int) -> None:
-        row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
-        self.images.setCurrentRow(row)
-
-    def _fill_images(self) -> None:
-        """Show the images the search and filter let through; keep the current image."""
-        self._pending = self.project.pending_suggestion_counts()  # a model may have added some meanwhile
-        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText())
-        self.image_counts.setText(counts(self._every, self._pending))
-        self.images.blockSignals(True)
-        self.images.list_model.reset(shown, self._pending)
-        row = self.images.list_model.row_of(self.session.image_id)
-        if row is not None:
-            self.images.setCurrentRow(row)
-        self.images.blockSignals(False)
-
-    def _reread(self, image_id: int) -> None:
-        """One image changed in the store (status, mark, suggestions): its row and the counts follow."""
-        record = self.project.image(image_id)
-        self._every[self._index[image_id]] = record
-        self.images.list_model.update(record, self._pending)
-        self.image_counts.setText(counts(self._every, self._pending))
-
-    def _mark_done(self) -> None:
-        self._act(self.session.mark_done)
-        if self.session.image_id is not None:
-            self._reread(self.session.image_id)
-
-    def _next_unfinished(self) -> None:
-        image_id = self.session.next_unfinished()
-        if image_id is None:
-            self.statusBar().showMessage("every image is done", 3000)
-            return
-        if self.images.list_model.row_of(image_id) is None:  # hidden by the search or filter: show all
-            self.search.clear()
-            self.filter.setCurrentText("all")
-        self.images.setCurrentRow(self.images.list_model.row_of(image_id))
-
-    def _act(self, action) -> None:
-        """Run a session action; a refusal is a short hint in the status bar, never a dialog."""
-        try:
-            action()
-        except UserError as e:
-            self.statusBar().showMessage(str(e), 5000)
-        self.refresh()
-
-    def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
-        move = self.session.move_point if kind == "label" else self.session.move_suggestion_point
-        self._act(lambda: move(object_id, role, x, y))
-
-    def _toggle(self, layer: str) -> None:
-        self.canvas.layers[layer] = not self.canvas.layers[layer]
-        self.statusBar().showMessage(f"{layer} {'shown' if self.canvas.layers[layer] else 'hidden'}", 2000)
-        self.refresh()
-
-    def _next_opacity(self) -> None:
-        steps = (0.15, 0.3, 0.5, 0.7)
-        self.canvas.mask_opacity = steps[(steps.index(self.canvas.mask_opacity) + 1) % len(steps)] \
-            if self.canvas.mask_opacity in steps else 0.3
-        self.statusBar().showMessage(f"mask opacity {self.canvas.mask_opacity:.0%}", 2000)
-        self.refresh()
-
-    def _choose_category(self, index: int) -> None:
-        if index < self.categories.count():
-            self.categories.setCurrentRow(index)
-            self._category_chosen(self.categories.item(index))
-
-    def _category_chosen(self, item) -> None:
-        """The category for the next object; a selected label takes it too (undoable)."""
-        if item is None:
-            return
-        changed = None
-        try:
-            changed = self.session.choose_category(item.data(Qt.UserRole))
-        except UserError as e:
-            self.statusBar().showMessage(str(e), 5000)
-        if changed is not None:
-            self.statusBar().showMessage(f"object {changed.id} is now {item.text()}", 3000)
-
-    def _select_listed(self, item) -> None:
-        self.session.selected = item.data(Qt.UserRole)
-        self.refresh()
-
-    def _click(self, x: float, y: float) -> None:
-        try:
-            made = self.session.click(x, y)
-        except UserError as e:  # a refused click: a short hint, no dialog, the clicks kept
-            self.statusBar().showMessage(str(e), 5000)
-        else:
-            if made is not None:
-                self.statusBar().showMessage(f"added object {made.id}", 3000)
-        self.canvas.set_clicks(self.session.clicks.points if self.session.clicks else [])
-
-    def _cancel_clicks(self) -> None:
-        """Esc: drop the clicks in progress; with none, drop the selection."""
-        if self.session.clicks and self.session.clicks.points:
-            self.session.clicks.cancel()
-            self.canvas.set_clicks([])
-        elif self.session.selected is not None:
-            self.session.selected = None
-            self.refresh()
-
-    def _remove_click(self) -> None:
-        if self.session.clicks:
-            self.session.clicks.remove_last()
-            self.canvas.set_clicks(self.session.clicks.points)
-
-    def _undo(self) -> None:
-        self._say("undid", self.session.undo())
-
-    def _redo(self) -> None:
-        self._say("redid", self.session.redo())
-
-    def _say(self, verb: str, what: str | None) -> None:
-        self.statusBar().showMessage(f"{verb} {what}" if what else f"nothing to {verb[:-1]}", 3000)
-
+    # -- drawing ---------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Redraw the current image's objects from the store."""
+        """Redraw the current image's objects, its list row and the panels from the store."""
         if self.session.image_id is None:
             return
-        suggestions = self.project.suggestions(self.session.image_id)
-        if len(suggestions) != self._pending.get(self.session.image_id, 0):  # accepted or rejected: its mark
-            self._pending[self.session.image_id] = len(suggestions)
-            self._reread(self.session.image_id)
+        image_id = self.session.image_id
+        suggestions = self.project.suggestions(image_id)
+        self._pending[image_id] = len(suggestions)
+        self._reread(image_id)
+        self._fill_categories()
         categories = self.project.categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
-        labels = self.project.annotations(self.session.image_id)
+        labels = self.project.annotations(image_id)
+        if self.session.selected is not None and not self.session.exists(self.session.selected):
+            self.session.selected = None
         self.canvas.set_objects(labels, colors, suggestions, self.session.selected)
         self._list_objects(labels, suggestions, colors)
+        self._show_attributes(labels)
         self._ask_masks(labels)
+        self._show_where()
 
-    def _list_objects(self, labels, suggestions, colors) -> None:
-        self.objects.clear()
+    def _list_objects(self, labels: list[Annotation], suggestions: list[Annotation], colors: dict[int, str]) -> None:
+        """One row per object that tells it apart: its number, category, where it came from, score, mask."""
+        rows = []
         for kind, anns in (("label", labels), ("suggestion", suggestions)):
             for ann in anns:
-                score = f" {ann.score:.2f}" if ann.score is not None else ""
-                text = f"{self.canvas.names.get(ann.category_id, '?')}  {ann.source.value}{score}" + \
-                    ("  (suggested)" if kind == "suggestion" else "")
+                rows.append((_row_text(len(rows) + 1, ann, self.canvas.names, kind), colors.get(ann.category_id),
+                             (kind, ann.id)))
+        if rows != self._objects_shown:
+            self._objects_shown = rows
+            self.objects.blockSignals(True)
+            self.objects.clear()
+            for text, color, key in rows:
                 item = QListWidgetItem(text)
-                item.setForeground(QColor(colors.get(ann.category_id, "#ffffff")))
-                item.setData(Qt.UserRole, (kind, ann.id))
+                item.setForeground(QColor(color or "#ffffff"))
+                item.setData(Qt.UserRole, key)
                 self.objects.addItem(item)
-                if self.session.selected == (kind, ann.id):
-                    self.objects.setCurrentItem(item)
+            self.objects.blockSignals(False)
+        self.objects.blockSignals(True)
+        keys = [key for _, _, key in rows]
+        self.objects.setCurrentRow(keys.index(self.session.selected) if self.session.selected in keys else -1)
+        self.objects.blockSignals(False)
+
+    def _show_attributes(self, labels: list[Annotation]) -> None:
+        selected = self.session.selected
+        [label] = [a for a in labels if selected == ("label", a.id)] or [None]
+        title = f"object {label.id}: {self.canvas.names.get(label.category_id, '?')}" if label is not None else \
+            "a suggestion: accept it (Enter) to edit" if selected else ""
+        self.attributes.show_object(label, title)
 
     def _ask_masks(self, labels) -> None:
         """Every label on screen whose mask the chosen backend should make goes to the worker."""
@@ -400,8 +734,20 @@ class MainWindow(QMainWindow):
         if stored:
             self.refresh()
 
-    def _show_cursor(self, x: float, y: float) -> None:
-        index = self.images.currentRow() + 1
-        zoom = self.canvas.transform().m11()
-        self.statusBar().showMessage(f"image {index}/{self.images.count()}  zoom {zoom:.0%}  x {x:.1f}  y {y:.1f}")
+    def _show_where(self, cursor: tuple[float, float] | None = None) -> None:
+        shown = f"image {self.images.currentRow() + 1}/{self.images.count()}  zoom {self.canvas.zoom_level():.0%}"
+        self.where.setText(shown + (f"  x {cursor[0]:.1f}  y {cursor[1]:.1f}" if cursor else ""))
 
+    def _show_cursor(self, x: float, y: float) -> None:
+        self._show_where((x, y))
+
+
+def _row_text(number: int, ann: Annotation, names: dict[int, str], kind: str) -> str:
+    made_by = ann.attributes.get(MASK_METHOD)
+    mask = f"mask {made_by}" if made_by else "mask drawn" if ann.has_mask else \
+        "box only" if ann.extreme is None and ann.shape.value == "region" else ann.shape.value if \
+        ann.shape.value != "region" else "no mask"
+    score = f" {ann.score:.2f}" if ann.score is not None else ""
+    origin = "suggested" if kind == "suggestion" else ann.source.value
+    return f"#{number}  {names.get(ann.category_id, '?')}  {origin}{score}  {mask}" + \
+        ("  crowd" if ann.iscrowd else "")

@@ -1,0 +1,39 @@
+"""Export a project to any format, as the window's File > Export does it (the command line's `convert`
+reads projects and datasets alike). Qt-free: the window runs it in a background job."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from converters import UserError
+from converters.formats import write_dataset
+from converters.progress import Progress, no_progress
+from converters.report import Report
+
+from .store import Project, is_project_file
+
+
+@dataclass
+class Exported:
+    path: Path
+    format: str
+    images: int
+    annotations: int
+    notes: list[str] = field(default_factory=list)  # what the format could not hold, one line per kind
+
+    def summary(self) -> str:
+        return f"exported {self.images} images and {self.annotations} objects to {self.path} ({self.format})"
+
+
+def export_project(project_path: Path, out: Path, fmt: str, progress: Progress = no_progress,
+                   rle: bool = False) -> Exported:
+    """Write the project's labels (not its pending suggestions) to `out` as `fmt`. The project file itself,
+    or any other project, is never the output."""
+    if out.resolve() == project_path.resolve() or (out.is_file() and is_project_file(out)):
+        raise UserError("is a project file: choose another output", out)
+    with Project.open(project_path) as project:
+        dataset = project.to_dataset(progress)
+        root = project.image_root
+    report = Report()
+    write_dataset(dataset, out, fmt, report, rle=rle, progress=progress, image_root=root)
+    return Exported(out, fmt, len(dataset.images), len(dataset.annotations), report.lines())

@@ -1,0 +1,92 @@
+"""The window's small dialogs: the category picker, the category-removal question, the shortcut sheet
+and About."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QDialog, QHeaderView, QInputDialog, QLineEdit, QListWidget, QListWidgetItem,
+                               QMessageBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from converters import Category
+
+from .categories import swatch
+
+
+class CategoryPicker(QDialog):
+    """Type to filter, Enter picks: every category within reach when there are more than nine."""
+
+    picked = Signal(int)
+
+    def __init__(self, parent: QWidget, categories: list[Category]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Choose a category")
+        self.filter = QLineEdit(placeholderText="type to filter, Enter to choose")
+        self.list = QListWidget()
+        for k, c in enumerate(categories):
+            item = QListWidgetItem(swatch(c.color or "#ffffff", str(k + 1) if k < 9 else ""), c.name)
+            item.setData(Qt.UserRole, c.id)
+            self.list.addItem(item)
+        self.filter.textChanged.connect(self._narrow)
+        self.filter.returnPressed.connect(self._pick)
+        self.list.itemActivated.connect(lambda _item: self._pick())
+        column = QVBoxLayout(self)
+        column.addWidget(self.filter)
+        column.addWidget(self.list)
+        self.list.setCurrentRow(0)
+        self.resize(320, 420)
+
+    def _narrow(self, text: str) -> None:
+        first = None
+        for k in range(self.list.count()):
+            item = self.list.item(k)
+            item.setHidden(text.strip().lower() not in item.text().lower())
+            first = first if first is not None or item.isHidden() else item
+        if first is not None:
+            self.list.setCurrentItem(first)
+
+    def _pick(self) -> None:
+        item = self.list.currentItem()
+        if item is not None and not item.isHidden():
+            self.picked.emit(item.data(Qt.UserRole))
+            self.accept()
+
+
+def ask_category_removal(parent: QWidget, name: str, labels: int, suggestions: int,
+                         others: list[Category]) -> tuple[str, int | None] | None:
+    """What to do with a used category's objects: ("delete", None), ("move", category id), or None to
+    keep everything."""
+    box = QMessageBox(QMessageBox.Question, "Delete category",
+                      f"{labels} objects and {suggestions} suggestions are {name}. Delete them with the category, "
+                      "or move them to another category first? (Ctrl+Z undoes either.)", parent=parent)
+    delete = box.addButton(f"Delete {labels + suggestions}", QMessageBox.DestructiveRole)
+    move = box.addButton("Move to...", QMessageBox.AcceptRole) if others else None
+    box.addButton(QMessageBox.Cancel)
+    box.exec()
+    if box.clickedButton() is delete:
+        return "delete", None
+    if move is not None and box.clickedButton() is move:
+        names = [c.name for c in others]
+        chosen, ok = QInputDialog.getItem(parent, "Move objects", f"Move the {name} objects to:", names, 0, False)
+        return ("move", others[names.index(chosen)].id) if ok else None
+    return None
+
+
+class ShortcutSheet(QDialog):
+    """Every menu action with its keys, read from the menus themselves so that it never goes stale."""
+
+    def __init__(self, parent: QWidget, actions: list[tuple[str, QAction]], mouse: list[tuple[str, str]]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard and mouse")
+        rows = [(menu, action.text().replace("&", ""), ", ".join(k.toString() for k in action.shortcuts()))
+                for menu, action in actions if action.shortcuts()] + [("Mouse", what, how) for how, what in mouse]
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["menu", "does", "keys"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        QVBoxLayout(self).addWidget(self.table)
+        self.resize(640, 720)
