@@ -1,7 +1,7 @@
 """What the image list shows: search, filters, counts and marks."""
 import pytest
 
-from annotator.imagelist import counts, image_text, shown_images
+from annotator.imagelist import Counts, image_text, shown_images
 from converters import ImageRecord, ImageStatus
 
 IMAGES = [ImageRecord(1, "farm/Cow.jpg", 10, 10, ImageStatus.DONE), ImageRecord(2, "farm/horse.jpg", 10, 10),
@@ -20,7 +20,12 @@ def test_search_and_filter(search, kind, expected):
 
 
 def test_counts_and_marks():
-    assert counts(IMAGES, PENDING) == "1 of 4 done, 1 skipped, 1 with suggestions"
+    kept = Counts.of(IMAGES, PENDING)
+    assert kept.text() == "1 of 4 done, 1 skipped, 1 with suggestions"
+    done = ImageRecord(2, "farm/horse.jpg", 10, 10, ImageStatus.DONE)
+    kept.changed(IMAGES[1], done, 3, 0)  # one image marked done, its suggestions reviewed
+    assert kept.text() == "2 of 4 done, 1 skipped, 0 with suggestions" == Counts.of(
+        [IMAGES[0], done, *IMAGES[2:]], {}).text()
     assert image_text(IMAGES[0], 0) == "✓ farm/Cow.jpg"
     assert image_text(IMAGES[1], 3) == "· farm/horse.jpg  (3 suggested)"
     assert image_text(IMAGES[2], 0) == "⊘ city/car.jpg  (skipped: blurred)"

@@ -6,25 +6,12 @@ from hypothesis import strategies as st
 
 from annotator.export import export_project
 from annotator.palette import click_color
-from annotator.session import LabellingSession, parse_value, shown_value
-from annotator.store import Project, progress_of
+from annotator.session import parse_value, shown_value
+from annotator.store import progress_of
 from converters import Annotation, Box, ExtremePoints, ImageStatus, Source, UserError
 from converters.masks import polygons_contain
 from tests.samples import image
-
-TOP, LEFT, BOTTOM, RIGHT = (50, 10), (12, 40), (47, 90), (88, 55)
-
-
-@pytest.fixture
-def session(tmp_path):
-    project = Project.create(tmp_path / "p.sqlite", tmp_path)
-    project.add_images([("a.jpg", 100, 100), ("b.jpg", 100, 100)])
-    project.add_category("date")
-    project.add_category("fig")
-    s = LabellingSession(project)
-    s.open_image(1)
-    yield s
-    project.close()
+from tests.test_session import BOTTOM, LEFT, RIGHT, TOP, session  # noqa: F401 (session: the fixture)
 
 
 def four_clicks(session, points=(TOP, LEFT, BOTTOM, RIGHT)):
@@ -78,6 +65,15 @@ def test_a_used_category_can_move_its_objects_to_another_first(session):
         session.delete_category(2, move_to=2)
     session.undo()
     assert rows(session.project) == before
+
+
+def test_a_new_object_is_selected_until_the_first_click_of_the_next(session):
+    made = four_clicks(session)
+    assert session.selected == ("label", made.id)
+    assert session.choose_category(2).category_id == 2  # a digit now fixes the new object's category
+    session.click(*TOP)
+    assert session.selected is None  # the next object is begun: a digit now is for it alone
+    assert session.choose_category(1) is None and session.project.annotation(made.id).category_id == 2
 
 
 def test_the_first_object_puts_the_image_in_progress_and_undo_takes_both_back(session):
@@ -187,3 +183,26 @@ def test_the_start_pages_progress_and_an_export_that_refuses_a_project_as_output
     image(tmp_path / "a.jpg", 100, 100)
     done = export_project(session.project.path, tmp_path / "out.json", "coco")
     assert (done.images, done.annotations) == (2, 1) and (tmp_path / "out.json").is_file()
+
+
+@pytest.mark.parametrize("fmt, kept", [
+    ("coco", {"occluded", "truncated", "colour", "crowd"}), ("voc", {"occluded", "truncated", "difficult"}),
+    ("labelme", {"occluded", "truncated", "colour", "crowd"}), ("cvat", {"occluded", "truncated", "colour", "crowd"}),
+])
+def test_attributes_set_in_the_session_survive_every_export_that_holds_them(session, tmp_path, fmt, kept):
+    from converters.formats import read_dataset
+
+    image(tmp_path / "a.jpg", 100, 100)
+    image(tmp_path / "b.jpg", 100, 100)
+    obj = four_clicks(session)
+    for name, value in (("occluded", True), ("truncated", True), ("difficult", True), ("colour", "brown")):
+        session.set_attribute(obj.id, name, value)
+    session.set_attribute(four_clicks(session, ((50, 5), (5, 50), (50, 95), (95, 50))).id, "crowd", True)
+    out = tmp_path / ("out.json" if fmt == "coco" else "out")
+    export_project(session.project.path, out, fmt)
+    read = read_dataset(out, fmt).dataset
+    first = min(read.annotations, key=lambda a: a.box.area)
+    found = {k for k in ("occluded", "truncated", "difficult", "colour") if first.attributes.get(k) not in (None, False)}
+    found |= {"crowd"} if any(a.iscrowd for a in read.annotations) else set()
+    assert found >= kept - {"crowd"} and ("crowd" in found) == ("crowd" in kept)
+    assert first.attributes.get("colour", "brown") == "brown"

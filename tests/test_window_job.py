@@ -245,14 +245,12 @@ def test_the_objects_panel_tells_objects_apart_and_a_row_brings_its_object_into_
     second = label_object(window, ((10, 70), (5, 80), (10, 95), (15, 80)))
     window.project.add_suggestions([Annotation.from_extreme(0, 1, 2, first.extreme, score=0.42)])
     window.refresh()
-    texts = [window.objects.item(k).text() for k in range(window.objects.count())]
+    texts = [window.objects.text(k) for k in range(window.objects.count())]
     assert texts == ["#1  date  human  mask octagon", "#2  date  human  mask octagon",
                      "#3  fig  suggested 0.42  no mask"]
     for _ in range(8):
         window.canvas.zoom(1.25)
-    row = window.objects.item(1)
-    QTest.mouseClick(window.objects.viewport(), Qt.LeftButton, Qt.NoModifier,
-                     window.objects.visualItemRect(row).center())
+    QTest.mouseClick(window.objects.viewport(), Qt.LeftButton, Qt.NoModifier, window.objects.row_rect(1).center())
     assert window.session.selected == ("label", second.id)
     centre = window.canvas.mapToScene(window.canvas.viewport().rect().center())
     assert abs(centre.x() - 10) < 3 and abs(centre.y() - 82.5) < 3
@@ -403,5 +401,10 @@ def test_file_open_puts_the_other_project_in_the_window_and_releases_the_first(q
     assert launcher.window is not window and launcher.window.project.path == tmp_path / "two" / "p.sqlite"
     with Project.open(tmp_path / "one" / "p.sqlite") as again:
         again.lock_for_labelling()  # the first window's lock went with it
+    launcher.window.close_requested.emit()  # File > Close: back to the start page
+    launcher.window.close()
+    assert launcher.window is None and launcher.page.isVisible()
+    launcher.page.chosen.emit(tmp_path / "two" / "p.sqlite")  # and the same project again from there
+    assert launcher.window.project.path == tmp_path / "two" / "p.sqlite" and launcher.page is None
     launcher.window.close()
     QApplication.processEvents()

@@ -52,10 +52,17 @@ class Launcher(QObject):
         window = open_window(project)
         window.open_requested.connect(self.open)
         window.close_requested.connect(self.show_start_page)
-        window.destroyed.connect(project.close)  # the lock goes with the window
+        window.closed.connect(lambda: self._closed(window))
         window.setAttribute(Qt.WA_DeleteOnClose)
         self.window = window
         return window
+
+    def _closed(self, window) -> None:
+        """A window closed (File > Close, Quit, or its title bar): its project closes now, so that the
+        lock goes with it and the start page can open the project again."""
+        window.project.close()
+        if self.window is window:
+            self.window = None
 
     def show_start_page(self) -> None:
         from .start import StartPage
@@ -76,10 +83,9 @@ class Launcher(QObject):
         if self.window is not None and self.window.project.path.resolve() == project.path.resolve():
             project.close()
             return
-        before, page = self.window, self.page
-        if before is not None:
-            before.close()
-            before.project.close()  # now, not when Qt gets round to deleting the window
+        page = self.page
+        if self.window is not None:
+            self.window.close()  # its project closes with it
         try:
             self.show_window(project)
         except UserError as e:

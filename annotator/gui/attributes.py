@@ -3,8 +3,8 @@ attributes its import brought (CVAT's, LabelMe's), each edited in place."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QHeaderView, QLabel, QLineEdit, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from converters import Annotation
 
@@ -18,6 +18,7 @@ class AttributesPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.title = QLabel("no object selected")
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a new title never resizes the docks
         self.flags = {name: QCheckBox(name) for name in FLAGS}
         for name, box in self.flags.items():
             box.setFocusPolicy(Qt.NoFocus)

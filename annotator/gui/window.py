@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QColorDialog, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
-                               QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
                                QProgressBar, QVBoxLayout, QWidget)
 
 from converters import Annotation, UserError
@@ -18,8 +18,8 @@ from converters.formats import FORMATS, TITLES
 
 from ..commands import images_of
 from ..export import Exported, export_project
-from ..imagelist import FILTERS, counts, shown_images
-from ..masking import MASK_METHOD, apply_made_mask, awaits_mask
+from ..imagelist import FILTERS, Counts, shown_images
+from ..masking import apply_made_mask, awaits_mask
 from ..palette import click_color
 from ..prelabel import PrelabelResult, prelabel_project
 from ..recent import recent_projects
@@ -33,6 +33,7 @@ from .dialogs import CategoryPicker, ShortcutSheet, ask_category_removal
 from .fields import FieldKeys
 from .imagelistview import ImageList
 from .jobs import BackgroundJob
+from .objectlist import ObjectList
 from .maskworker import MaskWorker, rgb_view
 from .prefetch import ImagePrefetcher
 
@@ -48,12 +49,12 @@ OUTSIDE_CHECK_MS = 1000  # how often the window asks whether another process cha
 class MainWindow(QMainWindow):
     open_requested = Signal(Path)  # File > Open folder / project / recent: the app opens it in place of this
     close_requested = Signal()  # File > Close: the app shows the start page
+    closed = Signal()  # the window has closed and its workers have stopped: the project can be closed
 
     def __init__(self, project: Project):
         super().__init__()
         self.project = project
-        self.session = LabellingSession(project)
-        self.session.history.listeners.append(self.refresh)
+        self.session = LabellingSession(project)  # every action below redraws once when it is done
         self.setWindowTitle(f"annotator - {project.path.name}")
         self._field_keys = FieldKeys(self)
         QApplication.instance().installEventFilter(self._field_keys)
@@ -71,8 +72,8 @@ class MainWindow(QMainWindow):
         self.picker: CategoryPicker | None = None
         self.report: QMessageBox | None = None  # the last export's loss report, or About
         self._list_filled_at = 0.0
-        self._objects_shown: list = []
         self._categories_seen: tuple | None = None
+        self._mask_checked: dict[int, tuple] = {}  # label id -> (the label, the backend) last looked at
         self.setCentralWidget(self.canvas)
         self.where = QLabel()  # image n/N and zoom, always current
         self.statusBar().addWidget(self.where)
@@ -91,9 +92,8 @@ class MainWindow(QMainWindow):
         self.categories = CategoryPanel()
         self.docks = {"Images": self._dock("Images", panel, Qt.LeftDockWidgetArea),
                       "Categories": self._dock("Categories (1-9, C)", self.categories, Qt.RightDockWidgetArea)}
-        self.objects = QListWidget()  # the current image's labels, then its pending suggestions
-        self.objects.setFocusPolicy(Qt.NoFocus)
-        self.objects.itemClicked.connect(self._select_listed)
+        self.objects = ObjectList()  # the current image's labels, then its pending suggestions
+        self.objects.chosen.connect(self._select_listed)
         self.docks["Objects"] = self._dock("Objects", self.objects, Qt.RightDockWidgetArea)
         self.attributes = AttributesPanel()
         self.attributes.changed.connect(self._set_attribute)
@@ -103,8 +103,8 @@ class MainWindow(QMainWindow):
         self._pending = project.pending_suggestion_counts()
         self._menus()
         self._fill_images()
-        self.search.textChanged.connect(lambda _text: self._fill_images())
-        self.filter.currentTextChanged.connect(lambda _text: self._fill_images())
+        self.search.textChanged.connect(lambda _text: self._fill_images(recount=False))
+        self.filter.currentTextChanged.connect(lambda _text: self._fill_images(recount=False))
         self._fill_categories()
         self.images.currentRowChanged.connect(self._open_row)
         self.images.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         export = file.addMenu("&Export")
         for fmt in FORMATS:
-            self._add(export, "File", f"{TITLES[fmt]}...", "Ctrl+E" if fmt == "coco" else None,
+            self._add(export, "File > Export", f"{TITLES[fmt]}...", "Ctrl+E" if fmt == "coco" else None,
                       lambda f=fmt: self._export(f))
         file.addSeparator()
         self._add(file, "File", "&Close project", "Ctrl+W", self._close_project)
@@ -366,7 +366,8 @@ class MainWindow(QMainWindow):
 
     # -- help ------------------------------------------------------------------------------------------
     def _shortcuts(self) -> None:
-        self.sheet = ShortcutSheet(self, self.menu_actions, MOUSE)
+        keys = [("Edit > Category", action) for action in self.category_keys.actions()]
+        self.sheet = ShortcutSheet(self, self.menu_actions + keys, MOUSE)
         self.sheet.show()
 
     def _about(self) -> None:
@@ -412,6 +413,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(e), 5000)
         self._fill_categories()
         if changed is not None:
+            self.refresh()
             self.statusBar().showMessage(f"object {changed.id} is now {self.canvas.names.get(category_id)}", 3000)
 
     def _pick_category(self) -> None:
@@ -475,16 +477,21 @@ class MainWindow(QMainWindow):
         self.prelabeller.close()  # stops after the image in hand; a later run goes on from there
         self.exporter.close()
         super().closeEvent(event)
+        self.closed.emit()
 
     def _step(self, delta: int) -> None:
         row = min(max(self.images.currentRow() + delta, 0), self.images.count() - 1)
         self.images.setCurrentRow(row)
 
-    def _fill_images(self) -> None:
-        """Show the images the search and filter let through; keep the current image."""
-        self._pending = self.project.pending_suggestion_counts()  # a model may have added some meanwhile
+    def _fill_images(self, recount: bool = True) -> None:
+        """Show the images the search and filter let through; keep the current image. A new search or
+        filter changes no status (`recount` False): the images are counted again only if suggestions came."""
+        pending = self.project.pending_suggestion_counts()  # a model may have added some meanwhile
+        if recount or pending != self._pending:
+            self._pending = pending
+            self._counts = Counts.of(self._every, self._pending)
+            self.image_counts.setText(self._counts.text())
         shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText())
-        self.image_counts.setText(counts(self._every, self._pending))
         self.images.blockSignals(True)
         self.images.list_model.reset(shown, self._pending)
         row = self.images.list_model.row_of(self.session.image_id)
@@ -493,12 +500,19 @@ class MainWindow(QMainWindow):
         self.images.blockSignals(False)
         self._show_where()
 
-    def _reread(self, image_id: int) -> None:
-        """One image changed in the store (status, mark, suggestions): its row and the counts follow."""
-        record = self.project.image(image_id)
+    def _reread(self, image_id: int, pending: int | None = None) -> None:
+        """One image may have changed in the store (status, mark, its pending suggestions, now `pending`):
+        its row and the counts follow, and nothing is redrawn when nothing changed."""
+        before, record = self._every[self._index[image_id]], self.project.image(image_id)
+        pending_before = self._pending.get(image_id, 0)
+        if pending is not None:
+            self._pending[image_id] = pending
+        if record == before and self._pending.get(image_id, 0) == pending_before:
+            return
         self._every[self._index[image_id]] = record
+        self._counts.changed(before, record, pending_before, self._pending.get(image_id, 0))
         self.images.list_model.update(record, self._pending)
-        self.image_counts.setText(counts(self._every, self._pending))
+        self.image_counts.setText(self._counts.text())
 
     def _reload(self) -> None:
         """Everything again from the store: another process (the command line, a worker) changed it."""
@@ -562,21 +576,22 @@ class MainWindow(QMainWindow):
     def _toggle(self, layer: str) -> None:
         self.canvas.layers[layer] = not self.canvas.layers[layer]
         self.statusBar().showMessage(f"{layer} {'shown' if self.canvas.layers[layer] else 'hidden'}", 2000)
-        self.refresh()
+        self.canvas.show_layer(layer)
 
     def _next_opacity(self) -> None:
         steps = (0.15, 0.3, 0.5, 0.7)
         self.canvas.mask_opacity = steps[(steps.index(self.canvas.mask_opacity) + 1) % len(steps)] \
             if self.canvas.mask_opacity in steps else 0.3
         self.statusBar().showMessage(f"mask opacity {self.canvas.mask_opacity:.0%}", 2000)
-        self.refresh()
+        self.canvas.show_opacity()
 
     def _select(self, selected: tuple[str, int] | None) -> None:
         self.session.selected = selected
         self.refresh()
 
-    def _select_listed(self, item) -> None:
-        self._select(item.data(Qt.UserRole))
+    def _select_listed(self, key: tuple[str, int]) -> None:
+        """A row of the Objects panel: its object selected and brought into view."""
+        self._select(key)
         kind, object_id = self.session.selected
         [ann] = [a for a in (self.project.annotations(self.session.image_id) if kind == "label" else
                              self.project.suggestions(self.session.image_id)) if a.id == object_id]
@@ -587,8 +602,8 @@ class MainWindow(QMainWindow):
         self._act(lambda: self.session.select_at(x, y, tolerance))
 
     def _click(self, x: float, y: float) -> None:
-        if self.session.category_id is None and self.session.box_only_selected() is None \
-                and not (self.session.clicks and self.session.clicks.points):
+        boxed = self.session.box_only_selected()
+        if self.session.category_id is None and boxed is None and not (self.session.clicks and self.session.clicks.points):
             if not self._first_category():
                 return
         try:
@@ -598,7 +613,8 @@ class MainWindow(QMainWindow):
         else:
             if made is not None:
                 self.refresh()  # drawn selected: the session selects a new object after the store has it
-                self.statusBar().showMessage(f"added object {made.id}: 1-9 or C changes its category", 3000)
+                done = "gave object {} its extreme points" if boxed is not None else "added object {}"
+                self.statusBar().showMessage(done.format(made.id) + ": 1-9 or C changes its category", 3000)
             elif self.session.box_only_selected() is not None and len(self.session.clicks.points) == 1:
                 self.statusBar().showMessage("four clicks give the selected box its extreme points (Esc: a new "
                                              "object instead)", 5000)
@@ -668,14 +684,14 @@ class MainWindow(QMainWindow):
             return
         image_id = self.session.image_id
         suggestions = self.project.suggestions(image_id)
-        self._pending[image_id] = len(suggestions)
-        self._reread(image_id)
+        self._reread(image_id, len(suggestions))
         self._fill_categories()
         categories = self.project.categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
         labels = self.project.annotations(image_id)
-        if self.session.selected is not None and not self.session.exists(self.session.selected):
+        shown = {("label", a.id) for a in labels} | {("suggestion", a.id) for a in suggestions}
+        if self.session.selected not in shown:  # deleted, undone, or of another image
             self.session.selected = None
         self.canvas.set_objects(labels, colors, suggestions, self.session.selected)
         self._list_objects(labels, suggestions, colors)
@@ -684,26 +700,8 @@ class MainWindow(QMainWindow):
         self._show_where()
 
     def _list_objects(self, labels: list[Annotation], suggestions: list[Annotation], colors: dict[int, str]) -> None:
-        """One row per object that tells it apart: its number, category, where it came from, score, mask."""
-        rows = []
-        for kind, anns in (("label", labels), ("suggestion", suggestions)):
-            for ann in anns:
-                rows.append((_row_text(len(rows) + 1, ann, self.canvas.names, kind), colors.get(ann.category_id),
-                             (kind, ann.id)))
-        if rows != self._objects_shown:
-            self._objects_shown = rows
-            self.objects.blockSignals(True)
-            self.objects.clear()
-            for text, color, key in rows:
-                item = QListWidgetItem(text)
-                item.setForeground(QColor(color or "#ffffff"))
-                item.setData(Qt.UserRole, key)
-                self.objects.addItem(item)
-            self.objects.blockSignals(False)
-        self.objects.blockSignals(True)
-        keys = [key for _, _, key in rows]
-        self.objects.setCurrentRow(keys.index(self.session.selected) if self.session.selected in keys else -1)
-        self.objects.blockSignals(False)
+        rows = [("label", a) for a in labels] + [("suggestion", a) for a in suggestions]
+        self.objects.show_objects(rows, self.canvas.names, colors, self.session.selected)
 
     def _show_attributes(self, labels: list[Annotation]) -> None:
         selected = self.session.selected
@@ -716,8 +714,12 @@ class MainWindow(QMainWindow):
         """Every label on screen whose mask the chosen backend should make goes to the worker."""
         if self._image.isNull():
             return
+        method = self.settings.mask_method
         for label in labels:
-            if awaits_mask(label, self.settings.mask_method):
+            if self._mask_checked.get(label.id) == (label, method):  # the same stored object: asked before
+                continue
+            self._mask_checked[label.id] = (label, method)
+            if awaits_mask(label, method):
                 if self._pixels is None:
                     self._pixels = rgb_view(self._image)
                 self.masks.ask(self._image, self._pixels, label.id, label.extreme, self.settings.mask_method,
@@ -741,13 +743,3 @@ class MainWindow(QMainWindow):
     def _show_cursor(self, x: float, y: float) -> None:
         self._show_where((x, y))
 
-
-def _row_text(number: int, ann: Annotation, names: dict[int, str], kind: str) -> str:
-    made_by = ann.attributes.get(MASK_METHOD)
-    mask = f"mask {made_by}" if made_by else "mask drawn" if ann.has_mask else \
-        "box only" if ann.extreme is None and ann.shape.value == "region" else ann.shape.value if \
-        ann.shape.value != "region" else "no mask"
-    score = f" {ann.score:.2f}" if ann.score is not None else ""
-    origin = "suggested" if kind == "suggestion" else ann.source.value
-    return f"#{number}  {names.get(ann.category_id, '?')}  {origin}{score}  {mask}" + \
-        ("  crowd" if ann.iscrowd else "")
