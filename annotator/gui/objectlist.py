@@ -17,7 +17,8 @@ def row_text(number: int, ann: Annotation, names: dict[int, str], kind: str) -> 
     if ann.shape.value != "region":
         mask = ann.shape.value
     else:
-        mask = f"mask {made_by}" if made_by else "mask drawn" if ann.has_mask else \
+        came = "imported" if ann.source.value == "imported" else "drawn"
+        mask = f"mask {made_by}" if made_by else f"mask {came}" if ann.has_mask else \
             "box only" if ann.extreme is None else "no mask"
     score = f" {ann.score:.2f}" if ann.score is not None else ""
     origin = "suggested" if kind == "suggestion" else ann.source.value
