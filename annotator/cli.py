@@ -14,6 +14,7 @@ from converters.errors import Cancelled, UserError, package_version
 from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
 from converters.report import Report
 
+from .export import check_output
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
@@ -247,6 +248,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
     if args.rle and args.fmt != "coco":
         raise UserError(f"--rle applies to --to coco only, not {args.fmt}")
     dataset, image_root = _load_source(args, extremes=args.fmt in HOLDS_EXTREMES)
+    check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
     with TerminalProgress(f"writing {args.output.name}") as progress:
         write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from converters import UserError
 from converters.formats import write_dataset
+from converters.images import IMAGE_EXTENSIONS
 from converters.progress import Progress, no_progress
 from converters.report import Report
 
@@ -29,11 +30,21 @@ def export_project(project_path: Path, out: Path, fmt: str, progress: Progress =
                    rle: bool = False) -> Exported:
     """Write the project's labels (not its pending suggestions) to `out` as `fmt`. The project file itself,
     or any other project, is never the output."""
-    if out.resolve() == project_path.resolve() or (out.is_file() and is_project_file(out)):
-        raise UserError("is a project file: choose another output", out)
     with Project.open(project_path) as project:
         dataset = project.to_dataset(progress)
         root = project.image_root
+    check_output(out, project_path, root)
     report = Report()
     write_dataset(dataset, out, fmt, report, rle=rle, progress=progress, image_root=root)
     return Exported(out, fmt, len(dataset.images), len(dataset.annotations), report.lines())
+
+
+def check_output(out: Path, source: Path, image_root: Path | None) -> None:
+    """An export never replaces what it reads: the input itself, any project file, or an image under
+    the image folder (the person's data, not an earlier export)."""
+    target = out.resolve()
+    if target == source.resolve() or (out.is_file() and is_project_file(out)):
+        raise UserError("is the input or a project file: choose another output", out)
+    if image_root is not None and target.suffix.lower() in IMAGE_EXTENSIONS and \
+            target.is_relative_to(image_root.resolve()):
+        raise UserError("would replace an image in the image folder: choose another output", out)

@@ -7,9 +7,12 @@ import os
 import shutil
 from pathlib import Path
 
+from .errors import UserError
 from .report import Report
 
 MISSING_IMAGES = "{n} images were not found under the image folder: their labels are written without them"
+LINKED_OUT = ("{n} images are symbolic links to files outside the image folder: not followed, their labels are "
+              "written without them")
 
 
 class ExportFolder:
@@ -20,7 +23,11 @@ class ExportFolder:
         self._made: set[str] = set()
 
     def path(self, rel: str) -> str:
-        """The full path of `rel` ('/'-separated, under the export), its folder made."""
+        """The full path of `rel` ('/'-separated, under the export), its folder made. `rel` is built from
+        names an input file gave (an image's file name), so one that would lead outside the export
+        (`../`, an absolute path) is refused before anything is written."""
+        if not _inside(rel):
+            raise UserError(f"the name {rel!r} would be written outside the output folder; refused", self.root)
         full = os.path.join(self.root, rel)
         folder = os.path.dirname(full)
         if folder not in self._made:
@@ -37,7 +44,14 @@ class ExportFolder:
         image is counted in the report; without an image root nothing is linked."""
         if self.image_root is None:
             return
+        if not _inside(file_name):
+            raise UserError(f"image {file_name!r} is outside the image folder; refused", self.image_root)
         source = os.path.join(self.image_root, file_name)
+        real = os.path.realpath(source)
+        if os.path.exists(real) and os.path.commonpath([real, os.path.realpath(self.image_root)]) != \
+                os.path.realpath(self.image_root):
+            self.report.add(LINKED_OUT)
+            return
         try:
             os.link(source, self.path(rel))
         except FileNotFoundError:
@@ -47,3 +61,11 @@ class ExportFolder:
                 shutil.copy2(source, self.path(rel))
             else:
                 self.report.add(MISSING_IMAGES)
+
+
+def _inside(rel: str) -> bool:
+    """Whether a relative name stays below the folder it is joined to."""
+    if not rel or os.path.isabs(rel) or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        return False
+    normal = os.path.normpath(rel.replace("\\", "/"))
+    return normal != ".." and not normal.startswith("../") and normal != "."

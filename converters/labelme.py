@@ -99,7 +99,12 @@ def read_labelme(src: Path, images_dir: Path | None = None, report: Report | Non
     if not files:
         raise UserError("no LabelMe JSON files found", src)
     base = src if src.is_dir() else src.parent
-    root = images_dir or Path(os.path.commonpath([base, *(f.image.parent for f in files)]))
+    root = images_dir or base
+    if images_dir is None:  # images come from the folder the person gave, never from above it
+        for f in files:
+            if os.path.commonpath([base, f.image]) != str(base):
+                raise UserError(f"imagePath {f.data['imagePath']!r} is outside {base}: give the image folder with "
+                                "--images", f.path, "imagePath")
     folder = ImageFolder(root)
     names = _labels_file(base)
     ds = Dataset()

@@ -72,7 +72,7 @@ def read_yolo(src: Path, report: Report | None = None) -> Dataset:
 
 def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]], bool]:
     try:
-        data = yaml.safe_load(_read_text(path))
+        data = yaml.load(_read_text(path), Loader=NoAliasLoader)  # noqa: S506 (safe, and no aliases)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         place = f"line {mark.line + 1} column {mark.column + 1}" if mark else None
@@ -96,11 +96,23 @@ def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[
         for value in _as_list(data.get(split)):
             folder = _locate(base, str(value), path.parent, report)
             if folder is None:
-                raise UserError(f"split path {value!r} not found", path, split)
+                raise UserError(f"split path {value!r} not found in the dataset's folder", path, split)
             splits.setdefault(split, []).extend(_images_of(folder, path.parent))
     if not splits:
         raise UserError("no train, val or test split", path, "top level")
     return names, splits, False
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: a data file has no use for them, and a few nested aliases ("billion laughs")
+    expand into more data than memory holds."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted in a data file",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]], bool]:
@@ -111,14 +123,14 @@ def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]
             fields[key.strip()] = value.strip()
     names_path = _locate(path.parent, fields.get("names", "obj.names"), path.parent, report)
     if names_path is None:
-        raise UserError(f"names file {fields.get('names')!r} not found", path, "names")
+        raise UserError(f"names file {fields.get('names')!r} not found in the dataset's folder", path, "names")
     names = [n.strip() for n in _read_text(names_path).splitlines() if n.strip()]
     splits = {}
     for split, key in (("train", "train"), ("val", "valid"), ("test", "test")):
         if key in fields:
             listing = _locate(path.parent, fields[key], path.parent, report)
             if listing is None:
-                raise UserError(f"image list {fields[key]!r} not found", path, key)
+                raise UserError(f"image list {fields[key]!r} not found in the dataset's folder", path, key)
             splits[split] = _images_of(listing, path.parent)
     return names, splits, True
 
@@ -139,15 +151,25 @@ def _locate(base: Path, written: str, root: Path, report: Report) -> Path | None
     """A path as written, or, when it does not exist (absolute paths from the exporter's machine,
     `data/` prefixes), the longest tail of it that exists under the data file's folder."""
     candidate = Path(written) if Path(written).is_absolute() else base / written
-    if candidate.exists():
+    if candidate.exists() and _within(candidate, root):
         return candidate
     parts = [p for p in PurePosixPath(written.replace("\\", "/")).parts if p not in ("/", "..", ".")]
     for start in range(len(parts)):
         tail = root.joinpath(*parts[start:])
-        if tail.exists():
+        if tail.exists() and _within(tail, root):
             report.add(RESOLVED)
             return tail
     return None
+
+
+def _within(path: Path, root: Path) -> bool:
+    """Whether `path`, links followed, lies in the dataset's folder: a data file names files to read,
+    and `names = /any/file` must not read a file the person did not give."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _images_of(source: Path, root: Path) -> list[str]:

@@ -178,7 +178,7 @@ def test_the_start_pages_progress_and_an_export_that_refuses_a_project_as_output
     four_clicks(session)
     session.mark_done()
     assert progress_of(session.project.path) == (1, 2) and progress_of(tmp_path / "nothing.sqlite") is None
-    with pytest.raises(UserError, match="is a project file"):
+    with pytest.raises(UserError, match="is the input or a project file"):
         export_project(session.project.path, session.project.path, "coco")
     image(tmp_path / "a.jpg", 100, 100)
     done = export_project(session.project.path, tmp_path / "out.json", "coco")

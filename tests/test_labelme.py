@@ -97,14 +97,16 @@ def test_an_absolute_windows_image_path_is_looked_for_beside_the_file(tmp_path):
     assert (ds.images[0].file_name, ds.images[0].width, ds.images[0].height) == ("b.jpg", 40, 30)
 
 
-def test_images_in_a_sibling_folder_are_found_through_the_relative_path(tmp_path):
+def test_images_in_a_sibling_folder_are_read_only_when_the_person_names_that_folder(tmp_path):
     image(tmp_path / "img" / "c.jpg")
     (tmp_path / "ann").mkdir()
     (tmp_path / "ann" / "c.json").write_text(json.dumps(
         {"shapes": [], "imagePath": "../img/c.jpg", "imageHeight": 30, "imageWidth": 40}))
-    loaded = read_dataset(tmp_path / "ann")
-    assert loaded.format == "labelme" and loaded.image_root == tmp_path
-    assert loaded.dataset.images[0].file_name == "img/c.jpg"
+    with pytest.raises(UserError, match=r"c.json: imagePath: .* is outside .*ann: give the image folder with --images"):
+        read_dataset(tmp_path / "ann")  # a name in a file never reads from above the folder given
+    loaded = read_dataset(tmp_path / "ann", images=tmp_path / "img")
+    assert loaded.format == "labelme" and loaded.image_root == tmp_path / "img"
+    assert loaded.dataset.images[0].file_name == "c.jpg"
 
 
 def test_extreme_points_and_masks_survive_coco_to_labelme_and_back(tmp_path):
