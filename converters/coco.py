@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import orjson
 
 from .atomic import atomic_write
-from .errors import UserError, package_version
-from .geometry import Box, ExtremePoints
+from .errors import UserError, package_version, shown
+from .geometry import Box, ExtremePoints, finite_number
 from .images import read_image_size
 from .masks import compress_rle, mask_to_polygons, polygon_areas, rle_to_mask, valid_polygons
 from .model import Annotation, Category, Dataset, ImageRecord, Review, Source
@@ -115,7 +115,7 @@ def _field(obj: dict, key: str, kind: type | tuple, place: str) -> Any:
     value = obj[key]
     if not isinstance(value, kind) or isinstance(value, bool):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise UserError(f"expected {names}, got {json.dumps(value)[:40]}", place=f"{place}.{key}")
+        raise UserError(f"expected {names}, got {shown(value)}", place=f"{place}.{key}")
     return value
 
 
@@ -157,6 +157,8 @@ def _annotation(a: Any, place: str, new_id: int, sizes: dict[int, tuple[int, int
     extreme = None
     if "extreme_points" in a:
         try:
+            if not isinstance(a["extreme_points"], list):
+                raise TypeError("not a list")
             extreme = ExtremePoints.from_coco(a["extreme_points"])
         except (UserError, TypeError) as e:
             raise UserError(str(e) if isinstance(e, UserError) else "expected [[x, y] x 4]",
@@ -169,9 +171,12 @@ def _annotation(a: Any, place: str, new_id: int, sizes: dict[int, tuple[int, int
         if key not in _ANN_KEYS:
             attributes.setdefault(key, value)
     score = a.get("score")
-    ann = region(new_id, image_id, category_id, polygons=polygons, rle=rle, box=box, extreme=extreme,
-                 iscrowd=iscrowd, source=Source.IMPORTED, attributes=attributes,
-                 score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None)
+    try:
+        ann = region(new_id, image_id, category_id, polygons=polygons, rle=rle, box=box, extreme=extreme,
+                     iscrowd=iscrowd, source=Source.IMPORTED, attributes=attributes, size=(width, height),
+                     score=float(score) if finite_number(score) else None)
+    except UserError as e:
+        raise e.at(place=place) from None
     if iscrowd:
         report.add(CROWD)
     elif not ann.has_mask and ann.extreme is None:
@@ -216,7 +221,10 @@ def _numbers(values: list) -> bool:
 def _bbox(value: Any, place: str) -> Box:
     if not (type(value) is list and len(value) == 4 and _numbers(value)):
         raise UserError("expected [x, y, width, height]", place=place)
-    x, y, w, h = float(value[0]), float(value[1]), float(value[2]), float(value[3])
+    try:
+        x, y, w, h = float(value[0]), float(value[1]), float(value[2]), float(value[3])
+    except OverflowError:
+        raise UserError("a number too large", place=place) from None
     if w < 0 or h < 0:
         raise UserError(f"negative width or height in {value}", place=place)
     return Box(x, y, w, h)
@@ -232,9 +240,15 @@ def _segmentation(seg: Any, height: int, width: int, place: str):
                 raise UserError("expected a list of numbers", place=f"{place}[{i}]")
             if len(poly) % 2:
                 raise UserError(f"odd number of coordinates ({len(poly)})", place=f"{place}[{i}]")
-        polygons = [list(map(float, poly)) for poly in seg]
+        try:
+            polygons = [list(map(float, poly)) for poly in seg]
+        except OverflowError:
+            raise UserError("a coordinate too large for a number", place=place) from None
         return (polygons, None) if valid_polygons(polygons) else (None, None)
     if isinstance(seg, dict):
+        size = seg.get("size")
+        if isinstance(size, list) and size != [height, width]:
+            raise UserError(f"RLE size {shown(size)} differs from the image's [{height}, {width}]", place=place)
         try:
             rle = compress_rle(seg)
         except UserError as e:

@@ -11,6 +11,7 @@ attribute `iscrowd`; extreme points are derived from each mask, as CVAT has no f
 """
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_directory
-from .errors import UserError
+from .errors import UserError, shown
 from .exportfolder import ExportFolder
 from .geometry import Box, check_inside_image, ellipse, fmt_number
 from .images import ImageFolder
 from .masks import has_bridge, rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
-from .regions import region
+from .regions import checked, region
 from .report import Report
 from .xmlfiles import parse_xml
 
@@ -147,19 +148,21 @@ def _object(members: list[tuple[ET.Element, str]], im: ImageRecord, types: dict[
     attributes = _attributes(first, types, path, where)
     iscrowd = bool(attributes.pop("iscrowd", False))
     kw = dict(source=Source.IMPORTED, attributes=attributes)
+    size = (im.width, im.height)
     tag = first.tag
     if tag in ("polyline", "points"):
         flat = [v for p in _points(first, im, path, where) for v in p]
         kind = Shape.POLYLINE if tag == "polyline" else Shape.POINTS
         return lambda id, image_id, cat: Annotation.from_points(id, image_id, cat, kind, flat, **kw)
-    if tag == "box" and float(first.get("rotation", "0") or 0) == 0:
+    if tag == "box" and _rotation(first, path, where) == 0:
         box = _box(first, im, path, where)
-        return lambda id, image_id, cat: region(id, image_id, cat, box=box, iscrowd=iscrowd, **kw)
+        return checked(lambda id, image_id, cat: region(id, image_id, cat, box=box, iscrowd=iscrowd, size=size, **kw),
+                       path, where)
     if tag == "ellipse":
         outline, extreme = _ellipse(first, im, path, where)
         report.add(ELLIPSES)
-        return lambda id, image_id, cat: region(id, image_id, cat, polygons=[outline], extreme=extreme,
-                                                iscrowd=iscrowd, **kw)
+        return checked(lambda id, image_id, cat: region(id, image_id, cat, polygons=[outline], extreme=extreme,
+                                                        iscrowd=iscrowd, size=size, **kw), path, where)
     polygons, masks = [], []
     for shape, at in members:
         if shape.tag == "polygon":
@@ -171,8 +174,20 @@ def _object(members: list[tuple[ET.Element, str]], im: ImageRecord, types: dict[
             masks.append(_mask(shape, im, path, at))
     if masks:
         rle = union_rle(masks, polygons, im.height, im.width)
-        return lambda id, image_id, cat: region(id, image_id, cat, rle=rle, iscrowd=iscrowd, **kw)
-    return lambda id, image_id, cat: region(id, image_id, cat, polygons=polygons, iscrowd=iscrowd, **kw)
+        return checked(lambda id, image_id, cat: region(id, image_id, cat, rle=rle, iscrowd=iscrowd, **kw), path, where)
+    return checked(lambda id, image_id, cat: region(id, image_id, cat, polygons=polygons, iscrowd=iscrowd, size=size,
+                                                    **kw), path, where)
+
+
+def _rotation(shape: ET.Element, path: Path, where: str) -> float:
+    text = shape.get("rotation", "0") or "0"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise UserError(f"rotation must be a number of degrees, got {shown(text)}", path, where)
+    return value
 
 
 def _attributes(shape: ET.Element, types: dict[str, str], path: Path, where: str) -> dict:

@@ -32,6 +32,16 @@ class UserError(Exception):
         )
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A value from a file as an error message quotes it: short, and printable whatever it holds (lone
+    surrogates, integers of thousands of digits, nesting)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an integer past Python's digit limit, a deep structure
+        text = f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 class Cancelled(Exception):
     """Raised by a progress callback to stop long work; the work leaves nothing half written."""
 

@@ -5,6 +5,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from .coco import read_coco, read_coco_results, write_coco
 from .cvat import cvat_image_dir, looks_like_cvat, read_cvat, write_cvat
 from .errors import UserError
@@ -78,9 +80,45 @@ def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
     report = report if report is not None else Report()
     with bulk():
         loaded = _read_dataset(src, fmt, images, report, gt)
+        check_storable(loaded.dataset, src)
         if extremes:
             derive_extremes(loaded.dataset, report)
         return loaded
+
+
+#: Larger sides are refused as an image size: past JPEG's and WebP's limit, a mask of the whole image would not fit in memory.
+MAX_SIDE = 2 ** 16
+
+
+def check_storable(ds: Dataset, src: Path) -> None:
+    """Refuse what no writer and no project can hold, naming the entry: text that is not Unicode (lone
+    surrogates), integers of more than 64 bits or values that are not JSON among the names and
+    attributes a file carries along, and two images of one name (their labels would be merged)."""
+    for kind, items in (("categories", ds.categories), ("images", ds.images)):
+        for i, item in enumerate(items):
+            _storable(item.name if kind == "categories" else item.file_name, src, f"{kind}[{i}] name")
+    for i, im in enumerate(ds.images):
+        if not (0 < im.width < MAX_SIDE and 0 < im.height < MAX_SIDE):
+            raise UserError(f"image size {im.width}x{im.height} is not one an image can have", src,
+                            f"images[{i}] ({im.file_name})")
+        if im.attributes:
+            _storable(im.attributes, src, f"images[{i}] ({im.file_name})")
+    for i, a in enumerate(ds.annotations):
+        if a.attributes:
+            _storable(a.attributes, src, f"object {i + 1}")
+    seen: dict[str, int] = {}
+    for i, im in enumerate(ds.images):
+        if im.file_name in seen:
+            raise UserError(f"two images are both called {im.file_name!r}: images[{seen[im.file_name]}] and "
+                            f"images[{i}]", src)
+        seen[im.file_name] = i
+
+
+def _storable(value: object, src: Path, place: str) -> None:
+    try:
+        orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError) as e:
+        raise UserError(f"cannot be kept: {e}", src, place) from None
 
 
 def _read_dataset(src: Path, fmt: str | None, images: Path | None, report: Report, gt: Path | None) -> Loaded:

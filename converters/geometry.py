@@ -77,7 +77,7 @@ class ExtremePoints:
 
     def _refuse_non_finite(self) -> None:
         for role, p in self.as_dict().items():
-            if len(p) != 2 or not all(_finite(v) for v in p):
+            if len(p) != 2 or not all(finite_number(v) for v in p):
                 raise UserError(f"the {role} point {p!r} is not two finite numbers")
 
     def _contradiction(self) -> str:
@@ -138,8 +138,8 @@ class ExtremePoints:
     def from_coco(cls, values: Sequence) -> "ExtremePoints":
         """Read ExtremeNet's field: [[x, y] top, left, bottom, right], or the same as 8 flat numbers."""
         flat = [v for p in values for v in p] if values and isinstance(values[0], (list, tuple)) else list(values)
-        if len(flat) != 8 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
-            raise UserError("expected [[x, y] top, left, bottom, right] (8 numbers)")
+        if len(flat) != 8 or not all(finite_number(v) for v in flat):
+            raise UserError("expected [[x, y] top, left, bottom, right] (8 finite numbers)")
         pts = [(float(flat[i]), float(flat[i + 1])) for i in range(0, 8, 2)]
         return cls(*pts)
 
@@ -172,8 +172,11 @@ class ExtremePoints:
         return [v for p in vertices for v in p]
 
 
-def _finite(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+def finite_number(v: object) -> bool:
+    try:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def check_inside_image(p: Sequence[float], image_size: tuple[int, int], tolerance: float = CLICK_TOLERANCE) -> None:
@@ -181,6 +184,17 @@ def check_inside_image(p: Sequence[float], image_size: tuple[int, int], toleranc
     w, h = image_size
     if not (-tolerance <= p[0] <= w + tolerance and -tolerance <= p[1] <= h + tolerance):
         raise UserError(f"point {fmt_point(p)} lies outside the {w}x{h} image")
+
+
+def check_coordinates(flat: Sequence[float], image_size: tuple[int, int], what: str) -> None:
+    """Refuse coordinates that are not finite numbers, or that lie further outside a (width, height)
+    image than its own size: no real file has them, and they would be rasterised."""
+    w, h = image_size
+    for k, v in enumerate(flat):
+        limit = w if k % 2 == 0 else h
+        if not finite_number(v) or not -limit <= v <= 2 * limit:
+            axis = "x" if k % 2 == 0 else "y"
+            raise UserError(f"{what}: {axis} = {v!r} is not a number within reach of the {w}x{h} image")
 
 
 def _clamp_to_image(p: Point, image_size: tuple[int, int], tolerance: float) -> Point:

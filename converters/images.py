@@ -80,8 +80,11 @@ class ImageFolder:
 
     def find(self, name: str) -> Path | None:
         exact = self.root / name
-        if exact.is_file():
-            return exact
+        try:
+            if exact.is_file():
+                return exact
+        except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+            return None
         if self._index is None:
             self._index = {}
             for rel in find_images(self.root) if self.root.is_dir() else []:

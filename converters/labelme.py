@@ -27,13 +27,13 @@ import orjson
 
 from .atomic import atomic_directory
 from .coco import load_json
-from .errors import UserError
+from .errors import UserError, shown
 from .exportfolder import ExportFolder
 from .geometry import Box, ExtremePoints, check_inside_image, ellipse
 from .images import ImageFolder, read_image_size
 from .masks import rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
-from .regions import region
+from .regions import checked, region
 from .report import Report
 
 VERSION = "5.5.0"  # the file layout we write: `description` and `mask` fields included
@@ -189,20 +189,28 @@ def _objects(shapes: list, path: Path, width: int, height: int, report: Report) 
         label = s.get("label")
         if not isinstance(label, str) or not label.strip():
             raise UserError("missing `label`", path, place)
+        if s.get("shape_type") is not None and not isinstance(s["shape_type"], str):
+            raise UserError(f"`shape_type` must be a string, got {shown(s['shape_type'])}", path, f"{place}.shape_type")
         kind = s.get("shape_type") or "polygon"
         if kind not in _MIN_POINTS:
-            report.add(SKIPPED_TYPE % str(kind)[:40])
+            report.add(SKIPPED_TYPE % kind[:40])
             continue
         s["points"] = _points(s.get("points"), width, height, path, f"{place}.points")
         if len(s["points"]) < _MIN_POINTS[kind]:
             report.add(DEGENERATE)
             continue
         group = s.get("group_id")
+        if group is not None and (not isinstance(group, (int, str)) or isinstance(group, bool)):
+            raise UserError(f"`group_id` must be a number or null, got {shown(group)}", path, f"{place}.group_id")
+        flags = s.get("flags")
+        if flags is not None and not isinstance(flags, dict):
+            raise UserError(f"`flags` must be an object, got {shown(flags)}", path, f"{place}.flags")
         key = (label, group) if group is not None else (label, object(), i)
         groups.setdefault(key, []).append((i, s))
     objects = []
     for key, members in groups.items():
-        objects += [(key[0], make) for make in _group(members, path, width, height, report)]
+        objects += [(key[0], checked(make, path, f"shapes[{members[0][0]}]"))
+                    for make in _group(members, path, width, height, report)]
     return objects
 
 
@@ -213,8 +221,11 @@ def _points(value: Any, width: int, height: int, path: Path, place: str) -> list
     for j, p in enumerate(value):
         if not (isinstance(p, list) and len(p) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)):
-            raise UserError(f"expected [x, y], got {orjson.dumps(p).decode()[:40]}", path, f"{place}[{j}]")
-        x, y = float(p[0]), float(p[1])
+            raise UserError(f"expected [x, y], got {shown(p)}", path, f"{place}[{j}]")
+        try:
+            x, y = float(p[0]), float(p[1])
+        except OverflowError:
+            raise UserError(f"coordinate too large: {shown(p)}", path, f"{place}[{j}]") from None
         try:
             check_inside_image((x, y), (width, height))
         except UserError as e:
@@ -286,12 +297,12 @@ def _region(regions: list[tuple[int, dict]], extreme: ExtremePoints | None, path
     iscrowd = bool(flags.pop("iscrowd", False))
     kw = dict(source=Source.IMPORTED, attributes=_attributes(first, flags), score=_score(first), iscrowd=iscrowd)
     if len(regions) == 1 and box is not None:  # one rectangle: a box, not a mask
-        return lambda id, image_id, cat: region(id, image_id, cat, box=box if extreme is None else None,
+        return lambda id, image_id, cat: region(id, image_id, cat, size=(width, height), box=box if extreme is None else None,
                                                 extreme=extreme, **kw)
     rle = None
     if masks:
         rle, polygons = union_rle(masks, polygons, height, width), []
-    return lambda id, image_id, cat: region(id, image_id, cat, polygons=polygons or None, rle=rle,
+    return lambda id, image_id, cat: region(id, image_id, cat, size=(width, height), polygons=polygons or None, rle=rle,
                                             extreme=extreme, **kw)
 
 

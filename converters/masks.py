@@ -7,6 +7,8 @@ the bridge cancels under even-odd and the hole stays a hole. mask -> polygons ->
 """
 from __future__ import annotations
 
+import itertools
+
 from typing import Sequence
 
 import numpy as np
@@ -46,9 +48,45 @@ def compress_rle(rle: dict) -> Rle:
         compressed = mask_utils.frPyObjects({"size": list(size), "counts": counts}, size[0], size[1])
         return {"size": list(size), "counts": compressed["counts"].decode("ascii")}
     if isinstance(counts, (str, bytes)):
-        text = counts.decode("ascii") if isinstance(counts, bytes) else counts
+        try:
+            text = counts.decode("ascii") if isinstance(counts, bytes) else counts
+        except UnicodeDecodeError:
+            text = "\x80"
+        if size[0] < 0 or size[1] < 0:
+            raise UserError(f"RLE `size` {size} is negative")
+        total = _compressed_total(text)
+        if total != size[0] * size[1]:
+            raise UserError(f"RLE `counts` add up to {total}, not height x width = {size[0] * size[1]}"
+                            if total is not None else "RLE `counts` is not COCO's compressed RLE text")
         return {"size": list(size), "counts": text}
     raise UserError("RLE `counts` must be a list of integers or a string")
+
+
+def _compressed_total(text: str) -> int | None:
+    """The sum of the run lengths in COCO's compressed RLE text (pycocotools' own decoding: 5 bits a
+    character from '0', a continuation bit, a sign bit, runs after the second coded as differences),
+    or None when the text is not such a code. pycocotools itself reads past the end of a short one."""
+    if not text.isascii():
+        return None
+    counts: list[int] = []
+    value = shift = 0
+    for ch in text:
+        c = ord(ch) - 48
+        if not 0 <= c < 64:
+            return None
+        value |= (c & 0x1F) << shift
+        shift += 5
+        if c & 0x20:
+            continue
+        if c & 0x10:
+            value |= -1 << shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+        value = shift = 0
+    if shift or any(v < 0 for v in counts):
+        return None
+    return sum(counts)
 
 
 def rle_area(rle: Rle) -> float:
@@ -68,10 +106,26 @@ def valid_polygons(polygons: Sequence[Sequence[float]]) -> Polygons:
     return [list(p) for p in polygons if len(p) >= 6 and len(p) % 2 == 0]
 
 
+def check_rasterisable(polygons: Sequence[Sequence[float]], height: int, width: int) -> None:
+    """Refuse outlines pycocotools must not see: a coordinate that is not finite, or that lies further
+    outside the image than its own size, made it crash or take all the memory there is. Readers refuse
+    these first and say where; this guards what was stored before they did."""
+    flat = np.fromiter(itertools.chain.from_iterable(polygons), float)
+    if flat.size == 0:
+        return
+    xs, ys = flat[0::2], flat[1::2]
+    with np.errstate(invalid="ignore"):
+        fine = np.isfinite(flat).all() and xs.min() >= -width and xs.max() <= 2 * width and \
+            ys.min() >= -height and ys.max() <= 2 * height
+    if not fine:
+        raise UserError(f"an outline has coordinates that are not numbers within reach of the {width}x{height} image")
+
+
 def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int) -> Rle:
     polys = valid_polygons(polygons)
     if not polys:
         return mask_to_rle(np.zeros((height, width), np.uint8))
+    check_rasterisable(polys, height, width)
     rle = mask_utils.merge(mask_utils.frPyObjects(polys, height, width))
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 
@@ -88,6 +142,7 @@ def polygon_areas(polygons: Sequence[Sequence[float]], height: int, width: int) 
     """The pixel area of each single polygon (at least 3 vertices), rasterised as pycocotools does, in
     one call: an export computes a million of them, and the per-call cost is most of the time."""
     areas: list[float] = []
+    check_rasterisable(polygons, height, width)
     for start in range(0, len(polygons), 255):  # pycocotools' area() counts its input in a uint8
         rles = mask_utils.frPyObjects([list(p) for p in polygons[start:start + 255]], height, width)
         areas += [float(v) for v in mask_utils.area(rles)]

@@ -7,9 +7,10 @@ them: converting COCO to YOLO, a format without them, must not pay for a million
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from .geometry import Box, ExtremePoints
+from .errors import UserError
+from .geometry import Box, ExtremePoints, check_coordinates
 from .masks import (Polygons, Rle, extreme_points_from_mask, extreme_points_from_polygons, rle_bbox, rle_to_mask,
                     valid_polygons)
 from .model import Annotation, Dataset, Shape
@@ -20,9 +21,18 @@ DERIVED = "{n} objects without extreme points: derived from their masks (Extreme
 
 def region(id: int, image_id: int, category_id: int, *, polygons: Polygons | None = None, rle: Rle | None = None,
            box: Box | None = None, extreme: ExtremePoints | None = None, iscrowd: bool = False,
-           **kw: Any) -> Annotation:
+           size: tuple[int, int] | None = None, **kw: Any) -> Annotation:
     """A region annotation; give at least a box or a mask. Without a box, it is the extreme points' box,
-    else the mask's bounds (the box its derived extreme points will have)."""
+    else the mask's bounds (the box its derived extreme points will have). With the image's (width,
+    height), coordinates that are not finite, or lie further outside the image than its own size, are
+    refused: rasterising an outline a billion pixels long takes all the memory there is."""
+    if size is not None:
+        for flat in polygons or []:
+            check_coordinates(flat, size, "outline")
+        if box is not None:
+            check_coordinates([box.x, box.y, box.x + box.w, box.y + box.h], size, "box")
+        if extreme is not None:
+            check_coordinates([v for p in extreme.as_dict().values() for v in p], size, "extreme points")
     if box is None:
         if extreme is not None:
             box = extreme.box
@@ -33,9 +43,19 @@ def region(id: int, image_id: int, category_id: int, *, polygons: Polygons | Non
             ys = [v for p in valid_polygons(polygons) for v in p[1::2]]
             box = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
         else:
-            raise ValueError("a region needs a box or a mask")
+            raise UserError("a region needs a box, or a mask of at least three points")
     return Annotation(id=id, image_id=image_id, category_id=category_id, box=box, extreme=extreme,
                       polygons=polygons or None, rle=rle, iscrowd=iscrowd, **kw)
+
+
+def checked(make: Callable[[int, int, int], Annotation], file: Any, place: str) -> Callable[[int, int, int], Annotation]:
+    """A reader's `make(id, image_id, category_id)`, tried once now, so that a bad region is refused
+    with the file and the place it came from rather than later, when neither is known."""
+    try:
+        make(0, 0, 0)
+    except UserError as e:
+        raise e.at(file, place) from None
+    return make
 
 
 def derive_extremes(ds: Dataset, report: Report | None = None) -> None:

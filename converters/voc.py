@@ -7,6 +7,7 @@ datumaro-style <attributes> elements. Instance masks are read from SegmentationO
 """
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,7 +16,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_directory
-from .errors import UserError
+from .errors import UserError, shown
 from .exportfolder import ExportFolder
 from .geometry import Box, CLICK_TOLERANCE, fmt_number
 from .images import ImageFolder, find_images
@@ -116,9 +117,12 @@ def _text(node: ET.Element, tag: str, path: Path, place: str) -> str:
 def _number(node: ET.Element, tag: str, path: Path, place: str) -> float:
     text = _text(node, tag, path, place)
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise UserError(f"<{tag}> is not a number: {text!r}", path, f"{place}.{tag}") from None
+        raise UserError(f"<{tag}> is not a number: {shown(text)}", path, f"{place}.{tag}") from None
+    if not math.isfinite(value):
+        raise UserError(f"<{tag}> is not a finite number: {shown(text)}", path, f"{place}.{tag}")
+    return value
 
 
 def _int(node: ET.Element, tag: str, path: Path, default: int) -> int:
@@ -126,9 +130,12 @@ def _int(node: ET.Element, tag: str, path: Path, default: int) -> int:
     if text is None or not text.strip():
         return default
     try:
-        return int(float(text))
+        value = float(text)
     except ValueError:
-        raise UserError(f"<{tag}> is not a number: {text.strip()!r}", path, tag) from None
+        raise UserError(f"<{tag}> is not a number: {shown(text.strip())}", path, tag) from None
+    if not math.isfinite(value) or abs(value) > 2 ** 31:
+        raise UserError(f"<{tag}> is not a number we can use: {shown(text.strip())}", path, tag)
+    return int(value)
 
 
 def _box(obj: ET.Element, width: int, height: int, path: Path, place: str) -> Box:

@@ -7,6 +7,7 @@ absolute or relative) or from Darknet's `obj.data` / `obj.names` / `train.txt`. 
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path, PurePosixPath
 
@@ -73,6 +74,8 @@ def read_yolo(src: Path, report: Report | None = None) -> Dataset:
 def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]], bool]:
     try:
         data = yaml.load(_read_text(path), Loader=NoAliasLoader)  # noqa: S506 (safe, and no aliases)
+    except ValueError as e:  # an integer of thousands of digits
+        raise UserError(f"a value YAML cannot read: {str(e)[:60]}", path) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         place = f"line {mark.line + 1} column {mark.column + 1}" if mark else None
@@ -225,6 +228,8 @@ def _read_labels(path: str, raw: bytes, image: ImageRecord, n_classes: int, firs
                             f"line {number}") from None
         if not 0 <= cls < n_classes:
             raise UserError(f"class id {cls} is not among the {n_classes} names", path, f"line {number}")
+        if not all(map(math.isfinite, values)):
+            raise UserError("a number that is not finite (nan or inf)", path, f"line {number}")
         n = len(values)
         polygons = score = None
         if n == 4 or n == 5:  # a box, with a confidence when 5
