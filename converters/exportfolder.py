@@ -31,13 +31,19 @@ class ExportFolder:
         full = os.path.join(self.root, rel)
         folder = os.path.dirname(full)
         if folder not in self._made:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as e:
+                raise UserError(f"cannot make the folder for {rel[:80]!r}: {e.strerror}", self.root) from None
             self._made.add(folder)
         return full
 
     def write(self, rel: str, data: bytes) -> None:
-        with open(self.path(rel), "wb") as f:
-            f.write(data)
+        try:
+            with open(self.path(rel), "wb") as f:
+                f.write(data)
+        except OSError as e:  # a name too long for the file system, a full disk
+            raise UserError(f"cannot write {rel[:80]!r}: {e.strerror}", self.root) from None
 
     def link_image(self, file_name: str, rel: str) -> None:
         """Put the image `file_name` (under the image root) at `rel`: a hard link, else a copy. A missing

@@ -96,7 +96,8 @@ def check_storable(ds: Dataset, src: Path) -> None:
     attributes a file carries along, and two images of one name (their labels would be merged)."""
     for kind, items in (("categories", ds.categories), ("images", ds.images)):
         for i, item in enumerate(items):
-            _storable(item.name if kind == "categories" else item.file_name, src, f"{kind}[{i}] name")
+            _storable([item.name, item.supercategory] if kind == "categories" else item.file_name, src,
+                      f"{kind}[{i}] name")
     for i, im in enumerate(ds.images):
         if not (0 < im.width < MAX_SIDE and 0 < im.height < MAX_SIDE):
             raise UserError(f"image size {im.width}x{im.height} is not one an image can have", src,
@@ -106,6 +107,8 @@ def check_storable(ds: Dataset, src: Path) -> None:
     for i, a in enumerate(ds.annotations):
         if a.attributes:
             _storable(a.attributes, src, f"object {i + 1}")
+    _storable(ds.info, src, "info")
+    _storable(ds.licenses, src, "licenses")
     seen: dict[str, int] = {}
     for i, im in enumerate(ds.images):
         if im.file_name in seen:
