@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QApplication, QColorDialog, QComboBox, QDockWidge
                                QProgressBar, QVBoxLayout, QWidget)
 
 from converters import Annotation, UserError
+from converters.geometry import Box
 from converters.formats import FORMATS, TITLES
 
 from ..commands import images_of
@@ -384,13 +385,14 @@ class MainWindow(QMainWindow):
         self.report.open()
 
     # -- categories ------------------------------------------------------------------------------------
-    def _fill_categories(self) -> None:
-        """The project's categories, keeping the chosen one; the digit keys' menu follows."""
+    def _fill_categories(self) -> list:
+        """The project's categories, shown with the chosen one kept, the digit keys' menu following;
+        returned, so that a redraw reads them once."""
         self.session.check_category()
         categories = self.project.categories()
         seen = ([dataclasses.astuple(c) for c in categories], self.session.category_id)
         if seen == self._categories_seen:
-            return
+            return categories
         self._categories_seen = seen
         self.categories.fill(categories, self.session.category_id)
         self.canvas.click_color = QColor(click_color([c.color or "#ffffff" for c in categories]))
@@ -403,6 +405,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, cid=c.id: self._category_chosen(cid))
             self.category_keys.addAction(action)
             self.addAction(action)
+        return categories
 
     def _category_chosen(self, category_id: int) -> None:
         """The category for the next object; a selected label takes it too (undoable)."""
@@ -565,8 +568,6 @@ class MainWindow(QMainWindow):
         self._act(lambda: move(object_id, role, x, y))
 
     def _drop_box(self, label_id: int, x: float, y: float, w: float, h: float) -> None:
-        from converters.geometry import Box
-
         self._act(lambda: self.session.resize_box(label_id, Box(x, y, w, h)))
 
     def _set_attribute(self, name: str, value) -> None:
@@ -592,9 +593,7 @@ class MainWindow(QMainWindow):
     def _select_listed(self, key: tuple[str, int]) -> None:
         """A row of the Objects panel: its object selected and brought into view."""
         self._select(key)
-        kind, object_id = self.session.selected
-        [ann] = [a for a in (self.project.annotations(self.session.image_id) if kind == "label" else
-                             self.project.suggestions(self.session.image_id)) if a.id == object_id]
+        [ann] = [a for kind, a in self.objects.list_model.rows if (kind, a.id) == key]  # as listed, not read again
         self.canvas.show_box(ann.box)
 
     def _select_at(self, x: float, y: float) -> None:
@@ -685,8 +684,7 @@ class MainWindow(QMainWindow):
         image_id = self.session.image_id
         suggestions = self.project.suggestions(image_id)
         self._reread(image_id, len(suggestions))
-        self._fill_categories()
-        categories = self.project.categories()
+        categories = self._fill_categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
         labels = self.project.annotations(image_id)
