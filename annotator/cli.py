@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--jitter", type=float, default=0.0, metavar="PX",
                    help="move each click to a random object pixel within PX of the true extreme (default 0)")
     s.add_argument("--seed", type=int, default=0, help="random seed for --jitter (default 0)")
+    s.add_argument("--corrections", type=int, default=0, metavar="N",
+                   help="then up to N correction clicks, one at a time, inside the largest error region; "
+                        "prints the mean IoU after each, and NoC@85 and NoC@90 (default 0)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval_masks)
 
@@ -351,7 +354,8 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
     dextr = _dextr(args)
     loaded = _read_coco(args.coco, args.images)
     with TerminalProgress(f"evaluating {args.method}") as progress:
-        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, dextr, args.jitter, args.seed, progress)
+        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, dextr, args.jitter, args.seed, progress,
+                                args.corrections)
     if args.json:
         print(json.dumps(dataclasses.asdict(scores)))
     else:

@@ -76,7 +76,7 @@ def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: 
     if path is None:
         result.missing_images.append(name)
         return []
-    masks = masks_from_extremes(read_rgb(path), [a.extreme for a in todo], method, dextr)
+    masks = masks_from_extremes(read_rgb(path), [a.extreme for a in todo], method, dextr, [a.corrections for a in todo])
     result.made += len(todo)
     result.fallbacks += sum(m.method != method for m in masks)
     return [with_made_mask(a, mask_to_polygons(m.mask), m.method) for a, m in zip(todo, masks)]

@@ -3,7 +3,8 @@
 A mask made from the clicks carries the attribute `mask_method` naming its backend. A mask without it
 was drawn by a person or came with imported labels, and no backend ever replaces it. A made mask is
 replaced when another backend is asked for, which is how the app swaps its instant octagon for the
-real mask, and how an interrupted `annotator masks` run resumes where it stopped.
+real mask, and how an interrupted `annotator masks` run resumes where it stopped. A correction point
+marks the mask `stale`: it is shown until the backend answers with a mask that obeys the points.
 """
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import dataclasses
 import cv2
 import numpy as np
 
-from converters import Annotation, ExtremePoints, Shape, UserError
+from converters import Annotation, Correction, ExtremePoints, Shape, Source, UserError
 from converters.masks import mask_to_polygons
 from detectors.maskers import DextrFunction, masks_from_extremes
 
 from .store import Project
 
 MASK_METHOD = "mask_method"
+#: What `mask_method` says of a mask that waits for its backend: the instant octagon, or a made mask
+#: whose correction points changed since.
+PLACEHOLDERS = ("octagon", "stale")
 
 
 def needs_mask(ann: Annotation, method: str) -> bool:
@@ -34,13 +38,20 @@ def needs_mask(ann: Annotation, method: str) -> bool:
 
 def awaits_mask(ann: Annotation, method: str) -> bool:
     """What the app's worker makes: a missing mask or the instant octagon; never another backend's."""
-    return needs_mask(ann, method) and ann.attributes.get(MASK_METHOD) in (None, "octagon")
+    return needs_mask(ann, method) and ann.attributes.get(MASK_METHOD) in (None, *PLACEHOLDERS)
 
 
 def with_octagon(ann: Annotation, extreme: ExtremePoints) -> Annotation:
     """`ann` on new clicks with the mask drawn at once, until a backend answers: ExtremeNet's octagon."""
     moved = ann.with_extreme(extreme).with_mask(polygons=[extreme.octagon()])
     return dataclasses.replace(moved, attributes={**ann.attributes, MASK_METHOD: "octagon"})
+
+
+def with_corrections(ann: Annotation, corrections: tuple[Correction, ...]) -> Annotation:
+    """`ann` with new correction points: its mask stays on screen, marked stale, until the backend
+    remakes it from the clicks and the points."""
+    return dataclasses.replace(ann, corrections=corrections, attributes={**ann.attributes, MASK_METHOD: "stale"},
+                               source=Source.HUMAN)
 
 
 def with_made_mask(ann: Annotation, polygons: list[list[float]], method: str) -> Annotation:
@@ -66,7 +77,8 @@ CROP_MIN = 64
 CROP_MAX = 768
 
 
-def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: DextrFunction | None = None) -> MadeMask:
+def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: DextrFunction | None = None,
+              corrections: tuple[Correction, ...] = ()) -> MadeMask:
     """One object's mask, made on a crop around it and traced into polygons: the app's background
     worker calls this for each new or moved object, on photos of any size."""
     height, width = image.shape[:2]
@@ -82,19 +94,22 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: Dex
     sx, sy = crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)
     shifted = ExtremePoints.checked_before(*[((x - x0) * sx, (y - y0) * sy) for x, y in (
         extreme.top, extreme.left, extreme.bottom, extreme.right)])
-    [result] = masks_from_extremes(crop, [shifted], method, dextr)
+    moved = [Correction((c.x - x0) * sx, (c.y - y0) * sy, c.foreground) for c in corrections]
+    [result] = masks_from_extremes(crop, [shifted], method, dextr, [moved])
     polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
                 for p in mask_to_polygons(result.mask)]
     return MadeMask(polygons, result.method, result.note)
 
 
-def apply_made_mask(project: Project, label_id: int, extreme: ExtremePoints, made: MadeMask) -> Annotation | None:
-    """Store a mask the worker made for `extreme`, unless the label changed meanwhile (moved, deleted,
-    given a drawn mask, or undone): then the mask answers a question nobody asks any more."""
+def apply_made_mask(project: Project, label_id: int, extreme: ExtremePoints, corrections: tuple[Correction, ...],
+                    made: MadeMask) -> Annotation | None:
+    """Store a mask the worker made for these points, unless the label changed meanwhile (moved,
+    corrected, deleted, given a drawn mask, or undone): then the mask answers a question nobody asks
+    any more."""
     try:
         ann = project.annotation(label_id)
     except UserError:
         return None
-    if ann.extreme != extreme or not awaits_mask(ann, made.method):
+    if ann.extreme != extreme or ann.corrections != corrections or not awaits_mask(ann, made.method):
         return None
     return project.update_annotation(with_made_mask(ann, made.polygons, made.method))

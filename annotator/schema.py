@@ -61,6 +61,8 @@ MIGRATIONS: list[str] = [
         CHECK (shape IN ('region', 'polyline', 'points'));
     ALTER TABLE {table} ADD COLUMN points BLOB;
     """ for table in ("annotations", "suggestions")),
+    # 2 -> 3: correction points a person adds to a mask, as flat x, y, foreground (1 or 0) triples.
+    "".join(f"ALTER TABLE {table} ADD COLUMN corrections BLOB;" for table in ("annotations", "suggestions")),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

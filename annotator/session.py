@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from converters import Annotation, Category, ExtremePoints, ImageRecord, ImageStatus, Source, UserError
+import numpy as np
+
+from converters import Annotation, Category, Correction, ExtremePoints, ImageRecord, ImageStatus, Source, UserError
 from converters.geometry import ROLES, Box
 from converters.masks import polygons_contain
 
@@ -13,7 +15,8 @@ from .clicking import ExtremeClicks
 from .commands import (AcceptSuggestion, AddCategory, AddLabel, Batch, ClearSuggestions, Command, DeleteCategory,
                        DeleteLabel, EditCategory, OrderCategories, RejectSuggestion, ReplaceLabel, SetStatus,
                        UndoStack)
-from .masking import MASK_METHOD, with_octagon
+from .mask_edit import outline, painted, pixel_mask, reshaped, with_drawn_mask
+from .masking import MASK_METHOD, with_corrections, with_octagon
 from .store import SKIP_REASON, Project
 
 #: The attribute names the window offers for every object (booleans); `crowd` is COCO's iscrowd.
@@ -30,6 +33,7 @@ class LabellingSession:
         self.image_id: int | None = None
         self.clicks: ExtremeClicks | None = None
         self.selected: tuple[str, int] | None = None  # ("label" or "suggestion", id)
+        self._outline: tuple[Annotation, list[tuple[float, float]]] | None = None  # the last outline edited
 
     def open_image(self, image_id: int) -> None:
         image = self.project.image(image_id)
@@ -244,6 +248,69 @@ class LabellingSession:
                 attributes[name] = value
             after = dataclasses.replace(before, attributes=attributes)
         return self.history.push(ReplaceLabel(before, after, text=f"set {name}")).after
+
+    # -- fixing a mask: correction points, brush and eraser, the outline --------------------------------
+    def selected_label(self, doing: str) -> Annotation:
+        """The selected label, which `doing` needs."""
+        if self.selected is None:
+            raise UserError(f"select an object first (Ctrl+click) to {doing}")
+        if self.selected[0] != "label":
+            raise UserError(f"accept the suggestion first (Enter) to {doing}")
+        return self.project.annotation(self.selected[1])
+
+    def add_correction(self, x: float, y: float, foreground: bool) -> Annotation:
+        """A correction point on the selected object: its mask must hold this point (`foreground`) or
+        must not. The mask is remade from the clicks and every correction point."""
+        before = self.selected_label("correct its mask")
+        if before.extreme is None:
+            raise UserError("this object has no extreme points to remake its mask from: click its four "
+                            "extreme points first (or paint its mask with the brush, R)")
+        point = Correction(float(x), float(y), foreground)
+        if not point.inside(before.box):
+            raise UserError("a correction point must lie inside the object's box: to make the object larger, "
+                            "drag its extreme point")
+        after = with_corrections(before, before.corrections + (point,))
+        text = "add a foreground point" if foreground else "add a background point"
+        return self.history.push(ReplaceLabel(before, after, text=text)).after
+
+    def paint(self, stroke: list[tuple[float, float]], radius: float, erase: bool = False) -> Annotation:
+        """One brush (or eraser) stroke on the selected object's mask, one undo step. With nothing
+        selected, the brush paints a new object of the current category."""
+        image = self.project.image(self._current())
+        if self.selected is None and not erase:
+            if self.category_id is None:
+                raise UserError("add a category first")
+            mask = painted(np.zeros((image.height, image.width), bool), stroke, radius)
+            new = with_drawn_mask(Annotation(0, image.id, self.category_id, Box(0, 0, 0, 0)), mask)
+            first = AddLabel(new, text="paint a new object")
+            rest = self._started(image.id)
+            self.history.push(Batch([first, *rest], text=first.text) if rest else first)
+            self.selected = ("label", first.label.id)
+            return first.label
+        before = self.selected_label("erase from its mask" if erase else "paint its mask")
+        mask = painted(pixel_mask(before, image.height, image.width), stroke, radius, erase)
+        after = with_drawn_mask(before, mask)
+        return self.history.push(ReplaceLabel(before, after, text="erase" if erase else "paint")).after
+
+    def outline(self) -> list[tuple[float, float]]:
+        """The selected object's outer outline, as vertices to drag; the last edited one as it was left."""
+        label = self.selected_label("edit its outline")
+        if self._outline is not None and self._outline[0] == label:
+            return list(self._outline[1])
+        if not label.has_mask:
+            raise UserError("this object has no mask to outline: click its extreme points or paint it (R)")
+        image = self.project.image(label.image_id)
+        return outline(pixel_mask(label, image.height, image.width))
+
+    def edit_outline(self, vertices: list[tuple[float, float]]) -> Annotation:
+        """The outline dragged, a point added or removed: the mask follows, its holes and other parts kept."""
+        before_outline = self.outline()
+        before = self.selected_label("edit its outline")
+        image = self.project.image(before.image_id)
+        mask = reshaped(pixel_mask(before, image.height, image.width), before_outline, vertices)
+        after = self.history.push(ReplaceLabel(before, with_drawn_mask(before, mask), text="edit outline")).after
+        self._outline = (after, list(vertices))
+        return after
 
     def move_point(self, label_id: int, role: str, x: float, y: float) -> Annotation:
         """Drag one extreme point: the box follows exactly, and the placeholder mask with it."""

@@ -21,7 +21,7 @@ import orjson
 
 from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, ImageStatus, Review, Shape, Source
 from converters.errors import UserError
-from converters.geometry import Box
+from converters.geometry import Box, Correction
 from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
@@ -34,7 +34,7 @@ SKIPPED_DUPLICATES = "{n} annotations already in the project: skipped"
 MISSING_ON_IMPORT = "{n} images listed in the file are missing under the image folder (kept, marked missing)"
 
 _ANN_FIELDS = ("image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, "
-               "review, attributes, modified, shape, points")
+               "review, attributes, modified, shape, points, corrections")
 
 
 @dataclass
@@ -649,13 +649,14 @@ def _row(a: Annotation) -> tuple:
         a.area, int(a.iscrowd), Source(a.source).value, a.score, Review(a.review).value,
         _json(a.attributes) if a.attributes else EMPTY, time.time(), Shape(a.shape).value,
         _json(a.points) if a.points is not None else None,
+        _json([v for c in a.corrections for v in (c.x, c.y, int(c.foreground))]) if a.corrections else None,
     )
 
 
 def _annotation(row: tuple) -> Annotation:
     """A stored row back as an Annotation; the row's points were checked when they were stored."""
     (aid, image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, review,
-     attributes, _modified, shape, points) = row
+     attributes, _modified, shape, points, corrections) = row
     if extreme:
         e = orjson.loads(extreme)
         extreme = ExtremePoints.checked_before((e[0], e[1]), (e[2], e[3]), (e[4], e[5]), (e[6], e[7]))
@@ -665,7 +666,12 @@ def _annotation(row: tuple) -> Annotation:
         bool(iscrowd), _SOURCES[source], score, _REVIEWS[review],
         orjson.loads(attributes) if attributes != EMPTY else {}, area, _SHAPES[shape],
         orjson.loads(points) if points is not None else None,
+        _corrections(orjson.loads(corrections)) if corrections else (),
     )
+
+
+def _corrections(flat: list) -> tuple[Correction, ...]:
+    return tuple(Correction(flat[k], flat[k + 1], bool(flat[k + 2])) for k in range(0, len(flat), 3))
 
 
 EMPTY = b"{}"

@@ -49,6 +49,19 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A correction point a person adds to an object after its extreme clicks: the mask must hold it
+    (`foreground`) or must not. The mask backends take them with the clicks."""
+
+    x: float
+    y: float
+    foreground: bool
+
+    def inside(self, box: Box) -> bool:
+        return box.x <= self.x <= box.x + box.w and box.y <= self.y <= box.y + box.h
+
+
+@dataclass(frozen=True)
 class ExtremePoints:
     """The top-, left-, bottom- and right-most points of one object, checked to agree with each other."""
 

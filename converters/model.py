@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from .geometry import Box, ExtremePoints
+from .geometry import Box, Correction, ExtremePoints
 from .masks import Polygons, Rle, polygons_to_rle, rle_area
 
 
@@ -86,6 +86,7 @@ class Annotation:
     area: float | None = None
     shape: Shape = Shape.REGION
     points: list[float] | None = None  # flat x, y of a polyline or point set; None for a region
+    corrections: tuple[Correction, ...] = ()  # added after the extreme clicks; the mask backends use them
 
     @classmethod
     def from_extreme(cls, id: int, image_id: int, category_id: int, extreme: ExtremePoints, **kw: Any) -> "Annotation":
@@ -104,8 +105,10 @@ class Annotation:
         return bool(self.polygons) or self.rle is not None
 
     def with_extreme(self, extreme: ExtremePoints) -> "Annotation":
-        """An edit of the points: the box follows them exactly."""
-        return dataclasses.replace(self, extreme=extreme, box=extreme.box, area=None if not self.has_mask else self.area)
+        """An edit of the points: the box follows them exactly, and correction points outside it go."""
+        box = extreme.box
+        return dataclasses.replace(self, extreme=extreme, box=box, area=None if not self.has_mask else self.area,
+                                   corrections=tuple(c for c in self.corrections if c.inside(box)))
 
     def with_mask(self, polygons: Polygons | None = None, rle: Rle | None = None) -> "Annotation":
         return dataclasses.replace(self, polygons=polygons, rle=rle, area=None)

@@ -154,10 +154,10 @@ def test_a_made_mask_is_stored_only_if_the_label_still_waits_for_it(tmp_path):
         moved_e = ExtremePoints(**{**e.as_dict(), "top": (e.top[0], e.top[1] + 3)})
         moved = project.add_annotation(with_octagon(Annotation.from_extreme(0, 1, 1, moved_e), moved_e))
         drawn = project.add_annotation(Annotation.from_extreme(0, 1, 1, e, polygons=[e.octagon()]))
-        assert apply_made_mask(project, waiting.id, e, made).attributes[MASK_METHOD] == "grabcut"
-        assert apply_made_mask(project, moved.id, e, made) is None  # made for points it no longer has
-        assert apply_made_mask(project, drawn.id, e, made) is None  # a person's mask stays
-        assert apply_made_mask(project, 999, e, made) is None  # deleted meanwhile
+        assert apply_made_mask(project, waiting.id, e, (), made).attributes[MASK_METHOD] == "grabcut"
+        assert apply_made_mask(project, moved.id, e, (), made) is None  # made for points it no longer has
+        assert apply_made_mask(project, drawn.id, e, (), made) is None  # a person's mask stays
+        assert apply_made_mask(project, 999, e, (), made) is None  # deleted meanwhile
         assert project.annotation(drawn.id).polygons == [e.octagon()]
 
 

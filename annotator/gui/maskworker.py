@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from converters import ExtremePoints
+from converters import Correction, ExtremePoints
 from detectors.maskers import DextrFunction
 
 from ..masking import MadeMask, make_mask
@@ -19,6 +19,7 @@ from ..masking import MadeMask, make_mask
 class Answer(NamedTuple):
     label_id: int
     extreme: ExtremePoints  # the points the mask was asked for
+    corrections: tuple[Correction, ...]
     method: str  # the backend asked for
     made: MadeMask  # no polygons: the backend failed, and its note says how
 
@@ -43,7 +44,7 @@ class MaskWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masks")
-        self._asked: set[tuple[int, ExtremePoints, str]] = set()
+        self._asked: set[tuple[int, ExtremePoints, tuple[Correction, ...], str]] = set()
         self._loaded: tuple[str, DextrFunction] | None = None  # touched by the worker thread only
         self._pending: list[Future] = []
         self._answers: queue.SimpleQueue[Answer] = queue.SimpleQueue()
@@ -56,31 +57,30 @@ class MaskWorker(QObject):
             self._loaded = (weights, load_dextr(weights))
         return self._loaded[1]
 
-    def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints, method: str,
-            dextr_weights: str = "") -> None:
+    def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints,
+            corrections: tuple[Correction, ...], method: str, dextr_weights: str = "") -> None:
         """Queue a mask for this label's points, once per label, points and method (until `forget`).
         `pixels` is `rgb_view(image)`; the worker holds `image` so that they stay valid, and never
         calls Qt."""
-        key = (label_id, extreme, method)
+        key = (label_id, extreme, corrections, method)
         if key in self._asked:
             return
         self._asked.add(key)
         self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._pool.submit(self._make, (image, pixels), label_id, extreme, method,
-                                               dextr_weights))
+        self._pending.append(self._pool.submit(self._make, (image, pixels), key, dextr_weights))
 
     def busy(self) -> bool:
         """Whether a mask is still being made (its answer may also still wait in the event queue)."""
         return any(not f.done() for f in self._pending)
 
-    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], label_id: int, extreme: ExtremePoints, method: str,
-              dextr_weights: str) -> None:
+    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, dextr_weights: str) -> None:
+        label_id, extreme, corrections, method = key
         try:
             dextr = self._network(dextr_weights) if method == "dextr" else None
-            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, dextr)
+            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, dextr, corrections)
         except Exception as e:  # the octagon stays; the person is told, and labelling goes on
             made = MadeMask([], method, f"{method} failed: {e}")
-        self._answers.put(Answer(label_id, extreme, method, made))
+        self._answers.put(Answer(label_id, extreme, corrections, method, made))
         self.ready.emit()
 
     def take(self) -> list[Answer]:
@@ -90,10 +90,10 @@ class MaskWorker(QObject):
             answers.append(self._answers.get_nowait())
         return answers
 
-    def forget(self, label_id: int, extreme: ExtremePoints, method: str) -> None:
+    def forget(self, answer: Answer) -> None:
         """Ask again when this label's octagon comes back (an undo, a redo); a backend that found
         nothing for these points is not asked twice."""
-        self._asked.discard((label_id, extreme, method))
+        self._asked.discard((answer.label_id, answer.extreme, answer.corrections, answer.method))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -720,17 +720,19 @@ class MainWindow(QMainWindow):
             if awaits_mask(label, method):
                 if self._pixels is None:
                     self._pixels = rgb_view(self._image)
-                self.masks.ask(self._image, self._pixels, label.id, label.extreme, self.settings.mask_method,
-                               self.settings.dextr_weights)
+                self.masks.ask(self._image, self._pixels, label.id, label.extreme, label.corrections,
+                               self.settings.mask_method, self.settings.dextr_weights)
 
     def _store_masks(self) -> None:
         stored = False
-        for label_id, extreme, method, made in self.masks.take():
+        for answer in self.masks.take():
+            made = answer.made
             if made.note:
                 self.statusBar().showMessage(made.note, 5000)
-            if made.method == method:
-                self.masks.forget(label_id, extreme, method)
-            stored |= bool(made.polygons) and apply_made_mask(self.project, label_id, extreme, made) is not None
+            if made.method == answer.method:
+                self.masks.forget(answer)
+            stored |= bool(made.polygons) and apply_made_mask(self.project, answer.label_id, answer.extreme,
+                                                              answer.corrections, made) is not None
         if stored:
             self.refresh()
 

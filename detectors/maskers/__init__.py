@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Sequence
 
+import cv2
 import numpy as np
 
-from converters import ExtremePoints
+from converters import Correction, ExtremePoints
 from converters.masks import polygons_to_mask
 
 from .grabcut import grabcut_mask
@@ -23,7 +24,14 @@ MIN_AREA_SHARE = 0.1
 
 METHODS = ("octagon", "grabcut", "dextr")
 
-#: A loaded DEXTR network: the image and every object's clicks in, one mask per object out.
+#: Backends that take correction points; the octagon follows the extreme points alone.
+CORRECTABLE = ("grabcut", "dextr")
+#: Whatever the backend made, the mask holds a disc this share of the box's longer side (at least one
+#: pixel) around each foreground correction point and none of the disc around a background one.
+CORRECTION_SHARE = 0.01
+
+#: A loaded DEXTR network: the image and every object's clicks in, one mask per object out. It does not
+#: see correction points yet; `obey` applies them to its mask.
 DextrFunction = Callable[[np.ndarray, Sequence[ExtremePoints]], list[np.ndarray]]
 
 
@@ -43,10 +51,13 @@ def masks_from_extremes(
     extremes: Sequence[ExtremePoints],
     method: str = "octagon",
     dextr: DextrFunction | None = None,
+    corrections: Sequence[Sequence[Correction]] | None = None,
 ) -> list[MaskResult]:
-    """One mask per set of extreme points on one RGB image (height x width x 3, uint8).
+    """One mask per set of extreme points on one RGB image (height x width x 3, uint8), and per object
+    its correction points (none by default).
 
     `dextr` is needed for method "dextr"; it is given all the objects at once so that it can batch them."""
+    corrections = corrections or [()] * len(extremes)
     if method not in METHODS:
         raise ValueError(f"unknown mask method {method!r}: choose one of {', '.join(METHODS)}")
     height, width = image.shape[:2]
@@ -55,7 +66,7 @@ def masks_from_extremes(
         return [MaskResult(m, "octagon") for m in octagons]
     large = [k for k, e in enumerate(extremes) if min(e.box.w, e.box.h) >= MIN_SIDE]
     if method == "grabcut":
-        found = [grabcut_mask(image, extremes[k]) for k in large]
+        found = [grabcut_mask(image, extremes[k], corrections[k]) for k in large]
     else:
         if dextr is None:
             raise ValueError("method 'dextr' needs the network: load it with --weights")
@@ -65,10 +76,28 @@ def masks_from_extremes(
         if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
             results[k] = MaskResult(octagons[k], "octagon", f"{method} found no object: octagon used")
         else:
-            results[k] = MaskResult(mask, method)
+            results[k] = MaskResult(obey(mask, extremes[k], corrections[k]), method)
     return results
 
 
+def obey(mask: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correction]) -> np.ndarray:
+    """`mask` holding every foreground correction point and none of the background ones (in the order
+    given, inside the box only): the promise a correction makes, kept whatever the backend did."""
+    if not corrections:
+        return mask
+    box = extreme.box
+    radius = max(1, int(round(CORRECTION_SHARE * max(box.w, box.h))))
+    height, width = mask.shape
+    x0, y0 = max(0, int(np.floor(box.x))), max(0, int(np.floor(box.y)))
+    x1, y1 = min(width, int(np.ceil(box.x + box.w))), min(height, int(np.ceil(box.y + box.h)))
+    inside = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8)
+    for c in corrections:
+        cv2.circle(inside, (int(c.x) - x0, int(c.y) - y0), radius, int(c.foreground), -1)
+    out = mask.copy()
+    out[y0:y1, x0:x1] = inside.astype(bool)
+    return out
+
+
 def mask_from_extremes(image: np.ndarray, extreme: ExtremePoints, method: str = "octagon",
-                       dextr: DextrFunction | None = None) -> MaskResult:
-    return masks_from_extremes(image, [extreme], method, dextr)[0]
+                       dextr: DextrFunction | None = None, corrections: Sequence[Correction] = ()) -> MaskResult:
+    return masks_from_extremes(image, [extreme], method, dextr, [corrections])[0]

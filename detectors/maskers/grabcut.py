@@ -12,10 +12,12 @@ together with wider discs at the clicks; `annotator eval-masks` measures it).
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import cv2
 import numpy as np
 
-from converters import ExtremePoints
+from converters import Correction, ExtremePoints
 
 from .boundary import STEP_COST, edge_strength, outline
 
@@ -30,8 +32,10 @@ ITERATIONS = 4
 SURE_SHARE = 0.03
 
 
-def grabcut_mask(image: np.ndarray, extreme: ExtremePoints) -> np.ndarray:
-    """A boolean mask of the image's size; empty when GrabCut finds no object (the caller falls back)."""
+def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correction] = ()) -> np.ndarray:
+    """A boolean mask of the image's size; empty when GrabCut finds no object (the caller falls back).
+    Correction points are hard seeds: a disc clamped to foreground or background, the background ones
+    laid last, so a person's "not this" wins over the outline's guess."""
     height, width = image.shape[:2]
     box = _pixel_box(extreme, width, height)
     x0, y0, x1, y1 = box
@@ -62,6 +66,9 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints) -> np.ndarray:
     labels[_skeleton(region) | cv2.erode(region, disc).astype(bool)] = cv2.GC_FGD
     for row, col in clicks:
         cv2.circle(labels, (col, row), sure, cv2.GC_FGD, -1)
+    for c in sorted(corrections, key=lambda c: not c.foreground):
+        row, col = to_work(*_click_pixel((c.x, c.y), box))
+        cv2.circle(labels, (col, row), sure, cv2.GC_FGD if c.foreground else cv2.GC_BGD, -1)
     labels[~inside_box] = cv2.GC_BGD
 
     if not np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():

@@ -1,11 +1,13 @@
 """A simulated annotator: the four clicks a person would make on an object whose mask we know, exact or
 as imprecise as a hand (DEXTR's protocol: each click moved to a random object pixel near the true
-extreme). The mask evaluation and DEXTR's training both click this way."""
+extreme). The mask evaluation and DEXTR's training both click this way, and both add correction
+clicks where the mask is most wrong."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from converters import ExtremePoints, UserError
+from converters import Box, Correction, ExtremePoints, UserError
 from converters.masks import extreme_points_from_mask
 
 #: A jittered set of clicks that contradicts itself (tiny objects) is drawn again this many times,
@@ -38,3 +40,29 @@ def _near(centres: np.ndarray, point: tuple[float, float], jitter: float, rng: n
         return point
     x, y = centres[rng.choice(close)]
     return float(x), float(y)
+
+
+def next_correction(made: np.ndarray, truth: np.ndarray, box: Box) -> Correction | None:
+    """The correction click of the standard interactive-segmentation protocol: at the interior point
+    (farthest from its border) of the largest error region inside the box; a missed region gives a
+    foreground point, a spill a background one. None when nothing inside the box is wrong."""
+    height, width = truth.shape
+    x0, y0 = max(0, int(np.floor(box.x))), max(0, int(np.floor(box.y)))
+    x1, y1 = min(width, int(np.ceil(box.x + box.w))), min(height, int(np.ceil(box.y + box.h)))
+    best: tuple[int, bool, np.ndarray] | None = None
+    for foreground, error in ((True, truth & ~made), (False, made & ~truth)):
+        region = error[y0:y1, x0:x1].astype(np.uint8)
+        count, parts, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        if count <= 1:
+            continue
+        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        area = int(stats[largest, cv2.CC_STAT_AREA])
+        if best is None or area > best[0]:
+            best = (area, foreground, parts == largest)
+    if best is None:
+        return None
+    _, foreground, part = best
+    padded = np.pad(part.astype(np.uint8), 1)  # the box's edge counts as the region's border
+    distance = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    row, col = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    return Correction(x0 + col + 0.5, y0 + row + 0.5, foreground)
