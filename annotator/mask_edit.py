@@ -22,8 +22,9 @@ from converters.masks import extreme_points_from_mask, mask_to_rle, rle_to_mask
 from .masking import MASK_METHOD
 
 Point = tuple[float, float]
-#: The outline offered for editing is the mask's outer border simplified to within this many pixels.
-OUTLINE_TOLERANCE = 1.0
+#: The outline offered for editing is the mask's outer border simplified to within this share of its
+#: length (at least a pixel): a few dozen vertices, whatever the object's size.
+OUTLINE_TOLERANCE = 0.004
 
 
 def pixel_mask(ann: Annotation, height: int, width: int) -> np.ndarray:
@@ -81,7 +82,7 @@ def outline(mask: np.ndarray) -> list[Point]:
     if not contours:
         return []
     largest = max(contours, key=lambda c: (cv2.contourArea(c), len(c)))
-    simple = cv2.approxPolyDP(largest, OUTLINE_TOLERANCE, True)
+    simple = cv2.approxPolyDP(largest, max(1.0, OUTLINE_TOLERANCE * cv2.arcLength(largest, True)), True)
     return [(float(x) + 0.5, float(y) + 0.5) for x, y in simple.reshape(-1, 2)]
 
 

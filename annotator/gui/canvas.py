@@ -3,8 +3,10 @@
 Mouse rule (also in the README's key table): a plain left click is an extreme click; a Ctrl+click
 selects the topmost object there; a press on a point handle drags it, and a tap on one (no movement)
 selects its object; the edges and corners of a selected box-only object can be dragged, and a tap on
-one is an extreme click (extreme points lie on the box). The middle button, or the left button with
-Space held, pans.
+one is an extreme click (extreme points lie on the box). With an object selected, Shift+click adds a
+foreground correction point and Shift+right-click (or Alt+click) a background one. While the brush,
+eraser or outline tool is chosen (`tools`), it takes the left button. The middle button, or the left
+button with Space held, pans.
 """
 from __future__ import annotations
 
@@ -17,8 +19,12 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, 
 
 from converters import Annotation, Shape
 from converters.geometry import Box
+from converters.masks import mask_to_polygons, rle_to_mask
+
+from .masktools import MaskTools
 
 POINT_RADIUS = 4.0  # screen pixels: the same size at any zoom
+MARK_SIZE = 13  # screen pixels: a correction point's + or -
 EDGE_REACH = 6.0  # screen pixels from a box edge that still take hold of it
 TAP = 3.0  # screen pixels a press may move and still be a tap, not a drag
 ZOOM_STEP = 1.25
@@ -65,6 +71,25 @@ def dot_pixmap(color: str, ratio: float) -> QPixmap:
     return pixmap
 
 
+@functools.lru_cache(maxsize=4)
+def mark_pixmap(foreground: bool, ratio: float) -> QPixmap:
+    """A correction point's mark: a green plus (the mask holds it) or a red minus (it does not)."""
+    size = int(round(MARK_SIZE * ratio))
+    pixmap = QPixmap(size, size)
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    arms = [(1.5, MARK_SIZE / 2, MARK_SIZE - 1.5, MARK_SIZE / 2)]
+    if foreground:
+        arms.append((MARK_SIZE / 2, 1.5, MARK_SIZE / 2, MARK_SIZE - 1.5))
+    for colour, width in ((QColor(0, 0, 0), 5), (QColor("#3ee05a") if foreground else QColor("#ff4d4d"), 2.5)):
+        painter.setPen(QPen(colour, width, Qt.SolidLine, Qt.FlatCap))
+        for x0, y0, x1, y1 in arms:
+            painter.drawLine(QPointF(x0, y0), QPointF(x1, y1))
+    painter.end()
+    return pixmap
+
+
 def _cosmetic(color: QColor, width: float, style: Qt.PenStyle = Qt.SolidLine) -> QPen:
     pen = QPen(color, width, style)
     pen.setCosmetic(True)  # `width` screen pixels at any zoom
@@ -81,6 +106,9 @@ class Canvas(QGraphicsView):
     point_dragged = Signal(str, int, str, float, float)  # "label" or "suggestion", id, role, drop point
     handle_tapped = Signal(str, int)  # a point handle pressed and released in place: select its object
     box_dragged = Signal(int, float, float, float, float)  # label id, new x, y, w, h
+    corrected = Signal(float, float, bool)  # a correction point: x, y, foreground
+    stroked = Signal(object, float, bool)  # a brush stroke: its points, the radius, erase
+    outline_edited = Signal(object)  # the outline's vertices after a drag, an insert or a delete
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,6 +138,7 @@ class Canvas(QGraphicsView):
         self.mask_opacity = 0.3
         self.click_color = QColor("#ffffff")  # no category's colour: the window chooses it
         self.names: dict[int, str] = {}  # category names, for the hover text
+        self.tools = MaskTools(self)
 
     def show_image(self, image: QImage) -> bool:
         """Show `image`, fitted to the view; False (and a grey placeholder) if it is null (unreadable)."""
@@ -233,8 +262,9 @@ class Canvas(QGraphicsView):
                 path.lineTo(_point(ann.points, i))
             layers["lines"].append(scene.addPath(path, pen))
         elif ann.shape is Shape.REGION:
-            if ann.polygons:
-                path = mask_path(ann.polygons)
+            outline = ann.polygons or (mask_to_polygons(rle_to_mask(ann.rle)) if ann.rle is not None else None)
+            if outline:
+                path = mask_path(outline)
                 mask = MaskItem(path, color, self.mask_opacity, 1.5 if width == 2 else 2.5)
                 layers["masks"] += [scene.addPath(path, _cosmetic(QColor(0, 0, 0, 170), width + 1.5)), mask]  # halo
                 scene.addItem(mask)
@@ -248,6 +278,12 @@ class Canvas(QGraphicsView):
             item.setOffset(-POINT_RADIUS - 1, -POINT_RADIUS - 1)
             item.setPos(dots[i], dots[i + 1])
             item.setFlag(QGraphicsItem.ItemIgnoresTransformations)  # screen-sized at any zoom
+            layers["points"].append(item)
+        for c in ann.corrections:
+            item = scene.addPixmap(mark_pixmap(c.foreground, self.devicePixelRatioF()))
+            item.setOffset(-MARK_SIZE / 2, -MARK_SIZE / 2)
+            item.setPos(c.x, c.y)
+            item.setFlag(QGraphicsItem.ItemIgnoresTransformations)
             layers["points"].append(item)
         hover = f"{self.names.get(ann.category_id, '?')} ({ann.source.value}" + \
             (f", score {ann.score:.2f})" if ann.score is not None else ")")
@@ -266,7 +302,7 @@ class Canvas(QGraphicsView):
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         painter.save()
         painter.resetTransform()
-        if self._cursor is not None and self._image_size != (0, 0) and self._pan_from is None:
+        if self._cursor is not None and self._image_size != (0, 0) and self._pan_from is None and not self.tools.active:
             painter.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.DashLine))
             at = self.mapFromScene(self._cursor)
             painter.drawLine(0, at.y(), self.viewport().width(), at.y())
@@ -291,6 +327,7 @@ class Canvas(QGraphicsView):
             painter.setBrush(self.click_color)
             for c in corners:
                 painter.drawRect(QRectF(c.x() - 4, c.y() - 4, 8, 8))
+        self.tools.paint(painter, self._cursor if self._pan_from is None else None)
         painter.restore()
 
     def _handles(self) -> tuple[list[tuple[str, int, str, float, float]], np.ndarray]:
@@ -330,12 +367,23 @@ class Canvas(QGraphicsView):
             self.panned = self.panned or self.space_down
             self.viewport().setCursor(Qt.ClosedHandCursor)
             return
-        if event.button() != Qt.LeftButton or self._image_size == (0, 0):
+        p = self.mapToScene(position.toPoint())
+        modifiers, button = event.modifiers(), event.button()
+        if self._image_size == (0, 0) or button not in (Qt.LeftButton, Qt.RightButton):
             super().mousePressEvent(event)
             return
-        p = self.mapToScene(position.toPoint())
-        if event.modifiers() & Qt.ControlModifier:
+        if button == Qt.LeftButton and modifiers & Qt.ControlModifier:
             self.select_at.emit(p.x(), p.y())
+            return
+        if self.tools.active:
+            self.tools.press(p, button, modifiers)
+            return
+        if modifiers & (Qt.ShiftModifier | Qt.AltModifier):
+            foreground = button == Qt.LeftButton and not modifiers & Qt.AltModifier
+            self.corrected.emit(p.x(), p.y(), foreground)
+            return
+        if button != Qt.LeftButton:
+            super().mousePressEvent(event)
             return
         self._pressed_at = position
         self._dragging = self._handle_at(position)
@@ -348,6 +396,9 @@ class Canvas(QGraphicsView):
         if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
             self._pan_from = None
             self.viewport().unsetCursor()
+            return
+        if self.tools.active:
+            self.tools.release()
             return
         if event.button() != Qt.LeftButton:
             super().mouseReleaseEvent(event)
@@ -384,7 +435,9 @@ class Canvas(QGraphicsView):
         before = self._cursor
         self._cursor = self.mapToScene(event.position().toPoint())
         self.moved.emit(self._cursor.x(), self._cursor.y())
-        if self._clicks or self._dragging or self._box_grip:  # the guide box follows the hand: all of it
+        if self.tools.active:
+            self.tools.move(self._cursor)
+        if self._clicks or self._dragging or self._box_grip or self.tools.active:  # the guide box follows the hand: all of it
             self.viewport().update()
         else:  # only the two guide lines moved: repaint their strips, not a thousand objects
             for at in (before, self._cursor):

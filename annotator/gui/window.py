@@ -36,6 +36,7 @@ from .imagelistview import ImageList
 from .jobs import BackgroundJob
 from .objectlist import ObjectList
 from .maskworker import MaskWorker, rgb_view
+from .masktools import BRUSH, CLICK, ERASER, OUTLINE
 from .prefetch import ImagePrefetcher
 
 #: What the mouse does, for the shortcut sheet (the keys come from the menus).
@@ -43,6 +44,12 @@ MOUSE = [("click", "an extreme point of a new object (four make it)"),
          ("Ctrl+click", "select the topmost object there"),
          ("drag a point", "move it (on a suggestion: accepts it)"), ("tap a point", "select its object"),
          ("drag a selected box's edge or corner", "resize a box-only object"),
+         ("Shift+click on the selected object", "a foreground correction point: the mask must hold it"),
+         ("Shift+right-click (or Alt+click)", "a background correction point: the mask must leave it out"),
+         ("brush or eraser: drag", "paint into (erase from) the selected object's mask; nothing selected: "
+                                   "paint a new object; Shift: the other one"),
+         ("outline: drag a vertex, or an edge", "move it, or add a vertex there"),
+         ("outline: right-click (or Shift+click) a vertex", "remove it"),
          ("wheel", "zoom to the cursor"), ("middle button, or Space held + left button", "pan")]
 OUTSIDE_CHECK_MS = 1000  # how often the window asks whether another process changed the project
 
@@ -120,6 +127,10 @@ class MainWindow(QMainWindow):
         self.canvas.handle_tapped.connect(lambda kind, oid: self._select((kind, oid)))
         self.canvas.point_dragged.connect(self._drop_point)
         self.canvas.box_dragged.connect(self._drop_box)
+        self.canvas.corrected.connect(self._correct)
+        self.canvas.stroked.connect(lambda stroke, radius, erase: self._act(
+            lambda: self.session.paint(stroke, radius, erase)))
+        self.canvas.outline_edited.connect(lambda vertices: self._act(lambda: self.session.edit_outline(vertices)))
         self.canvas.moved.connect(self._show_cursor)
         self.canvas.view_changed.connect(lambda: self._show_where())
         self._seen_version = project.data_version()
@@ -174,6 +185,17 @@ class MainWindow(QMainWindow):
             ("&Choose a category by name...", "C", self._pick_category),
             ("&New category...", "Ctrl+Shift+N", self._new_category)])
         self.category_keys = edit.addMenu("Categor&y of the next (and the selected) object")
+        tools = edit.addMenu("&Tool")
+        self.tool_actions = {}
+        for tool, text, key in ((CLICK, "&Extreme clicks", "X"), (BRUSH, "&Brush", "R"), (ERASER, "&Eraser", "E"),
+                                (OUTLINE, "&Outline", "V")):
+            action = self._add(tools, "Edit > Tool", text, key, lambda t=tool: self._choose_tool(t))
+            action.setCheckable(True)
+            self.tool_actions[tool] = action
+        self.tool_actions[CLICK].setChecked(True)
+        tools.addSeparator()
+        self._add(tools, "Edit > Tool", "&Larger brush", "]", lambda: self._resize_brush(1.25))
+        self._add(tools, "Edit > Tool", "&Smaller brush", "[", lambda: self._resize_brush(0.8))
         self._menu("&View", [
             ("&Masks", "M", lambda: self._toggle("masks")), ("&Boxes", "B", lambda: self._toggle("boxes")),
             ("&Points", "P", lambda: self._toggle("points")), ("Mask &opacity", "O", self._next_opacity), None,
@@ -555,13 +577,16 @@ class MainWindow(QMainWindow):
         self.images.setCurrentRow(self.images.list_model.row_of(image_id))
 
     # -- edits -----------------------------------------------------------------------------------------
-    def _act(self, action) -> None:
-        """Run a session action; a refusal is a short hint in the status bar, never a dialog."""
+    def _act(self, action) -> bool:
+        """Run a session action; a refusal is a short hint in the status bar, never a dialog. Whether it ran."""
         try:
             action()
         except UserError as e:
             self.statusBar().showMessage(str(e), 5000)
-        self.refresh()
+            return False
+        finally:
+            self.refresh()
+        return True
 
     def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
         move = self.session.move_point if kind == "label" else self.session.move_suggestion_point
@@ -629,9 +654,52 @@ class MainWindow(QMainWindow):
             self._act(lambda: self.session.add_category(name))
         return self.session.category_id is not None
 
+    # -- fixing masks: correction points and the tools ------------------------------------------------
+    def _correct(self, x: float, y: float, foreground: bool) -> None:
+        if self._act(lambda: self.session.add_correction(x, y, foreground)) and self.settings.mask_method == "octagon":
+            self.statusBar().showMessage("kept, but the octagon ignores correction points: choose grabcut or dextr in "
+                                         "the mask box to use them", 8000)
+
+    def _choose_tool(self, tool: str) -> None:
+        """R, E, V choose a tool; its key again (or X, or Esc) goes back to extreme clicks."""
+        tool = CLICK if tool == self.canvas.tools.tool and tool != CLICK else tool
+        self.canvas.tools.tool = tool
+        for name, action in self.tool_actions.items():
+            action.setChecked(name == tool)
+        self.statusBar().showMessage(self._tool_text(), 4000)
+        self._show_outline()
+        self.canvas.viewport().update()
+
+    def _tool_text(self) -> str:
+        tool = self.canvas.tools.tool
+        size = f" {2 * self.canvas.tools.radius:.0f} px ([ and ] resize)" if tool in (BRUSH, ERASER) else ""
+        hint = {CLICK: "click an object's four extreme points; Shift+click (Shift+right-click) adds to "
+                       "(takes from) the selected mask", BRUSH: "drag to paint the selected mask (Shift erases)",
+                ERASER: "drag to erase from the selected mask (Shift paints)",
+                OUTLINE: "drag the selected object's outline"}[tool]
+        return f"{tool}{size}: {hint}"
+
+    def _resize_brush(self, factor: float) -> None:
+        self.canvas.tools.resize(factor)
+        self.statusBar().showMessage(self._tool_text(), 3000)
+
+    def _show_outline(self) -> None:
+        """In the outline tool, the selected object's outline; a hint when there is none to edit."""
+        tools = self.canvas.tools
+        if tools.busy:  # an answer from the mask worker mid-drag: the outline in the hand stays
+            return
+        tools.vertices = None
+        if tools.tool == OUTLINE and self.session.selected is not None:
+            try:
+                tools.vertices = self.session.outline()
+            except UserError as e:
+                self.statusBar().showMessage(str(e), 5000)
+
     def _cancel_clicks(self) -> None:
-        """Esc: drop the clicks in progress; with none, drop the selection."""
-        if self.session.clicks and self.session.clicks.points:
+        """Esc: drop the clicks in progress; with none, leave a mask tool, then drop the selection."""
+        if self.canvas.tools.active and not (self.session.clicks and self.session.clicks.points):
+            self._choose_tool(CLICK)
+        elif self.session.clicks and self.session.clicks.points:
             self.session.clicks.cancel()
             self.canvas.set_clicks([])
         elif self.session.selected is not None:
@@ -695,6 +763,7 @@ class MainWindow(QMainWindow):
         self._list_objects(labels, suggestions, colors)
         self._show_attributes(labels)
         self._ask_masks(labels)
+        self._show_outline()
         self._show_where()
 
     def _list_objects(self, labels: list[Annotation], suggestions: list[Annotation], colors: dict[int, str]) -> None:
