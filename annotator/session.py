@@ -9,7 +9,7 @@ import numpy as np
 
 from converters import Annotation, Category, Correction, ExtremePoints, ImageRecord, ImageStatus, Source, UserError
 from converters.geometry import ROLES, Box
-from converters.masks import polygons_contain
+from converters.masks import polygons_contain, rle_to_mask
 
 from .clicking import ExtremeClicks
 from .commands import (AcceptSuggestion, AddCategory, AddLabel, Batch, ClearSuggestions, Command, DeleteCategory,
@@ -392,7 +392,11 @@ def _holds(ann: Annotation, x: float, y: float, tolerance: float) -> bool:
     b = ann.box
     if not (b.x - tolerance <= x <= b.x + b.w + tolerance and b.y - tolerance <= y <= b.y + b.h + tolerance):
         return False
-    return polygons_contain(ann.polygons, x, y) if ann.polygons else True
+    if ann.polygons:
+        return polygons_contain(ann.polygons, x, y)
+    if ann.rle is not None:  # a drawn mask: the pixel under the point
+        return bool(rle_to_mask(ann.rle)[min(int(y), ann.rle["size"][0] - 1), min(int(x), ann.rle["size"][1] - 1)])
+    return True
 
 
 def parse_value(text: str):

@@ -243,3 +243,29 @@ def test_an_outline_needs_three_points(session):
     clicked(session)
     with pytest.raises(UserError, match="three points"):
         session.edit_outline([(10, 10), (20, 20)])
+
+
+def test_ctrl_click_selects_a_drawn_mask_by_its_pixels(session):
+    ring = session.paint([(20, 20), (80, 20), (80, 80), (20, 80), (20, 20)], 3)
+    assert session.select_at(50, 21) == ("label", ring.id)
+    assert session.select_at(50, 50) is None  # inside its box, outside its pixels
+
+
+def test_eval_masks_reports_the_iou_after_each_correction_and_the_noc(tmp_path, capsys):
+    import cv2
+    import json
+    from annotator.cli import main
+    from converters import Annotation, Category, Dataset, ImageRecord, write_coco
+    from converters.masks import mask_to_rle
+    truth = np.zeros((120, 160), bool)
+    truth[20:100, 20:140] = True
+    photo = object_photo(truth)
+    photo[20:100, 110:140] = photo[20:100, 0:30][:, ::-1]  # its right end looks like the background
+    cv2.imwrite(str(tmp_path / "a.png"), photo[:, :, ::-1])
+    ann = Annotation(1, 1, 1, extreme_points_from_mask(truth).box, rle=mask_to_rle(truth))
+    write_coco(Dataset([ImageRecord(1, "a.png", 160, 120)], [Category(1, "thing")], [ann]), tmp_path / "gt.json")
+    main(["eval-masks", str(tmp_path / "gt.json"), "--method", "grabcut", "--corrections", "3", "--json"])
+    scores = json.loads(capsys.readouterr().out)
+    after = scores["iou_after"]
+    assert len(after) == 4 and after[-1] > after[0] + 0.02, after
+    assert scores["noc"]["85"] <= 4 and scores["ms_per_recompute"] > 0
