@@ -273,6 +273,15 @@ class LabellingSession:
         text = "add a foreground point" if foreground else "add a background point"
         return self.history.push(ReplaceLabel(before, after, text=text)).after
 
+    def remake_mask(self) -> Annotation:
+        """Replace the selected object's mask (drawn, imported or made) with the backend's, from its clicks
+        and correction points: the one way, besides new clicks, to give up a drawn mask."""
+        before = self.selected_label("remake its mask")
+        if before.extreme is None:
+            raise UserError("this object has no extreme points to make a mask from: click its four extreme points")
+        return self.history.push(ReplaceLabel(before, with_corrections(before, before.corrections),
+                                              text="remake mask")).after
+
     def paint(self, stroke: list[tuple[float, float]], radius: float, erase: bool = False) -> Annotation:
         """One brush (or eraser) stroke on the selected object's mask, one undo step. With nothing
         selected, the brush paints a new object of the current category."""

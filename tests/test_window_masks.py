@@ -137,3 +137,13 @@ def test_an_outline_edge_takes_a_new_vertex_and_a_right_click_removes_one(window
     QTest.mouseClick(window.canvas.viewport(), Qt.RightButton, Qt.NoModifier, at(window, *before[0]))
     assert len(window.canvas.tools.vertices) == len(before)
     assert before[0] not in window.canvas.tools.vertices
+
+
+def test_shift_r_gives_up_a_painted_mask_for_the_backend_s(window):
+    label_object(window)
+    QTest.keyClick(window, Qt.Key_R)
+    press_move_release(window, [(105, 20), (110, 30)])
+    assert MASK_METHOD not in stored(window).attributes
+    QTest.keyClick(window, Qt.Key_R, Qt.ShiftModifier)
+    remade = stored(window)
+    assert remade.attributes[MASK_METHOD] == "stale" and remade.extreme is not None

@@ -194,6 +194,8 @@ class MainWindow(QMainWindow):
             self.tool_actions[tool] = action
         self.tool_actions[CLICK].setChecked(True)
         tools.addSeparator()
+        self._add(tools, "Edit > Tool", "Re&make the selected mask from its clicks", "Shift+R",
+                  lambda: self._act(s.remake_mask))
         self._add(tools, "Edit > Tool", "&Larger brush", "]", lambda: self._resize_brush(1.25))
         self._add(tools, "Edit > Tool", "&Smaller brush", "[", lambda: self._resize_brush(0.8))
         self._menu("&View", [
