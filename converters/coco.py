@@ -63,6 +63,8 @@ def load_json(path: str | os.PathLike) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise UserError(f"invalid JSON: {e.msg}", path, f"line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise UserError("JSON nested too deeply to be labels (over a thousand levels)", path) from None
 
 
 def read_coco(path: str | os.PathLike, images_dir: str | os.PathLike | None = None,
@@ -151,7 +153,10 @@ def _annotation(a: Any, place: str, new_id: int, sizes: dict[int, tuple[int, int
     if category_id not in category_ids:
         raise UserError(f"category_id {category_id} is not among the categories", place=f"{place}.category_id")
     height, width = sizes[image_id]
-    iscrowd = bool(a.get("iscrowd", 0))
+    iscrowd = a.get("iscrowd", 0)
+    if isinstance(iscrowd, str) or iscrowd not in (0, 1):  # "no" would read as a crowd
+        raise UserError(f"iscrowd must be 0 or 1, not {iscrowd!r:.40}", place=f"{place}.iscrowd")
+    iscrowd = bool(iscrowd)
     polygons, rle = _segmentation(a.get("segmentation"), height, width, f"{place}.segmentation")
 
     extreme = None

@@ -153,3 +153,24 @@ def test_an_export_killed_mid_swap_is_finished_or_undone_by_the_next(tmp_path, m
                  "-o", str(out)]) == 0
     assert [p.name for p in out.parent.iterdir()] == ["yolo"]  # nothing hidden is left behind
     assert everything_under(out) == first
+
+
+@pytest.mark.parametrize("value", ["no", "0", None, 2])
+def test_an_iscrowd_that_is_not_0_or_1_is_refused_and_named(tmp_path, capsys, value):
+    labels = coco_naming(tmp_path, "a.jpg")
+    data = __import__("json").loads(labels.read_text())
+    data["annotations"][0]["iscrowd"] = value
+    write_json(labels, data)
+    code = main(["convert", str(labels), "--from", "coco", "--images", str(tmp_path / "data" / "images"),
+                 "--to", "coco", "-o", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "annotations[0].iscrowd" in err and "must be 0 or 1" in err
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_json_nested_ten_thousand_deep_is_one_line_not_a_crash(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"images": ' + "[" * 10000 + "]" * 10000 + "}")
+    code = main(["convert", str(deep), "--from", "coco", "--to", "coco", "-o", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "nested too deeply" in err and len(err.strip().splitlines()) == 1
