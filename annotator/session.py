@@ -303,23 +303,32 @@ class LabellingSession:
 
     def outline(self) -> list[tuple[float, float]]:
         """The selected object's outer outline, as vertices to drag; the last edited one as it was left."""
-        label = self.selected_label("edit its outline")
-        if self._outline is not None and self._outline[0] == label:
-            return list(self._outline[1])
-        if not label.has_mask:
-            raise UserError("this object has no mask to outline: click its extreme points or paint it (R)")
-        image = self.project.image(label.image_id)
-        return outline(pixel_mask(label, image.height, image.width))
+        return self._outline_of(self._outlined())
 
     def edit_outline(self, vertices: list[tuple[float, float]]) -> Annotation:
         """The outline dragged, a point added or removed: the mask follows, its holes and other parts kept."""
-        before_outline = self.outline()
-        before = self.selected_label("edit its outline")
-        image = self.project.image(before.image_id)
-        mask = reshaped(pixel_mask(before, image.height, image.width), before_outline, vertices)
+        before = self._outlined()
+        mask = self._mask_of(before)
+        mask = reshaped(mask, self._outline_of(before, mask), vertices)
         after = self.history.push(ReplaceLabel(before, with_drawn_mask(before, mask), text="edit outline")).after
         self._outline = (after, list(vertices))
         return after
+
+    def _outlined(self) -> Annotation:
+        label = self.selected_label("edit its outline")
+        if not label.has_mask:
+            raise UserError("this object has no mask to outline: click its extreme points or paint it (R)")
+        return label
+
+    def _outline_of(self, label: Annotation, mask: np.ndarray | None = None) -> list[tuple[float, float]]:
+        """The vertices as the last outline edit left them while the mask is still the one it made."""
+        if self._outline is not None and self._outline[0] == label:
+            return list(self._outline[1])
+        return outline(mask if mask is not None else self._mask_of(label))
+
+    def _mask_of(self, label: Annotation) -> np.ndarray:
+        image = self.project.image(label.image_id)
+        return pixel_mask(label, image.height, image.width)
 
     def move_point(self, label_id: int, role: str, x: float, y: float) -> Annotation:
         """Drag one extreme point: the box follows exactly, and the placeholder mask with it."""

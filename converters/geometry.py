@@ -47,6 +47,15 @@ class Box:
     def to_list(self) -> list[float]:
         return [self.x, self.y, self.w, self.h]
 
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The pixels the box covers in a width x height image, as [x0, x1) x [y0, y1): at least one
+        pixel, inside the image."""
+        x0 = min(width - 1, max(0, math.floor(self.x)))
+        y0 = min(height - 1, max(0, math.floor(self.y)))
+        x1 = max(x0 + 1, min(width, math.ceil(self.x + self.w)))
+        y1 = max(y0 + 1, min(height, math.ceil(self.y + self.h)))
+        return x0, y0, x1, y1
+
 
 @dataclass(frozen=True)
 class Correction:

@@ -7,7 +7,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
 CLICK, BRUSH, ERASER, OUTLINE = "click", "brush", "eraser", "outline"
-TOOLS = (CLICK, BRUSH, ERASER, OUTLINE)
 MIN_RADIUS, MAX_RADIUS = 1.0, 400.0  # image pixels
 VERTEX_REACH = 7.0  # screen pixels around an outline vertex or edge that take hold of it
 

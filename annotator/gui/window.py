@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QColorDialog, QComboBox, QDockWidge
 from converters import Annotation, UserError
 from converters.geometry import Box
 from converters.formats import FORMATS, TITLES
+from detectors.maskers import CORRECTABLE
 
 from ..commands import images_of
 from ..export import Exported, export_project
@@ -658,9 +659,10 @@ class MainWindow(QMainWindow):
 
     # -- fixing masks: correction points and the tools ------------------------------------------------
     def _correct(self, x: float, y: float, foreground: bool) -> None:
-        if self._act(lambda: self.session.add_correction(x, y, foreground)) and self.settings.mask_method == "octagon":
-            self.statusBar().showMessage("kept, but the octagon ignores correction points: choose grabcut or dextr in "
-                                         "the mask box to use them", 8000)
+        method = self.settings.mask_method
+        if self._act(lambda: self.session.add_correction(x, y, foreground)) and method not in CORRECTABLE:
+            self.statusBar().showMessage(f"kept, but the {method} ignores correction points: choose "
+                                         f"{' or '.join(CORRECTABLE)} in the mask box to use them", 8000)
 
     def _choose_tool(self, tool: str) -> None:
         """R, E, V choose a tool; its key again (or X, or Esc) goes back to extreme clicks."""

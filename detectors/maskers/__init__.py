@@ -88,8 +88,7 @@ def obey(mask: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correct
     box = extreme.box
     radius = max(1, int(round(CORRECTION_SHARE * max(box.w, box.h))))
     height, width = mask.shape
-    x0, y0 = max(0, int(np.floor(box.x))), max(0, int(np.floor(box.y)))
-    x1, y1 = min(width, int(np.ceil(box.x + box.w))), min(height, int(np.ceil(box.y + box.h)))
+    x0, y0, x1, y1 = box.pixels(width, height)
     inside = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8)
     for c in corrections:
         cv2.circle(inside, (int(c.x) - x0, int(c.y) - y0), radius, int(c.foreground), -1)

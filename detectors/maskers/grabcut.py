@@ -37,7 +37,7 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
     Correction points are hard seeds: a disc clamped to foreground or background, the background ones
     laid last, so a person's "not this" wins over the outline's guess."""
     height, width = image.shape[:2]
-    box = _pixel_box(extreme, width, height)
+    box = extreme.box.pixels(width, height)
     x0, y0, x1, y1 = box
     margin = max(MIN_MARGIN, int(round(MARGIN * max(x1 - x0, y1 - y0))))
     cx0, cy0 = max(0, x0 - margin), max(0, y0 - margin)
@@ -83,16 +83,6 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
     mask = np.zeros((height, width), dtype=bool)
     mask[y0:y1, x0:x1] = work_mask[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] > 0
     return mask
-
-
-def _pixel_box(extreme: ExtremePoints, width: int, height: int) -> tuple[int, int, int, int]:
-    """The pixels the box covers, as [x0, x1) x [y0, y1), at least one pixel, inside the image."""
-    b = extreme.box
-    x0 = min(width - 1, max(0, int(np.floor(b.x))))
-    y0 = min(height - 1, max(0, int(np.floor(b.y))))
-    x1 = max(x0 + 1, min(width, int(np.ceil(b.x + b.w))))
-    y1 = max(y0 + 1, min(height, int(np.ceil(b.y + b.h))))
-    return x0, y0, x1, y1
 
 
 def _click_pixel(point: tuple[float, float], box: tuple[int, int, int, int]) -> tuple[int, int]:

@@ -47,8 +47,7 @@ def next_correction(made: np.ndarray, truth: np.ndarray, box: Box) -> Correction
     (farthest from its border) of the largest error region inside the box; a missed region gives a
     foreground point, a spill a background one. None when nothing inside the box is wrong."""
     height, width = truth.shape
-    x0, y0 = max(0, int(np.floor(box.x))), max(0, int(np.floor(box.y)))
-    x1, y1 = min(width, int(np.ceil(box.x + box.w))), min(height, int(np.ceil(box.y + box.h)))
+    x0, y0, x1, y1 = box.pixels(width, height)
     best: tuple[int, bool, np.ndarray] | None = None
     for foreground, error in ((True, truth & ~made), (False, made & ~truth)):
         region = error[y0:y1, x0:x1].astype(np.uint8)
