@@ -5,12 +5,13 @@ import argparse
 import dataclasses
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from converters import Dataset, ImageStatus, write_coco
-from converters.errors import Cancelled, UserError, package_version
+from converters.errors import Cancelled, UserError, disk_full, package_version
 from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
 from converters.report import Report
 
@@ -41,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.run(args)
     except UserError as e:
         print(f"annotator: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.OperationalError) as e:
+        if (full := disk_full(e)) is None:
+            raise
+        print(f"annotator: error: {full}", file=sys.stderr)
         return 2
     except (Cancelled, KeyboardInterrupt):
         print("annotator: cancelled; nothing was written", file=sys.stderr)
@@ -152,6 +158,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--channels", type=int, default=128,
                    help="sapd: FPN and head width (default 128 for a CPU; the paper's is 256)")
     s.add_argument("--crop", type=int, help="dextr: crop side in pixels (default: 256, or 512 for resnet101)")
+    s.add_argument("--init", type=Path, metavar="W",
+                   help="dextr: start from this model (a RUN_DIR, or the official dextr_*.pth), its backbone, "
+                        "stride and crop with it; the official 4-input layer gets a blank background channel")
+    s.add_argument("--clicks-only", action="store_true",
+                   help="dextr: the paper's 4-input network, trained without correction points (by default a "
+                        "5th input takes background correction points, and training adds corrections where "
+                        "the network is wrong)")
     s.add_argument("--img-size", type=int, default=384, help="sapd: training image side in pixels (default 384)")
     s.add_argument("--amp", action="store_true", help="sapd on cuda: mixed precision")
     s.add_argument("--resume", action="store_true", help="sapd: go on from RUN_DIR's last epoch, same schedule")
@@ -262,7 +275,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
 def _load_source(args: argparse.Namespace, extremes: bool) -> tuple[Dataset, Path]:
     """The dataset to convert and the folder its image names are relative to."""
     if is_project_file(args.src):
-        with Project.open(args.src) as project, TerminalProgress("reading project") as progress:
+        with Project.open(args.src, read_only=True) as project, TerminalProgress("reading project") as progress:
             return project.to_dataset(progress), project.image_root
     report = Report()
     loaded = read_dataset(args.src, args.src_fmt, args.images, report, args.gt, extremes)
@@ -276,7 +289,7 @@ def _say_format(src: Path, fmt: str, why: str) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    with Project.open(args.project) as project:
+    with Project.open(args.project, read_only=True) as project:
         stats = project.stats()
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -329,7 +342,7 @@ def cmd_masks(args: argparse.Namespace) -> None:
         if args.output is not None or args.images is not None:
             raise UserError("-o and --images apply to a COCO file; a project keeps its masks and knows its images")
         with Project.open(args.src) as project, TerminalProgress(f"{args.method} masks") as progress:
-            project.lock_for_labelling()
+            project.lock_for_labelling("annotator masks")
             result = fill_project(project, args.method, dextr, progress)
         where = str(args.src)
     else:
@@ -363,7 +376,7 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from detectors.dextr import LIGHT, OFFICIAL
+    from detectors.dextr import CLICKS_ONLY, LIGHT, OFFICIAL, WITH_BACKGROUND, read_dextr
     from detectors.dextr_data import synthetic_objects
     from detectors.dextr_train import train_dextr
 
@@ -377,8 +390,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         args.backbone_weights = Path(args.backbone_weights)
     if args.arch == "sapd":
         return _train_sapd(args)
-    base = OFFICIAL if args.depth >= 50 else LIGHT
-    config = {**base, "depth": args.depth, "crop": args.crop or base["crop"]}
+    if args.init is not None:
+        base = read_dextr(args.init)[0]
+    else:
+        base = {**(OFFICIAL if args.depth >= 50 else LIGHT), "depth": args.depth}
+    config = {**base, "crop": args.crop or base["crop"], "inputs": CLICKS_ONLY if args.clicks_only else WITH_BACKGROUND}
     if args.data is None and not args.synthetic:
         raise UserError("give the labels to train on (--data COCO), synthetic objects (--synthetic N), or both")
     objects = _objects(args.data, args.images) if args.data else []
@@ -386,12 +402,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     val = _objects(args.val, args.images) if args.val else None
     if len(objects) < 2:
         raise UserError("needs at least 2 objects with masks to train on", args.data)
-    _say(f"training DEXTR {args.backbone} (crop {config['crop']}) on {len(objects)} objects"
+    _say(f"training DEXTR resnet{config['depth']} (crop {config['crop']}, {config['inputs']} inputs) on {len(objects)} objects"
          + (f", {len(val)} held out" if val else "") + f", on {args.device}" + _processes())
     with TerminalProgress("training") as progress:
         train_dextr(objects, args.out, config, epochs=(args.epochs or 30) if args.minutes is None else None,
                     minutes=args.minutes, batch=args.batch or 8, lr=args.lr or 1e-3, device=args.device,
-                    backbone_weights=args.backbone_weights, val_objects=val, workers=args.workers,
+                    backbone_weights=args.backbone_weights, init=args.init, val_objects=val, workers=args.workers,
                     progress=progress, show=progress.describe, log=lambda line: print(line, flush=True))
     _say(f"wrote {args.out}: use it with --method dextr --weights {args.out}")
 
@@ -475,7 +491,7 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 
     predictor = Predictor.load(args.model, _device(args))
     with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
-        project.lock_for_labelling()
+        project.lock_for_labelling("annotator prelabel")
         result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress)
     print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
           f"{result.skipped} images suggested on before by this model were skipped")

@@ -73,22 +73,38 @@ class Project:
     # -- opening -------------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+        """A new project file. It is made under a temporary name and linked into place, so another
+        process sees it whole or not at all, and two processes creating it at once cannot both win."""
         path = Path(path)
         if path.exists():
             raise UserError("a file already exists here", path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        project = cls(path, _connect(path))
-        project._migrate(0)
-        with project._transaction() as c:
-            c.execute("INSERT INTO meta (key, value) VALUES ('image_root', ?)", (_stored_root(path, Path(image_root)),))
-        return project
+        _check_writable(path)
+        new = path.with_name(f".{path.name}.{os.getpid()}.new")
+        try:
+            with cls(new, _connect(new)) as project:
+                project._migrate(0)
+                with project._transaction() as c:
+                    c.execute("INSERT INTO meta (key, value) VALUES ('image_root', ?)",
+                              (_stored_root(path, Path(image_root)),))
+            _put_in_place(new, path)
+        except FileExistsError:
+            raise UserError("a file already exists here", path) from None
+        finally:
+            for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+        return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "Project":
+    def open(cls, path: str | os.PathLike, read_only: bool = False) -> "Project":
+        """`read_only` for commands that only read: they work on a project in a folder nobody may
+        write to. Any other command is told at once that the folder is read-only."""
         path = Path(path)
         _check_is_project_file(path)
+        if not read_only:
+            _check_writable(path)
         try:
-            conn = _connect(path)
+            conn = _connect(path, read_only)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             app = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone() if version else None
         except sqlite3.DatabaseError as e:
@@ -99,13 +115,24 @@ class Project:
         if version > SCHEMA_VERSION:
             conn.close()
             raise UserError(f"made by a newer annotator (schema {version}; this one reads up to {SCHEMA_VERSION})", path)
+        if version < SCHEMA_VERSION and read_only:
+            conn.close()
+            raise UserError(f"made by an older annotator (schema {version}): open it once with a command that "
+                            "writes (or the window), in a folder it may write to, to bring it up to date", path)
         project = cls(path, conn)
         project._migrate(version)
         return project
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
-        return cls.open(path) if Path(path).exists() else cls.create(path, image_root)
+        path = Path(path)
+        if not path.exists():
+            try:
+                return cls.create(path, image_root)
+            except UserError:
+                if not path.exists():
+                    raise
+        return cls.open(path)  # another process made it meanwhile
 
     def close(self) -> None:
         self._conn.close()
@@ -113,16 +140,22 @@ class Project:
             self._lock.close()  # closing the file releases the lock
             self._lock = None
 
-    def lock_for_labelling(self) -> None:
-        """Take the project for one labelling window. A second window on the same project (this
-        process or another) is refused with a clear message; the lock goes with the process, so a
-        killed app never leaves the project locked."""
+    def lock_for_labelling(self, holder: str = "a labelling window") -> None:
+        """Take the project for one labelling window or one command that labels (`holder` says which, in
+        the words the refused one is told). A second one on the same project, in this process or another,
+        is refused, naming the first; the lock goes with the process, so a killed app never leaves the
+        project locked."""
         lock = open(self.path.with_name(self.path.name + ".lock"), "a+")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            lock.seek(0)
+            held_by = lock.read(200).strip() or "a labelling window"
             lock.close()
-            raise UserError("is open in another labelling window; close that one first", self.path) from None
+            raise UserError(f"is in use by {held_by}: close it, or let it finish, and try again", self.path) from None
+        lock.truncate(0)
+        lock.write(f"{holder} (process {os.getpid()})")
+        lock.flush()
         self._lock = lock
 
     def __enter__(self) -> "Project":
@@ -149,11 +182,15 @@ class Project:
             self._read.clear()
         try:
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite ends it itself on some errors (a full disk)
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:  # the disk failed it too: the log's uncommitted part is ignored on the next open
+                    pass
             self._read.clear()
             raise
-        self._conn.execute("COMMIT")
 
     def _relabel(self, gone: int | None = None, stored: Annotation | None = None) -> None:
         """The cached labels after one label went (`gone`) or was stored (`stored`), without reading
@@ -590,13 +627,52 @@ def progress_of(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        return _connect_read_only(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
-    conn.execute("PRAGMA journal_mode = WAL")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # setting it again would take a lock
+        conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _put_in_place(new: Path, path: Path) -> None:
+    """`new` named `path`, failing with FileExistsError if something is there: a hard link never
+    replaces a project another process just made. Where links are not allowed (FAT, exFAT, some network
+    shares), a rename after a last look."""
+    try:
+        os.link(new, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.rename(new, path)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A reading connection. In a folder where SQLite cannot make the write-ahead log's shared-memory
+    file, nobody can write the project either, so it is read as immutable."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def _check_writable(path: Path) -> None:
+    """A writing command on a project (to be) in a place this user may not write: one line, before
+    SQLite's "attempt to write a readonly database" half-way through."""
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError("is in a read-only place: this command writes to the project (reading commands such as "
+                        "stats and convert work); copy it to a folder you may write to", path)
 
 
 def is_project_file(path: Path) -> bool:

@@ -71,6 +71,11 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, path)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
+        except UserError as e:  # named after the output, not the temporary folder that is gone now
+            shutil.rmtree(tmp, ignore_errors=True)
+            if e.file is None or not e.file.startswith(str(tmp)):
+                raise
+            raise UserError(e.message, str(path) + e.file[len(str(tmp)):], e.place) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -307,7 +307,7 @@ def write_cvat(ds: Dataset, out: Path, report: Report | None = None, image_root:
                         s.set("group_id", str(group))
                 el.extend(shapes)
         ET.indent(root)
-        ET.ElementTree(root).write(files.path(ANNOTATIONS_FILE), encoding="utf-8", xml_declaration=True)
+        files.write(ANNOTATIONS_FILE, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _meta(ds: Dataset, by_image: dict[int, list[Annotation]]) -> ET.Element:

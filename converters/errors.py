@@ -6,7 +6,9 @@ show a message and keep the session alive. Programming errors stay ordinary exce
 """
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 from importlib import metadata
 
 
@@ -52,3 +54,20 @@ def package_version() -> str:
         return metadata.version("annotator")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+#: Write errors of the place written to, not of the input.
+FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def disk_full(e: BaseException) -> UserError | None:
+    """The one line for a write the disk refused (full, over quota, over the file size limit), from
+    Python's or SQLite's error; None for any other error. Writes are atomic and the store's are
+    transactions, so what was saved before is intact."""
+    if isinstance(e, OSError) and e.errno in FULL_DISK:
+        return UserError(f"{e.strerror}: the disk is full (or the file too large); nothing saved before was "
+                         "changed", e.filename)
+    if isinstance(e, sqlite3.OperationalError) and any(s in str(e) for s in ("disk is full", "disk I/O error")):
+        return UserError(f"the project could not be written ({e}): is the disk full? The last change was not "
+                         "saved; what was saved before is as it was")
+    return None

@@ -204,8 +204,8 @@ def write_voc(ds: Dataset, out: Path, report: Report | None = None, image_root: 
         for im in ds.images:
             files.link_image(im.file_name, f"JPEGImages/{im.file_name}")
             xml = _image_xml(im, by_image.get(im.id, []), names, report)
-            target = files.path(f"Annotations/{Path(im.file_name).with_suffix('.xml').as_posix()}")
-            ET.ElementTree(xml).write(target, encoding="utf-8", xml_declaration=False)
+            files.write(f"Annotations/{Path(im.file_name).with_suffix('.xml').as_posix()}",
+                        ET.tostring(xml, encoding="utf-8", xml_declaration=False))
 
 
 def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], report: Report) -> ET.Element:

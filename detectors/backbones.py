@@ -119,10 +119,16 @@ def load_imagenet(module: ResNet, path: str | os.PathLike) -> None:
     """A torchvision ImageNet checkpoint into `module` (a ResNet, or a model built on one). Its
     classifier is left out; input channels the file lacks (DEXTR's heat map) start at zero, so the
     network begins as the pretrained one. Any other mismatch is refused, naming the keys."""
-    state = read_foreign_state_dict(path)
+    state = widened_inputs(read_foreign_state_dict(path), module)
+    own = {k: v for k, v in module.state_dict().items() if not k.startswith(IMAGENET_PARTS)}
+    load_matching(module, {**state, **own}, path, ignore=("fc.",))
+
+
+def widened_inputs(state: dict[str, torch.Tensor], module: ResNet) -> dict[str, torch.Tensor]:
+    """`state` with a first layer for `module`'s input channels where it has fewer: the extra channels
+    start at zero, so the network computes what the checkpoint did until it learns to use them."""
     conv1, wanted = state.get("conv1.weight"), module.conv1.weight
     if conv1 is not None and conv1.dim() == 4 and conv1.shape[1] < wanted.shape[1] and conv1.shape[0] == wanted.shape[0]:
         extra = wanted.shape[1] - conv1.shape[1]
-        state["conv1.weight"] = torch.cat([conv1, conv1.new_zeros(conv1.shape[0], extra, *conv1.shape[2:])], dim=1)
-    own = {k: v for k, v in module.state_dict().items() if not k.startswith(IMAGENET_PARTS)}
-    load_matching(module, {**state, **own}, path, ignore=("fc.",))
+        state = {**state, "conv1.weight": torch.cat([conv1, conv1.new_zeros(conv1.shape[0], extra, *conv1.shape[2:])], dim=1)}
+    return state

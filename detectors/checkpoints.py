@@ -66,7 +66,9 @@ def save_checkpoint(directory: str | os.PathLike, config: dict[str, Any], module
         json.dump(config, f, indent=2)
 
 
-def read_checkpoint(directory: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def read_checkpoint(directory: str | os.PathLike) -> tuple[Any, dict[str, torch.Tensor]]:
+    """The config as it was written (`configs.read_model` checks it) and the weights of one of our model
+    directories."""
     directory = Path(directory)
     try:
         config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))

@@ -2,7 +2,9 @@
 around the object and a heat map of the clicks. Input, model, loss and decoding side by side.
 
 - Input: the points' box enlarged by RELAX px (zero outside the image), resized to a square crop; a 4th
-  channel with one Gaussian per click (pixel-wise max, 0..255). No mean/std normalisation.
+  channel with one Gaussian per click (pixel-wise max, 0..255), and the foreground correction points
+  with them, as the paper adds a fifth click; for our models a 5th channel of the background correction
+  points (one channel cannot say "not here"). No mean/std normalisation.
 - Model: a dilated ResNet (output stride 8) and a PSP head, keyed as the official checkpoints are, so
   `dextr_pascal-sbd.pth` loads as it is (ResNet-101, crop 512). A light variant (ResNet-18, crop 256,
   output stride 16) is for labelling on a CPU.
@@ -22,17 +24,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from converters import ExtremePoints, UserError
+from converters import Box, Correction, ExtremePoints
 
 from .backbones import ResNet
-from .checkpoints import load_matching, read_checkpoint, read_foreign_state_dict
+from .checkpoints import load_matching, read_foreign_state_dict
+from .configs import read_model
 
 RELAX = 50
 SIGMA = 10.0
 THRESHOLD = 0.8
-OFFICIAL = {"arch": "dextr", "depth": 101, "crop": 512, "output_stride": 8}
+#: Input channels: RGB and the clicks (the paper's), or also the background correction points (ours).
+CLICKS_ONLY, WITH_BACKGROUND = 4, 5
+OFFICIAL = {"arch": "dextr", "depth": 101, "crop": 512, "output_stride": 8, "inputs": CLICKS_ONLY}
 #: Output stride 16 (only the last stage dilated): 3x faster than 8 on a CPU at the same crop.
-LIGHT = {"arch": "dextr", "depth": 18, "crop": 256, "output_stride": 16}
+LIGHT = {"arch": "dextr", "depth": 18, "crop": 256, "output_stride": 16, "inputs": WITH_BACKGROUND}
 DILATIONS = {8: (1, 1, 2, 4), 16: (1, 1, 1, 2)}
 
 
@@ -48,23 +53,44 @@ def crop_box(extreme: ExtremePoints, relax: int = RELAX) -> tuple[int, int, int,
 def click_heatmap(points: np.ndarray, size: int, sigma: float = SIGMA) -> np.ndarray:
     """One Gaussian per point (x, y in crop pixel-edge coordinates), combined by maximum, in 0..255:
     exp(-4 ln2 d^2 / sigma^2), so sigma is the full width at half maximum. Pixel (i, j) is sampled at
-    its centre (j + 0.5, i + 0.5)."""
+    its centre (j + 0.5, i + 0.5). No points: all zero."""
+    points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    if not len(points):
+        return np.zeros((size, size), np.float32)
     centres = np.arange(size, dtype=np.float32) + 0.5
-    dx = centres[None, :] - points[:, 0, None].astype(np.float32)  # points x columns
-    dy = centres[None, :] - points[:, 1, None].astype(np.float32)
+    dx = centres[None, :] - points[:, 0, None]  # points x columns
+    dy = centres[None, :] - points[:, 1, None]
     gx = np.exp(-4 * math.log(2) * dx ** 2 / sigma ** 2)
     gy = np.exp(-4 * math.log(2) * dy ** 2 / sigma ** 2)
     return 255 * np.max(gy[:, :, None] * gx[:, None, :], axis=0)
 
 
-def crop_input(image: np.ndarray, extreme: ExtremePoints, size: int, relax: int = RELAX) -> np.ndarray:
-    """The network's input for one object: size x size x 4, float32, RGB and heat map in 0..255."""
+def crop_input(image: np.ndarray, extreme: ExtremePoints, size: int, corrections: Sequence[Correction] = (),
+               inputs: int = CLICKS_ONLY, relax: int = RELAX) -> np.ndarray:
+    """The network's input for one object: size x size x `inputs`, float32, RGB and heat maps in 0..255.
+    With 4 inputs the background correction points are left out (`obey` applies them to the mask)."""
     x0, y0, x1, y1 = crop_box(extreme, relax)
     crop = padded_crop(image, x0, y0, x1, y1)
     crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     scale = np.array([size / (x1 - x0), size / (y1 - y0)])
-    points = (np.array([extreme.top, extreme.left, extreme.bottom, extreme.right]) - [x0, y0]) * scale
-    return np.concatenate([np.clip(crop, 0, 255), click_heatmap(points, size)[:, :, None]], axis=2)
+
+    def heatmap(points: list) -> np.ndarray:
+        return click_heatmap((np.array(points, dtype=np.float64).reshape(-1, 2) - [x0, y0]) * scale, size)[:, :, None]
+
+    clicks = [extreme.top, extreme.left, extreme.bottom, extreme.right]
+    channels = [np.clip(crop, 0, 255), heatmap(clicks + [(c.x, c.y) for c in corrections if c.foreground])]
+    if inputs == WITH_BACKGROUND:
+        channels.append(heatmap([(c.x, c.y) for c in corrections if not c.foreground]))
+    return np.concatenate(channels, axis=2)
+
+
+def box_in_crop(extreme: ExtremePoints, size: int, relax: int = RELAX) -> Box:
+    """The points' box in the crop's pixels: where the decoded mask may be, so where training looks for
+    errors to correct."""
+    x0, y0, x1, y1 = crop_box(extreme, relax)
+    sx, sy = size / (x1 - x0), size / (y1 - y0)
+    b = extreme.box
+    return Box((b.x - x0) * sx, (b.y - y0) * sy, b.w * sx, b.h * sy)
 
 
 def crop_target(mask: np.ndarray, extreme: ExtremePoints, size: int, relax: int = RELAX) -> np.ndarray:
@@ -108,10 +134,10 @@ class PSPHead(nn.Module):
 class DextrNet(ResNet):
     """Keys as the official checkpoints: the backbone at the top level, the head as `layer5`."""
 
-    def __init__(self, depth: int = 101, output_stride: int = 8, freeze_bn: bool = False):
+    def __init__(self, depth: int = 101, output_stride: int = 8, freeze_bn: bool = False, inputs: int = CLICKS_ONLY):
         if output_stride not in DILATIONS:
             raise ValueError(f"output stride must be one of {sorted(DILATIONS)}")
-        super().__init__(depth, in_channels=4, dilations=DILATIONS[output_stride], stride_in_1x1=True,
+        super().__init__(depth, in_channels=inputs, dilations=DILATIONS[output_stride], stride_in_1x1=True,
                          freeze_bn=freeze_bn)
         channels = self.channels[-1]
         self.layer5 = PSPHead(channels, 512 if channels >= 2048 else 128)
@@ -149,19 +175,23 @@ def paste_mask(probability: np.ndarray, extreme: ExtremePoints, height: int, wid
 
 
 class DextrPredictor:
-    """A loaded network as the mask backends call it: an RGB image and many objects' clicks in, one
-    mask per object out, the objects run as one batch."""
+    """A loaded network as the mask backends call it: an RGB image and many objects' clicks and
+    correction points in, one mask per object out, the objects run as one batch."""
 
     def __init__(self, model: DextrNet, crop: int, device: str | torch.device = "cpu"):
         self.model = model.to(device).eval()
         self.crop = crop
         self.device = torch.device(device)
+        self.inputs = model.conv1.in_channels
 
     @torch.inference_mode()
-    def __call__(self, image: np.ndarray, extremes: Sequence[ExtremePoints]) -> list[np.ndarray]:
+    def __call__(self, image: np.ndarray, extremes: Sequence[ExtremePoints],
+                 corrections: Sequence[Sequence[Correction]] | None = None) -> list[np.ndarray]:
         if not extremes:
             return []
-        batch = np.stack([crop_input(image, e, self.crop) for e in extremes]).transpose(0, 3, 1, 2)
+        corrections = corrections or [()] * len(extremes)
+        batch = np.stack([crop_input(image, e, self.crop, c, self.inputs)
+                          for e, c in zip(extremes, corrections)]).transpose(0, 3, 1, 2)
         logits = self.model(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
         logits = F.interpolate(logits, size=(self.crop, self.crop), mode="bilinear", align_corners=True)
         probabilities = torch.sigmoid(logits)[:, 0].float().cpu().numpy()
@@ -169,15 +199,22 @@ class DextrPredictor:
         return [paste_mask(p, e, height, width) for p, e in zip(probabilities, extremes)]
 
 
-def load_dextr(weights: str | os.PathLike, device: str = "cpu") -> DextrPredictor:
-    """Our checkpoint directory (config.json + model.safetensors), or an official `.pth` file."""
+def dextr_net(config: dict, freeze_bn: bool = False) -> DextrNet:
+    """The network a checked config (`configs.SCHEMAS`) describes."""
+    return DextrNet(config["depth"], config["output_stride"], freeze_bn, config["inputs"])
+
+
+def read_dextr(weights: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The config and state dict of our checkpoint directory (config.json + model.safetensors), or of an
+    official `.pth` file."""
     weights = Path(weights)
     if weights.is_dir():
-        config, state = read_checkpoint(weights)
-        if config.get("arch") != "dextr":
-            raise UserError(f"holds a {config.get('arch', 'unknown')!r} model, not a DEXTR one", weights)
-    else:
-        config, state = OFFICIAL, read_foreign_state_dict(weights)
-    model = DextrNet(int(config["depth"]), int(config.get("output_stride", 8)))
+        return read_model(weights, "dextr")
+    return OFFICIAL, read_foreign_state_dict(weights)
+
+
+def load_dextr(weights: str | os.PathLike, device: str = "cpu") -> DextrPredictor:
+    config, state = read_dextr(weights)
+    model = dextr_net(config)
     load_matching(model, state, weights)
-    return DextrPredictor(model, int(config["crop"]), device)
+    return DextrPredictor(model, config["crop"], device)

@@ -16,7 +16,7 @@ from converters import Dataset, Shape
 from converters.images import ImageFolder
 from converters.masks import rle_to_mask
 
-from .dextr import RELAX, crop_input, crop_target, padded_crop
+from .dextr import CLICKS_ONLY, RELAX, box_in_crop, crop_input, crop_target, padded_crop
 from .images import read_rgb
 from .maskers.simulate import simulated_clicks
 
@@ -108,19 +108,22 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> Ob
 
 
 class ObjectCrops(TorchDataset):
-    """One item per object: (input 4 x crop x crop, target 1 x crop x crop), freshly augmented and
-    clicked each time it is drawn."""
+    """One item per object: (input `inputs` x crop x crop, target 1 x crop x crop, the clicks' box in the
+    crop as x, y, w, h), freshly augmented and clicked each time it is drawn. The correction points are
+    the training loop's to add: they depend on what the network gets wrong."""
 
-    def __init__(self, objects: list[Object], crop: int, train: bool = True, jitter: float = JITTER):
+    def __init__(self, objects: list[Object], crop: int, train: bool = True, jitter: float = JITTER,
+                 inputs: int = CLICKS_ONLY):
         self.objects = objects
         self.crop = crop
         self.train = train
         self.jitter = jitter
+        self.inputs = inputs
 
     def __len__(self) -> int:
         return len(self.objects)
 
-    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))  # each DataLoader worker its own
         image, mask = self.objects[k]
         if self.train:
@@ -128,6 +131,8 @@ class ObjectCrops(TorchDataset):
             if not mask.any():
                 image, mask = self.objects[k]
         clicks = simulated_clicks(mask, self.jitter if self.train else 0.0, rng)
-        x = crop_input(image, clicks, self.crop).transpose(2, 0, 1)
+        x = crop_input(image, clicks, self.crop, inputs=self.inputs).transpose(2, 0, 1)
         y = crop_target(mask, clicks, self.crop)[None]
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+        b = box_in_crop(clicks, self.crop)
+        return (torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y),
+                torch.tensor([b.x, b.y, b.w, b.h], dtype=torch.float32))

@@ -1,7 +1,12 @@
 """Training DEXTR on labelled objects: Adam with a poly-decaying rate, the balanced loss on the logits
 scaled up to the crop, a checkpoint after every epoch. `minutes` fits the whole schedule into a time
 budget (the rate decays with the time spent, not the epochs), for a quick retrain between rounds.
-Under torchrun, DistributedDataParallel (`distributed`)."""
+Under torchrun, DistributedDataParallel (`distributed`).
+
+A network with the background channel learns from correction points: before each step, a pass without
+gradients shows where the network is wrong now, and each object gets up to three points in those
+regions (`with_corrections`), as interactive segmentation trains (RITM's iterative sampling, one round).
+A quarter of the objects get none, so the network still works with the four clicks alone."""
 from __future__ import annotations
 
 import json
@@ -12,37 +17,48 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from converters import Box
 from converters.atomic import atomic_write
 from converters.masks import mask_iou
 from converters.progress import Progress, no_progress
 
-from .backbones import load_imagenet
+from .backbones import load_imagenet, widened_inputs
 from .budget import Budget
-from .checkpoints import save_checkpoint
-from .dextr import DextrNet, DextrPredictor, balanced_bce
+from .checkpoints import load_matching, save_checkpoint
+from .configs import checked_config
+from .dextr import THRESHOLD, WITH_BACKGROUND, DextrNet, DextrPredictor, balanced_bce, click_heatmap, dextr_net, read_dextr
 from .dextr_data import Object, ObjectCrops
 from .distributed import join, leave, loader, new_epoch, wrap
-from .maskers.simulate import simulated_clicks
+from .maskers.simulate import sampled_corrections, simulated_clicks
 
 POLY_POWER = 0.9
+#: The chances that a training object gets 0, 1, 2 or 3 correction points.
+CORRECTION_COUNTS = (0.25, 0.25, 0.25, 0.25)
 
 
 def train_dextr(objects: list[Object], out: Path, config: dict[str, Any], epochs: int | None = None,
                 minutes: float | None = None, batch: int = 8, lr: float = 1e-3, device: str = "cpu",
-                backbone_weights: Path | None = None, val_objects: list[Object] | None = None, workers: int = 0,
+                backbone_weights: Path | None = None, init: Path | None = None, val_objects: list[Object] | None = None, workers: int = 0,
                 seed: int = 0, progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train and write `out` (config.json, model.safetensors, metrics.json); returns the last metrics.
-    Under torchrun, each process trains on its share of the objects; only the first writes and reports."""
+    `init` is a DEXTR model to start from (ours or an official file; a first layer with fewer inputs is
+    widened). Under torchrun, each process trains on its share of the objects; only the first writes
+    and reports."""
     group, device = join(device)
     if not group.main:
         progress, show, log, val_objects = no_progress, (lambda text: None), (lambda line: None), None
     torch.manual_seed(seed)
-    model = DextrNet(config["depth"], config["output_stride"], freeze_bn=backbone_weights is not None)
+    config = checked_config({**config, "arch": "dextr"}, "dextr", "the training settings")
+    model = dextr_net(config, freeze_bn=backbone_weights is not None)
     if backbone_weights is not None:
         load_imagenet(model, backbone_weights)
+    if init is not None:
+        load_matching(model, widened_inputs(read_dextr(init)[1], model), init)
     model.to(device).train()
-    data = loader(ObjectCrops(objects, config["crop"]), batch, group, workers, seed)
+    corrected = model.conv1.in_channels == WITH_BACKGROUND
+    data = loader(ObjectCrops(objects, config["crop"], inputs=model.conv1.in_channels), batch, group, workers, seed)
+    rng = np.random.default_rng(seed + group.rank)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     network = wrap(model, group, device)
     budget = Budget(epochs, minutes, len(data), group, device)
@@ -51,15 +67,18 @@ def train_dextr(objects: list[Object], out: Path, config: dict[str, Any], epochs
         new_epoch(data, epoch)
         epoch += 1
         losses = []
-        for x, y in data:
+        for x, y, boxes in data:
             done = budget.share()
             if done >= 1:
                 break
             for param_group in optimiser.param_groups:
                 param_group["lr"] = lr * (1 - done) ** POLY_POWER
-            logits = network(x.to(device))
+            x, y = x.to(device), y.to(device)
+            if corrected:
+                x = with_corrections(model, x, y, boxes, rng)
+            logits = network(x)
             logits = F.interpolate(logits, size=y.shape[-2:], mode="bilinear", align_corners=True)
-            loss = balanced_bce(logits, y.to(device))
+            loss = balanced_bce(logits, y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -82,6 +101,26 @@ def train_dextr(objects: list[Object], out: Path, config: dict[str, Any], epochs
     progress(1000, 1000)
     leave(group)
     return history[-1] if history else {}
+
+
+def with_corrections(model: DextrNet, x: torch.Tensor, y: torch.Tensor, boxes: torch.Tensor,
+                     rng: np.random.Generator) -> torch.Tensor:
+    """The batch with correction points where `model`, as it is now, is wrong inside each object's box:
+    foreground points drawn into the clicks' channel, background points into the last one."""
+    with torch.no_grad():
+        logits = F.interpolate(model(x), size=y.shape[-2:], mode="bilinear", align_corners=True)
+    made = (torch.sigmoid(logits)[:, 0] > THRESHOLD).cpu().numpy()
+    truth = y[:, 0].cpu().numpy() > 0.5
+    x = x.clone()
+    for k, box in enumerate(boxes.tolist()):
+        count = int(rng.choice(len(CORRECTION_COUNTS), p=CORRECTION_COUNTS))
+        points = sampled_corrections(made[k], truth[k], Box(*box), count, rng)
+        for channel, foreground in ((3, True), (4, False)):
+            chosen = [(c.x, c.y) for c in points if c.foreground is foreground]
+            if chosen:
+                heat = torch.from_numpy(click_heatmap(np.array(chosen), x.shape[-1])).to(x)
+                x[k, channel] = torch.maximum(x[k, channel], heat)
+    return x
 
 
 def mean_iou(predictor: DextrPredictor, objects: list[Object]) -> float:

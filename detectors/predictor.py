@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from converters import UserError
 
-from .checkpoints import load_matching, read_checkpoint
+from .checkpoints import load_matching
+from .configs import read_model
 from .detection_data import prepare
 from .sapd import SAPD, Detections, LevelOutputs, decode
 
@@ -28,13 +28,10 @@ class Predictor:
     def load(cls, run: str | os.PathLike, device: str = "cpu") -> "Predictor":
         """The detector a training run wrote; anything else is refused with what it holds."""
         run = Path(run)
-        config, state = read_checkpoint(run)
-        if config.get("arch") != "sapd":
-            raise UserError(f"holds a {config.get('arch', 'unknown')!r} model, not a detector", run)
-        classes = list(config["classes"])
-        model = SAPD(len(classes), int(config["depth"]), int(config.get("channels", 256)))
+        config, state = read_model(run, "sapd")
+        model = SAPD(len(config["classes"]), config["depth"], config["channels"])
         load_matching(model, state, run)
-        return cls(model, classes, int(config["img_size"]), device)
+        return cls(model, config["classes"], config["img_size"], device)
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray, score_threshold: float = 0.05) -> Detections:

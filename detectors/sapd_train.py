@@ -12,12 +12,14 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from converters import UserError
 from converters.atomic import atomic_write
 from converters.progress import Progress, no_progress
 
 from .backbones import load_imagenet
 from .budget import Budget
-from .checkpoints import load_matching, read_checkpoint, save_checkpoint
+from .checkpoints import load_matching, save_checkpoint
+from .configs import checked_config, read_model
 from .detection_data import DetectionSamples, Photo, collate
 from .distributed import join, leave, loader, new_epoch, wrap
 from .sapd import SAPD, Instances, LevelOutputs, sapd_loss
@@ -73,8 +75,8 @@ def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[
     if not group.main:
         progress, show, log, validate = no_progress, (lambda text: None), (lambda line: None), None
     torch.manual_seed(seed)
-    config = {**config, "arch": "sapd", "classes": classes}
-    model = SAPD(len(classes), config["depth"], config.get("channels", 256))
+    config = checked_config({**config, "arch": "sapd", "classes": classes}, "sapd", "the training settings")
+    model = SAPD(len(classes), config["depth"], config["channels"])
     if backbone_weights is not None:
         load_imagenet(model.backbone, backbone_weights)
         model.backbone.freeze_bn = True
@@ -142,9 +144,22 @@ def _save(out: Path, config: dict, model: SAPD, optimiser: torch.optim.Optimizer
 
 
 def _restore(out: Path, model: SAPD, optimiser: torch.optim.Optimizer) -> dict:
-    config, weights = read_checkpoint(out)
+    """The run where it stopped; a damaged resume file or history is refused in one line."""
+    _, weights = read_model(out, "sapd")
     load_matching(model, weights, out)
-    saved = torch.load(out / RESUME_STATE, map_location="cpu", weights_only=True)
-    optimiser.load_state_dict(saved["optimiser"])
-    history = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else []
-    return {"step": saved["step"], "epoch": saved["epoch"], "seconds": saved["seconds"], "history": history}
+    try:
+        saved = torch.load(out / RESUME_STATE, map_location="cpu", weights_only=True)
+        optimiser.load_state_dict(saved["optimiser"])
+        counts = {"step": int(saved["step"]), "epoch": int(saved["epoch"]), "seconds": float(saved["seconds"])}
+    except Exception as e:  # truncated, empty, a pickle that is not plain data, other keys: all one answer
+        raise UserError(f"cannot be resumed from ({type(e).__name__}: {str(e)[:120]}): train without --resume, "
+                        "or into a new RUN_DIR", out / RESUME_STATE) from None
+    history = []
+    if (out / "metrics.json").is_file():
+        try:
+            history = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise UserError(f"is not valid JSON: {e}", out / "metrics.json") from None
+        if not isinstance(history, list):
+            raise UserError("must hold a list of epochs", out / "metrics.json")
+    return {**counts, "history": history}

@@ -83,3 +83,18 @@ def blob(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
     cv2.ellipse(mask, ((x0 + x1) // 2, (y0 + y1) // 2), ((x1 - x0) // 2, (y1 - y0) // 2), 20, 0, 360, 1, -1)
     cv2.circle(mask, (x1 - (x1 - x0) // 6, y0 + (y1 - y0) // 5), (x1 - x0) // 7, 0, -1)
     return mask.astype(bool)
+
+
+def blob_photos(folder: Path) -> Path:
+    """Two photos of one blob each in `folder`, and their COCO file with the blobs' outlines."""
+    from converters.masks import extreme_points_from_mask, mask_to_polygons
+
+    truth = [blob(120, 160, (10, 10, 90, 100)), blob(120, 160, (60, 20, 150, 110))]
+    for k, t in enumerate(truth):
+        cv2.imwrite(str(folder / f"{k}.png"), cv2.cvtColor(object_photo(t, seed=k), cv2.COLOR_RGB2BGR))
+    coco = {"images": [{"id": k, "file_name": f"{k}.png", "width": 160, "height": 120} for k in range(2)],
+            "categories": [{"id": 1, "name": "blob"}],
+            "annotations": [{"id": k + 1, "image_id": k, "category_id": 1, "iscrowd": 0,
+                             "bbox": extreme_points_from_mask(t).box.to_list(), "segmentation": mask_to_polygons(t)}
+                            for k, t in enumerate(truth)]}
+    return write_json(folder / "gt.json", coco)

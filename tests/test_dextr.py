@@ -8,7 +8,7 @@ import torch
 
 from converters import ExtremePoints, UserError
 from detectors.checkpoints import save_checkpoint
-from detectors.dextr import (LIGHT, OFFICIAL, RELAX, DextrNet, balanced_bce, click_heatmap, crop_box, crop_input,
+from detectors.dextr import (LIGHT, OFFICIAL, RELAX, DextrNet, balanced_bce, click_heatmap, crop_box, crop_input, dextr_net,
                              load_dextr, paste_mask)
 from detectors.maskers import masks_from_extremes
 
@@ -79,7 +79,7 @@ def test_a_file_that_is_not_a_plain_state_dict_is_refused_without_unpickling_it(
 
 def test_our_light_checkpoint_round_trips_through_safetensors(tmp_path):
     torch.manual_seed(1)
-    model = DextrNet(LIGHT["depth"], LIGHT["output_stride"])
+    model = dextr_net(LIGHT)
     save_checkpoint(tmp_path / "run", LIGHT, model)
     predictor = load_dextr(tmp_path / "run")
     assert predictor.crop == LIGHT["crop"]
@@ -129,7 +129,7 @@ def test_a_certain_crop_decodes_to_exactly_the_points_box_and_never_beyond():
 
 def test_the_predictor_batches_objects_and_the_empty_answer_falls_back_to_the_octagon():
     torch.manual_seed(0)
-    model = DextrNet(LIGHT["depth"], LIGHT["output_stride"])
+    model = dextr_net(LIGHT)
     with torch.no_grad():
         model.layer5.final.bias.fill_(-20)  # a network sure that nothing is an object
     from detectors.dextr import DextrPredictor

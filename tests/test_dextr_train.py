@@ -2,19 +2,17 @@
 ImageNet backbone files load, and the command writes a model the mask commands use."""
 import json
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
 from annotator.cli import main
 from converters import UserError
-from converters.masks import extreme_points_from_mask, mask_to_polygons
 from detectors.backbones import ResNet, load_imagenet
 from detectors.dextr import LIGHT, DextrNet, load_dextr
 from detectors.dextr_data import ObjectCrops, augment, synthetic_objects
 from detectors.dextr_train import train_dextr
-from tests.samples import blob, object_photo, write_json
+from tests.samples import blob, blob_photos, object_photo
 
 TINY = {**LIGHT, "crop": 64}
 
@@ -45,10 +43,15 @@ def test_augmentation_moves_the_mask_with_the_photo():
         assert 0.5 < mask.sum() / truth.sum() < 1.7  # scaled by 0.75-1.25 in each direction
 
 
-def test_a_training_item_is_the_networks_input_and_the_cut_mask():
-    x, y = ObjectCrops(synthetic_objects(1, size=96), 64)[0]
-    assert x.shape == (4, 64, 64) and y.shape == (1, 64, 64)
-    assert x[3].max() == pytest.approx(255, rel=0.05) and set(np.unique(y.numpy())) <= {0.0, 1.0}
+def test_a_training_item_is_the_networks_input_the_cut_mask_and_the_clicks_box():
+    x, y, box = ObjectCrops(synthetic_objects(1, size=96), 64, train=False, inputs=5)[0]
+    assert x.shape == (5, 64, 64) and y.shape == (1, 64, 64)
+    assert x[3].max() == pytest.approx(255, rel=0.05) and not x[4].any()  # no correction points yet
+    assert set(np.unique(y.numpy())) <= {0.0, 1.0}
+    rows, cols = np.nonzero(y[0].numpy())
+    bx, by, bw, bh = box.tolist()  # exact clicks: the box is the mask's extent, up to the resize
+    assert abs(cols.min() - bx) <= 1 and abs(rows.min() - by) <= 1
+    assert abs(cols.max() + 1 - (bx + bw)) <= 1 and abs(rows.max() + 1 - (by + bh)) <= 1
 
 
 def test_an_imagenet_backbone_in_torchvisions_layout_loads_with_a_blank_click_channel(tmp_path):
@@ -68,15 +71,7 @@ def test_an_imagenet_backbone_in_torchvisions_layout_loads_with_a_blank_click_ch
 
 
 def test_train_then_mask_with_the_trained_model_from_the_command_line(tmp_path, capsys):
-    truth = [blob(120, 160, (10, 10, 90, 100)), blob(120, 160, (60, 20, 150, 110))]
-    for k, t in enumerate(truth):
-        cv2.imwrite(str(tmp_path / f"{k}.png"), cv2.cvtColor(object_photo(t, seed=k), cv2.COLOR_RGB2BGR))
-    coco = {"images": [{"id": k, "file_name": f"{k}.png", "width": 160, "height": 120} for k in range(2)],
-            "categories": [{"id": 1, "name": "blob"}],
-            "annotations": [{"id": k + 1, "image_id": k, "category_id": 1, "iscrowd": 0,
-                             "bbox": extreme_points_from_mask(t).box.to_list(), "segmentation": mask_to_polygons(t)}
-                            for k, t in enumerate(truth)]}
-    data = write_json(tmp_path / "gt.json", coco)
+    data = blob_photos(tmp_path)
     run = tmp_path / "run"
     assert main(["train", "--arch", "dextr", "--data", str(data), "--out", str(run), "--epochs", "2",
                  "--crop", "64", "--batch", "2", "--synthetic", "2", "--val", str(data)]) == 0

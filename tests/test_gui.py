@@ -18,7 +18,7 @@ from annotator.settings import Settings, load_settings
 from annotator.store import Project
 from converters.masks import extreme_points_from_mask, mask_iou, polygons_to_mask
 from detectors.checkpoints import save_checkpoint
-from detectors.dextr import LIGHT, DextrNet
+from detectors.dextr import LIGHT, dextr_net
 from tests.samples import blob, object_photo
 
 
@@ -259,7 +259,7 @@ def test_the_mask_backend_and_the_accept_score_are_settings_kept_for_the_next_st
 def sure_dextr(tmp_path):
     """A DEXTR model directory whose network calls every pixel of the crop object: its mask is the box."""
     torch.manual_seed(0)
-    model = DextrNet(LIGHT["depth"], LIGHT["output_stride"])
+    model = dextr_net(LIGHT)
     with torch.no_grad():
         model.layer5.final.bias.fill_(30)
     save_checkpoint(tmp_path / "run", {**LIGHT, "crop": 64}, model)
@@ -293,6 +293,28 @@ def test_the_dextr_backend_replaces_the_octagon_in_the_window(photo_window, sure
     assert (min(xs), min(ys), max(xs), max(ys)) == (math.floor(box.x), math.floor(box.y), math.ceil(box.x + box.w),
                                                     math.ceil(box.y + box.h))
 
+
+
+def test_a_background_point_remakes_the_dextr_mask_without_it(photo_window, sure_dextr, qtbot):
+    """The sure network takes the whole box; Shift+right-click inside it asks DEXTR again with the point
+    in its fifth input, and the stored mask holds none of the point's disc."""
+    window, truth = photo_window
+    window.settings.dextr_weights = str(sure_dextr)
+    window.mask_method.setCurrentText("dextr")
+    e = extreme_points_from_mask(truth)
+    for p in (e.top, e.left, e.bottom, e.right):
+        click(window, *p)
+    [label] = window.project.annotations(1)
+    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "dextr", timeout=20000)
+    corner = (label.box.x + 3, label.box.y + 3)  # the box's corner: outside the object, inside the box
+    assert mask_of(window.project.annotation(label.id), truth)[int(corner[1]), int(corner[0])]
+    QTest.mouseClick(window.canvas.viewport(), Qt.RightButton, Qt.ShiftModifier,
+                     window.canvas.mapFromScene(QPointF(*corner)))
+    [point] = window.project.annotation(label.id).corrections
+    assert not point.foreground
+    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "dextr", timeout=20000)
+    remade = mask_of(window.project.annotation(label.id), truth)
+    assert not remade[int(point.y), int(point.x)] and remade[int(e.top[1]) + 2, int(e.top[0])]
 
 WINDOW_IN_ANOTHER_PROCESS = """
 import os, signal, sys

@@ -1,6 +1,7 @@
 """`annotator masks` and `annotator eval-masks`, on tiny datasets made here; the app's mask rules (no
 backend replaces a mask a person drew; a late mask is dropped if the label changed); its settings."""
 import json
+import os
 
 import cv2
 import numpy as np
@@ -11,7 +12,7 @@ from annotator.masking import MASK_METHOD, MadeMask, apply_made_mask, make_mask,
 from annotator.settings import Settings, load_settings, save_settings
 from annotator.session import LabellingSession
 from annotator.store import Project
-from converters import Annotation, ExtremePoints, Shape
+from converters import Annotation, ExtremePoints, Shape, UserError
 from converters.masks import extreme_points_from_mask, mask_iou, mask_to_polygons, polygons_to_mask
 from tests.samples import blob, object_photo, write_json
 
@@ -100,7 +101,16 @@ def test_masks_refuses_a_project_open_in_the_labelling_window(photo, tmp_path, c
     with Project.create(path, folder) as window_side:
         window_side.lock_for_labelling()
         assert main(["masks", str(path)]) == 2
-    assert "is open in another labelling window" in capsys.readouterr().err
+    assert f"is in use by a labelling window (process {os.getpid()})" in capsys.readouterr().err
+
+
+def test_the_window_is_told_which_command_holds_the_project(photo, tmp_path):
+    folder, _ = photo
+    path = tmp_path / "p.sqlite"
+    with Project.create(path, folder) as command_side, Project.open(path) as window_side:
+        command_side.lock_for_labelling("annotator masks")
+        with pytest.raises(UserError, match=r"is in use by annotator masks \(process \d+\)"):
+            window_side.lock_for_labelling()
 
 
 def test_eval_masks_prints_the_scores_as_one_json_object(photo, tmp_path, capsys):
@@ -175,14 +185,14 @@ def test_masks_with_dextr_loads_the_weights_it_is_given(photo, tmp_path, capsys)
     import torch
 
     from detectors.checkpoints import save_checkpoint
-    from detectors.dextr import LIGHT, DextrNet
+    from detectors.dextr import LIGHT, dextr_net
 
     folder, truth = photo
     src = write_json(tmp_path / "labels.json", coco(truth, clicked_only=True))
     assert main(["masks", str(src), "--images", str(folder), "--method", "dextr"]) == 2
     assert "--method dextr needs --weights" in capsys.readouterr().err
     torch.manual_seed(0)
-    save_checkpoint(tmp_path / "run", LIGHT, DextrNet(LIGHT["depth"], LIGHT["output_stride"]))
+    save_checkpoint(tmp_path / "run", LIGHT, dextr_net(LIGHT))
     assert main(["masks", str(src), "--images", str(folder), "--method", "dextr", "--weights", str(tmp_path / "run"),
                  "-o", str(tmp_path / "out.json")]) == 0
     assert "made 1 masks" in capsys.readouterr().out  # an untrained network: the mask is there, by whichever method

@@ -6,8 +6,8 @@ from annotator.mask_edit import following_points, outline, painted, pixel_mask, 
 from annotator.masking import MASK_METHOD, MadeMask, apply_made_mask, awaits_mask, make_mask, needs_mask
 from annotator.session import LabellingSession
 from annotator.store import Project
-from converters import Correction, ExtremePoints, UserError
-from converters.masks import extreme_points_from_mask, mask_iou
+from converters import Correction, UserError
+from converters.masks import extreme_points_from_mask
 from detectors.maskers import mask_from_extremes, masks_from_extremes
 from detectors.maskers.grabcut import grabcut_mask
 from detectors.maskers.simulate import next_correction
@@ -65,7 +65,7 @@ def test_a_foreground_point_puts_a_corner_of_background_colour_into_the_grabcut_
 @pytest.mark.parametrize("method", ["grabcut", "dextr"])
 def test_every_backend_obeys_the_correction_points(method):
     truth = two_squares()
-    everything = lambda image, extremes: [np.ones(image.shape[:2], bool) for _ in extremes]  # noqa: E731
+    everything = lambda image, extremes, corrections: [np.ones(image.shape[:2], bool) for _ in extremes]  # noqa: E731
     points = [Correction(110.5, 60.5, False), Correction(50.5, 60.5, True)]
     result = mask_from_extremes(object_photo(truth), extreme_points_from_mask(truth), method, everything, points)
     assert result.method == method
@@ -174,7 +174,7 @@ def test_painting_outside_the_box_moves_the_points_and_the_box_to_the_mask(sessi
 
 
 def test_erasing_an_extreme_moves_that_point_inside(session):
-    made = clicked(session)
+    clicked(session)
     session.paint([(12, 40)], 1)  # make the left point a mask pixel for sure
     erased = session.paint([(12, 40), (12.5, 40)], 15, erase=True)
     assert erased.extreme.left[0] > 12 and erased.box.x > 12

@@ -75,7 +75,7 @@ def test_objects_smaller_than_the_minimum_side_get_the_octagon_and_say_so():
 
 def test_a_backend_that_finds_nothing_falls_back_to_the_octagon():
     truth = blob(80, 80, (10, 10, 70, 70))
-    nothing = lambda image, extremes: [np.zeros(image.shape[:2], bool) for _ in extremes]  # noqa: E731
+    nothing = lambda image, extremes, corrections: [np.zeros(image.shape[:2], bool) for _ in extremes]  # noqa: E731
     [result] = masks_from_extremes(object_photo(truth), [extreme_points_from_mask(truth)], "dextr", nothing)
     assert result.method == "octagon" and result.note == "dextr found no object: octagon used"
     assert mask_iou(result.mask, truth) > 0.7

@@ -99,11 +99,11 @@ def test_train_then_eval_from_the_command_line(tmp_path, capsys):
 def test_eval_refuses_a_model_that_is_not_a_detector(tmp_path, capsys):
     from annotator.cli import main
     from detectors.checkpoints import save_checkpoint
-    from detectors.dextr import LIGHT, DextrNet
+    from detectors.dextr import LIGHT, dextr_net
 
-    save_checkpoint(tmp_path / "masks", LIGHT, DextrNet(18, 16))
+    save_checkpoint(tmp_path / "masks", LIGHT, dextr_net(LIGHT))
     assert main(["eval", "--model", str(tmp_path / "masks"), "--data", str(tmp_path / "x.json")]) == 2
-    assert "holds a 'dextr' model, not a detector" in capsys.readouterr().err
+    assert "holds a 'dextr' model, not a SAPD detector" in capsys.readouterr().err
 
 
 def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path, capsys):

@@ -169,7 +169,7 @@ def test_tab_cycles_labels_then_suggestions_and_delete_and_enter_act_on_the_sele
 def test_a_second_labelling_window_on_the_project_is_refused(session, tmp_path):
     session.project.lock_for_labelling()
     with Project.open(tmp_path / "p.sqlite") as other:
-        with pytest.raises(UserError, match="is open in another labelling window"):
+        with pytest.raises(UserError, match=r"is in use by a labelling window \(process \d+\): close it"):
             other.lock_for_labelling()
     session.project.close()
     with Project.open(tmp_path / "p.sqlite") as later:

@@ -408,3 +408,28 @@ def test_file_open_puts_the_other_project_in_the_window_and_releases_the_first(q
     assert launcher.window.project.path == tmp_path / "two" / "p.sqlite" and launcher.page is None
     launcher.window.close()
     QApplication.processEvents()
+
+
+@pytest.mark.qt_no_exception_capture  # the app's own hook is what is tested
+def test_an_edit_the_full_disk_refuses_is_a_dialog_and_the_window_goes_on(window, monkeypatch):
+    import sqlite3
+    import sys
+
+    from annotator.gui.app import say_unsaved_edits
+    from annotator.store import Project
+
+    def full(self, ann):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    said = []
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
+    monkeypatch.setattr("annotator.gui.app.QMessageBox.critical", lambda parent, title, text: said.append(text))
+    say_unsaved_edits()
+    with monkeypatch.context() as disk:
+        disk.setattr(Project, "add_annotation", full)
+        for p in POINTS:
+            click(window, *p)
+    assert len(said) == 1 and "is the disk full?" in said[0] and "The last change was not saved" in said[0]
+    assert window.project.annotations(window.session.image_id) == []
+    QTest.keyClick(window, Qt.Key_Escape)  # the clicks in progress dropped: four clicks start again
+    assert label_object(window).extreme is not None  # room again: the same clicks label the object

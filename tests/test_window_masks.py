@@ -2,7 +2,7 @@
 brush, eraser and outline; each test checks the pixels the store holds afterwards."""
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from annotator.mask_edit import pixel_mask

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from converters import UserError
+from converters.errors import disk_full
 
 from ..folders import project_for
 from ..recent import remember
@@ -18,6 +19,7 @@ from ..store import Project
 
 def run(project: Project) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    say_unsaved_edits()
     launcher = Launcher()
     launcher.show_window(project)
     return app.exec()
@@ -25,9 +27,26 @@ def run(project: Project) -> int:
 
 def run_start_page() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    say_unsaved_edits()
     launcher = Launcher()
     launcher.show_start_page()
     return app.exec()
+
+
+def say_unsaved_edits() -> None:
+    """A write the disk refuses, in whichever slot it happens (a click, a stroke, a mask arriving),
+    becomes a dialog: the edit was rolled back and the person must know. Anything else goes on to the
+    hook that was there (a traceback: a bug to report)."""
+    previous = sys.excepthook
+
+    def hook(kind, error, trace) -> None:
+        full = disk_full(error)
+        if full is None:
+            previous(kind, error, trace)
+        else:
+            QMessageBox.critical(QApplication.activeWindow(), "Not saved", str(full))
+
+    sys.excepthook = hook
 
 
 def open_window(project: Project):

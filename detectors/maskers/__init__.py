@@ -30,9 +30,9 @@ CORRECTABLE = ("grabcut", "dextr")
 #: pixel) around each foreground correction point and none of the disc around a background one.
 CORRECTION_SHARE = 0.01
 
-#: A loaded DEXTR network: the image and every object's clicks in, one mask per object out. It does not
-#: see correction points yet; `obey` applies them to its mask.
-DextrFunction = Callable[[np.ndarray, Sequence[ExtremePoints]], list[np.ndarray]]
+#: A loaded DEXTR network: the image, every object's clicks and its correction points in, one mask per
+#: object out. A network trained with corrections sees them; `obey` makes sure of them either way.
+DextrFunction = Callable[[np.ndarray, Sequence[ExtremePoints], Sequence[Sequence[Correction]]], list[np.ndarray]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +70,7 @@ def masks_from_extremes(
     else:
         if dextr is None:
             raise ValueError("method 'dextr' needs the network: load it with --weights")
-        found = dextr(image, [extremes[k] for k in large]) if large else []
+        found = dextr(image, [extremes[k] for k in large], [corrections[k] for k in large]) if large else []
     results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
     for k, mask in zip(large, found):
         if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():

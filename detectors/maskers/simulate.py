@@ -4,6 +4,8 @@ extreme). The mask evaluation and DEXTR's training both click this way, and both
 clicks where the mask is most wrong."""
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
@@ -46,22 +48,55 @@ def next_correction(made: np.ndarray, truth: np.ndarray, box: Box) -> Correction
     """The correction click of the standard interactive-segmentation protocol: at the interior point
     (farthest from its border) of the largest error region inside the box; a missed region gives a
     foreground point, a spill a background one. None when nothing inside the box is wrong."""
+    regions = error_regions(made, truth, box)
+    if not regions:
+        return None
+    depth = (region := max(regions, key=lambda r: r.area)).depth()
+    row, col = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return region.point(row, col)
+
+
+def sampled_corrections(made: np.ndarray, truth: np.ndarray, box: Box, count: int,
+                        rng: np.random.Generator) -> list[Correction]:
+    """Training's correction points: up to `count`, each in another error region inside the box (drawn
+    with chances in proportion to their areas), at a random pixel of the region's deeper half, so the
+    network learns from points near, not only at, the simulated annotator's."""
+    regions = error_regions(made, truth, box)
+    points: list[Correction] = []
+    while regions and len(points) < count:
+        areas = np.array([r.area for r in regions], dtype=np.float64)
+        region = regions.pop(int(rng.choice(len(regions), p=areas / areas.sum())))
+        depth = region.depth()
+        rows, cols = np.nonzero(depth >= depth.max() / 2)
+        pick = int(rng.integers(len(rows)))
+        points.append(region.point(rows[pick], cols[pick]))
+    return points
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorRegion:
+    area: int
+    foreground: bool  # missed by the mask (a foreground correction fixes it), else spilled
+    parts: np.ndarray  # the box's labelled error parts (shared by the regions of one kind)
+    label: int
+    x0: int
+    y0: int
+
+    def depth(self) -> np.ndarray:
+        """Within the box, each pixel's distance to the region's border (the box's edge is one), 0 outside."""
+        padded = np.pad((self.parts == self.label).astype(np.uint8), 1)
+        return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+
+    def point(self, row: int, col: int) -> Correction:
+        return Correction(self.x0 + col + 0.5, self.y0 + row + 0.5, self.foreground)
+
+
+def error_regions(made: np.ndarray, truth: np.ndarray, box: Box) -> list[ErrorRegion]:
+    """Where `made` is wrong inside the box: the 8-connected parts of the misses, then of the spills."""
     height, width = truth.shape
     x0, y0, x1, y1 = box.pixels(width, height)
-    best: tuple[int, bool, np.ndarray] | None = None
+    regions = []
     for foreground, error in ((True, truth & ~made), (False, made & ~truth)):
-        region = error[y0:y1, x0:x1].astype(np.uint8)
-        count, parts, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-        if count <= 1:
-            continue
-        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        area = int(stats[largest, cv2.CC_STAT_AREA])
-        if best is None or area > best[0]:
-            best = (area, foreground, parts == largest)
-    if best is None:
-        return None
-    _, foreground, part = best
-    padded = np.pad(part.astype(np.uint8), 1)  # the box's edge counts as the region's border
-    distance = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
-    row, col = np.unravel_index(int(np.argmax(distance)), distance.shape)
-    return Correction(x0 + col + 0.5, y0 + row + 0.5, foreground)
+        count, parts, stats, _ = cv2.connectedComponentsWithStats(error[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
+        regions += [ErrorRegion(int(stats[k, cv2.CC_STAT_AREA]), foreground, parts, k, x0, y0) for k in range(1, count)]
+    return regions

@@ -1,0 +1,77 @@
+"""What a model directory's `config.json` may hold, per model kind, checked when it is read (and when a
+training run is configured): a missing key, a wrong type or a value out of range is one line naming the
+file and the key, never a traceback from deep inside a network's constructor, and never quietly read
+as something else (`"classes": "abc"` is not three classes)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from converters import UserError
+from converters.errors import shown
+
+from .backbones import DEPTHS
+from .checkpoints import CONFIG, read_checkpoint
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    """One setting: its rule in words, the test, and the value a file from before it existed has
+    (None: the key is required)."""
+    rule: str
+    holds: Callable[[Any], bool]
+    default: Any = None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def one_of(*choices: int, default: int | None = None) -> Key:
+    return Key(f"one of {', '.join(map(str, choices))}", lambda v: _whole(v) and v in choices, default)
+
+
+def between(low: int, high: int, default: int | None = None) -> Key:
+    return Key(f"a whole number from {low} to {high}", lambda v: _whole(v) and low <= v <= high, default)
+
+
+NAMES = Key("a list of names (text, none empty, none twice)",
+            lambda v: isinstance(v, list) and bool(v) and all(isinstance(n, str) and n.strip() for n in v)
+            and len(set(v)) == len(v))
+DEPTH = one_of(*sorted(DEPTHS))
+
+KINDS = {"dextr": "a DEXTR mask network", "sapd": "a SAPD detector"}
+#: Per model kind ("arch"), its keys. A key not listed is kept as it is (a note, a later version's).
+SCHEMAS: dict[str, dict[str, Key]] = {
+    "dextr": {"depth": DEPTH, "crop": between(32, 2048), "output_stride": one_of(8, 16, default=8),
+              "inputs": one_of(4, 5, default=4)},
+    "sapd": {"depth": DEPTH, "img_size": between(64, 4096), "channels": between(8, 1024, default=256),
+             "classes": NAMES},
+}
+
+
+def checked_config(config: Any, arch: str, source: str | os.PathLike) -> dict[str, Any]:
+    """`config` as a `arch` model needs it, the defaults of older files filled in; else UserError."""
+    if not isinstance(config, dict):
+        raise UserError(f"must hold a JSON object, not {shown(config)}", source)
+    if config.get("arch") != arch:
+        raise UserError(f"holds a {shown(config.get('arch'))} model, not {KINDS[arch]}", source)
+    out = {**config, "arch": arch}
+    for name, key in SCHEMAS[arch].items():
+        if name not in config:
+            if key.default is None:
+                raise UserError(f"has no {name!r}: it must be {key.rule}", source)
+            out[name] = key.default
+        elif not key.holds(config[name]):
+            raise UserError(f"{name} is {shown(config[name])}: it must be {key.rule}", source)
+    return out
+
+
+def read_model(directory: str | os.PathLike, arch: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """One of our model directories holding an `arch` model: its checked config and its weights."""
+    config, state = read_checkpoint(directory)
+    return checked_config(config, arch, Path(directory) / CONFIG), state

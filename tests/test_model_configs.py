@@ -1,0 +1,117 @@
+"""Hostile model directories: every config.json value a model kind does not take is one line naming the
+file and the key (never a traceback, never read as something else), and a damaged resume file is
+refused the same way."""
+import json
+
+import pytest
+import torch
+
+from annotator.cli import main
+from converters import UserError
+from detectors.checkpoints import save_checkpoint
+from detectors.configs import checked_config
+from detectors.dextr import LIGHT, dextr_net, load_dextr
+from detectors.predictor import Predictor
+from detectors.sapd import SAPD
+from detectors.sapd_train import RESUME_STATE, train_sapd
+from tests.test_sapd_train import photos
+
+SAPD_CONFIG = {"arch": "sapd", "depth": 18, "img_size": 64, "channels": 32, "classes": ["small", "large"]}
+NAN = float("nan")
+
+
+@pytest.fixture(scope="module")
+def dextr_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("dextr") / "run"
+    save_checkpoint(run, LIGHT, dextr_net(LIGHT))
+    return run
+
+
+@pytest.fixture(scope="module")
+def sapd_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("sapd") / "run"
+    save_checkpoint(run, SAPD_CONFIG, SAPD(2, 18, 32))
+    return run
+
+
+def rewrite(run, tmp_path, **changes):
+    """A copy of `run` whose config has `changes` (None drops the key)."""
+    copy = tmp_path / "copy"
+    copy.mkdir(exist_ok=True)
+    (copy / "model.safetensors").write_bytes((run / "model.safetensors").read_bytes())
+    config = json.loads((run / "config.json").read_text())
+    config = {k: v for k, v in {**config, **changes}.items() if v is not None}
+    (copy / "config.json").write_text(json.dumps(config))
+    return copy
+
+
+@pytest.mark.parametrize("changes, said", [
+    ({"depth": 7}, "depth is 7: it must be one of 18, 34, 50, 101"),
+    ({"depth": "18"}, "depth is '18': it must be one of"),
+    ({"depth": True}, "depth is True"),
+    ({"depth": None}, "has no 'depth'"),
+    ({"crop": 0}, "crop is 0: it must be a whole number from 32 to 2048"),
+    ({"crop": -256}, "crop is -256"),
+    ({"crop": NAN}, "crop is nan"),
+    ({"crop": 256.5}, "crop is 256.5"),
+    ({"output_stride": 3}, "output_stride is 3: it must be one of 8, 16"),
+    ({"inputs": 6}, "inputs is 6: it must be one of 4, 5"),
+    ({"arch": "sapd"}, "holds a 'sapd' model, not a DEXTR mask network"),
+    ({"arch": None}, "holds a None model"),
+])
+def test_a_dextr_config_out_of_its_schema_is_one_line(dextr_run, tmp_path, capsys, changes, said):
+    copy = rewrite(dextr_run, tmp_path, **changes)
+    with pytest.raises(UserError, match="config.json") as caught:
+        load_dextr(copy)
+    assert said in str(caught.value)
+    assert main(["eval-masks", str(tmp_path / "none.json"), "--method", "dextr", "--weights", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("changes, said", [
+    ({"classes": "abc"}, "classes is 'abc': it must be a list of names"),
+    ({"classes": []}, "classes is []"),
+    ({"classes": ["a", "a"]}, "classes is ['a', 'a']"),
+    ({"classes": ["a", 3]}, "classes is ['a', 3]"),
+    ({"img_size": "big"}, "img_size is 'big': it must be a whole number from 64 to 4096"),
+    ({"img_size": None}, "has no 'img_size'"),
+    ({"channels": -1}, "channels is -1"),
+    ({"depth": 7}, "depth is 7"),
+])
+def test_a_detector_config_out_of_its_schema_is_one_line(sapd_run, tmp_path, capsys, changes, said):
+    copy = rewrite(sapd_run, tmp_path, **changes)
+    with pytest.raises(UserError, match="config.json") as caught:
+        Predictor.load(copy)
+    assert said in str(caught.value)
+    assert main(["eval", "--model", str(copy), "--data", str(tmp_path / "none.json")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
+
+
+def test_older_configs_read_with_the_values_they_were_made_with():
+    old = {"arch": "dextr", "depth": 101, "crop": 512}  # before output_stride and inputs were written
+    read = checked_config(old, "dextr", "x")
+    assert (read["output_stride"], read["inputs"]) == (8, 4)
+    before_channels = {k: v for k, v in SAPD_CONFIG.items() if k != "channels"}
+    assert checked_config(before_channels, "sapd", "x")["channels"] == 256
+
+
+def test_the_command_line_settings_are_checked_before_training(tmp_path, capsys):
+    with pytest.raises(UserError, match="img_size is 8"):
+        train_sapd(photos(tmp_path), ["small", "large"], tmp_path / "run", {"depth": 18, "img_size": 8}, epochs=1)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated", "pickle"])
+def test_a_damaged_resume_file_is_refused_in_one_line(tmp_path, damage):
+    data = photos(tmp_path)
+    config = {"depth": 18, "img_size": 64, "channels": 32}
+    out = tmp_path / "run"
+    train_sapd(data, ["small", "large"], out, config, epochs=1, batch=2, log=lambda line: None)
+    if damage == "pickle":
+        torch.save({"optimiser": object()}, out / RESUME_STATE)  # not plain data: weights_only refuses it
+    else:
+        (out / RESUME_STATE).write_bytes(damage)
+    with pytest.raises(UserError, match=f"{RESUME_STATE}: cannot be resumed from"):
+        train_sapd(data, ["small", "large"], out, config, epochs=2, batch=2, resume=True, log=lambda line: None)
