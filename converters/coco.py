@@ -21,7 +21,7 @@ import orjson
 
 from .atomic import atomic_write
 from .errors import UserError, package_version, shown
-from .geometry import Box, ExtremePoints, finite_number
+from .geometry import Box, ExtremePoints, check_image_size, finite_number
 from .images import read_image_size
 from .masks import compress_rle, mask_to_polygons, polygon_areas, rle_to_mask, valid_polygons
 from .model import Annotation, Category, Dataset, ImageRecord, Review, Source
@@ -138,8 +138,7 @@ def _image(im: Any, place: str, images_dir: Path | None) -> ImageRecord:
         height = _field(im, "height", int, place)
     else:
         width, height = read_image_size(images_dir / file_name, place)
-    if width <= 0 or height <= 0:
-        raise UserError(f"image size {width}x{height} is not positive", place=place)
+    check_image_size(width, height, place=place)
     extra = {k: v for k, v in im.items() if k not in _IMG_KEYS}
     return ImageRecord(id=iid, file_name=file_name, width=width, height=height, attributes=extra)
 

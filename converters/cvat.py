@@ -22,7 +22,7 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import UserError, shown
 from .exportfolder import ExportFolder
-from .geometry import Box, check_inside_image, ellipse, fmt_number
+from .geometry import Box, check_image_size, check_inside_image, ellipse, fmt_number
 from .images import ImageFolder
 from .masks import has_bridge, rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
@@ -106,8 +106,7 @@ def _image(el: ET.Element, path: Path, place: str, folder: ImageFolder, image_id
     if found is not None:
         file_name = Path(os.path.relpath(found, folder.root)).as_posix()
     width, height = _int(el, "width", path, place), _int(el, "height", path, place)
-    if width <= 0 or height <= 0:
-        raise UserError(f"image size {width}x{height} is not positive", path, place)
+    check_image_size(width, height, path, place)
     return ImageRecord(image_id, file_name, width, height)
 
 

@@ -10,6 +10,7 @@ import orjson
 from .coco import read_coco, read_coco_results, write_coco
 from .cvat import cvat_image_dir, looks_like_cvat, read_cvat, write_cvat
 from .errors import UserError
+from .geometry import check_image_size
 from .labelme import looks_like_labelme, read_labelme, write_labelme
 from .model import SHAPE_NAMES, Dataset, Shape
 from .progress import Progress, bulk, no_progress
@@ -86,10 +87,6 @@ def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
         return loaded
 
 
-#: Larger sides are refused as an image size: past JPEG's and WebP's limit, a mask of the whole image would not fit in memory.
-MAX_SIDE = 2 ** 16
-
-
 def check_storable(ds: Dataset, src: Path) -> None:
     """Refuse what no writer and no project can hold, naming the entry: text that is not Unicode (lone
     surrogates), integers of more than 64 bits or values that are not JSON among the names and
@@ -99,9 +96,7 @@ def check_storable(ds: Dataset, src: Path) -> None:
             _storable([item.name, item.supercategory] if kind == "categories" else item.file_name, src,
                       f"{kind}[{i}] name")
     for i, im in enumerate(ds.images):
-        if not (0 < im.width < MAX_SIDE and 0 < im.height < MAX_SIDE):
-            raise UserError(f"image size {im.width}x{im.height} is not one an image can have", src,
-                            f"images[{i}] ({im.file_name})")
+        check_image_size(im.width, im.height, src, f"images[{i}] ({im.file_name})")
         if im.attributes:
             _storable(im.attributes, src, f"images[{i}] ({im.file_name})")
     for i, a in enumerate(ds.annotations):

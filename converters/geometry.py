@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from itertools import permutations
 from typing import Iterable, Sequence
 
-from .errors import UserError
+from .errors import UserError, shown
+
+#: Larger sides are refused as an image size: past JPEG's and WebP's limit, a mask of the whole image
+#: would not fit in memory.
+MAX_SIDE = 2 ** 16
+
+
+def check_image_size(width: int, height: int, source: str | None = None, place: str | None = None) -> None:
+    """Refuse a size no image has, as it is read: before any coordinate is compared with it (a side of
+    400 digits cannot even be turned into a float)."""
+    if not (0 < width < MAX_SIDE and 0 < height < MAX_SIDE):
+        raise UserError(f"image size {shown(width, 12)}x{shown(height, 12)} is not one an image can have (each side "
+                        f"1 to {MAX_SIDE - 1})", source, place)
 
 Point = tuple[float, float]
 

@@ -29,7 +29,7 @@ from .atomic import atomic_directory
 from .coco import load_json
 from .errors import UserError, shown
 from .exportfolder import ExportFolder
-from .geometry import Box, ExtremePoints, check_inside_image, ellipse
+from .geometry import Box, ExtremePoints, check_image_size, check_inside_image, ellipse
 from .images import ImageFolder, read_image_size
 from .masks import rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
@@ -132,8 +132,9 @@ def _open_file(path: Path, data: dict) -> _File:
     size = None
     w, h = data.get("imageWidth"), data.get("imageHeight")
     if w is not None or h is not None:
-        if not (_is_int(w) and _is_int(h) and w > 0 and h > 0):
-            raise UserError(f"imageWidth/imageHeight must be positive integers, got {w!r}/{h!r}", path, "imageWidth")
+        if not (_is_int(w) and _is_int(h)):
+            raise UserError(f"imageWidth/imageHeight must be integers, got {shown(w)}/{shown(h)}", path, "imageWidth")
+        check_image_size(w, h, path, "imageWidth")
         size = (w, h)
     return _File(path, data, image, size, embedded=bool(data.get("imageData")))
 

@@ -154,7 +154,10 @@ def test_detection_prefers_labelme_over_coco_for_a_shapes_file(tmp_path):
     (lambda d: d["shapes"].append(shape("x", "polygon", [[1, 2, 3]])), "shapes[0].points[0]", "expected [x, y]"),
     (lambda d: d["shapes"].append(shape("x", "mask", [[1, 1], [3, 3]], mask="%%%")), "shapes[0].mask",
      "not a base64-encoded image"),
-    (lambda d: d.update(imageWidth="40"), "imageWidth", "imageWidth/imageHeight must be positive integers"),
+    (lambda d: d.update(imageWidth="40"), "imageWidth", "imageWidth/imageHeight must be integers, got '40'"),
+    (lambda d: (d.update(imageHeight=10 ** 400), d["shapes"].append(shape("x", "point", [[5, 5]]))), "imageWidth",
+     "is not one an image can have"),
+    (lambda d: d.update(imageHeight=0), "imageWidth", "image size 40x0 is not one an image can have"),
     (lambda d: d.pop("imagePath"), "imagePath", "missing `imagePath`"),
 ])
 def test_bad_files_name_the_file_and_the_place(tmp_path, mutate, place, message):
