@@ -28,6 +28,7 @@ run: install
 	else echo "no display here: to label, run '$(BIN)/annotator open $(PROJECT)' in a desktop session"; fi
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -7,8 +7,8 @@ import json
 import os
 import sqlite3
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from converters import Dataset, ImageStatus, write_coco
 from converters.errors import Cancelled, UserError, disk_full, package_version
@@ -21,7 +21,6 @@ from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
 from .settings import MASK_METHODS
 from .store import Project, is_project_file
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train the detector (SAPD) or the mask network (DEXTR) on labels",
                        description="sapd: the detector, on the boxes and extreme points of a COCO file, or of a "
-                                   "project's images marked done (flip, scale and colour jitter). dextr: the mask network, on its masks (each object flipped, "
+                                   "project's images marked done (flip, scale and colour jitter). dextr: the mask "
+                                   "network, on its masks (each object flipped, "
                                    "rotated, scaled, clicked with jitter, cut around its box). Writes "
                                    "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch. "
                                    "On several processes or machines: torchrun --nproc-per-node N -m annotator "
@@ -180,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Run the detector in RUN_DIR on every image of COCO and score it with "
                                    "pycocotools: AP (0.5:0.95), AP50, AP75, and ms per image (median, decoding "
                                    "included).")
-    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
+    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
+                   help="a run of `annotator train --arch sapd`")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
     _images_argument(s)
     _device_argument(s)
@@ -193,7 +194,8 @@ def _parser() -> argparse.ArgumentParser:
                                    "labels; review them in the window (Enter accepts, Delete rejects). Images "
                                    "this model already suggested on are skipped, so a stopped run resumes.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
-    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR", help="a run of `annotator train --arch sapd`")
+    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
+                   help="a run of `annotator train --arch sapd`")
     s.add_argument("--min-score", type=float, default=MIN_SCORE,
                    help=f"keep detections scoring at least this (default {MIN_SCORE})")
     s.add_argument("--images", choices=("todo", "all"), default="todo",
@@ -402,7 +404,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     val = _objects(args.val, args.images) if args.val else None
     if len(objects) < 2:
         raise UserError("needs at least 2 objects with masks to train on", args.data)
-    _say(f"training DEXTR resnet{config['depth']} (crop {config['crop']}, {config['inputs']} inputs) on {len(objects)} objects"
+    _say(f"training DEXTR resnet{config['depth']} (crop {config['crop']}, {config['inputs']} inputs) "
+         f"on {len(objects)} objects"
          + (f", {len(val)} held out" if val else "") + f", on {args.device}" + _processes())
     with TerminalProgress("training") as progress:
         train_dextr(objects, args.out, config, epochs=(args.epochs or 30) if args.minutes is None else None,

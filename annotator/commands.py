@@ -6,8 +6,9 @@ undo and redo, so commands further along the history still name the right one.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from converters import Annotation, Category, ImageStatus
 

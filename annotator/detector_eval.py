@@ -44,7 +44,8 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
         start = time.perf_counter()
         detections = predictor(image)
         seconds.append(time.perf_counter() - start)
-        for box, score, label in zip(detections.boxes.tolist(), detections.scores.tolist(), detections.labels.tolist()):
+        for box, score, label in zip(detections.boxes.tolist(), detections.scores.tolist(), detections.labels.tolist(),
+                                     strict=True):
             if label in class_to_category:
                 found.append({"image_id": record.id, "category_id": class_to_category[label], "score": score,
                               "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})

@@ -39,7 +39,7 @@ class Counts:
     suggested: int
 
     @classmethod
-    def of(cls, images: list[ImageRecord], pending: dict[int, int]) -> "Counts":
+    def of(cls, images: list[ImageRecord], pending: dict[int, int]) -> Counts:
         return cls(len(images), Counter(im.status for im in images), sum(n > 0 for n in pending.values()))
 
     def changed(self, before: ImageRecord, after: ImageRecord, pending_before: int, pending_after: int) -> None:

@@ -10,7 +10,7 @@ asks again (new clicks, a correction point, a dragged extreme point).
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -39,7 +39,7 @@ def painted(mask: np.ndarray, stroke: Sequence[Point], radius: float, erase: boo
     ink = 0 if erase else 1
     thickness = max(1, int(round(2 * radius)))
     points = [(int(np.floor(x)), int(np.floor(y))) for x, y in stroke]
-    for a, b in zip(points, points[1:] or points):
+    for a, b in zip(points, points[1:] or points, strict=False):  # one point: a dot
         cv2.line(out, a, b, ink, thickness)
     for p in points[:1] + points[-1:]:  # round ends, even for a single dab
         cv2.circle(out, p, max(0, int(round(radius))), ink, -1)

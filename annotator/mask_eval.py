@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -20,7 +20,6 @@ from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
 from detectors.maskers import DextrFunction, MaskResult, masks_from_extremes
 from detectors.maskers.simulate import next_correction, simulated_clicks
-
 
 #: The IoU levels NoC counts the corrections to.
 NOC_LEVELS = (0.85, 0.90)

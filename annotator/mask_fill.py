@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from converters import Annotation, Dataset
 from converters.images import ImageFolder
@@ -79,4 +79,4 @@ def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: 
     masks = masks_from_extremes(read_rgb(path), [a.extreme for a in todo], method, dextr, [a.corrections for a in todo])
     result.made += len(todo)
     result.fallbacks += sum(m.method != method for m in masks)
-    return [with_made_mask(a, mask_to_polygons(m.mask), m.method) for a, m in zip(todo, masks)]
+    return [with_made_mask(a, mask_to_polygons(m.mask), m.method) for a, m in zip(todo, masks, strict=True)]

@@ -22,7 +22,7 @@ def click_color(category_colors: list[str]) -> str:
 
     def distance(candidate: str) -> float:
         rgb = _rgb(candidate)
-        return min((sum((a - b) ** 2 for a, b in zip(rgb, u)) for u in used), default=float("inf"))
+        return min((sum((a - b) ** 2 for a, b in zip(rgb, u, strict=True)) for u in used), default=float("inf"))
 
     return max(CLICK_COLORS, key=lambda c: (min(distance(c), 120 ** 2), -CLICK_COLORS.index(c)))
 

@@ -52,7 +52,8 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
             continue
         found = predictor(read_rgb(path), score_threshold=min_score)
         suggestions = []
-        for extreme, score, label in zip(found.extremes.tolist(), found.scores.tolist(), found.labels.tolist()):
+        for extreme, score, label in zip(found.extremes.tolist(), found.scores.tolist(), found.labels.tolist(),
+                                         strict=True):
             name = predictor.classes[label]
             if name not in categories:
                 categories[name] = project.add_category(name).id

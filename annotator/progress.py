@@ -43,7 +43,7 @@ class TerminalProgress:
             self.stream.flush()
             self._drawn = False
 
-    def __enter__(self) -> "TerminalProgress":
+    def __enter__(self) -> TerminalProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,9 +12,22 @@ from converters.geometry import ROLES, Box
 from converters.masks import polygons_contain, rle_to_mask
 
 from .clicking import ExtremeClicks
-from .commands import (AcceptSuggestion, AddCategory, AddLabel, Batch, ClearSuggestions, Command, DeleteCategory,
-                       DeleteLabel, EditCategory, OrderCategories, RejectSuggestion, ReplaceLabel, SetStatus,
-                       UndoStack)
+from .commands import (
+    AcceptSuggestion,
+    AddCategory,
+    AddLabel,
+    Batch,
+    ClearSuggestions,
+    Command,
+    DeleteCategory,
+    DeleteLabel,
+    EditCategory,
+    OrderCategories,
+    RejectSuggestion,
+    ReplaceLabel,
+    SetStatus,
+    UndoStack,
+)
 from .mask_edit import outline, painted, pixel_mask, reshaped, with_drawn_mask
 from .masking import MASK_METHOD, with_corrections, with_octagon
 from .store import SKIP_REASON, Project

@@ -13,9 +13,10 @@ import fcntl
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 import orjson
 
@@ -72,7 +73,7 @@ class Project:
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+    def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> Project:
         """A new project file. It is made under a temporary name and linked into place, so another
         process sees it whole or not at all, and two processes creating it at once cannot both win."""
         path = Path(path)
@@ -96,7 +97,7 @@ class Project:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, read_only: bool = False) -> "Project":
+    def open(cls, path: str | os.PathLike, read_only: bool = False) -> Project:
         """`read_only` for commands that only read: they work on a project in a folder nobody may
         write to. Any other command is told at once that the folder is read-only."""
         path = Path(path)
@@ -114,7 +115,8 @@ class Project:
             raise UserError("an SQLite file, but not an annotator project", path)
         if version > SCHEMA_VERSION:
             conn.close()
-            raise UserError(f"made by a newer annotator (schema {version}; this one reads up to {SCHEMA_VERSION})", path)
+            raise UserError(f"made by a newer annotator (schema {version}; this one reads up to {SCHEMA_VERSION})",
+                            path)
         if version < SCHEMA_VERSION and read_only:
             conn.close()
             raise UserError(f"made by an older annotator (schema {version}): open it once with a command that "
@@ -124,7 +126,7 @@ class Project:
         return project
 
     @classmethod
-    def open_or_create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+    def open_or_create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> Project:
         path = Path(path)
         if not path.exists():
             try:
@@ -158,7 +160,7 @@ class Project:
         lock.flush()
         self._lock = lock
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: Any) -> None:

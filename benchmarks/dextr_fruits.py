@@ -7,7 +7,8 @@ the classical backends with `annotator eval-masks` on the held-out images: exact
 --corrections correction clicks from the simulated annotator, and clicks with 5 px jitter. Prints one
 table.
 
-    .venv/bin/python benchmarks/dextr_fruits.py [--minutes 8] [--corrections 5] [--synthetic 0] [--out runs/dextr_fruits]
+    .venv/bin/python benchmarks/dextr_fruits.py [--minutes 8] [--corrections 5] [--synthetic 0]
+        [--out runs/dextr_fruits]
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import platform
 from pathlib import Path
 
 import torch
-
 from fruits_split import DATA, annotator, split
 
 

@@ -42,7 +42,7 @@ def child(fmt: str, seconds: float, seed: int) -> None:
             target = work / ("in.json" if fmt == "coco" else "in")
             what = mutate(fmt, valid[fmt], target, rng)
             print(json.dumps({"what": what, "result": "pending"}), flush=True)  # named before a crash
-            result = outcome(lambda: read_and_write(fmt, target, work / "out"))
+            result = outcome(lambda target=target, work=work: read_and_write(fmt, target, work / "out"))
             print(json.dumps({"what": what, "result": result}), flush=True)
             subprocess.run(["rm", "-rf", str(work)], check=False)
             k += 1

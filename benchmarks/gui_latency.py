@@ -211,7 +211,8 @@ def main() -> None:
                             ("select", "Ctrl+click to the selection painted", "< 16 ms"),
                             ("redraw", "every object drawn again (M twice) and painted", "< 50 ms")):
         (m40, p40), (m1000, p1000) = percentiles(crowds[40][key]), percentiles(crowds[1000][key])
-        print(f"| {what} | {m40:.1f} ms | {p40:.1f} ms | {m1000:.1f} ms | {p1000:.1f} ms | {m1000 / m40:.1f}x | {goal} |")
+        print(f"| {what} | {m40:.1f} ms | {p40:.1f} ms | {m1000:.1f} ms | {p1000:.1f} ms | {m1000 / m40:.1f}x "
+              f"| {goal} |")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,6 @@ from .model import Annotation, Category, Dataset, ImageRecord, ImageStatus, Revi
 from .report import Report
 
 __all__ = [
-    "Annotation", "Box", "Cancelled", "Category", "Correction", "Dataset", "ExtremePoints", "ImageRecord", "ImageStatus",
-    "Report", "Review", "Shape", "Source", "UserError", "read_coco", "write_coco",
+    "Annotation", "Box", "Cancelled", "Category", "Correction", "Dataset", "ExtremePoints", "ImageRecord",
+    "ImageStatus", "Report", "Review", "Shape", "Source", "UserError", "read_coco", "write_coco",
 ]

@@ -14,8 +14,9 @@ import datetime
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -311,7 +312,7 @@ def _areas(chunk: list[tuple[int, Annotation]], images: dict[int, ImageRecord]) 
         else:
             areas[n] = a.compute_area(im.height, im.width)
     for (height, width), items in single.items():
-        areas.update(zip((n for n, _ in items), polygon_areas([p for _, p in items], height, width)))
+        areas.update(zip((n for n, _ in items), polygon_areas([p for _, p in items], height, width), strict=True))
     return areas
 
 
@@ -328,7 +329,7 @@ def _chunks(items, size: int) -> Iterator[list[tuple[int, Annotation]]]:
 
 def _default_info() -> dict:
     return {"description": "exported by annotator", "version": package_version(),
-            "date_created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "date_created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
 
 def _category_json(c: Category, new_id: int) -> dict:

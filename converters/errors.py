@@ -25,7 +25,7 @@ class UserError(Exception):
         parts = [p for p in (self.file, self.place) if p]
         return ": ".join(parts + [self.message])
 
-    def at(self, file: str | os.PathLike | None = None, place: str | None = None) -> "UserError":
+    def at(self, file: str | os.PathLike | None = None, place: str | None = None) -> UserError:
         """The same error with a file or place filled in by a caller that knows it."""
         return UserError(
             self.message,

@@ -7,9 +7,9 @@ gives c + 1: the box from the extreme points equals the mask's box.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import permutations
-from typing import Iterable, Sequence
 
 from .errors import UserError, shown
 
@@ -136,7 +136,7 @@ class ExtremePoints:
         clicks: Iterable[Sequence[float]],
         image_size: tuple[int, int] | None = None,
         tolerance: float = CLICK_TOLERANCE,
-    ) -> "ExtremePoints":
+    ) -> ExtremePoints:
         """Assign four clicks given in any order to top/left/bottom/right by geometry.
 
         `image_size` is (width, height); clicks within `tolerance` px outside it are clamped onto it.
@@ -161,7 +161,7 @@ class ExtremePoints:
         raise UserError(_why_unassignable(points))
 
     @classmethod
-    def checked_before(cls, top: Point, left: Point, bottom: Point, right: Point) -> "ExtremePoints":
+    def checked_before(cls, top: Point, left: Point, bottom: Point, right: Point) -> ExtremePoints:
         """Points known to agree, built without the checks: validated when stored (the project store's
         rows) or consistent by construction (derived from an outline). A million labels must not pay twice."""
         obj = object.__new__(cls)
@@ -169,7 +169,7 @@ class ExtremePoints:
         return obj
 
     @classmethod
-    def from_coco(cls, values: Sequence) -> "ExtremePoints":
+    def from_coco(cls, values: Sequence) -> ExtremePoints:
         """Read ExtremeNet's field: [[x, y] top, left, bottom, right], or the same as 8 flat numbers."""
         flat = [v for p in values for v in p] if values and isinstance(values[0], (list, tuple)) else list(values)
         if len(flat) != 8 or not all(finite_number(v) for v in flat):

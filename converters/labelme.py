@@ -249,7 +249,7 @@ def _group(members: list[tuple[int, dict]], path: Path, width: int, height: int,
             else:
                 points = []
         made.append(_region(regions, extreme, path, width, height, report))
-    for i, s in members:
+    for _, s in members:
         if s.get("shape_type") in _LINE_TYPES:
             made.append(_shape_maker(Shape.POLYLINE, s["points"], s))
     if points:
@@ -298,7 +298,8 @@ def _region(regions: list[tuple[int, dict]], extreme: ExtremePoints | None, path
     iscrowd = bool(flags.pop("iscrowd", False))
     kw = dict(source=Source.IMPORTED, attributes=_attributes(first, flags), score=_score(first), iscrowd=iscrowd)
     if len(regions) == 1 and box is not None:  # one rectangle: a box, not a mask
-        return lambda id, image_id, cat: region(id, image_id, cat, size=(width, height), box=box if extreme is None else None,
+        return lambda id, image_id, cat: region(id, image_id, cat, size=(width, height),
+                                                box=box if extreme is None else None,
                                                 extreme=extreme, **kw)
     rle = None
     if masks:

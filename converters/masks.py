@@ -8,8 +8,7 @@ the bridge cancels under even-odd and the hole stays a hole. mask -> polygons ->
 from __future__ import annotations
 
 import itertools
-
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -242,7 +241,7 @@ def extreme_points_from_polygons(polygons: Sequence[Sequence[float]]) -> Extreme
     bottom: list[float] = []
     left: list[float] = []
     right: list[float] = []
-    for x, y in zip(xs, ys):  # one pass; the bands cannot overlap, as each is 2 % of a non-zero side
+    for x, y in zip(xs, ys, strict=True):  # one pass; the bands cannot overlap, as each is 2 % of a non-zero side
         if y <= top_y:
             top.append(x)
         elif y >= bottom_y:

@@ -6,26 +6,26 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .geometry import Box, Correction, ExtremePoints
 from .masks import Polygons, Rle, polygons_to_rle, rle_area
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     HUMAN = "human"
     MODEL = "model"
     IMPORTED = "imported"
 
 
-class Review(str, Enum):
+class Review(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
 
 
-class Shape(str, Enum):
+class Shape(StrEnum):
     """What an annotation is. Only a region (box, extreme points, optional mask) is an object a detector
     learns; lines and point sets come from other tools (LabelMe, CVAT) and are carried where a format
     can hold them and reported where it cannot."""
@@ -38,7 +38,7 @@ class Shape(str, Enum):
 SHAPE_NAMES = {Shape.REGION: "regions", Shape.POLYLINE: "polylines", Shape.POINTS: "point sets"}
 
 
-class ImageStatus(str, Enum):
+class ImageStatus(StrEnum):
     TODO = "todo"
     IN_PROGRESS = "in-progress"
     DONE = "done"
@@ -89,12 +89,12 @@ class Annotation:
     corrections: tuple[Correction, ...] = ()  # added after the extreme clicks; the mask backends use them
 
     @classmethod
-    def from_extreme(cls, id: int, image_id: int, category_id: int, extreme: ExtremePoints, **kw: Any) -> "Annotation":
+    def from_extreme(cls, id: int, image_id: int, category_id: int, extreme: ExtremePoints, **kw: Any) -> Annotation:
         return cls(id=id, image_id=image_id, category_id=category_id, box=extreme.box, extreme=extreme, **kw)
 
     @classmethod
     def from_points(cls, id: int, image_id: int, category_id: int, shape: Shape, points: list[float],
-                    **kw: Any) -> "Annotation":
+                    **kw: Any) -> Annotation:
         """A polyline or point set; its box is the points' bounds (zero wide for a single point)."""
         xs, ys = points[0::2], points[1::2]
         box = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
@@ -104,13 +104,13 @@ class Annotation:
     def has_mask(self) -> bool:
         return bool(self.polygons) or self.rle is not None
 
-    def with_extreme(self, extreme: ExtremePoints) -> "Annotation":
+    def with_extreme(self, extreme: ExtremePoints) -> Annotation:
         """An edit of the points: the box follows them exactly, and correction points outside it go."""
         box = extreme.box
         return dataclasses.replace(self, extreme=extreme, box=box, area=None if not self.has_mask else self.area,
                                    corrections=tuple(c for c in self.corrections if c.inside(box)))
 
-    def with_mask(self, polygons: Polygons | None = None, rle: Rle | None = None) -> "Annotation":
+    def with_mask(self, polygons: Polygons | None = None, rle: Rle | None = None) -> Annotation:
         return dataclasses.replace(self, polygons=polygons, rle=rle, area=None)
 
     def mask_rle(self, height: int, width: int) -> Rle | None:

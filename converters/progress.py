@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from typing import Callable, Iterable, Iterator, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 Progress = Callable[[int, int], None]
 

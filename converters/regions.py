@@ -7,12 +7,20 @@ them: converting COCO to YOLO, a format without them, must not pay for a million
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import UserError
 from .geometry import Box, ExtremePoints, check_coordinates
-from .masks import (Polygons, Rle, extreme_points_from_mask, extreme_points_from_polygons, rle_bbox, rle_to_mask,
-                    valid_polygons)
+from .masks import (
+    Polygons,
+    Rle,
+    extreme_points_from_mask,
+    extreme_points_from_polygons,
+    rle_bbox,
+    rle_to_mask,
+    valid_polygons,
+)
 from .model import Annotation, Dataset, Shape
 from .report import Report
 
@@ -48,7 +56,10 @@ def region(id: int, image_id: int, category_id: int, *, polygons: Polygons | Non
                       polygons=polygons or None, rle=rle, iscrowd=iscrowd, **kw)
 
 
-def checked(make: Callable[[int, int, int], Annotation], file: Any, place: str) -> Callable[[int, int, int], Annotation]:
+Make = Callable[[int, int, int], Annotation]
+
+
+def checked(make: Make, file: Any, place: str) -> Make:
     """A reader's `make(id, image_id, category_id)`, tried once now, so that a bad region is refused
     with the file and the place it came from rather than later, when neither is known."""
     try:

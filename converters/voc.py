@@ -18,7 +18,7 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import UserError, shown
 from .exportfolder import ExportFolder
-from .geometry import Box, CLICK_TOLERANCE, fmt_number
+from .geometry import CLICK_TOLERANCE, Box, fmt_number
 from .images import ImageFolder, find_images
 from .masks import mask_to_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Source

@@ -80,7 +80,7 @@ class ResNet(nn.Module):
         self.maxpool = nn.MaxPool2d(3, 2, padding=1)
         inplanes = 64
         self.channels: list[int] = []
-        for stage, (planes, count, dilation) in enumerate(zip((64, 128, 256, 512), blocks, dilations), 1):
+        for stage, (planes, count, dilation) in enumerate(zip((64, 128, 256, 512), blocks, dilations, strict=True), 1):
             stride = 1 if stage == 1 or dilation > 1 else 2
             downsample = None
             if stride != 1 or inplanes != planes * block.expansion:
@@ -92,7 +92,7 @@ class ResNet(nn.Module):
             setattr(self, f"layer{stage}", nn.Sequential(*layers))
             self.channels.append(inplanes)
 
-    def train(self, mode: bool = True) -> "ResNet":
+    def train(self, mode: bool = True) -> ResNet:
         """With `freeze_bn`, the backbone's BN layers keep their loaded statistics in training (a
         subclass's own head, such as DEXTR's, still learns its statistics)."""
         super().train(mode)
@@ -128,7 +128,8 @@ def widened_inputs(state: dict[str, torch.Tensor], module: ResNet) -> dict[str, 
     """`state` with a first layer for `module`'s input channels where it has fewer: the extra channels
     start at zero, so the network computes what the checkpoint did until it learns to use them."""
     conv1, wanted = state.get("conv1.weight"), module.conv1.weight
-    if conv1 is not None and conv1.dim() == 4 and conv1.shape[1] < wanted.shape[1] and conv1.shape[0] == wanted.shape[0]:
-        extra = wanted.shape[1] - conv1.shape[1]
-        state = {**state, "conv1.weight": torch.cat([conv1, conv1.new_zeros(conv1.shape[0], extra, *conv1.shape[2:])], dim=1)}
+    fits = conv1 is not None and conv1.dim() == 4 and conv1.shape[0] == wanted.shape[0]
+    if fits and conv1.shape[1] < wanted.shape[1]:
+        blank = conv1.new_zeros(conv1.shape[0], wanted.shape[1] - conv1.shape[1], *conv1.shape[2:])
+        state = {**state, "conv1.weight": torch.cat([conv1, blank], dim=1)}
     return state

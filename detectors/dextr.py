@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -191,12 +191,12 @@ class DextrPredictor:
             return []
         corrections = corrections or [()] * len(extremes)
         batch = np.stack([crop_input(image, e, self.crop, c, self.inputs)
-                          for e, c in zip(extremes, corrections)]).transpose(0, 3, 1, 2)
+                          for e, c in zip(extremes, corrections, strict=True)]).transpose(0, 3, 1, 2)
         logits = self.model(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
         logits = F.interpolate(logits, size=(self.crop, self.crop), mode="bilinear", align_corners=True)
         probabilities = torch.sigmoid(logits)[:, 0].float().cpu().numpy()
         height, width = image.shape[:2]
-        return [paste_mask(p, e, height, width) for p, e in zip(probabilities, extremes)]
+        return [paste_mask(p, e, height, width) for p, e in zip(probabilities, extremes, strict=True)]
 
 
 def dextr_net(config: dict, freeze_bn: bool = False) -> DextrNet:

@@ -4,8 +4,8 @@ synthetic objects our own code draws, for training without labels or mixed with 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np

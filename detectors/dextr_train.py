@@ -10,8 +10,9 @@ A quarter of the objects get none, so the network still works with the four clic
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,16 @@ from .backbones import load_imagenet, widened_inputs
 from .budget import Budget
 from .checkpoints import load_matching, save_checkpoint
 from .configs import checked_config
-from .dextr import THRESHOLD, WITH_BACKGROUND, DextrNet, DextrPredictor, balanced_bce, click_heatmap, dextr_net, read_dextr
+from .dextr import (
+    THRESHOLD,
+    WITH_BACKGROUND,
+    DextrNet,
+    DextrPredictor,
+    balanced_bce,
+    click_heatmap,
+    dextr_net,
+    read_dextr,
+)
 from .dextr_data import Object, ObjectCrops
 from .distributed import join, leave, loader, new_epoch, wrap
 from .maskers.simulate import sampled_corrections, simulated_clicks
@@ -38,7 +48,8 @@ CORRECTION_COUNTS = (0.25, 0.25, 0.25, 0.25)
 
 def train_dextr(objects: list[Object], out: Path, config: dict[str, Any], epochs: int | None = None,
                 minutes: float | None = None, batch: int = 8, lr: float = 1e-3, device: str = "cpu",
-                backbone_weights: Path | None = None, init: Path | None = None, val_objects: list[Object] | None = None, workers: int = 0,
+                backbone_weights: Path | None = None, init: Path | None = None,
+                val_objects: list[Object] | None = None, workers: int = 0,
                 seed: int = 0, progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train and write `out` (config.json, model.safetensors, metrics.json); returns the last metrics.

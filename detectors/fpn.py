@@ -22,10 +22,10 @@ class FPN(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, c3: torch.Tensor, c4: torch.Tensor, c5: torch.Tensor) -> list[torch.Tensor]:
-        laterals = [conv(c) for conv, c in zip(self.lateral, (c3, c4, c5))]
+        laterals = [conv(c) for conv, c in zip(self.lateral, (c3, c4, c5), strict=True)]
         for k in (1, 0):  # top-down: each level gets the coarser one, upsampled
             laterals[k] = laterals[k] + F.interpolate(laterals[k + 1], size=laterals[k].shape[-2:], mode="nearest")
-        p3, p4, p5 = [conv(x) for conv, x in zip(self.output, laterals)]
+        p3, p4, p5 = [conv(x) for conv, x in zip(self.output, laterals, strict=True)]
         p6 = self.p6(p5)
         p7 = self.p7(F.relu(p6))
         return [p3, p4, p5, p6, p7]

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
 from .checkpoints import load_matching
 from .configs import read_model
 from .detection_data import prepare
@@ -25,7 +24,7 @@ class Predictor:
         self.model.to(self.device).eval()
 
     @classmethod
-    def load(cls, run: str | os.PathLike, device: str = "cpu") -> "Predictor":
+    def load(cls, run: str | os.PathLike, device: str = "cpu") -> Predictor:
         """The detector a training run wrote; anything else is refused with what it holds."""
         run = Path(run)
         config, state = read_model(run, "sapd")

@@ -74,7 +74,7 @@ class FeatureSelection(nn.Module):
 
     def forward(self, features: list[torch.Tensor], boxes: torch.Tensor, batch_index: torch.Tensor) -> torch.Tensor:
         """Logits over the levels, one row per box."""
-        pooled = [roi_align(f, boxes, batch_index, self.pool, 1 / s) for f, s in zip(features, STRIDES)]
+        pooled = [roi_align(f, boxes, batch_index, self.pool, 1 / s) for f, s in zip(features, STRIDES, strict=True)]
         return self.fc(self.convs(torch.cat(pooled, dim=1)).flatten(1))
 
 
@@ -192,16 +192,17 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
               "extreme": torch.zeros((), device=device)}
     total_weight = torch.zeros((), device=device)
     boxes_all = [t.boxes for t in targets]
-    batch_index = torch.cat([torch.full((len(b),), k, device=device, dtype=torch.long) for k, b in enumerate(boxes_all)])
+    batch_index = torch.cat([torch.full((len(b),), k, device=device, dtype=torch.long)
+                             for k, b in enumerate(boxes_all)])
     select_logits = selection(features, torch.cat(boxes_all), batch_index)
     best_levels = []
     for n, target in enumerate(targets):
         count = len(target.boxes)
         per_level = [_flat(level, n) for level in outputs]
-        points = [anchor_points(*level.cls.shape[-2:], s, device) for level, s in zip(outputs, STRIDES)]
+        points = [anchor_points(*level.cls.shape[-2:], s, device) for level, s in zip(outputs, STRIDES, strict=True)]
         with torch.no_grad():
             instance_loss = torch.stack([_instance_losses(flat, pts, s, target) for flat, pts, s in
-                                         zip(per_level, points, STRIDES)], dim=1) if count else None
+                                         zip(per_level, points, STRIDES, strict=True)], dim=1) if count else None
         if count:
             best = instance_loss.argmin(dim=1)
             best_levels.append(best)
@@ -213,7 +214,7 @@ def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets
             else:
                 level_weights = F.one_hot(best, len(STRIDES)).float()
         fractions_of = extreme_fractions(target.boxes, target.extremes)
-        for k, (flat, pts, stride) in enumerate(zip(per_level, points, STRIDES)):
+        for k, (flat, pts, stride) in enumerate(zip(per_level, points, STRIDES, strict=True)):
             weight_for_level = level_weights[:, k] if count else torch.zeros(0, device=device)
             t = level_targets(pts, stride, target.boxes, weight_for_level)
             cls_target = torch.zeros_like(flat.cls)
@@ -287,7 +288,7 @@ def decode(outputs: list[LevelOutputs], score_threshold: float = 0.05, top_per_l
     results = []
     for n in range(outputs[0].cls.shape[0]):
         boxes, scores, labels, fractions = [], [], [], []
-        for level, stride in zip(outputs, STRIDES):
+        for level, stride in zip(outputs, STRIDES, strict=True):
             flat = _flat(level, n)
             points = anchor_points(*level.cls.shape[-2:], stride, flat.cls.device)
             probabilities = torch.sigmoid(flat.cls).flatten()

@@ -6,8 +6,9 @@ on the same schedule. Under torchrun, DistributedDataParallel (`distributed`).""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn

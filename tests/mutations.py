@@ -6,11 +6,12 @@ import json
 import random
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from converters.formats import read_dataset, write_dataset
 from converters.errors import UserError
+from converters.formats import read_dataset, write_dataset
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
 

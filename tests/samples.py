@@ -70,7 +70,8 @@ def object_photo(mask: np.ndarray, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     h, w = mask.shape
     stripes = (np.arange(w)[None, :] // 6 % 2 * 25).astype(np.float32)
-    background = np.stack([np.full((h, w), 90.0), np.broadcast_to(120 + stripes, (h, w)), np.full((h, w), 150.0)], axis=2)
+    background = np.stack([np.full((h, w), 90.0), np.broadcast_to(120 + stripes, (h, w)), np.full((h, w), 150.0)],
+                          axis=2)
     photo = np.where(mask[:, :, None], np.array([170.0, 70.0, 50.0]), background)
     photo += rng.normal(0, 12, photo.shape)
     return cv2.GaussianBlur(np.clip(photo, 0, 255).astype(np.uint8), (3, 3), 0)

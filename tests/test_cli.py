@@ -25,7 +25,8 @@ def image_dir(tmp_path):
     return d
 
 
-@pytest.mark.parametrize("command", [[], ["init"], ["open"], ["import"], ["convert"], ["masks"], ["eval-masks"], ["train"], ["eval"], ["prelabel"], ["stats"]])
+@pytest.mark.parametrize("command", [[], ["init"], ["open"], ["import"], ["convert"], ["masks"], ["eval-masks"],
+                                     ["train"], ["eval"], ["prelabel"], ["stats"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.returncode == 0 and "usage: annotator" in result.stdout
@@ -82,7 +83,8 @@ def test_convert_reads_a_coco_file_too(tmp_path):
       "{tmp}/p.sqlite"], "{tmp}/nowhere: no such folder (--images)"),
     (["convert", "{tmp}/good.json", "--to", "coco", "-o", "{tmp}"], "{tmp}: cannot write: Is a directory"),
     (["init", "{tmp}", "--project", "{tmp}/bad.json"], "{tmp}/bad.json: not an annotator project (not an SQLite file)"),
-    (["convert", "{tmp}/good.json", "--to", "voc", "-o", "{tmp}/voc", "--rle"], "--rle applies to --to coco only, not voc"),
+    (["convert", "{tmp}/good.json", "--to", "voc", "-o", "{tmp}/voc", "--rle"],
+     "--rle applies to --to coco only, not voc"),
     (["convert", "{tmp}/wrong_category.json", "--to", "coco", "-o", "{tmp}/out.json"],
      "{tmp}/wrong_category.json: annotations[0].category_id: category_id 99 is not among the categories"),
 ])

@@ -4,10 +4,20 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, Report, UserError, read_coco, write_coco
+from converters import (
+    Annotation,
+    Category,
+    Dataset,
+    ExtremePoints,
+    ImageRecord,
+    Report,
+    UserError,
+    read_coco,
+    write_coco,
+)
 from converters.coco import BOX_ONLY, CROWD
-from converters.masks import rle_to_mask
 from converters.formats import read_dataset
+from converters.masks import rle_to_mask
 from converters.regions import DERIVED
 from tests.samples import tricky_coco, write_json
 

@@ -7,8 +7,8 @@ from pycocotools.coco import COCO
 
 from converters import Report, read_coco, write_coco
 from converters.coco import BOX_ONLY, CROWD
-from converters.masks import rle_to_mask
 from converters.formats import read_dataset
+from converters.masks import rle_to_mask
 from converters.regions import DERIVED
 from tests.conftest import SHARED
 

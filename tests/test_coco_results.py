@@ -8,11 +8,11 @@ from annotator.cli import main
 from annotator.store import Project
 from converters import Category, Dataset, ImageRecord, Report, Review, Source, UserError
 from converters.coco import read_coco, read_coco_results
-from converters.masks import mask_to_rle
 from converters.formats import read_dataset
+from converters.masks import mask_to_rle
 from converters.regions import DERIVED
-from tests.samples import tricky_coco, write_json
 from tests.conftest import SHARED
+from tests.samples import tricky_coco, write_json
 
 
 @pytest.fixture

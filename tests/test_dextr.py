@@ -8,8 +8,19 @@ import torch
 
 from converters import ExtremePoints, UserError
 from detectors.checkpoints import save_checkpoint
-from detectors.dextr import (LIGHT, OFFICIAL, RELAX, DextrNet, balanced_bce, click_heatmap, crop_box, crop_input, dextr_net,
-                             load_dextr, paste_mask)
+from detectors.dextr import (
+    LIGHT,
+    OFFICIAL,
+    RELAX,
+    DextrNet,
+    balanced_bce,
+    click_heatmap,
+    crop_box,
+    crop_input,
+    dextr_net,
+    load_dextr,
+    paste_mask,
+)
 from detectors.maskers import masks_from_extremes
 
 CLICKS = ExtremePoints(top=(60.5, 20), left=(30, 70.5), bottom=(55.5, 120), right=(110, 80.5))

@@ -71,7 +71,8 @@ def test_training_points_lie_in_error_regions_of_the_right_kind_one_region_each(
     made[10:50, 60:70] = True  # a spill
     box = Box(5, 5, 70, 50)
     rng = np.random.default_rng(0)
-    assert sorted((r.area, r.foreground) for r in error_regions(made, truth, box)) == [(100, True), (200, True), (400, False)]
+    regions = sorted((r.area, r.foreground) for r in error_regions(made, truth, box))
+    assert regions == [(100, True), (200, True), (400, False)]
     for _ in range(20):
         points = sampled_corrections(made, truth, box, 2, rng)
         assert len(points) == 2

@@ -5,16 +5,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from annotator.cli import main
 from converters import Annotation, Category, Dataset, ImageRecord, Report, UserError
 from converters.formats import detect_format, read_dataset, write_dataset
 from converters.geometry import Box
 from converters.masks import mask_to_polygons, rle_to_mask
+from converters.regions import DERIVED, derive_extremes, region
 from converters.voc import DROPPED_MASKS, read_voc, voc_colormap
 from converters.yolo import ONE_OUTLINE, read_yolo
-from converters.regions import DERIVED, derive_extremes, region
 from tests.samples import image
 
 VOC_XML = """<annotation>
@@ -267,7 +268,7 @@ def test_masks_keep_every_pixel_and_extreme_points_survive_coco_and_labelme(tmp_
     back = through(ds, first, second, tmp_path_factory.mktemp("masks"))
     sizes_by_id = {im.id: (im.height, im.width) for im in ds.images}
     assert len(back.annotations) == len(ds.annotations)
-    for a, b in zip(ds.annotations, back.annotations):
+    for a, b in zip(ds.annotations, back.annotations, strict=True):
         h, w = sizes_by_id[a.image_id]
         assert (rle_to_mask(b.mask_rle(h, w)) == rle_to_mask(a.mask_rle(h, w))).all()
         if "cvat" not in (first, second):

@@ -39,7 +39,7 @@ def test_every_polygon_is_identical_and_every_bbox_within_a_thousandth(round_tri
     assert sorted(src) == sorted(out) and len(export["annotations"]) == 165
     for name in src:
         assert len(src[name]) == len(out[name])
-        for (cat_a, a), (cat_b, b) in zip(src[name], out[name]):
+        for (cat_a, a), (cat_b, b) in zip(src[name], out[name], strict=True):
             assert cat_a == cat_b
             assert a["segmentation"] == b["segmentation"]
             assert b["bbox"] == pytest.approx(a["bbox"], abs=1e-3)

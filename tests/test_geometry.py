@@ -3,7 +3,8 @@ from itertools import permutations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from converters import ExtremePoints, UserError
 from converters.geometry import Box

@@ -5,12 +5,11 @@ import math
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtTest import QTest
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 import torch
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from annotator.gui.window import MainWindow
 from annotator.masking import MASK_METHOD
@@ -469,12 +468,14 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
     assert not window.job_bar.isVisible() and not window.stop_prelabel.isEnabled()
     assert window.project.annotations(1) == [mine]  # the person's label, untouched
     assert window.project.suggestions(1) and window.project.suggestions(2)
-    assert [window.categories.list.item(k).text() for k in range(window.categories.list.count())] == ["date", "fig", "walnut"]
+    listed = [window.categories.list.item(k).text() for k in range(window.categories.list.count())]
+    assert listed == ["date", "fig", "walnut"]
     assert window.objects.count() == 1 + len(window.project.suggestions(1))  # on screen without reopening
     assert load_settings().detector == str(eager_detector)
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)  # again: every image is suggested on by this model
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
-    assert window.statusBar().currentMessage() == "pre-labelled 0 images: 0 suggestions; 2 suggested on before by this model"
+    said = window.statusBar().currentMessage()
+    assert said == "pre-labelled 0 images: 0 suggestions; 2 suggested on before by this model"
 
 
 def test_stopping_prelabelling_keeps_what_was_suggested(window, eager_detector, qtbot, monkeypatch):

@@ -18,6 +18,7 @@ import pytest
 
 from annotator.store import Project
 
+LABELS = "date,fig,hazelnut"
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "assets" / "sample"
 
@@ -87,7 +88,7 @@ def test_two_processes_creating_the_same_project_at_once_both_succeed(tmp_path):
 def test_a_project_in_a_read_only_folder_is_read_and_not_written(tmp_path):
     project, out = tmp_path / "ro" / "p.sqlite", tmp_path / "out"
     out.mkdir()
-    assert annotator("init", str(SAMPLE / "images"), "--project", str(project), "--labels", "date,fig,hazelnut").returncode == 0
+    assert annotator("init", str(SAMPLE / "images"), "--project", str(project), "--labels", LABELS).returncode == 0
     assert annotator("import", "--from", "coco", str(SAMPLE / "labels.json"), "--images", str(SAMPLE / "images"),
                      "--project", str(project)).returncode == 0
     project.parent.chmod(0o555)
@@ -110,7 +111,7 @@ def test_a_project_in_a_read_only_folder_is_read_and_not_written(tmp_path):
 
 def test_an_import_that_fills_the_disk_is_one_line_and_the_project_is_as_it_was(tmp_path):
     project = tmp_path / "p.sqlite"
-    assert annotator("init", str(SAMPLE / "images"), "--project", str(project), "--labels", "date,fig,hazelnut").returncode == 0
+    assert annotator("init", str(SAMPLE / "images"), "--project", str(project), "--labels", LABELS).returncode == 0
     before = counts(project)
     said = one_line(annotator("import", "--from", "coco", str(many_labels(tmp_path)), "--images",
                               str(SAMPLE / "images"), "--project", str(project), limit=64 * 1024))

@@ -202,7 +202,8 @@ def test_attributes_set_in_the_session_survive_every_export_that_holds_them(sess
     export_project(session.project.path, out, fmt)
     read = read_dataset(out, fmt).dataset
     first = min(read.annotations, key=lambda a: a.box.area)
-    found = {k for k in ("occluded", "truncated", "difficult", "colour") if first.attributes.get(k) not in (None, False)}
+    found = {k for k in ("occluded", "truncated", "difficult", "colour")
+             if first.attributes.get(k) not in (None, False)}
     found |= {"crowd"} if any(a.iscrowd for a in read.annotations) else set()
     assert found >= kept - {"crowd"} and ("crowd" in found) == ("crowd" in kept)
     assert first.attributes.get("colour", "brown") == "brown"

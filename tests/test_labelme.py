@@ -12,7 +12,6 @@ from converters.coco import write_coco
 from converters.formats import detect_format, read_dataset, write_dataset
 from converters.labelme import CIRCLES, EMBEDDED_ONLY, read_labelme
 from converters.masks import rle_to_mask
-
 from tests.samples import image
 
 
@@ -119,7 +118,7 @@ def test_extreme_points_and_masks_survive_coco_to_labelme_and_back(tmp_path):
     back = read_dataset(tmp_path / "back.json").dataset
     assert [c.name for c in back.categories] == [c.name for c in coco.categories]
     assert len(back.annotations) == len(coco.annotations)
-    for a, b in zip(coco.annotations, back.annotations):
+    for a, b in zip(coco.annotations, back.annotations, strict=True):
         assert b.extreme == a.extreme and b.polygons == a.polygons
         assert b.box == a.extreme.box  # LabelMe has no box beside the outline: it follows the points
 

@@ -9,8 +9,8 @@ import pytest
 
 from annotator.cli import main
 from annotator.masking import MASK_METHOD, MadeMask, apply_made_mask, make_mask, needs_mask, with_octagon
-from annotator.settings import Settings, load_settings, save_settings
 from annotator.session import LabellingSession
+from annotator.settings import Settings, load_settings, save_settings
 from annotator.store import Project
 from converters import Annotation, ExtremePoints, Shape, UserError
 from converters.masks import extreme_points_from_mask, mask_iou, mask_to_polygons, polygons_to_mask

@@ -252,8 +252,10 @@ def test_ctrl_click_selects_a_drawn_mask_by_its_pixels(session):
 
 
 def test_eval_masks_reports_the_iou_after_each_correction_and_the_noc(tmp_path, capsys):
-    import cv2
     import json
+
+    import cv2
+
     from annotator.cli import main
     from converters import Annotation, Category, Dataset, ImageRecord, write_coco
     from converters.masks import mask_to_rle

@@ -5,11 +5,10 @@ import pytest
 
 from converters import ExtremePoints
 from converters.masks import extreme_points_from_mask, mask_iou
-from detectors.maskers import MIN_SIDE, masks_from_extremes, mask_from_extremes, octagon_mask
+from detectors.maskers import MIN_SIDE, mask_from_extremes, masks_from_extremes, octagon_mask
 from detectors.maskers.boundary import cheapest_monotone_path, path_between
 from detectors.maskers.simulate import simulated_clicks
 from tests.samples import blob, object_photo
-
 
 
 def brute_force_cost(cost: np.ndarray) -> float:
@@ -92,7 +91,7 @@ def test_many_objects_on_one_image_come_back_in_order():
     truth = [blob(120, 240, (10, 10, 100, 100)), blob(120, 240, (130, 20, 230, 110))]
     photo = object_photo(truth[0] | truth[1])
     results = masks_from_extremes(photo, [extreme_points_from_mask(t) for t in truth], "grabcut")
-    assert [mask_iou(r.mask, t) > 0.85 for r, t in zip(results, truth)] == [True, True]
+    assert [mask_iou(r.mask, t) > 0.85 for r, t in zip(results, truth, strict=True)] == [True, True]
 
 
 def test_dextr_needs_its_network_and_unknown_methods_are_named():

@@ -1,14 +1,24 @@
 import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from converters import ExtremePoints, UserError
-from converters.masks import (compress_rle, extreme_points_from_mask, extreme_points_from_polygons, has_bridge,
-                              polygon_areas,
-                              mask_to_polygons, mask_to_rle, polygons_to_mask, polygons_to_rle, rle_area,
-                              rle_to_mask)
+from converters.masks import (
+    compress_rle,
+    extreme_points_from_mask,
+    extreme_points_from_polygons,
+    has_bridge,
+    mask_to_polygons,
+    mask_to_rle,
+    polygon_areas,
+    polygons_to_mask,
+    polygons_to_rle,
+    rle_area,
+    rle_to_mask,
+)
 
 
 def ring_with_island() -> np.ndarray:

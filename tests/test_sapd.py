@@ -3,8 +3,19 @@ fractions, decoding, and the loss falling on a tiny synthetic set."""
 import pytest
 import torch
 
-from detectors.sapd import (SAPD, EPSILON, Z, Instances, LevelOutputs, anchor_points, decode, extreme_fractions,
-                            extremes_from_fractions, level_targets, sapd_loss)
+from detectors.sapd import (
+    EPSILON,
+    SAPD,
+    Instances,
+    LevelOutputs,
+    Z,
+    anchor_points,
+    decode,
+    extreme_fractions,
+    extremes_from_fractions,
+    level_targets,
+    sapd_loss,
+)
 
 
 def test_anchor_points_sit_at_the_centres_of_the_stride_cells():
@@ -29,7 +40,7 @@ def test_a_point_in_two_shrunk_boxes_learns_the_smaller_and_unused_levels_have_n
     points = anchor_points(10, 10, 8)
     boxes = torch.tensor([[0.0, 0.0, 80.0, 80.0], [26.0, 26.0, 46.0, 46.0]])  # shrunk: 40 +/- 8, 36 +/- 2
     t = level_targets(points, 8, boxes, torch.tensor([1.0, 1.0]))
-    at = {tuple(p): i for p, i in zip(points.tolist(), t.instance.tolist())}
+    at = {tuple(p): i for p, i in zip(points.tolist(), t.instance.tolist(), strict=True)}
     assert at[(36.0, 36.0)] == 1 and at[(44.0, 44.0)] == 0
     half = level_targets(points, 8, boxes, torch.tensor([0.5, 0.0]))
     assert set(half.instance.tolist()) == {-1, 0}
@@ -54,7 +65,8 @@ def test_decoding_reads_back_a_box_and_its_extreme_points_from_one_confident_poi
     p3.distances[0, :, 3, 2] = torch.tensor([10.0, 8.0, 6.0, 12.0]) / (Z * 8)
     p3.extremes[0, :, 3, 2] = torch.logit(torch.tensor([0.25, 0.5, 0.75, 0.1]))
     [found] = decode(levels)
-    assert found.labels.tolist() == [1] and found.scores.item() == pytest.approx(torch.sigmoid(torch.tensor(5.0)).item())
+    assert found.labels.tolist() == [1]
+    assert found.scores.item() == pytest.approx(torch.sigmoid(torch.tensor(5.0)).item())
     assert found.boxes.tolist() == [pytest.approx([10.0, 20.0, 26.0, 40.0])]
     assert found.extremes[0].tolist() == [pytest.approx([14.0, 20.0]), pytest.approx([10.0, 30.0]),
                                           pytest.approx([22.0, 40.0]), pytest.approx([26.0, 22.0])]
@@ -69,7 +81,8 @@ def squares(seed: int, n: int = 4, size: int = 128):
         x, y = torch.randint(0, size - side, (2,), generator=g).tolist()
         images[k, :, y:y + side, x:x + side] = 1.0
         box = torch.tensor([[x, y, x + side, y + side]], dtype=torch.float32)
-        extremes = torch.tensor([[[x + side / 2, y], [x, y + side / 2], [x + side / 2, y + side], [x + side, y + side / 2]]])
+        extremes = torch.tensor([[[x + side / 2, y], [x, y + side / 2], [x + side / 2, y + side],
+                                  [x + side, y + side / 2]]])
         targets.append(Instances(box, torch.tensor([k % 2]), extremes))
     return images, targets
 

@@ -437,7 +437,8 @@ class Canvas(QGraphicsView):
         self.moved.emit(self._cursor.x(), self._cursor.y())
         if self.tools.active:
             self.tools.move(self._cursor)
-        if self._clicks or self._dragging or self._box_grip or self.tools.active:  # the guide box follows the hand: all of it
+        # the guide box follows the hand: all of it
+        if self._clicks or self._dragging or self._box_grip or self.tools.active:
             self.viewport().update()
         else:  # only the two guide lines moved: repaint their strips, not a thousand objects
             for at in (before, self._cursor):

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from converters import Category
-
-
 
 
 def swatch(color: str, key: str) -> QIcon:
@@ -45,8 +51,10 @@ class CategoryPanel(QWidget):
         self.name = QLineEdit(placeholderText="new category, then Enter")
         self.name.returnPressed.connect(self._add)
         add = QPushButton("Add", clicked=self._add)
-        colour = QPushButton("Colour...", clicked=lambda: self._current() is not None and self.recolor.emit(self._current()))
-        remove = QPushButton("Delete...", clicked=lambda: self._current() is not None and self.delete.emit(self._current()))
+        colour = QPushButton("Colour...",
+                             clicked=lambda: self._current() is not None and self.recolor.emit(self._current()))
+        remove = QPushButton("Delete...",
+                             clicked=lambda: self._current() is not None and self.delete.emit(self._current()))
         self.up = QPushButton("Up", clicked=lambda: self._move(-1), toolTip="move the category up (its key follows)")
         self.down = QPushButton("Down", clicked=lambda: self._move(1), toolTip="move the category down")
         self.colour, self.remove = colour, remove

@@ -91,7 +91,7 @@ class MaskTools:
         """The edge (from vertex k to k + 1) passing within reach, nearest first."""
         reach = VERTEX_REACH / self._scale()
         best = None
-        for k, (a, b) in enumerate(zip(self.vertices, self.vertices[1:] + self.vertices[:1])):
+        for k, (a, b) in enumerate(zip(self.vertices, self.vertices[1:] + self.vertices[:1], strict=True)):
             d = _segment_distance((at.x(), at.y()), a, b)
             if d <= reach and (best is None or d < best[0]):
                 best = (d, k)

@@ -2,7 +2,15 @@
 thousand objects is listed again after a click without building a thousand widgets."""
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListView
 
@@ -66,7 +74,7 @@ class ObjectList(QListView):
     def show_objects(self, rows: list[tuple[str, Annotation]], names: dict[int, str], colors: dict[int, str],
                      selected: tuple[str, int] | None) -> None:
         shown = self.list_model.rows
-        same = len(shown) == len(rows) and all(a is b and k == j for (k, a), (j, b) in zip(shown, rows)) \
+        same = len(shown) == len(rows) and all(a is b and k == j for (k, a), (j, b) in zip(shown, rows, strict=True)) \
             and names == self.list_model.names and colors == self.list_model.colors
         if not same:  # the store hands back the same objects when nothing changed: then only the selection
             self.list_model.reset(rows, names, colors)

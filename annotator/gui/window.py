@@ -9,13 +9,26 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QKeySequence
-from PySide6.QtWidgets import (QApplication, QColorDialog, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
-                               QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
-                               QProgressBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QColorDialog,
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from converters import Annotation, UserError
-from converters.geometry import Box
 from converters.formats import FORMATS, TITLES
+from converters.geometry import Box
 from detectors.maskers import CORRECTABLE
 
 from ..commands import images_of
@@ -35,9 +48,9 @@ from .dialogs import CategoryPicker, ShortcutSheet, ask_category_removal
 from .fields import FieldKeys
 from .imagelistview import ImageList
 from .jobs import BackgroundJob
-from .objectlist import ObjectList
-from .maskworker import MaskWorker, rgb_view
 from .masktools import BRUSH, CLICK, ERASER, OUTLINE
+from .maskworker import MaskWorker, rgb_view
+from .objectlist import ObjectList
 from .prefetch import ImagePrefetcher
 
 #: What the mouse does, for the shortcut sheet (the keys come from the menus).
@@ -208,7 +221,7 @@ class MainWindow(QMainWindow):
             ("&Actual pixels", "Ctrl+0", self.canvas.actual_pixels)])
         view = self.menuBar().actions()[-1].menu()
         view.addSeparator()
-        for name, dock in self.docks.items():
+        for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         done = self._menu("&Image", [
             ("Mark &done (again: not done)", None, self._mark_done),
@@ -630,7 +643,8 @@ class MainWindow(QMainWindow):
 
     def _click(self, x: float, y: float) -> None:
         boxed = self.session.box_only_selected()
-        if self.session.category_id is None and boxed is None and not (self.session.clicks and self.session.clicks.points):
+        clicking = self.session.clicks and self.session.clicks.points
+        if self.session.category_id is None and boxed is None and not clicking:
             if not self._first_category():
                 return
         try:

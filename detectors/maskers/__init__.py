@@ -7,7 +7,7 @@ returned instead, with the reason, so that an object always gets a mask.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -72,7 +72,7 @@ def masks_from_extremes(
             raise ValueError("method 'dextr' needs the network: load it with --weights")
         found = dextr(image, [extremes[k] for k in large], [corrections[k] for k in large]) if large else []
     results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
-    for k, mask in zip(large, found):
+    for k, mask in zip(large, found, strict=True):
         if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
             results[k] = MaskResult(octagons[k], "octagon", f"{method} found no object: octagon used")
         else:

@@ -12,7 +12,7 @@ together with wider discs at the clicks; `annotator eval-masks` measures it).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -79,7 +79,8 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
     work_mask = _parts_touching(work_mask, labels == cv2.GC_FGD)
 
     if scale < 1:
-        work_mask = cv2.resize(work_mask.astype(np.float32), (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR) > 0.5
+        work_mask = cv2.resize(work_mask.astype(np.float32), (cx1 - cx0, cy1 - cy0),
+                               interpolation=cv2.INTER_LINEAR) > 0.5
     mask = np.zeros((height, width), dtype=bool)
     mask[y0:y1, x0:x1] = work_mask[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] > 0
     return mask

@@ -17,7 +17,8 @@ from converters.masks import extreme_points_from_mask
 TRIES = 5
 
 
-def simulated_clicks(mask: np.ndarray, jitter: float = 0.0, rng: np.random.Generator | None = None) -> ExtremePoints | None:
+def simulated_clicks(mask: np.ndarray, jitter: float = 0.0,
+                     rng: np.random.Generator | None = None) -> ExtremePoints | None:
     """ExtremeNet's extreme points of the mask; with `jitter` > 0 each one is moved to a random mask pixel
     within `jitter` px of it. None for an empty mask."""
     exact = extreme_points_from_mask(mask)
@@ -35,7 +36,8 @@ def simulated_clicks(mask: np.ndarray, jitter: float = 0.0, rng: np.random.Gener
     return exact
 
 
-def _near(centres: np.ndarray, point: tuple[float, float], jitter: float, rng: np.random.Generator) -> tuple[float, float]:
+def _near(centres: np.ndarray, point: tuple[float, float], jitter: float,
+          rng: np.random.Generator) -> tuple[float, float]:
     distance = np.hypot(centres[:, 0] - point[0], centres[:, 1] - point[1])
     close = np.flatnonzero(distance <= jitter)
     if close.size == 0:
