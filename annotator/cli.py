@@ -14,12 +14,12 @@ from converters import Dataset, ImageStatus, write_coco
 from converters.errors import Cancelled, UserError, disk_full, package_version
 from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
 from converters.report import Report
+from detectors.maskers import METHODS
 
 from .export import check_output
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
-from .settings import MASK_METHODS
 from .store import Project, is_project_file
 
 
@@ -316,7 +316,7 @@ def _images_argument(s: argparse.ArgumentParser) -> None:
 
 
 def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--method", choices=MASK_METHODS, default="grabcut",
+    s.add_argument("--method", choices=METHODS, default="grabcut",
                    help="octagon: instant, from the clicks alone; grabcut: follows the image (default); "
                         "dextr: the DEXTR network (needs --weights)")
     s.add_argument("--weights", type=Path, metavar="W",
@@ -364,7 +364,7 @@ def cmd_masks(args: argparse.Namespace) -> None:
 
 
 def cmd_eval_masks(args: argparse.Namespace) -> None:
-    from .mask_eval import evaluate_masks
+    from detectors.mask_eval import evaluate_masks
 
     dextr = _dextr(args)
     loaded = _read_coco(args.coco, args.images)
@@ -458,9 +458,8 @@ def _detector_labels(path: Path, images: Path | None) -> tuple[Dataset, Path]:
 
 def _detector_validation(coco: Path, images: Path | None, classes: list[str], size: int):
     """After each epoch: box AP on the held-out file, as val_ap, val_ap50, val_ap75 in metrics.json."""
+    from detectors.detector_eval import evaluate_detector
     from detectors.predictor import Predictor
-
-    from .detector_eval import evaluate_detector
 
     loaded = _read_coco(coco, images, extremes=True)
 
@@ -503,9 +502,8 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    from detectors.detector_eval import evaluate_detector
     from detectors.predictor import Predictor
-
-    from .detector_eval import evaluate_detector
 
     predictor = Predictor.load(args.model, _device(args))
     loaded = _read_coco(args.data, args.images, extremes=True)

@@ -5,11 +5,9 @@ import dataclasses
 import json
 
 from converters.atomic import atomic_write
+from detectors.maskers import METHODS
 
 from .recent import config_dir
-
-#: The mask backends the window and the commands offer.
-MASK_METHODS = ("octagon", "grabcut", "dextr")
 
 
 @dataclasses.dataclass
@@ -39,7 +37,7 @@ def load_settings() -> Settings:
     if method == "dextr" and not weights:
         method = None
     return Settings(
-        mask_method=method if method in MASK_METHODS else defaults.mask_method,
+        mask_method=method if method in METHODS else defaults.mask_method,
         accept_score=_share(score, defaults.accept_score),
         dextr_weights=weights,
         detector=detector if isinstance(detector, str) else "",

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from annotator.mask_eval import evaluate_masks, score_masks
 from converters.formats import read_dataset
+from detectors.mask_eval import evaluate_masks, score_masks
 from detectors.maskers import MaskResult
 
 HERE = Path(__file__).resolve().parent

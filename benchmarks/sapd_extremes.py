@@ -14,10 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from annotator.detector_eval import evaluate_detector
 from converters import Annotation, Category, Dataset, ImageRecord
 from converters.masks import extreme_points_from_mask
 from detectors.detection_data import Photo
+from detectors.detector_eval import evaluate_detector
 from detectors.predictor import Predictor
 from detectors.sapd_train import train_sapd
 

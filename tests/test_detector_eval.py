@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from annotator.detector_eval import evaluate_detector
 from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord
+from detectors.detector_eval import evaluate_detector
 from detectors.sapd import Detections
 
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from converters import Annotation, UserError
 from converters.formats import FORMATS, TITLES
 from converters.geometry import Box
-from detectors.maskers import CORRECTABLE
+from detectors.maskers import CORRECTABLE, METHODS
 
 from ..commands import images_of
 from ..export import Exported, export_project
@@ -39,7 +39,7 @@ from ..palette import click_color
 from ..prelabel import PrelabelResult, prelabel_project
 from ..recent import recent_projects
 from ..session import LabellingSession
-from ..settings import MASK_METHODS, load_settings, save_settings
+from ..settings import load_settings, save_settings
 from ..store import Project
 from .attributes import AttributesPanel
 from .canvas import ZOOM_STEP, Canvas
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
     def _settings_bar(self) -> None:
         """The two settings, always in view at the right of the status bar; kept for the next start."""
         self.mask_method = QComboBox(toolTip="mask backend: the octagon is drawn at once, then replaced by this")
-        self.mask_method.addItems(MASK_METHODS)
+        self.mask_method.addItems(METHODS)
         self.mask_method.setCurrentText(self.settings.mask_method)
         self.mask_method.currentTextChanged.connect(self._choose_mask_method)
         self.accept_score = QDoubleSpinBox(toolTip="Ctrl+Enter accepts the suggestions scoring at least this",

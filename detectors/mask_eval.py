@@ -17,9 +17,10 @@ from converters import Correction, Dataset, ExtremePoints, Shape, UserError
 from converters.images import ImageFolder
 from converters.masks import mask_iou, rle_to_mask
 from converters.progress import Progress, no_progress
-from detectors.images import read_rgb
-from detectors.maskers import DextrFunction, MaskResult, masks_from_extremes
-from detectors.maskers.simulate import next_correction, simulated_clicks
+
+from .images import read_rgb
+from .maskers import DextrFunction, MaskResult, masks_from_extremes
+from .maskers.simulate import next_correction, simulated_clicks
 
 #: The IoU levels NoC counts the corrections to.
 NOC_LEVELS = (0.85, 0.90)

@@ -15,10 +15,11 @@ from pycocotools.cocoeval import COCOeval
 from converters import Annotation, Dataset, Shape, UserError
 from converters.images import ImageFolder
 from converters.progress import Progress, no_progress
-from detectors.images import read_rgb
-from detectors.ops import box_iou
-from detectors.predictor import Predictor
-from detectors.sapd import Detections
+
+from .images import read_rgb
+from .ops import box_iou
+from .predictor import Predictor
+from .sapd import Detections
 
 
 def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
