@@ -119,7 +119,7 @@ def train_sapd(photos: list[Photo], classes: list[str], out: Path, config: dict[
             progress(int(1000 * min(share, 1)), 1000)
             show("loss " + " ".join(f"{k} {v / epoch_steps:.3f}" for k, v in losses.items()))
         state.update(step=budget.steps, epoch=state["epoch"] + 1, seconds=budget.seconds)
-        metrics = {"epoch": state["epoch"], "step": state["step"], "seconds": round(state["seconds"], 1),
+        metrics = {"epoch": state["epoch"], "steps": state["step"], "seconds": round(state["seconds"], 1),
                    **{name: value / max(1, epoch_steps) for name, value in losses.items()}}
         if validate is not None:
             metrics.update(validate(model))

@@ -29,7 +29,7 @@ found, classes = load_photos(loaded.dataset, loaded.image_root)
 metrics = training.train_sapd(found, classes, out, {"depth": 18, "img_size": 64, "channels": 32}, minutes=0.1,
                               batch=2, log=lambda line: None)
 sums = [float(p.detach().double().sum()) for p in made[0].parameters()]
-(out / f"rank{os.environ['RANK']}.json").write_text(json.dumps({"step": metrics["step"], "sums": sums}))
+(out / f"rank{os.environ['RANK']}.json").write_text(json.dumps({"steps": metrics["steps"], "sums": sums}))
 """
 
 
@@ -41,9 +41,9 @@ def test_two_processes_stop_together_on_a_time_budget_with_the_same_weights(tmp_
     done = subprocess.run([*TORCHRUN, str(probe), str(labels), str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     first, second = (json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1))
-    assert first["step"] == second["step"] > 0
+    assert first["steps"] == second["steps"] > 0
     assert first["sums"] == second["sums"]  # they read different images: only averaged gradients keep them equal
-    assert json.loads((out / "metrics.json").read_text())[-1]["step"] == first["step"]
+    assert json.loads((out / "metrics.json").read_text())[-1]["steps"] == first["steps"]
 
 
 def test_torchrun_runs_the_train_command_on_each_process_s_share_of_the_images(tmp_path):
@@ -55,5 +55,5 @@ def test_torchrun_runs_the_train_command_on_each_process_s_share_of_the_images(t
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("training SAPD") == 1 and "2 processes" in done.stdout
     history = json.loads((run / "metrics.json").read_text())
-    assert [m["step"] for m in history] == [2, 4]  # 8 images, 4 per process, 2 per step
+    assert [m["steps"] for m in history] == [2, 4]  # 8 images, 4 per process, 2 per step
     assert (run / "model.safetensors").is_file()

@@ -71,14 +71,14 @@ def test_every_epoch_leaves_a_checkpoint_and_a_resumed_run_goes_on_from_it(tmp_p
     out = tmp_path / "run"
     train_sapd(data, ["small", "large"], out, config, epochs=2, batch=2, log=lambda line: None)
     history = json.loads((out / "metrics.json").read_text())
-    assert [m["epoch"] for m in history] == [1, 2] and history[-1]["step"] == 4
+    assert [m["epoch"] for m in history] == [1, 2] and history[-1]["steps"] == 4
     assert json.loads((out / "config.json").read_text())["classes"] == ["small", "large"]
     assert (out / "model.safetensors").is_file() and (out / RESUME_STATE).is_file()
     lines = []
     train_sapd(data, ["small", "large"], out, config, epochs=3, batch=2, resume=True, log=lines.append)
     assert lines[0].startswith("resuming after epoch 2")
     history = json.loads((out / "metrics.json").read_text())
-    assert [m["epoch"] for m in history] == [1, 2, 3] and history[-1]["step"] == 6
+    assert [m["epoch"] for m in history] == [1, 2, 3] and history[-1]["steps"] == 6
 
 
 def test_train_then_eval_from_the_command_line(tmp_path, capsys):
