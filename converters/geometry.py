@@ -7,6 +7,7 @@ gives c + 1: the box from the extreme points equals the mask's box.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import permutations
@@ -18,7 +19,8 @@ from .errors import UserError, shown
 MAX_SIDE = 2 ** 16
 
 
-def check_image_size(width: int, height: int, source: str | None = None, place: str | None = None) -> None:
+def check_image_size(width: int, height: int, source: str | os.PathLike | None = None,
+                     place: str | None = None) -> None:
     """Refuse a size no image has, as it is read: before any coordinate is compared with it (a side of
     400 digits cannot even be turned into a float)."""
     if not (0 < width < MAX_SIDE and 0 < height < MAX_SIDE):
