@@ -276,15 +276,21 @@ def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend
     assert load_settings() == Settings(mask_method="dextr", accept_score=0.5, dextr_weights=str(sure_dextr))
 
 
-def test_the_dextr_backend_replaces_the_octagon_in_the_window(photo_window, sure_dextr, qtbot):
-    window, truth = photo_window
-    window.settings.dextr_weights = str(sure_dextr)
+def clicked_with_dextr(window, truth, weights, qtbot):
+    """The object of `truth` clicked with the DEXTR backend, once DEXTR's mask is stored."""
+    window.settings.dextr_weights = str(weights)
     window.mask_method.setCurrentText("dextr")
     e = extreme_points_from_mask(truth)
     for p in (e.top, e.left, e.bottom, e.right):
         click(window, *p)
     [label] = window.project.annotations(1)
     qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "dextr", timeout=20000)
+    return label, e
+
+
+def test_the_dextr_backend_replaces_the_octagon_in_the_window(photo_window, sure_dextr, qtbot):
+    window, truth = photo_window
+    label, _ = clicked_with_dextr(window, truth, sure_dextr, qtbot)
     [outline] = window.project.annotation(label.id).polygons
     xs, ys = outline[0::2], outline[1::2]
     box = label.box  # where the clicks landed on screen
@@ -293,18 +299,11 @@ def test_the_dextr_backend_replaces_the_octagon_in_the_window(photo_window, sure
                                                     math.ceil(box.y + box.h))
 
 
-
 def test_a_background_point_remakes_the_dextr_mask_without_it(photo_window, sure_dextr, qtbot):
     """The sure network takes the whole box; Shift+right-click inside it asks DEXTR again with the point
     in its fifth input, and the stored mask holds none of the point's disc."""
     window, truth = photo_window
-    window.settings.dextr_weights = str(sure_dextr)
-    window.mask_method.setCurrentText("dextr")
-    e = extreme_points_from_mask(truth)
-    for p in (e.top, e.left, e.bottom, e.right):
-        click(window, *p)
-    [label] = window.project.annotations(1)
-    qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "dextr", timeout=20000)
+    label, e = clicked_with_dextr(window, truth, sure_dextr, qtbot)
     corner = (label.box.x + 3, label.box.y + 3)  # the box's corner: outside the object, inside the box
     assert mask_of(window.project.annotation(label.id), truth)[int(corner[1]), int(corner[0])]
     QTest.mouseClick(window.canvas.viewport(), Qt.RightButton, Qt.ShiftModifier,
@@ -314,6 +313,7 @@ def test_a_background_point_remakes_the_dextr_mask_without_it(photo_window, sure
     qtbot.waitUntil(lambda: window.project.annotation(label.id).attributes[MASK_METHOD] == "dextr", timeout=20000)
     remade = mask_of(window.project.annotation(label.id), truth)
     assert not remade[int(point.y), int(point.x)] and remade[int(e.top[1]) + 2, int(e.top[0])]
+
 
 WINDOW_IN_ANOTHER_PROCESS = """
 import os, signal, sys
