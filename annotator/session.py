@@ -76,12 +76,15 @@ class LabellingSession:
         self.history.push(SetStatus(image.id, (image.status, image.attributes.get(SKIP_REASON)), (status, reason),
                                     text=text))
 
-    def _started(self, image_id: int) -> list[Command]:
-        """The first object on an image that is still to do puts it in progress (undone with the object)."""
+    def _push_starting(self, first: Command, image_id: int) -> None:
+        """`first`, a new object's edit. The first object on an image that is still to do also puts the
+        image in progress, in the same undo step."""
         image = self.project.image(image_id)
         if image.status is not ImageStatus.TODO:
-            return []
-        return [SetStatus(image_id, (image.status, None), (ImageStatus.IN_PROGRESS, None))]
+            self.history.push(first)
+            return
+        started = SetStatus(image_id, (image.status, None), (ImageStatus.IN_PROGRESS, None))
+        self.history.push(Batch([first, started], text=first.text))
 
     # -- categories ----------------------------------------------------------------------------------
     def check_category(self) -> None:
@@ -221,8 +224,7 @@ class LabellingSession:
         else:
             first = AddLabel(with_octagon(Annotation.from_extreme(0, image_id, self.category_id, extreme,
                                                                   source=Source.HUMAN), extreme))
-        rest = self._started(image_id)
-        self.history.push(Batch([first, *rest], text=first.text) if rest else first)
+        self._push_starting(first, image_id)
         made = first.after if isinstance(first, ReplaceLabel) else first.label
         self.selected = ("label", made.id)
         return made
@@ -305,8 +307,7 @@ class LabellingSession:
             mask = painted(np.zeros((image.height, image.width), bool), stroke, radius)
             new = with_drawn_mask(Annotation(0, image.id, self.category_id, Box(0, 0, 0, 0)), mask)
             first = AddLabel(new, text="paint a new object")
-            rest = self._started(image.id)
-            self.history.push(Batch([first, *rest], text=first.text) if rest else first)
+            self._push_starting(first, image.id)
             self.selected = ("label", first.label.id)
             return first.label
         before = self.selected_label("erase from its mask" if erase else "paint its mask")

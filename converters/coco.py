@@ -155,7 +155,7 @@ def _annotation(a: Any, place: str, new_id: int, sizes: dict[int, tuple[int, int
     height, width = sizes[image_id]
     iscrowd = a.get("iscrowd", 0)
     if isinstance(iscrowd, str) or iscrowd not in (0, 1):  # "no" would read as a crowd
-        raise UserError(f"iscrowd must be 0 or 1, not {iscrowd!r:.40}", place=f"{place}.iscrowd")
+        raise UserError(f"iscrowd must be 0 or 1, not {shown(iscrowd)}", place=f"{place}.iscrowd")
     iscrowd = bool(iscrowd)
     polygons, rle = _segmentation(a.get("segmentation"), height, width, f"{place}.segmentation")
 

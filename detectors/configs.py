@@ -61,7 +61,7 @@ def checked_config(config: Any, arch: str, source: str | os.PathLike) -> dict[st
         raise UserError(f"must hold a JSON object, not {shown(config)}", source)
     if config.get("arch") != arch:
         raise UserError(f"holds a {shown(config.get('arch'))} model, not {KINDS[arch]}", source)
-    out = {**config, "arch": arch}
+    out = dict(config)
     for name, key in SCHEMAS[arch].items():
         if name not in config:
             if key.default is None:

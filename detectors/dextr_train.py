@@ -67,8 +67,8 @@ def train_dextr(objects: list[Object], out: Path, config: dict[str, Any], epochs
     if init is not None:
         load_matching(model, widened_inputs(read_dextr(init)[1], model), init)
     model.to(device).train()
-    corrected = model.conv1.in_channels == WITH_BACKGROUND
-    data = loader(ObjectCrops(objects, config["crop"], inputs=model.conv1.in_channels), batch, group, workers, seed)
+    corrected = config["inputs"] == WITH_BACKGROUND
+    data = loader(ObjectCrops(objects, config["crop"], inputs=config["inputs"]), batch, group, workers, seed)
     rng = np.random.default_rng(seed + group.rank)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     network = wrap(model, group, device)

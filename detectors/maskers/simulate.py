@@ -63,6 +63,8 @@ def sampled_corrections(made: np.ndarray, truth: np.ndarray, box: Box, count: in
     """Training's correction points: up to `count`, each in another error region inside the box (drawn
     with chances in proportion to their areas), at a random pixel of the region's deeper half, so the
     network learns from points near, not only at, the simulated annotator's."""
+    if count <= 0:
+        return []
     regions = error_regions(made, truth, box)
     points: list[Correction] = []
     while regions and len(points) < count:
