@@ -75,8 +75,8 @@ def prelabel_project(project_path: Path, model: Path, min_score: float = MIN_SCO
     """Load the detector in `model` (a run directory) and suggest on the images not yet done; opens its
     own connection, so the window can run it in a worker thread."""
     from detectors.device import default_device
-    from detectors.predictor import Predictor
+    from detectors.kinds import load_detector
 
-    predictor = Predictor.load(model, default_device())
+    predictor = load_detector(model, default_device())
     with Project.open(project_path) as project:
         return prelabel(project, predictor, str(model.resolve()), min_score, "todo", progress)

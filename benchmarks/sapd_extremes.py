@@ -18,8 +18,9 @@ from converters import Annotation, Category, Dataset, ImageRecord
 from converters.masks import extreme_points_from_mask
 from detectors.detection_data import Photo
 from detectors.detector_eval import evaluate_detector
-from detectors.predictor import Predictor
-from detectors.sapd_train import train_sapd
+from detectors.kinds import load_detector
+from detectors.kinds.sapd import SAPD_KIND
+from detectors.train import Schedule
 
 SIDE = 128
 
@@ -53,10 +54,10 @@ def main() -> None:
     train, _ = triangles(args.out / "train", 64, seed=0)
     _, held = triangles(args.out / "held", 32, seed=1)
     start = time.monotonic()
-    train_sapd(train, ["triangle"], args.out / "run", {"depth": 18, "img_size": SIDE, "channels": 64},
-               epochs=args.steps // 8, batch=8, log=lambda line: None)
+    train(SAPD_KIND, train, args.out / "run", {"depth": 18, "img_size": SIDE, "channels": 64, "classes": ["triangle"]},
+          Schedule(epochs=args.steps // 8, batch=8), log=lambda line: None)
     seconds = time.monotonic() - start
-    s = evaluate_detector(Predictor.load(args.out / "run"), held, args.out / "held")
+    s = evaluate_detector(load_detector(args.out / "run"), held, args.out / "held")
     print(f"ResNet-18, head 64 wide, {SIDE} px, {args.steps} steps of 8 ({seconds:.0f} s); 32 held-out triangles\n")
     print("| AP50 | AP | extreme points' error | side midpoints' error |")
     print("| ---: | ---: | ---: | ---: |")

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from detectors.detection_data import collate
+from detectors.kinds.sapd import TrainingStep, decoded
 from detectors.predictor import Predictor
 from detectors.sapd import SAPD, Instances, LevelOutputs, decode
-from detectors.sapd_train import TrainingStep
 
 
 def timed(work, runs: int, device: str) -> float:
@@ -50,7 +50,7 @@ def inference(depth: int, size: int, device: str, amp: bool, args) -> tuple[floa
     model = SAPD(args.classes, depth, args.channels)
     if device.startswith("cuda"):
         model = model.to(memory_format=torch.channels_last)
-    predictor = Predictor(model, [str(k) for k in range(args.classes)], size, device, amp)
+    predictor = Predictor(model, [str(k) for k in range(args.classes)], size, decoded, device, amp)
     image = photo(size)
     end_to_end = timed(lambda: predictor(image), args.runs, device)
     with torch.inference_mode():
@@ -80,7 +80,7 @@ def training(depth: int, size: int, batch: int, device: str, amp: bool, args) ->
     targets = [Instances(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
 
     def one_step() -> None:
-        parts = step(images, targets, True)
+        parts = step((images, targets), 1.0)
         optimiser.zero_grad(set_to_none=True)
         scaler.scale(sum(parts.values())).backward()
         scaler.step(optimiser)

@@ -8,7 +8,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -45,24 +45,20 @@ NAMES = Key("a list of names (text, none empty, none twice)",
             and len(set(v)) == len(v))
 DEPTH = one_of(*sorted(DEPTHS))
 
-KINDS = {"dextr": "a DEXTR mask network", "sapd": "a SAPD detector"}
-#: Per model kind ("arch"), its keys. A key not listed is kept as it is (a note, a later version's).
-SCHEMAS: dict[str, dict[str, Key]] = {
-    "dextr": {"depth": DEPTH, "crop": between(32, 2048), "output_stride": one_of(8, 16, default=8),
-              "inputs": one_of(4, 5, default=4)},
-    "sapd": {"depth": DEPTH, "img_size": between(64, 4096), "channels": between(8, 1024, default=256),
-             "classes": NAMES},
-}
+class Kind(Protocol):
+    name: str
+    title: str
+    keys: dict[str, Key]  # a key not listed is kept as it is (a note, a later version's)
 
 
-def checked_config(config: Any, arch: str, source: str | os.PathLike) -> dict[str, Any]:
-    """`config` as a `arch` model needs it, the defaults of older files filled in; else UserError."""
+def checked_config(config: Any, kind: Kind, source: str | os.PathLike) -> dict[str, Any]:
+    """`config` as a model of `kind` needs it, the defaults of older files filled in; else UserError."""
     if not isinstance(config, dict):
         raise UserError(f"must hold a JSON object, not {shown(config)}", source)
-    if config.get("arch") != arch:
-        raise UserError(f"holds a {shown(config.get('arch'))} model, not {KINDS[arch]}", source)
+    if config.get("arch") != kind.name:
+        raise UserError(f"holds a {shown(config.get('arch'))} model, not {kind.title}", source)
     out = dict(config)
-    for name, key in SCHEMAS[arch].items():
+    for name, key in kind.keys.items():
         if name not in config:
             if key.default is None:
                 raise UserError(f"has no {name!r}: it must be {key.rule}", source)
@@ -72,7 +68,7 @@ def checked_config(config: Any, arch: str, source: str | os.PathLike) -> dict[st
     return out
 
 
-def read_model(directory: str | os.PathLike, arch: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """One of our model directories holding an `arch` model: its checked config and its weights."""
+def read_model(directory: str | os.PathLike, kind: Kind) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """One of our model directories holding a model of `kind`: its checked config and its weights."""
     config, state = read_checkpoint(directory)
-    return checked_config(config, arch, Path(directory) / CONFIG), state
+    return checked_config(config, kind, Path(directory) / CONFIG), state

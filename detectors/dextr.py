@@ -14,9 +14,7 @@ around the object and a heat map of the clicks. Input, model, loss and decoding 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -27,8 +25,6 @@ from torch import nn
 from converters import Box, Correction, ExtremePoints
 
 from .backbones import ResNet
-from .checkpoints import load_matching, read_foreign_state_dict
-from .configs import read_model
 
 RELAX = 50
 SIGMA = 10.0
@@ -200,21 +196,5 @@ class DextrPredictor:
 
 
 def dextr_net(config: dict, freeze_bn: bool = False) -> DextrNet:
-    """The network a checked config (`configs.SCHEMAS`) describes."""
+    """The network a checked config (`kinds.dextr`) describes."""
     return DextrNet(config["depth"], config["output_stride"], freeze_bn, config["inputs"])
-
-
-def read_dextr(weights: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """The config and state dict of our checkpoint directory (config.json + model.safetensors), or of an
-    official `.pth` file."""
-    weights = Path(weights)
-    if weights.is_dir():
-        return read_model(weights, "dextr")
-    return OFFICIAL, read_foreign_state_dict(weights)
-
-
-def load_dextr(weights: str | os.PathLike, device: str = "cpu") -> DextrPredictor:
-    config, state = read_dextr(weights)
-    model = dextr_net(config)
-    load_matching(model, state, weights)
-    return DextrPredictor(model, config["crop"], device)

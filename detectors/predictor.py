@@ -1,36 +1,31 @@
-"""A trained detector as the rest of the program uses it: a run directory in, detections with four
-extreme points out, in the photo's own pixels."""
+"""A trained detector as the rest of the program uses it: a photo in, detections with four extreme
+points out, in the photo's own pixels. The kind's `decode` turns its network's outputs into
+detections on the network's square input; this class does the rest, the same for every detector."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from .checkpoints import load_matching
-from .configs import read_model
 from .detection_data import prepare
-from .sapd import SAPD, Detections, LevelOutputs, decode
+from .sapd import Detections
+
+#: The network's outputs on a batch and a score threshold in, one Detections per image out.
+Decode = Callable[[Any, float], list[Detections]]
 
 
 class Predictor:
-    def __init__(self, model: SAPD, classes: list[str], size: int, device: str = "cpu", amp: bool | None = None):
-        """A model in memory, such as the one being trained (validation after each epoch). `amp`: half
-        precision for the network on a GPU (the default there); decoding is always in full precision."""
-        self.model, self.classes, self.size = model, list(classes), size
+    def __init__(self, model: nn.Module, classes: list[str], size: int, decode: Decode, device: str = "cpu",
+                 amp: bool | None = None):
+        """`amp`: half precision for the network on a GPU (the default there); `decode` runs in full
+        precision. A model in memory works too, such as the one being trained (validation)."""
+        self.model, self.classes, self.size, self.decode = model, list(classes), size, decode
         self.device = torch.device(device)
         self.amp = self.device.type == "cuda" if amp is None else amp
         self.model.to(self.device).eval()
-
-    @classmethod
-    def load(cls, run: str | os.PathLike, device: str = "cpu") -> Predictor:
-        """The detector a training run wrote; anything else is refused with what it holds."""
-        run = Path(run)
-        config, state = read_model(run, "sapd")
-        model = SAPD(len(config["classes"]), config["depth"], config["channels"])
-        load_matching(model, state, run)
-        return cls(model, config["classes"], config["img_size"], device)
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray, score_threshold: float = 0.05) -> Detections:
@@ -38,8 +33,7 @@ class Predictor:
         tensor, scale = prepare(image, self.size)
         with torch.autocast("cuda", enabled=self.amp):
             outputs, _ = self.model(tensor[None].to(self.device))
-        [found] = decode([LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs],
-                         score_threshold)
+        [found] = self.decode(outputs, score_threshold)
         height, width = image.shape[:2]
         limit = torch.tensor([width, height, width, height], dtype=found.boxes.dtype, device=found.boxes.device)
         boxes = torch.minimum((found.boxes / scale).clamp(min=0), limit)

@@ -18,9 +18,9 @@ from detectors.dextr import (
     crop_box,
     crop_input,
     dextr_net,
-    load_dextr,
     paste_mask,
 )
+from detectors.kinds.dextr import DEXTR
 from detectors.maskers import masks_from_extremes
 
 CLICKS = ExtremePoints(top=(60.5, 20), left=(30, 70.5), bottom=(55.5, 120), right=(110, 80.5))
@@ -56,7 +56,7 @@ def test_the_official_layout_is_the_one_the_model_has(official_state):
 def test_an_official_checkpoint_loads_with_weights_only(official_state, tmp_path):
     path = tmp_path / "dextr_pascal-sbd.pth"
     torch.save(official_state, path)
-    predictor = load_dextr(path)
+    predictor = DEXTR.load(path)
     loaded = predictor.model.state_dict()
     assert predictor.crop == OFFICIAL["crop"]
     assert torch.equal(loaded["layer5.final.weight"], official_state["module.layer5.final.weight"])
@@ -75,7 +75,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_key(official_state
     path = tmp_path / "bad.pth"
     torch.save(state, path)
     with pytest.raises(UserError, match=expected.replace("(", r"\(").replace(")", r"\)")) as e:
-        load_dextr(path)
+        DEXTR.load(path)
     assert str(path) in str(e.value)
 
 
@@ -83,16 +83,16 @@ def test_a_file_that_is_not_a_plain_state_dict_is_refused_without_unpickling_it(
     path = tmp_path / "evil.pth"
     torch.save({"weights": torch.ones(3), "payload": Payload()}, path)  # unpickling would run Payload's code
     with pytest.raises(UserError, match="loads safely"):
-        load_dextr(path)
+        DEXTR.load(path)
     with pytest.raises(UserError, match="no such weights file"):
-        load_dextr(tmp_path / "absent.pth")
+        DEXTR.load(tmp_path / "absent.pth")
 
 
 def test_our_light_checkpoint_round_trips_through_safetensors(tmp_path):
     torch.manual_seed(1)
     model = dextr_net(LIGHT)
     save_checkpoint(tmp_path / "run", LIGHT, model)
-    predictor = load_dextr(tmp_path / "run")
+    predictor = DEXTR.load(tmp_path / "run")
     assert predictor.crop == LIGHT["crop"]
     for key, value in model.state_dict().items():
         assert torch.equal(predictor.model.state_dict()[key], value), key

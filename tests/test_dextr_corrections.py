@@ -9,8 +9,8 @@ from annotator.cli import main
 from converters import Box, Correction, ExtremePoints
 from detectors.backbones import widened_inputs
 from detectors.checkpoints import load_matching, read_foreign_state_dict, save_checkpoint
-from detectors.dextr import LIGHT, RELAX, WITH_BACKGROUND, DextrPredictor, crop_input, dextr_net, load_dextr
-from detectors.dextr_train import with_corrections
+from detectors.dextr import LIGHT, RELAX, WITH_BACKGROUND, DextrPredictor, crop_input, dextr_net
+from detectors.kinds.dextr import DEXTR, with_corrections
 from detectors.maskers import masks_from_extremes
 from detectors.maskers.simulate import error_regions, sampled_corrections
 from tests.samples import blob_photos
@@ -54,7 +54,7 @@ def test_a_four_input_network_still_loads_runs_and_its_mask_obeys_both_kinds_of_
     with torch.no_grad():
         model.layer5.final.bias.fill_(20)  # sure that the whole box is the object
     save_checkpoint(tmp_path / "run", PAPERS, model)
-    predictor = load_dextr(tmp_path / "run")
+    predictor = DEXTR.load(tmp_path / "run")
     assert predictor.inputs == 4
     inside = Correction(40.5, 30.5, True)
     image = np.zeros((150, 160, 3), np.uint8)
@@ -122,6 +122,6 @@ def test_training_from_a_checkpoint_on_the_command_line(tmp_path, capsys):
     data = blob_photos(tmp_path)
     assert main(["train", "--arch", "dextr", "--data", str(data), "--images", str(tmp_path), "--out",
                  str(tmp_path / "run"), "--init", str(tmp_path / "start"), "--epochs", "1", "--batch", "2"]) == 0
-    assert "resnet18 (crop 64, 5 inputs)" in capsys.readouterr().out
-    trained = load_dextr(tmp_path / "run")
+    assert "on 2 objects (crop 64, 5 inputs)" in capsys.readouterr().out
+    trained = DEXTR.load(tmp_path / "run")
     assert isinstance(trained, DextrPredictor) and trained.inputs == 5 and trained.crop == 64

@@ -9,9 +9,10 @@ import torch
 from annotator.cli import main
 from converters import UserError
 from detectors.backbones import ResNet, load_imagenet
-from detectors.dextr import LIGHT, DextrNet, load_dextr
+from detectors.dextr import LIGHT, DextrNet
 from detectors.dextr_data import ObjectCrops, augment, synthetic_objects
-from detectors.dextr_train import train_dextr
+from detectors.kinds.dextr import DEXTR
+from detectors.train import Schedule, train
 from tests.samples import blob, blob_photos, object_photo
 
 TINY = {**LIGHT, "crop": 64}
@@ -20,15 +21,16 @@ TINY = {**LIGHT, "crop": 64}
 def test_the_loss_falls_and_every_epoch_leaves_a_checkpoint(tmp_path):
     objects = synthetic_objects(8, seed=3, size=96)
     lines = []
-    train_dextr(objects, tmp_path / "run", TINY, epochs=8, batch=4, lr=3e-3, log=lines.append)
+    train(DEXTR, objects, tmp_path / "run", TINY, Schedule(epochs=8, batch=4, lr=3e-3), log=lines.append)
     history = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert [m["epoch"] for m in history] == list(range(1, 9)) and len(lines) == 8
     assert history[-1]["loss"] < 0.6 * history[0]["loss"]
-    assert load_dextr(tmp_path / "run").crop == 64
+    assert DEXTR.load(tmp_path / "run").crop == 64
 
 
 def test_a_time_budget_ends_training_and_keeps_what_was_learned(tmp_path):
-    metrics = train_dextr(synthetic_objects(4, size=96), tmp_path / "run", TINY, minutes=0.05, batch=2, log=print)
+    metrics = train(DEXTR, synthetic_objects(4, size=96), tmp_path / "run", TINY, Schedule(minutes=0.05, batch=2),
+                    log=print)
     assert metrics["seconds"] < 30 and (tmp_path / "run" / "model.safetensors").is_file()
 
 
@@ -76,6 +78,25 @@ def test_train_then_mask_with_the_trained_model_from_the_command_line(tmp_path, 
     assert main(["train", "--arch", "dextr", "--data", str(data), "--out", str(run), "--epochs", "2",
                  "--crop", "64", "--batch", "2", "--synthetic", "2", "--val", str(data)]) == 0
     said = capsys.readouterr().out
-    assert "on 4 objects, 2 held out" in said and "epoch 2: loss" in said and "val mean IoU" in said
+    assert "on 4 objects" in said and "validated on" in said and "epoch 2: loss" in said and "val_mean_iou" in said
     assert main(["eval-masks", str(data), "--method", "dextr", "--weights", str(run), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 2
+
+
+def test_dextr_resumes_through_the_same_loop_as_the_detector(tmp_path):
+    objects = synthetic_objects(4, seed=2, size=96)
+    train(DEXTR, objects, tmp_path / "run", TINY, Schedule(epochs=1, batch=2), log=lambda line: None)
+    lines = []
+    train(DEXTR, objects, tmp_path / "run", TINY, Schedule(epochs=2, batch=2), resume=True, log=lines.append)
+    history = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert lines[0].startswith("resuming after epoch 1")
+    assert [m["epoch"] for m in history] == [1, 2] and [m["steps"] for m in history] == [2, 4]
+    assert all({"epoch", "steps", "seconds", "loss"} <= m.keys() for m in history)
+
+
+def test_an_option_of_another_model_kind_is_refused(tmp_path, capsys):
+    data = blob_photos(tmp_path)
+    assert main(["train", "--arch", "dextr", "--data", str(data), "--out", str(tmp_path / "run"),
+                 "--img-size", "64"]) == 2
+    assert "--img-size does not apply to --arch dextr" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

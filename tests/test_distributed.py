@@ -12,22 +12,24 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 PROBE = """
 import json, os, sys
 from pathlib import Path
-import detectors.sapd_train as training
+import detectors.kinds.sapd as sapd_kind
+from detectors.kinds.sapd import SAPD_KIND
+from detectors.train import Schedule, train
 from converters.formats import read_dataset
 from detectors.detection_data import load_photos
 
 made = []
-class Recorded(training.SAPD):
+class Recorded(sapd_kind.SAPD):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         made.append(self)
-training.SAPD = Recorded
+sapd_kind.SAPD = Recorded
 
 coco, out = Path(sys.argv[1]), Path(sys.argv[2])
 loaded = read_dataset(coco, "coco", coco.parent, extremes=True)
 found, classes = load_photos(loaded.dataset, loaded.image_root)
-metrics = training.train_sapd(found, classes, out, {"depth": 18, "img_size": 64, "channels": 32}, minutes=0.1,
-                              batch=2, log=lambda line: None)
+metrics = train(SAPD_KIND, found, out, {"depth": 18, "img_size": 64, "channels": 32, "classes": classes},
+                Schedule(minutes=0.1, batch=2), log=lambda line: None)
 sums = [float(p.detach().double().sum()) for p in made[0].parameters()]
 (out / f"rank{os.environ['RANK']}.json").write_text(json.dumps({"steps": metrics["steps"], "sums": sums}))
 """
@@ -53,7 +55,7 @@ def test_torchrun_runs_the_train_command_on_each_process_s_share_of_the_images(t
                            "--out", str(run), "--epochs", "2", "--img-size", "64", "--batch", "2", "--channels", "32"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("training SAPD") == 1 and "2 processes" in done.stdout
+    assert done.stdout.count("training sapd") == 1 and "2 processes" in done.stdout
     history = json.loads((run / "metrics.json").read_text())
     assert [m["steps"] for m in history] == [2, 4]  # 8 images, 4 per process, 2 per step
     assert (run / "model.safetensors").is_file()

@@ -10,10 +10,12 @@ from annotator.cli import main
 from converters import UserError
 from detectors.checkpoints import save_checkpoint
 from detectors.configs import checked_config
-from detectors.dextr import LIGHT, dextr_net, load_dextr
-from detectors.predictor import Predictor
+from detectors.dextr import LIGHT, dextr_net
+from detectors.kinds import load_detector
+from detectors.kinds.dextr import DEXTR
+from detectors.kinds.sapd import SAPD_KIND
 from detectors.sapd import SAPD
-from detectors.sapd_train import RESUME_STATE, train_sapd
+from detectors.train import RESUME_STATE, Schedule, train
 from tests.test_sapd_train import photos
 
 SAPD_CONFIG = {"arch": "sapd", "depth": 18, "img_size": 64, "channels": 32, "classes": ["small", "large"]}
@@ -62,7 +64,7 @@ def rewrite(run, tmp_path, **changes):
 def test_a_dextr_config_out_of_its_schema_is_one_line(dextr_run, tmp_path, capsys, changes, said):
     copy = rewrite(dextr_run, tmp_path, **changes)
     with pytest.raises(UserError, match="config.json") as caught:
-        load_dextr(copy)
+        DEXTR.load(copy)
     assert said in str(caught.value)
     assert main(["eval-masks", str(tmp_path / "none.json"), "--method", "dextr", "--weights", str(copy)]) == 2
     err = capsys.readouterr().err
@@ -82,7 +84,7 @@ def test_a_dextr_config_out_of_its_schema_is_one_line(dextr_run, tmp_path, capsy
 def test_a_detector_config_out_of_its_schema_is_one_line(sapd_run, tmp_path, capsys, changes, said):
     copy = rewrite(sapd_run, tmp_path, **changes)
     with pytest.raises(UserError, match="config.json") as caught:
-        Predictor.load(copy)
+        load_detector(copy)
     assert said in str(caught.value)
     assert main(["eval", "--model", str(copy), "--data", str(tmp_path / "none.json")]) == 2
     err = capsys.readouterr().err
@@ -91,15 +93,16 @@ def test_a_detector_config_out_of_its_schema_is_one_line(sapd_run, tmp_path, cap
 
 def test_older_configs_read_with_the_values_they_were_made_with():
     old = {"arch": "dextr", "depth": 101, "crop": 512}  # before output_stride and inputs were written
-    read = checked_config(old, "dextr", "x")
+    read = checked_config(old, DEXTR, "x")
     assert (read["output_stride"], read["inputs"]) == (8, 4)
     before_channels = {k: v for k, v in SAPD_CONFIG.items() if k != "channels"}
-    assert checked_config(before_channels, "sapd", "x")["channels"] == 256
+    assert checked_config(before_channels, SAPD_KIND, "x")["channels"] == 256
 
 
 def test_the_command_line_settings_are_checked_before_training(tmp_path, capsys):
     with pytest.raises(UserError, match="img_size is 8"):
-        train_sapd(photos(tmp_path), ["small", "large"], tmp_path / "run", {"depth": 18, "img_size": 8}, epochs=1)
+        train(SAPD_KIND, photos(tmp_path), tmp_path / "run",
+              {"depth": 18, "img_size": 8, "classes": ["small", "large"]}, Schedule(epochs=1))
     assert not (tmp_path / "run").exists()
 
 
@@ -108,10 +111,12 @@ def test_a_damaged_resume_file_is_refused_in_one_line(tmp_path, damage):
     data = photos(tmp_path)
     config = {"depth": 18, "img_size": 64, "channels": 32}
     out = tmp_path / "run"
-    train_sapd(data, ["small", "large"], out, config, epochs=1, batch=2, log=lambda line: None)
+    train(SAPD_KIND, data, out, {**config, "classes": ["small", "large"]}, Schedule(epochs=1, batch=2),
+          log=lambda line: None)
     if damage == "pickle":
         torch.save({"optimiser": object()}, out / RESUME_STATE)  # not plain data: weights_only refuses it
     else:
         (out / RESUME_STATE).write_bytes(damage)
     with pytest.raises(UserError, match=f"{RESUME_STATE}: cannot be resumed from"):
-        train_sapd(data, ["small", "large"], out, config, epochs=2, batch=2, resume=True, log=lambda line: None)
+        train(SAPD_KIND, data, out, {**config, "classes": ["small", "large"]}, Schedule(epochs=2, batch=2),
+              resume=True, log=lambda line: None)

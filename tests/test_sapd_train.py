@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from detectors.detection_data import DetectionSamples, Photo, _flip
-from detectors.sapd_train import RESUME_STATE, rate_at, train_sapd
+from detectors.kinds.sapd import SAPD_KIND
+from detectors.train import RESUME_STATE, Schedule, train
 from tests.samples import write_json
 
 
@@ -59,23 +60,23 @@ def test_a_sample_is_the_normalised_square_and_its_objects_scaled_with_it(tmp_pa
 
 
 def test_the_schedule_warms_up_then_drops_by_ten_twice():
-    assert rate_at(0.0, 0.01) == pytest.approx(0.001)
-    assert rate_at(0.5, 0.01) == pytest.approx(0.01)
-    assert rate_at(0.8, 0.01) == pytest.approx(0.001)
-    assert rate_at(0.95, 0.01) == pytest.approx(0.0001)
+    assert SAPD_KIND.rate(0.0) == pytest.approx(0.1)
+    assert SAPD_KIND.rate(0.5) == pytest.approx(1)
+    assert SAPD_KIND.rate(0.8) == pytest.approx(0.1)
+    assert SAPD_KIND.rate(0.95) == pytest.approx(0.01)
 
 
 def test_every_epoch_leaves_a_checkpoint_and_a_resumed_run_goes_on_from_it(tmp_path):
     data = photos(tmp_path)
-    config = {"depth": 18, "img_size": 64, "channels": 32}
+    config = {"depth": 18, "img_size": 64, "channels": 32, "classes": ["small", "large"]}
     out = tmp_path / "run"
-    train_sapd(data, ["small", "large"], out, config, epochs=2, batch=2, log=lambda line: None)
+    train(SAPD_KIND, data, out, config, Schedule(epochs=2, batch=2), log=lambda line: None)
     history = json.loads((out / "metrics.json").read_text())
     assert [m["epoch"] for m in history] == [1, 2] and history[-1]["steps"] == 4
     assert json.loads((out / "config.json").read_text())["classes"] == ["small", "large"]
     assert (out / "model.safetensors").is_file() and (out / RESUME_STATE).is_file()
     lines = []
-    train_sapd(data, ["small", "large"], out, config, epochs=3, batch=2, resume=True, log=lines.append)
+    train(SAPD_KIND, data, out, config, Schedule(epochs=3, batch=2), resume=True, log=lines.append)
     assert lines[0].startswith("resuming after epoch 2")
     history = json.loads((out / "metrics.json").read_text())
     assert [m["epoch"] for m in history] == [1, 2, 3] and history[-1]["steps"] == 6
@@ -103,7 +104,7 @@ def test_eval_refuses_a_model_that_is_not_a_detector(tmp_path, capsys):
 
     save_checkpoint(tmp_path / "masks", LIGHT, dextr_net(LIGHT))
     assert main(["eval", "--model", str(tmp_path / "masks"), "--data", str(tmp_path / "x.json")]) == 2
-    assert "holds a 'dextr' model, not a SAPD detector" in capsys.readouterr().err
+    assert "holds a 'dextr' model (a DEXTR mask network), not a detector" in capsys.readouterr().err
 
 
 def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path, capsys):
@@ -113,8 +114,8 @@ def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path,
 
     data = photos(tmp_path)
     run = tmp_path / "run"
-    train_sapd(data, ["small", "large"], run, {"depth": 18, "img_size": 64, "channels": 32}, epochs=1, batch=2,
-               log=lambda line: None)
+    train(SAPD_KIND, data, run, {"depth": 18, "img_size": 64, "channels": 32, "classes": ["small", "large"]},
+          Schedule(epochs=1, batch=2), log=lambda line: None)
     path = tmp_path / "p.sqlite"
     with Project.create(path, tmp_path) as project:
         project.add_images([(p.path.name, 128, 96) for p in data])

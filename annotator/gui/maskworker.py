@@ -52,9 +52,9 @@ class MaskWorker(QObject):
     def _network(self, weights: str) -> DextrFunction:
         """DEXTR, loaded in the worker on first use (torch is imported only then) and kept."""
         if self._loaded is None or self._loaded[0] != weights:
-            from detectors.dextr import load_dextr
+            from detectors.kinds.dextr import DEXTR
 
-            self._loaded = (weights, load_dextr(weights))
+            self._loaded = (weights, DEXTR.load(weights))
         return self._loaded[1]
 
     def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints,

@@ -1,0 +1,282 @@
+"""The `annotator` commands that run models: masks, eval-masks, train, eval and prelabel (their
+arguments and what they print; the work is in `training`, `mask_fill`, `prelabel` and `detectors`)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from converters import UserError, write_coco
+from converters.formats import read_dataset
+from detectors.maskers import METHODS
+
+from .prelabel import MIN_SCORE
+from .progress import TerminalProgress
+from .store import Project, is_project_file
+
+
+def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
+    """`training`: with the train command's arguments, which read the model kinds (and so load torch)."""
+    s = sub.add_parser("masks", help="make the masks of clicked objects with a mask backend",
+                       description="Make a mask for every object that has extreme points and no mask drawn by a "
+                                   "person (a mask made earlier by another backend is replaced). Work is kept as "
+                                   "it goes: run it again to resume.")
+    s.add_argument("src", metavar="PROJECT|COCO", type=Path, help="project file, or COCO file with extreme_points")
+    _mask_method_arguments(s)
+    s.add_argument("--images", type=Path, help="COCO: folder the image names are relative to (default: its folder)")
+    s.add_argument("-o", "--output", type=Path,
+                   help="COCO: file to write (default: SRC itself); if it exists, the run resumes from it")
+    s.set_defaults(run=cmd_masks)
+
+    s = sub.add_parser("eval-masks", help="score a mask backend against ground-truth masks",
+                       description="Simulate an annotator: click each ground-truth object's extreme points "
+                                   "(ExtremeNet's rule, optionally jittered), make the mask, and compare. Prints "
+                                   "the mean IoU, the shares above IoU 0.5, 0.75 and 0.9, and ms per object.")
+    s.add_argument("coco", metavar="COCO", type=Path, help="COCO file with ground-truth masks")
+    _images_argument(s)
+    _mask_method_arguments(s)
+    s.add_argument("--jitter", type=float, default=0.0, metavar="PX",
+                   help="move each click to a random object pixel within PX of the true extreme (default 0)")
+    s.add_argument("--seed", type=int, default=0, help="random seed for --jitter (default 0)")
+    s.add_argument("--corrections", type=int, default=0, metavar="N",
+                   help="then up to N correction clicks, one at a time, inside the largest error region; "
+                        "prints the mean IoU after each, and NoC@85 and NoC@90 (default 0)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(run=cmd_eval_masks)
+
+    s = sub.add_parser("train", help="train a model on labels: a detector (sapd) or the mask network (dextr)",
+                       description="Train a model kind on the labels of a COCO file, or of a project's images "
+                                   "marked done: sapd, the detector, on boxes and extreme points; dextr, the mask "
+                                   "network, on masks. Writes RUN_DIR/config.json, model.safetensors and "
+                                   "metrics.json after every epoch. On several processes or machines: torchrun "
+                                   "--nproc-per-node N -m annotator train ... (--batch is then per process).")
+    if training:
+        _train_arguments(s)
+    s.set_defaults(run=cmd_train)
+
+    s = sub.add_parser("eval", help="score a detector: COCO box AP on a labelled COCO file",
+                       description="Run the detector in RUN_DIR on every image of COCO and score it with "
+                                   "pycocotools: AP (0.5:0.95), AP50, AP75, and ms per image (median, decoding "
+                                   "included).")
+    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
+                   help="a run of `annotator train --arch sapd`")
+    s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
+    _images_argument(s)
+    _device_argument(s)
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(run=cmd_eval)
+
+    s = sub.add_parser("prelabel", help="add a detector's detections to a project as pending suggestions",
+                       description="Run the detector in RUN_DIR on the project's images and store what it finds as "
+                                   "pending suggestions (with four extreme points each), never touching your "
+                                   "labels; review them in the window (Enter accepts, Delete rejects). Images "
+                                   "this model already suggested on are skipped, so a stopped run resumes.")
+    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
+                   help="a run of `annotator train --arch sapd`")
+    s.add_argument("--min-score", type=float, default=MIN_SCORE,
+                   help=f"keep detections scoring at least this (default {MIN_SCORE})")
+    s.add_argument("--images", choices=("todo", "all"), default="todo",
+                   help="todo (default): images not marked done; all: every image")
+    _device_argument(s)
+    s.set_defaults(run=cmd_prelabel)
+
+
+def _device_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--device", help="cpu or cuda (default: cuda if there is one)")
+
+
+def _images_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
+
+
+def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--method", choices=METHODS, default="grabcut",
+                   help="octagon: instant, from the clicks alone; grabcut: follows the image (default); "
+                        "dextr: the DEXTR network (needs --weights)")
+    s.add_argument("--weights", type=Path, metavar="W",
+                   help="dextr: a model directory from `annotator train`, or the official dextr_*.pth file")
+
+
+def _dextr(args: argparse.Namespace):
+    """The loaded network for --method dextr, else None."""
+    if args.method != "dextr":
+        if args.weights is not None:
+            raise UserError(f"--weights applies to --method dextr, not {args.method}")
+        return None
+    if args.weights is None:
+        raise UserError("--method dextr needs --weights: a model directory or the official dextr_*.pth file")
+    from detectors.kinds.dextr import DEXTR
+
+    return DEXTR.load(args.weights)
+
+
+def cmd_masks(args: argparse.Namespace) -> None:
+    from .mask_fill import fill_dataset, fill_project
+
+    dextr = _dextr(args)
+    if is_project_file(args.src):
+        if args.output is not None or args.images is not None:
+            raise UserError("-o and --images apply to a COCO file; a project keeps its masks and knows its images")
+        with Project.open(args.src) as project, TerminalProgress(f"{args.method} masks") as progress:
+            project.lock_for_labelling("annotator masks")
+            result = fill_project(project, args.method, dextr, progress)
+        where = str(args.src)
+    else:
+        out = args.output or args.src
+        src = out if out.exists() and out != args.src else args.src
+        if src != args.src:
+            print(f"resuming from {out}, which exists (delete it to start again from {args.src})")
+        loaded = _read_coco(src, args.images or args.src.parent)
+        with TerminalProgress(f"{args.method} masks") as progress:
+            result = fill_dataset(loaded.dataset, loaded.image_root, args.method,
+                                  save=lambda: write_coco(loaded.dataset, out), dextr=dextr, progress=progress)
+        where = str(out)
+    fallbacks = f" ({result.fallbacks} by the octagon: {args.method} found no object)" if result.fallbacks else ""
+    print(f"{where}: made {result.made} masks{fallbacks}; kept {result.kept} made before or drawn by a person")
+    if result.missing_images:
+        print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
+
+
+def cmd_eval_masks(args: argparse.Namespace) -> None:
+    from detectors.mask_eval import evaluate_masks
+
+    dextr = _dextr(args)
+    loaded = _read_coco(args.coco, args.images)
+    with TerminalProgress(f"evaluating {args.method}") as progress:
+        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, dextr, args.jitter, args.seed, progress,
+                                args.corrections)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(scores)))
+    else:
+        print("\n".join(scores.lines(args.method)))
+
+
+def _train_arguments(s: argparse.ArgumentParser) -> None:
+    from detectors.kinds import KINDS
+    from detectors.train import OPTIMISERS
+
+    def each(default) -> str:
+        return ", ".join(f"{kind.name} {default(kind)}" for kind in KINDS.values())
+
+    s.add_argument("--arch", choices=list(KINDS), required=True, help="the model kind to train")
+    s.add_argument("--data", type=Path, metavar="PROJECT|COCO", help="the labels: a COCO file, or a project "
+                                                                     "(its images marked done)")
+    _images_argument(s)
+    s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
+    s.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "resnet101"), default="resnet18",
+                   help="resnet18 (default): light, for a CPU; resnet50 and resnet101: the papers' "
+                        "(dextr: crop 512, output stride 8)")
+    s.add_argument("--backbone-weights", metavar="PTH|imagenet",
+                   help="ImageNet weights in torchvision's layout (e.g. resnet18-f37072fd.pth); imagenet: "
+                        "torchvision's file for the backbone, downloaded once and checked")
+    s.add_argument("--init", type=Path, metavar="W",
+                   help="start from this model of the same kind (a RUN_DIR; dextr: also the official "
+                        "dextr_*.pth), its settings with it; dextr's official 4-input layer gets a blank "
+                        "background channel")
+    length = s.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int,
+                        help=f"passes over the data (default: {each(lambda k: k.defaults.epochs)})")
+    length.add_argument("--minutes", type=float, help="fit the whole schedule into this many minutes instead")
+    s.add_argument("--batch", type=int, help=f"samples per step (default: {each(lambda k: k.defaults.batch)})")
+    s.add_argument("--optimizer", choices=list(OPTIMISERS),
+                   help=f"default: {each(lambda k: k.defaults.optimiser)}")
+    s.add_argument("--lr", type=float, help="starting rate (default: "
+                   + "; ".join(f"{k.name} " + ", ".join(f"{o} {r:g}" for o, r in k.defaults.rates.items())
+                               for k in KINDS.values()) + ")")
+    for kind in KINDS.values():
+        for option in kind.options:
+            if option.value is None:
+                s.add_argument(option.flag, dest=f"set_{option.key}", type=int, metavar="N",
+                               help=f"{kind.name}: {option.help}")
+            else:
+                s.add_argument(option.flag, dest=f"set_{option.key}", action="store_const", const=option.value,
+                               help=f"{kind.name}: {option.help}")
+    s.add_argument("--amp", action="store_true", help="on cuda: mixed precision")
+    s.add_argument("--resume", action="store_true", help="go on from RUN_DIR's last epoch, on the same schedule")
+    s.add_argument("--synthetic", type=int, default=0, metavar="N",
+                   help="dextr: add N objects our code draws (default 0); without --data, train on them alone")
+    s.add_argument("--val", type=Path, metavar="COCO", help="held-out COCO file, scored after every epoch "
+                                                            "(sapd: box AP; dextr: mean IoU)")
+    _device_argument(s)
+    s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from detectors.distributed import launched
+    from detectors.kinds import KINDS
+
+    from .training import TrainingRequest, run_training
+
+    kind = KINDS[args.arch]
+    options = {k.removeprefix("set_"): v for k, v in vars(args).items() if k.startswith("set_") and v is not None}
+    theirs = {o.key: o.flag for o in kind.options}
+    for key in options:
+        if key not in theirs:
+            flag = next(o.flag for k in KINDS.values() for o in k.options if o.key == key)
+            raise UserError(f"{flag} does not apply to --arch {kind.name}")
+    depth = int(args.backbone.removeprefix("resnet"))
+    weights = args.backbone_weights
+    if weights == "imagenet":
+        from detectors.pretrained import imagenet_weights
+
+        weights = imagenet_weights(depth)
+    main_process = launched().main
+    request = TrainingRequest(
+        args.arch, args.out, args.data, args.images, args.val, args.synthetic, depth,
+        Path(weights) if weights is not None else None, args.init, options, args.epochs, args.minutes, args.batch,
+        args.lr, args.optimizer, args.amp, args.resume, _device(args), args.workers)
+
+    def say(line: str) -> None:  # under torchrun every process runs this command: the first one speaks
+        if main_process:
+            print(line, flush=True)
+    with TerminalProgress("training") as progress:
+        run_training(request, say, progress, progress.describe)
+    say(f"wrote {args.out}" + (f": use it with --method dextr --weights {args.out}" if args.arch == "dextr" else
+                               f": score it with `annotator eval --model {args.out} --data COCO`"))
+
+
+def cmd_prelabel(args: argparse.Namespace) -> None:
+    from detectors.kinds import load_detector
+
+    from .prelabel import prelabel
+
+    predictor = load_detector(args.model, _device(args))
+    with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
+        project.lock_for_labelling("annotator prelabel")
+        result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress)
+    print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
+          f"{result.skipped} images suggested on before by this model were skipped")
+    if result.missing_images:
+        print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from detectors.detector_eval import evaluate_detector
+    from detectors.kinds import load_detector
+
+    predictor = load_detector(args.model, _device(args))
+    loaded = _read_coco(args.data, args.images, extremes=True)
+    with TerminalProgress("evaluating") as progress:
+        scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress)
+    if args.json:
+        print(json.dumps(scores))
+        return
+    print(f"AP {scores['ap']:.3f}, AP50 {scores['ap50']:.3f}, AP75 {scores['ap75']:.3f} on {scores['images']} "
+          f"images; {scores['ms_per_image']:.1f} ms per image (median)")
+    if scores["extreme_error"] is not None:
+        print(f"extreme points: {scores['extreme_error']:.1%} of the box side from the true ones on average "
+              f"(the sides' midpoints: {scores['midpoint_error']:.1%})")
+
+
+def _device(args: argparse.Namespace) -> str:
+    """--device, or a GPU when there is one. torch is imported here, not to build the parser."""
+    from detectors.device import default_device
+
+    return args.device or default_device()
+
+
+def _read_coco(path: Path, images: Path | None, extremes: bool = False):
+    """A COCO file whose image names are relative to `images`, or to its own folder."""
+    return read_dataset(path, "coco", images or path.parent, extremes=extremes)

@@ -1,0 +1,38 @@
+"""The registry of model kinds. A kind is one module that declares its config keys and the defaults of a
+new run, builds its network, runs one training step (the loss), decodes (`predictor`) and scores
+held-out data; `detectors.train` runs every kind through the same loop, and loading a model directory,
+the command line's choices and checkpoints read this table. Adding a kind is one module plus one line
+here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from converters import UserError
+from converters.errors import shown
+
+from ..checkpoints import CONFIG, read_checkpoint
+from .base import ModelKind, Option, Role, TrainingDefaults
+from .dextr import DEXTR
+from .sapd import SAPD_KIND
+
+KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (SAPD_KIND, DEXTR)}
+
+__all__ = ["KINDS", "ModelKind", "Option", "Role", "TrainingDefaults", "kind_of", "load_detector"]
+
+
+def kind_of(directory: str | os.PathLike) -> ModelKind:
+    """The kind a model directory's config names; an unknown one is refused with the kinds there are."""
+    config, _ = read_checkpoint(directory)
+    arch = config.get("arch") if isinstance(config, dict) else None
+    if arch not in KINDS:
+        raise UserError(f"holds a {shown(arch)} model: known kinds are {', '.join(KINDS)}", Path(directory) / CONFIG)
+    return KINDS[arch]
+
+
+def load_detector(run: str | os.PathLike, device: str = "cpu"):
+    """The detector a training run wrote, ready to predict; a mask network is refused with what it is."""
+    kind = kind_of(run)
+    if kind.role is not Role.DETECTOR:
+        raise UserError(f"holds a {shown(kind.name)} model ({kind.title}), not a detector", Path(run) / CONFIG)
+    return kind.load(run, device)

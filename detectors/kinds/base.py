@@ -1,0 +1,117 @@
+"""What every model kind declares, and the parts most kinds share (reading our model directories,
+starting from another run's weights)."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset as TorchDataset
+
+from converters import Dataset
+
+from ..checkpoints import load_matching
+from ..configs import Key, read_model
+
+
+class Role(enum.StrEnum):
+    DETECTOR = "detector"  # an image in, Detections with extreme points out
+    MASKS = "masks"  # an image and an object's clicks in, its mask out
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingDefaults:
+    """A new run's schedule when the person names none. `rates`: the starting rate per optimiser; the
+    first optimiser is the default."""
+    epochs: int
+    batch: int
+    rates: dict[str, float]
+    clip: float | None = None  # gradient norm clipping
+
+    @property
+    def optimiser(self) -> str:
+        return next(iter(self.rates))
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A config key the person may set for a run (the command line shows it as `flag`). A switch has a
+    `value` for when it is given and a `default` for when not, which holds even over `--init`'s config
+    (a choice about the training, not the network it starts from)."""
+    flag: str
+    key: str
+    help: str
+    value: Any = None
+    default: Any = None
+
+
+Validator = Callable[[nn.Module, dict[str, Any]], dict[str, float]]
+
+
+class ModelKind:
+    name: str  # the config's "arch"
+    title: str  # "a SAPD detector"
+    role: Role
+    keys: dict[str, Key]  # what config.json holds, checked on reading
+    defaults: TrainingDefaults
+    options: Sequence[Option] = ()
+
+    def new_config(self, depth: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def build(self, config: dict[str, Any], backbone_weights: Path | None = None) -> nn.Module:
+        raise NotImplementedError
+
+    def training_set(self, dataset: Dataset, image_root: Path) -> tuple[list, dict[str, Any]]:
+        """The samples to train on, and the config keys the data decides (a detector's classes)."""
+        raise NotImplementedError
+
+    def described(self, samples: list, config: dict[str, Any]) -> str:
+        """What a run trains on, in words: "14 images, 3 classes"."""
+        raise NotImplementedError
+
+    def synthetic(self, count: int) -> list | None:
+        """Samples our code draws, for a run with few labels or none; None: this kind has none."""
+        return None
+
+    def training_data(self, samples: list, config: dict[str, Any]) -> tuple[TorchDataset, Callable | None]:
+        """The dataset the loop batches, and its collate function (None: torch's)."""
+        raise NotImplementedError
+
+    def training_step(self, model: nn.Module, config: dict[str, Any], amp: bool, seed: int) -> nn.Module:
+        """A module whose forward(batch, share) returns the loss's parts: DistributedDataParallel wraps
+        it, so it sees every parameter the loss uses. `share`: how far the run is, 0 to 1."""
+        raise NotImplementedError
+
+    def to_device(self, batch: Any, device: str, memory_format: torch.memory_format) -> Any:
+        raise NotImplementedError
+
+    def rate(self, share: float) -> float:
+        """The learning rate's factor at `share` of the run."""
+        raise NotImplementedError
+
+    def validator(self, dataset: Dataset, image_root: Path) -> Validator:
+        """Scores the model being trained on held-out labels (keys val_*, into metrics.json)."""
+        raise NotImplementedError
+
+    def predictor(self, model: nn.Module, config: dict[str, Any], device: str):
+        raise NotImplementedError
+
+    def read(self, weights: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The checked config and the weights of a model directory of this kind."""
+        return read_model(weights, self)
+
+    def load(self, weights: str | os.PathLike, device: str = "cpu"):
+        config, state = self.read(weights)
+        model = self.build(config)
+        load_matching(model, state, weights)
+        return self.predictor(model, config, device)
+
+    def start_from(self, model: nn.Module, weights: Path) -> None:
+        """Training from a model of this kind instead of from scratch."""
+        load_matching(model, self.read(weights)[1], weights)
