@@ -14,7 +14,7 @@ from converters.images import ImageFolder
 from converters.masks import mask_to_polygons
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
-from detectors.maskers import DextrFunction, masks_from_extremes
+from detectors.maskers import Network, masks_from_extremes
 
 from .masking import needs_mask, with_made_mask
 from .store import Project
@@ -31,7 +31,7 @@ class FillResult:
     missing_images: list[str] = dataclasses.field(default_factory=list)
 
 
-def fill_project(project: Project, method: str, dextr: DextrFunction | None = None,
+def fill_project(project: Project, method: str, network: Network | None = None,
                  progress: Progress = no_progress) -> FillResult:
     result = FillResult()
     folder = ImageFolder(project.image_root)
@@ -39,7 +39,7 @@ def fill_project(project: Project, method: str, dextr: DextrFunction | None = No
     progress(0, len(images))
     for done, record in enumerate(images, 1):
         anns = project.annotations(record.id)
-        made = _fill_image(folder, record.file_name, anns, method, dextr, result)
+        made = _fill_image(folder, record.file_name, anns, method, network, result)
         if made:
             project.update_annotations(made)
         progress(done, len(images))
@@ -47,7 +47,7 @@ def fill_project(project: Project, method: str, dextr: DextrFunction | None = No
 
 
 def fill_dataset(dataset: Dataset, image_root: Path, method: str, save: Callable[[], None],
-                 dextr: DextrFunction | None = None, progress: Progress = no_progress) -> FillResult:
+                 network: Network | None = None, progress: Progress = no_progress) -> FillResult:
     """Fill `dataset` in place, calling `save` now and then and once at the end."""
     result = FillResult()
     folder = ImageFolder(image_root)
@@ -56,7 +56,7 @@ def fill_dataset(dataset: Dataset, image_root: Path, method: str, save: Callable
     last_save = time.monotonic()
     progress(0, len(dataset.images))
     for done, record in enumerate(dataset.images, 1):
-        for ann in _fill_image(folder, record.file_name, by_image.get(record.id, []), method, dextr, result):
+        for ann in _fill_image(folder, record.file_name, by_image.get(record.id, []), method, network, result):
             dataset.annotations[position[ann.id]] = ann
         if time.monotonic() - last_save > SAVE_EVERY:
             save()
@@ -67,7 +67,7 @@ def fill_dataset(dataset: Dataset, image_root: Path, method: str, save: Callable
 
 
 def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: str,
-                dextr: DextrFunction | None, result: FillResult) -> list[Annotation]:
+                network: Network | None, result: FillResult) -> list[Annotation]:
     todo = [a for a in anns if needs_mask(a, method)]
     result.kept += sum(1 for a in anns if a.extreme is not None) - len(todo)
     if not todo:
@@ -76,7 +76,8 @@ def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: 
     if path is None:
         result.missing_images.append(name)
         return []
-    masks = masks_from_extremes(read_rgb(path), [a.extreme for a in todo], method, dextr, [a.corrections for a in todo])
+    masks = masks_from_extremes(read_rgb(path), [a.extreme for a in todo], method, network,
+                                [a.corrections for a in todo])
     result.made += len(todo)
     result.fallbacks += sum(m.method != method for m in masks)
     return [with_made_mask(a, mask_to_polygons(m.mask), m.method) for a, m in zip(todo, masks, strict=True)]

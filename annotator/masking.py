@@ -15,7 +15,7 @@ import numpy as np
 
 from converters import Annotation, Correction, ExtremePoints, Shape, Source, UserError
 from converters.masks import mask_to_polygons
-from detectors.maskers import DextrFunction, masks_from_extremes
+from detectors.maskers import Network, masks_from_extremes
 
 from .store import Project
 
@@ -77,7 +77,7 @@ CROP_MIN = 64
 CROP_MAX = 768
 
 
-def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: DextrFunction | None = None,
+def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: Network | None = None,
               corrections: tuple[Correction, ...] = ()) -> MadeMask:
     """One object's mask, made on a crop around it and traced into polygons: the app's background
     worker calls this for each new or moved object, on photos of any size."""
@@ -95,7 +95,7 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, dextr: Dex
     shifted = ExtremePoints.checked_before(*[((x - x0) * sx, (y - y0) * sy) for x, y in (
         extreme.top, extreme.left, extreme.bottom, extreme.right)])
     moved = [Correction((c.x - x0) * sx, (c.y - y0) * sy, c.foreground) for c in corrections]
-    [result] = masks_from_extremes(crop, [shifted], method, dextr, [moved])
+    [result] = masks_from_extremes(crop, [shifted], method, network, [moved])
     polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
                 for p in mask_to_polygons(result.mask)]
     return MadeMask(polygons, result.method, result.note)

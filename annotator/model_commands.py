@@ -9,7 +9,7 @@ from pathlib import Path
 
 from converters import UserError, write_coco
 from converters.formats import read_dataset
-from detectors.maskers import METHODS
+from detectors.maskers import BACKENDS, METHODS
 
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
@@ -93,35 +93,34 @@ def _images_argument(s: argparse.ArgumentParser) -> None:
 
 def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--method", choices=METHODS, default="grabcut",
-                   help="octagon: instant, from the clicks alone; grabcut: follows the image (default); "
-                        "dextr: the DEXTR network (needs --weights)")
+                   help="; ".join(f"{b.name}: {b.help}" + (" (needs --weights)" if b.weights else "")
+                                  for b in BACKENDS.values()))
     s.add_argument("--weights", type=Path, metavar="W",
-                   help="dextr: a model directory from `annotator train`, or the official dextr_*.pth file")
+                   help="; ".join(f"{b.name}: {b.weights}" for b in BACKENDS.values() if b.weights))
 
 
-def _dextr(args: argparse.Namespace):
-    """The loaded network for --method dextr, else None."""
-    if args.method != "dextr":
+def _network(args: argparse.Namespace):
+    """The loaded weights for a --method that needs them, else None."""
+    backend = BACKENDS[args.method]
+    if backend.load is None:
         if args.weights is not None:
-            raise UserError(f"--weights applies to --method dextr, not {args.method}")
+            raise UserError(f"--weights does not apply to --method {args.method}: it needs none")
         return None
     if args.weights is None:
-        raise UserError("--method dextr needs --weights: a model directory or the official dextr_*.pth file")
-    from detectors.kinds.dextr import DEXTR
-
-    return DEXTR.load(args.weights)
+        raise UserError(f"--method {args.method} needs --weights: {backend.weights}")
+    return backend.load(args.weights)
 
 
 def cmd_masks(args: argparse.Namespace) -> None:
     from .mask_fill import fill_dataset, fill_project
 
-    dextr = _dextr(args)
+    network = _network(args)
     if is_project_file(args.src):
         if args.output is not None or args.images is not None:
             raise UserError("-o and --images apply to a COCO file; a project keeps its masks and knows its images")
         with Project.open(args.src) as project, TerminalProgress(f"{args.method} masks") as progress:
             project.lock_for_labelling("annotator masks")
-            result = fill_project(project, args.method, dextr, progress)
+            result = fill_project(project, args.method, network, progress)
         where = str(args.src)
     else:
         out = args.output or args.src
@@ -131,7 +130,7 @@ def cmd_masks(args: argparse.Namespace) -> None:
         loaded = _read_coco(src, args.images or args.src.parent)
         with TerminalProgress(f"{args.method} masks") as progress:
             result = fill_dataset(loaded.dataset, loaded.image_root, args.method,
-                                  save=lambda: write_coco(loaded.dataset, out), dextr=dextr, progress=progress)
+                                  save=lambda: write_coco(loaded.dataset, out), network=network, progress=progress)
         where = str(out)
     fallbacks = f" ({result.fallbacks} by the octagon: {args.method} found no object)" if result.fallbacks else ""
     print(f"{where}: made {result.made} masks{fallbacks}; kept {result.kept} made before or drawn by a person")
@@ -142,11 +141,11 @@ def cmd_masks(args: argparse.Namespace) -> None:
 def cmd_eval_masks(args: argparse.Namespace) -> None:
     from detectors.mask_eval import evaluate_masks
 
-    dextr = _dextr(args)
+    network = _network(args)
     loaded = _read_coco(args.coco, args.images)
     with TerminalProgress(f"evaluating {args.method}") as progress:
-        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, dextr, args.jitter, args.seed, progress,
-                                args.corrections)
+        scores = evaluate_masks(loaded.dataset, loaded.image_root, args.method, network, args.jitter, args.seed,
+                                progress, args.corrections)
     if args.json:
         print(json.dumps(dataclasses.asdict(scores)))
     else:

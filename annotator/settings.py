@@ -5,7 +5,7 @@ import dataclasses
 import json
 
 from converters.atomic import atomic_write
-from detectors.maskers import METHODS
+from detectors.maskers import BACKENDS
 
 from .recent import config_dir
 
@@ -14,7 +14,8 @@ from .recent import config_dir
 class Settings:
     mask_method: str = "grabcut"  # what replaces the instant octagon, in the background
     accept_score: float = 0.5  # Ctrl+Enter accepts the image's suggestions scoring at least this
-    dextr_weights: str = ""  # the DEXTR model (a run directory or the official .pth) for method "dextr"
+    #: Per mask backend that needs weights, its file or run directory (DEXTR's model).
+    weights: dict[str, str] = dataclasses.field(default_factory=dict)
     detector: str = ""  # the last detector run directory pre-labelled with, offered first next time
     prelabel_score: float = 0.3  # pre-labelling suggests the detections scoring at least this
 
@@ -31,18 +32,28 @@ def load_settings() -> Settings:
         return defaults
     method = stored.get("mask_method")
     score = stored.get("accept_score")
-    weights = stored.get("dextr_weights")
-    weights = weights if isinstance(weights, str) else ""
+    weights = _weights(stored)
     detector = stored.get("detector")
-    if method == "dextr" and not weights:
-        method = None
+    if method not in BACKENDS or (BACKENDS[method].weights and method not in weights):
+        method = defaults.mask_method
     return Settings(
-        mask_method=method if method in METHODS else defaults.mask_method,
+        mask_method=method,
         accept_score=_share(score, defaults.accept_score),
-        dextr_weights=weights,
+        weights=weights,
         detector=detector if isinstance(detector, str) else "",
         prelabel_score=_share(stored.get("prelabel_score"), defaults.prelabel_score),
     )
+
+
+def _weights(stored: dict) -> dict[str, str]:
+    """The backends' weights that are text, for backends that take weights. A settings file from before
+    per-backend weights has `dextr_weights`."""
+    given = stored.get("weights")
+    given = dict(given) if isinstance(given, dict) else {}
+    if isinstance(stored.get("dextr_weights"), str) and "dextr" not in given:
+        given["dextr"] = stored["dextr_weights"]
+    return {name: path for name, path in given.items()
+            if name in BACKENDS and BACKENDS[name].weights and isinstance(path, str) and path}
 
 
 def _share(value, default: float) -> float:

@@ -19,7 +19,7 @@ from converters.masks import mask_iou, rle_to_mask
 from converters.progress import Progress, no_progress
 
 from .images import read_rgb
-from .maskers import DextrFunction, MaskResult, masks_from_extremes
+from .maskers import MaskResult, Network, masks_from_extremes
 from .maskers.simulate import next_correction, simulated_clicks
 
 #: The IoU levels NoC counts the corrections to.
@@ -58,11 +58,11 @@ class MaskScores:
 MaskMaker = Callable[[np.ndarray, ExtremePoints, Sequence[Correction]], MaskResult]
 
 
-def evaluate_masks(dataset: Dataset, image_root: Path, method: str, dextr: DextrFunction | None = None,
+def evaluate_masks(dataset: Dataset, image_root: Path, method: str, network: Network | None = None,
                    jitter: float = 0.0, seed: int = 0, progress: Progress = no_progress,
                    corrections: int = 0) -> MaskScores:
     def make(image: np.ndarray, clicks: ExtremePoints, points: Sequence[Correction]) -> MaskResult:
-        return masks_from_extremes(image, [clicks], method, dextr, [points])[0]
+        return masks_from_extremes(image, [clicks], method, network, [points])[0]
 
     return score_masks(dataset, image_root, make, jitter, seed, progress, corrections)
 

@@ -273,12 +273,12 @@ def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend
     window.mask_method.setCurrentText("dextr")
     assert window.mask_method.currentText() == "grabcut" and window.settings.mask_method == "grabcut"
     window.mask_method.setCurrentText("dextr")
-    assert load_settings() == Settings(mask_method="dextr", accept_score=0.5, dextr_weights=str(sure_dextr))
+    assert load_settings() == Settings(mask_method="dextr", accept_score=0.5, weights={"dextr": str(sure_dextr)})
 
 
 def clicked_with_dextr(window, truth, weights, qtbot):
     """The object of `truth` clicked with the DEXTR backend, once DEXTR's mask is stored."""
-    window.settings.dextr_weights = str(weights)
+    window.settings.weights = {"dextr": str(weights)}
     window.mask_method.setCurrentText("dextr")
     e = extreme_points_from_mask(truth)
     for p in (e.top, e.left, e.bottom, e.right):

@@ -181,6 +181,16 @@ def test_damaged_or_strange_settings_read_as_the_defaults(tmp_path, monkeypatch)
     assert load_settings() == Settings(mask_method="octagon", accept_score=0.25)
 
 
+def test_settings_keep_weights_per_backend_and_read_the_older_dextr_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOTATOR_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "settings.json").write_text('{"mask_method": "dextr", "dextr_weights": "/models/dextr"}')
+    assert load_settings() == Settings(mask_method="dextr", weights={"dextr": "/models/dextr"})
+    (tmp_path / "settings.json").write_text('{"mask_method": "dextr", "weights": {"grabcut": "x", "dextr": 3}}')
+    assert load_settings() == Settings()  # no backend takes grabcut weights, a number is no path: dextr has none
+    save_settings(Settings(mask_method="dextr", weights={"dextr": "/models/run"}))
+    assert load_settings().weights == {"dextr": "/models/run"}
+
+
 def test_masks_with_dextr_loads_the_weights_it_is_given(photo, tmp_path, capsys):
     import torch
 
@@ -197,7 +207,7 @@ def test_masks_with_dextr_loads_the_weights_it_is_given(photo, tmp_path, capsys)
                  "-o", str(tmp_path / "out.json")]) == 0
     assert "made 1 masks" in capsys.readouterr().out  # an untrained network: the mask is there, by whichever method
     assert main(["eval-masks", str(src), "--images", str(folder), "--weights", str(tmp_path / "run")]) == 2
-    assert "--weights applies to --method dextr, not grabcut" in capsys.readouterr().err
+    assert "--weights does not apply to --method grabcut: it needs none" in capsys.readouterr().err
 
 
 def test_a_large_object_is_masked_at_a_few_hundred_pixels_and_scaled_back():

@@ -96,7 +96,7 @@ def test_many_objects_on_one_image_come_back_in_order():
 
 def test_dextr_needs_its_network_and_unknown_methods_are_named():
     clicks = ExtremePoints(top=(5, 0), left=(0, 5), bottom=(5, 10), right=(10, 5))
-    with pytest.raises(ValueError, match="--weights"):
+    with pytest.raises(ValueError, match="'dextr' needs its weights: a model directory"):
         mask_from_extremes(np.zeros((20, 20, 3), np.uint8), clicks, "dextr")
     with pytest.raises(ValueError, match="unknown mask method 'magic'"):
         mask_from_extremes(np.zeros((20, 20, 3), np.uint8), clicks, "magic")

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from converters import Correction, ExtremePoints
-from detectors.maskers import DextrFunction
+from detectors.maskers import BACKENDS, Network
 
 from ..masking import MadeMask, make_mask
 
@@ -45,20 +45,22 @@ class MaskWorker(QObject):
         super().__init__()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masks")
         self._asked: set[tuple[int, ExtremePoints, tuple[Correction, ...], str]] = set()
-        self._loaded: tuple[str, DextrFunction] | None = None  # touched by the worker thread only
+        self._loaded: tuple[tuple[str, str], Network] | None = None  # touched by the worker thread only
         self._pending: list[Future] = []
         self._answers: queue.SimpleQueue[Answer] = queue.SimpleQueue()
 
-    def _network(self, weights: str) -> DextrFunction:
-        """DEXTR, loaded in the worker on first use (torch is imported only then) and kept."""
-        if self._loaded is None or self._loaded[0] != weights:
-            from detectors.kinds.dextr import DEXTR
-
-            self._loaded = (weights, DEXTR.load(weights))
+    def _network(self, method: str, weights: str) -> Network | None:
+        """The weights of a backend that needs them, loaded in the worker on first use (torch is
+        imported only then) and kept; None for a backend that needs none."""
+        backend = BACKENDS[method]
+        if backend.load is None:
+            return None
+        if self._loaded is None or self._loaded[0] != (method, weights):
+            self._loaded = ((method, weights), backend.load(weights))
         return self._loaded[1]
 
     def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints,
-            corrections: tuple[Correction, ...], method: str, dextr_weights: str = "") -> None:
+            corrections: tuple[Correction, ...], method: str, weights: str = "") -> None:
         """Queue a mask for this label's points, once per label, points and method (until `forget`).
         `pixels` is `rgb_view(image)`; the worker holds `image` so that they stay valid, and never
         calls Qt."""
@@ -67,17 +69,17 @@ class MaskWorker(QObject):
             return
         self._asked.add(key)
         self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._pool.submit(self._make, (image, pixels), key, dextr_weights))
+        self._pending.append(self._pool.submit(self._make, (image, pixels), key, weights))
 
     def busy(self) -> bool:
         """Whether a mask is still being made (its answer may also still wait in the event queue)."""
         return any(not f.done() for f in self._pending)
 
-    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, dextr_weights: str) -> None:
+    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, weights: str) -> None:
         label_id, extreme, corrections, method = key
         try:
-            dextr = self._network(dextr_weights) if method == "dextr" else None
-            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, dextr, corrections)
+            network = self._network(method, weights)
+            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, network, corrections)
         except Exception as e:  # the octagon stays; the person is told, and labelling goes on
             made = MadeMask([], method, f"{method} failed: {e}")
         self._answers.put(Answer(label_id, extreme, corrections, method, made))

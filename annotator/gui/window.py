@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from converters import Annotation, UserError
 from converters.formats import FORMATS, TITLES
 from converters.geometry import Box
-from detectors.maskers import CORRECTABLE, METHODS
+from detectors.maskers import BACKENDS, METHODS
 
 from ..commands import images_of
 from ..export import Exported, export_project
@@ -674,9 +674,10 @@ class MainWindow(QMainWindow):
     # -- fixing masks: correction points and the tools ------------------------------------------------
     def _correct(self, x: float, y: float, foreground: bool) -> None:
         method = self.settings.mask_method
-        if self._act(lambda: self.session.add_correction(x, y, foreground)) and method not in CORRECTABLE:
+        if self._act(lambda: self.session.add_correction(x, y, foreground)) and not BACKENDS[method].correctable:
+            steered = " or ".join(b.name for b in BACKENDS.values() if b.correctable)
             self.statusBar().showMessage(f"kept, but the {method} ignores correction points: choose "
-                                         f"{' or '.join(CORRECTABLE)} in the mask box to use them", 8000)
+                                         f"{steered} in the mask box to use them", 8000)
 
     def _choose_tool(self, tool: str) -> None:
         """R, E, V choose a tool; its key again (or X, or Esc) goes back to extreme clicks."""
@@ -744,17 +745,19 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def _choose_mask_method(self, method: str) -> None:
-        """DEXTR needs its model: asked for once, then kept in the settings."""
-        weights = self.settings.dextr_weights
-        if method == "dextr" and not (weights and Path(weights).exists()):
+        """A backend that needs weights (DEXTR's model) asks for them once; the settings keep them."""
+        backend = BACKENDS[method]
+        weights = self.settings.weights.get(method, "")
+        if backend.weights and not (weights and Path(weights).exists()):
             chosen, _ = QFileDialog.getOpenFileName(
-                self, "Choose the DEXTR model", "",
-                "DEXTR model (config.json *.pth);;All files (*)")
+                self, f"Choose the {method} model: {backend.weights}", "",
+                f"{method} model ({backend.weight_files});;All files (*)")
             if not chosen:
                 self.mask_method.setCurrentText(self.settings.mask_method)  # cancelled: as it was
                 return
             path = Path(chosen)
-            self.settings.dextr_weights = str(path.parent if path.name == "config.json" else path)
+            self.settings.weights = {**self.settings.weights,
+                                     method: str(path.parent if path.name == "config.json" else path)}
         self._set("mask_method", method)
 
     def _set(self, name: str, value) -> None:
@@ -808,7 +811,7 @@ class MainWindow(QMainWindow):
                 if self._pixels is None:
                     self._pixels = rgb_view(self._image)
                 self.masks.ask(self._image, self._pixels, label.id, label.extreme, label.corrections,
-                               self.settings.mask_method, self.settings.dextr_weights)
+                               self.settings.mask_method, self.settings.weights.get(self.settings.mask_method, ""))
 
     def _store_masks(self) -> None:
         stored = False

@@ -22,17 +22,48 @@ MIN_SIDE = 4
 #: A result covering less than this share of the octagon's area is taken as "found nothing".
 MIN_AREA_SHARE = 0.1
 
-METHODS = ("octagon", "grabcut", "dextr")
-
-#: Backends that take correction points; the octagon follows the extreme points alone.
-CORRECTABLE = ("grabcut", "dextr")
 #: Whatever the backend made, the mask holds a disc this share of the box's longer side (at least one
 #: pixel) around each foreground correction point and none of the disc around a background one.
 CORRECTION_SHARE = 0.01
 
-#: A loaded DEXTR network: the image, every object's clicks and its correction points in, one mask per
-#: object out. A network trained with corrections sees them; `obey` makes sure of them either way.
-DextrFunction = Callable[[np.ndarray, Sequence[ExtremePoints], Sequence[Sequence[Correction]]], list[np.ndarray]]
+#: A backend's work on one image: the image, every object's clicks and its correction points in, one
+#: mask per object out (all objects at once, so a network can batch them).
+Network = Callable[[np.ndarray, Sequence[ExtremePoints], Sequence[Sequence[Correction]]], list[np.ndarray]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """A mask backend. One that needs weights says what they are (`weights`, in words) and how they load
+    (`load`, called where they are used: torch is imported only then); the others `make` masks as they are.
+    The octagon makes neither: it is the fallback every backend returns when it finds nothing."""
+    name: str
+    help: str
+    correctable: bool  # whether correction points steer it (the octagon follows the extreme points alone)
+    make: Network | None = None
+    weights: str = ""
+    load: Callable[[str], Network] | None = None
+    weight_files: str = ""  # the file dialog's filter, e.g. "config.json *.pth"
+
+
+def _grabcut(image: np.ndarray, extremes: Sequence[ExtremePoints],
+             corrections: Sequence[Sequence[Correction]]) -> list[np.ndarray]:
+    return [grabcut_mask(image, e, c) for e, c in zip(extremes, corrections, strict=True)]
+
+
+def _load_dextr(weights: str) -> Network:
+    from ..kinds.dextr import DEXTR
+
+    return DEXTR.load(weights)
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (
+    Backend("octagon", "instant, from the clicks alone", correctable=False),
+    Backend("grabcut", "follows the image (default)", correctable=True, make=_grabcut),
+    Backend("dextr", "the DEXTR network", correctable=True,
+            weights="a model directory from `annotator train`, or the official dextr_*.pth file", load=_load_dextr,
+            weight_files="config.json *.pth"),
+)}
+METHODS = tuple(BACKENDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,27 +81,24 @@ def masks_from_extremes(
     image: np.ndarray,
     extremes: Sequence[ExtremePoints],
     method: str = "octagon",
-    dextr: DextrFunction | None = None,
+    network: Network | None = None,
     corrections: Sequence[Sequence[Correction]] | None = None,
 ) -> list[MaskResult]:
     """One mask per set of extreme points on one RGB image (height x width x 3, uint8), and per object
-    its correction points (none by default).
-
-    `dextr` is needed for method "dextr"; it is given all the objects at once so that it can batch them."""
+    its correction points (none by default). `network`: the loaded weights of a backend that needs them."""
     corrections = corrections or [()] * len(extremes)
-    if method not in METHODS:
+    if method not in BACKENDS:
         raise ValueError(f"unknown mask method {method!r}: choose one of {', '.join(METHODS)}")
+    backend = BACKENDS[method]
     height, width = image.shape[:2]
     octagons = [octagon_mask(height, width, e) for e in extremes]
-    if method == "octagon":
+    make = network if backend.weights else backend.make
+    if make is None:
+        if backend.weights:
+            raise ValueError(f"method {method!r} needs its weights: {backend.weights}")
         return [MaskResult(m, "octagon") for m in octagons]
     large = [k for k, e in enumerate(extremes) if min(e.box.w, e.box.h) >= MIN_SIDE]
-    if method == "grabcut":
-        found = [grabcut_mask(image, extremes[k], corrections[k]) for k in large]
-    else:
-        if dextr is None:
-            raise ValueError("method 'dextr' needs the network: load it with --weights")
-        found = dextr(image, [extremes[k] for k in large], [corrections[k] for k in large]) if large else []
+    found = make(image, [extremes[k] for k in large], [corrections[k] for k in large]) if large else []
     results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
     for k, mask in zip(large, found, strict=True):
         if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
@@ -98,5 +126,5 @@ def obey(mask: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correct
 
 
 def mask_from_extremes(image: np.ndarray, extreme: ExtremePoints, method: str = "octagon",
-                       dextr: DextrFunction | None = None, corrections: Sequence[Correction] = ()) -> MaskResult:
-    return masks_from_extremes(image, [extreme], method, dextr, [corrections])[0]
+                       network: Network | None = None, corrections: Sequence[Correction] = ()) -> MaskResult:
+    return masks_from_extremes(image, [extreme], method, network, [corrections])[0]
