@@ -67,16 +67,21 @@ def save_checkpoint(directory: str | os.PathLike, config: dict[str, Any], module
         json.dump(config, f, indent=2)
 
 
-def read_checkpoint(directory: str | os.PathLike) -> tuple[Any, dict[str, torch.Tensor]]:
-    """The config as it was written (`configs.read_model` checks it) and the weights of one of our model
-    directories."""
+def read_config(directory: str | os.PathLike) -> Any:
+    """The config of one of our model directories as it was written (`configs.read_model` checks it)."""
     directory = Path(directory)
     try:
-        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        return json.loads((directory / CONFIG).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"is not a model directory: no {CONFIG}", directory) from None
     except ValueError as e:
         raise UserError(f"is not valid JSON: {e}", directory / CONFIG) from None
+
+
+def read_checkpoint(directory: str | os.PathLike) -> tuple[Any, dict[str, torch.Tensor]]:
+    """The config as it was written and the weights of one of our model directories."""
+    directory = Path(directory)
+    config = read_config(directory)
     try:
         state = load_file(str(directory / WEIGHTS))
     except FileNotFoundError:

@@ -11,7 +11,7 @@ from pathlib import Path
 from converters import UserError
 from converters.errors import shown
 
-from ..checkpoints import CONFIG, read_checkpoint
+from ..checkpoints import CONFIG, read_config
 from .base import ModelKind, Option, Role, TrainingDefaults
 from .dextr import DEXTR
 from .sapd import SAPD_KIND
@@ -22,8 +22,9 @@ __all__ = ["KINDS", "ModelKind", "Option", "Role", "TrainingDefaults", "kind_of"
 
 
 def kind_of(directory: str | os.PathLike) -> ModelKind:
-    """The kind a model directory's config names; an unknown one is refused with the kinds there are."""
-    config, _ = read_checkpoint(directory)
+    """The kind a model directory's config names (its weights are left for the kind to read); an unknown
+    one is refused with the kinds there are."""
+    config = read_config(directory)
     arch = config.get("arch") if isinstance(config, dict) else None
     if arch not in KINDS:
         raise UserError(f"holds a {shown(arch)} model: known kinds are {', '.join(KINDS)}", Path(directory) / CONFIG)

@@ -37,14 +37,17 @@ class TrainingStep(nn.Module):
         images, targets = batch
         with torch.autocast("cuda", enabled=self.amp):
             outputs, features = self.model(images)
-        outputs = [LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs]
-        return sapd_loss(outputs, [f.float() for f in features], targets, self.model.selection,
+        return sapd_loss(in_full_precision(outputs), [f.float() for f in features], targets, self.model.selection,
                          share >= SOFT_SELECTION_FROM)
 
 
+def in_full_precision(outputs: list[LevelOutputs]) -> list[LevelOutputs]:
+    """The head's outputs as float32: the loss and decoding run in full precision under AMP too."""
+    return [LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs]
+
+
 def decoded(outputs: list[LevelOutputs], score_threshold: float):
-    return decode([LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs],
-                  score_threshold)
+    return decode(in_full_precision(outputs), score_threshold)
 
 
 class SapdKind(ModelKind):
