@@ -11,7 +11,8 @@ from pathlib import Path
 
 from converters import Dataset
 from converters.errors import Cancelled, UserError, disk_full, package_version
-from converters.formats import FORMATS, HOLDS_EXTREMES, READ_ONLY, read_dataset, write_dataset
+from converters.fileformat import Content
+from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 from converters.report import Report
 
 from .export import check_output
@@ -77,7 +78,7 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="import labels from a dataset into a project",
                        description="Merge labels into a project (created if missing). Categories match by name, "
                                    "images by path; labels already present are skipped.")
-    s.add_argument("--from", dest="src_fmt", choices=FORMATS + READ_ONLY, help="format of FILE (default: detected)")
+    s.add_argument("--from", dest="src_fmt", choices=sorted(FORMATS), help="format of FILE (default: detected)")
     s.add_argument("file", metavar="FILE", type=Path, help="labels file or dataset folder")
     s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids FILE uses")
     s.add_argument("--images", type=Path, help="folder the image names are relative to "
@@ -90,10 +91,10 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
                                    "format. What the target cannot hold is reported, one line per kind; the "
                                    "output is written whole or not at all.")
     s.add_argument("src", metavar="SRC", type=Path, help="project file, labels file or dataset folder")
-    s.add_argument("--to", dest="fmt", choices=FORMATS, required=True, help="output format")
+    s.add_argument("--to", dest="fmt", choices=WRITABLE, required=True, help="output format")
     s.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (coco) or folder (voc, yolo, labelme, cvat; new, empty or an earlier export)")
-    s.add_argument("--from", dest="src_fmt", choices=FORMATS + READ_ONLY, help="format of SRC (default: detected)")
+    s.add_argument("--from", dest="src_fmt", choices=sorted(FORMATS), help="format of SRC (default: detected)")
     s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids SRC uses")
     s.add_argument("--images", type=Path, help="folder SRC's image names are relative to")
     s.add_argument("--rle", action="store_true", help="coco: write masks as RLE instead of polygons")
@@ -164,7 +165,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 def cmd_convert(args: argparse.Namespace) -> None:
     if args.rle and args.fmt != "coco":
         raise UserError(f"--rle applies to --to coco only, not {args.fmt}")
-    dataset, image_root = _load_source(args, extremes=args.fmt in HOLDS_EXTREMES)
+    dataset, image_root = _load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
     with TerminalProgress(f"writing {args.output.name}") as progress:

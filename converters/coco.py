@@ -22,6 +22,7 @@ import orjson
 
 from .atomic import atomic_write
 from .errors import UserError, package_version, shown
+from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import Box, ExtremePoints, check_image_size, finite_number
 from .images import read_image_size
 from .masks import compress_rle, mask_to_polygons, polygon_areas, rle_to_mask, valid_polygons
@@ -367,3 +368,61 @@ def _segmentation_json(a: Annotation, image: ImageRecord, rle: bool) -> Any:
     if a.rle is not None:
         return mask_to_polygons(rle_to_mask(a.rle))
     return []
+
+
+def _first_char(path: Path) -> bytes:
+    """The first character of a JSON file past a BOM and white space, read from its head only."""
+    with open(path, "rb") as f:
+        return f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+
+
+def _json_file(src: Path) -> bool:
+    return src.is_file() and src.suffix.lower() == ".json"
+
+
+def _coco_file(src: Path) -> Path | None:
+    """SRC itself, or the one JSON object file in a folder (a COCO export's folder), or None. The
+    reader checks it whole."""
+    if _json_file(src):
+        return src
+    if not src.is_dir():
+        return None
+    objects = [p for p in src.glob("*.json") if _first_char(p) == b"{"]
+    return objects[0] if len(objects) == 1 else None
+
+
+def _recognise(src: Path) -> str | None:
+    found = _coco_file(src)
+    if found is None or _first_char(found) == b"[":
+        return None
+    return "a JSON file" if found == src else f"found the COCO file {found.name}"
+
+
+def _recognise_results(src: Path) -> str | None:
+    return "a JSON list of detections" if _json_file(src) and _first_char(src) == b"[" else None
+
+
+def _read(src: Path, options: ReadOptions, report: Report) -> Read:
+    path = src if src.is_file() else _coco_file(src)
+    if path is None:
+        raise UserError("expected a COCO JSON file, or a folder holding exactly one", src)
+    root = options.images or path.parent
+    return Read(read_coco(path, root, report), root)
+
+
+def _read_results(src: Path, options: ReadOptions, report: Report) -> Read:
+    if options.gt is None:
+        raise UserError("a COCO results file: name the COCO file its ids refer to with --gt", src)
+    root = options.images or options.gt.parent
+    return Read(read_coco_results(src, read_coco(options.gt, root, Report()), report), root)
+
+
+def _write_format(dataset: Dataset, out: Path, options: WriteOptions, report: Report) -> None:
+    write_coco(dataset, out, rle=options.rle, progress=options.progress)
+
+
+#: Regions only: COCO has no polylines or point sets.
+HOLDS = frozenset({Content.CROWD, Content.MASKS, Content.EXTREME_POINTS, Content.ATTRIBUTES})
+FORMAT = FileFormat("coco", "COCO", HOLDS, _recognise, _read, _write_format, suffix=".json")
+#: Detections with scores, read as pending suggestions; never written.
+RESULTS_FORMAT = FileFormat("coco-results", "COCO results", HOLDS, _recognise_results, _read_results)

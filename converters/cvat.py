@@ -22,10 +22,12 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import UserError, shown
 from .exportfolder import ExportFolder
+from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import Box, check_image_size, check_inside_image, ellipse, fmt_number
 from .images import ImageFolder
 from .masks import has_bridge, rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
+from .progress import tracked
 from .regions import checked, region
 from .report import Report
 from .xmlfiles import parse_xml
@@ -36,7 +38,6 @@ NO_LABEL = f"{{n}} CVAT shapes had an empty label: put under the category '{UNLA
 SKIPPED_ELEMENT = "skipped {n} CVAT <%s> elements: not a shape we read"
 ELLIPSES = "{n} ellipses read as 64-sided polygons (their extreme points exact)"
 ROTATED = "{n} rotated boxes read as 4-sided polygons"
-DROPPED_EXTREMES = "dropped the extreme points of {n} box-only objects: CVAT has no field for them"
 _SHAPES = {"box", "polygon", "polyline", "points", "mask", "ellipse"}
 _XML_ATTRIBUTES = ("occluded", "z_order", "source")
 
@@ -283,23 +284,23 @@ def _mask(shape: ET.Element, im: ImageRecord, path: Path, where: str) -> np.ndar
 
 
 # -- writing ---------------------------------------------------------------------------------------
-def write_cvat(ds: Dataset, out: Path, report: Report | None = None, image_root: Path | None = None) -> None:
-    """annotations.xml with every label and its attributes declared, and images/ linked from `image_root`."""
-    report = report if report is not None else Report()
+def write_cvat(ds: Dataset, out: Path, options: WriteOptions, report: Report) -> None:
+    """annotations.xml with every label and its attributes declared, and images/ linked from the image
+    root."""
     names = {c.id: c.name for c in ds.categories}
     by_image = ds.annotations_by_image()
     root = ET.Element("annotations")
     ET.SubElement(root, "version").text = "1.1"
     root.append(_meta(ds, by_image))
     with atomic_directory(out) as tmp:
-        files = ExportFolder(tmp, image_root, report)
-        for index, im in enumerate(ds.images):
+        files = ExportFolder(tmp, options.image_root, report)
+        for index, im in enumerate(tracked(ds.images, len(ds.images), options.progress)):
             files.link_image(im.file_name, f"images/{im.file_name}")
             el = ET.SubElement(root, "image", id=str(index), name=im.file_name, width=str(im.width),
                                height=str(im.height))
             group = 0
             for a in by_image.get(im.id, []):
-                shapes = _shape_elements(a, names[a.category_id], im, report)
+                shapes = _shape_elements(a, names[a.category_id], im)
                 if len(shapes) > 1:
                     group += 1
                     for s in shapes:
@@ -343,7 +344,7 @@ def _input_type(value: Any) -> str:
     return "number" if isinstance(value, (int, float)) else "text"
 
 
-def _shape_elements(a: Annotation, label: str, im: ImageRecord, report: Report) -> list[ET.Element]:
+def _shape_elements(a: Annotation, label: str, im: ImageRecord) -> list[ET.Element]:
     if a.shape is not Shape.REGION:
         tag = "polyline" if a.shape is Shape.POLYLINE else "points"
         return [_element(a, label, tag, points=_points_text(a.points))]
@@ -351,8 +352,6 @@ def _shape_elements(a: Annotation, label: str, im: ImageRecord, report: Report) 
         return [_element(a, label, "polygon", points=_points_text(p)) for p in a.polygons]
     if a.has_mask:
         return [_element(a, label, "mask", **_mask_fields(rle_to_mask(a.mask_rle(im.height, im.width))))]
-    if a.extreme is not None:
-        report.lose(DROPPED_EXTREMES)
     b = a.box
     return [_element(a, label, "box", xtl=fmt_number(b.x), ytl=fmt_number(b.y), xbr=fmt_number(b.x + b.w),
                      ybr=fmt_number(b.y + b.h))]
@@ -386,3 +385,15 @@ def _element(a: Annotation, label: str, tag: str, **fields: str) -> ET.Element:
     for key, value in attributes.items():
         ET.SubElement(el, "attribute", name=key).text = str(value).lower() if isinstance(value, bool) else str(value)
     return el
+
+
+def _recognise(src: Path) -> str | None:
+    return "CVAT 1.1 XML" if looks_like_cvat(src) else None
+
+
+def _read(src: Path, options: ReadOptions, report: Report) -> Read:
+    root = options.images or cvat_image_dir(src)
+    return Read(read_cvat(src, root, report), root)
+
+
+FORMAT = FileFormat("cvat", "CVAT", frozenset(Content) - {Content.EXTREME_POINTS}, _recognise, _read, write_cvat)

@@ -1,31 +1,54 @@
-"""Every format behind one pair of calls, and the detection that picks a reader when none is named."""
+"""Every format behind one pair of calls, the detection that picks a reader when none is named, and the
+report of what a target format cannot hold. The formats themselves are the registry `FORMATS`."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from .coco import read_coco, read_coco_results, write_coco
-from .cvat import cvat_image_dir, looks_like_cvat, read_cvat, write_cvat
+from . import coco, cvat, labelme, voc, yolo
 from .errors import UserError
+from .fileformat import Content, FileFormat, ReadOptions, WriteOptions
 from .geometry import check_image_size
-from .labelme import looks_like_labelme, read_labelme, write_labelme
-from .model import SHAPE_NAMES, Dataset, Shape
+from .model import Annotation, Dataset, Shape
 from .progress import Progress, bulk, no_progress
 from .regions import derive_extremes
 from .report import Report
-from .voc import looks_like_voc, read_voc, voc_image_dir, write_voc
-from .yolo import data_file, read_yolo, write_yolo
 
-FORMATS = ("coco", "voc", "yolo", "labelme", "cvat")
-READ_ONLY = ("coco-results",)  # detections with scores: read as pending suggestions, never written
-TITLES = {"coco": "COCO", "voc": "VOC", "yolo": "YOLO", "labelme": "LabelMe", "cvat": "CVAT"}
-#: The shapes each format holds; the others are dropped on writing, and reported.
-HOLDS = {"coco": {Shape.REGION}, "voc": {Shape.REGION}, "yolo": {Shape.REGION}, "labelme": set(Shape),
-         "cvat": set(Shape)}
-HOLDS_EXTREMES = {"coco", "labelme"}  # the others drop extreme points, or derive them again from masks
+#: Every format, in the order detection asks them: the most particular first (a YOLO data file may sit
+#: beside JSON files, and a folder of one LabelMe file holds one JSON object, as a COCO folder does).
+FORMATS: dict[str, FileFormat] = {f.name: f for f in (
+    yolo.FORMAT, labelme.FORMAT, cvat.FORMAT, coco.RESULTS_FORMAT, coco.FORMAT, voc.FORMAT,
+)}
+#: The formats a dataset can be written to, by name, as menus and `--to` list them.
+WRITABLE = tuple(sorted(name for name, f in FORMATS.items() if f.write is not None))
+
+
+@dataclass(frozen=True)
+class _Loss:
+    template: str  # holds {title} and {n}
+    has: Callable[[Annotation], bool]
+    removes: bool  # the object goes (the format has no place for it), not only the field
+
+
+#: What writing to a format loses when it does not hold a content, asked in this order.
+LOSSES: dict[Content, _Loss] = {
+    Content.POLYLINES: _Loss("dropped {n} polylines: {title} has no polylines",
+                             lambda a: a.shape is Shape.POLYLINE, removes=True),
+    Content.POINT_SETS: _Loss("dropped {n} point sets: {title} has no point sets",
+                              lambda a: a.shape is Shape.POINTS, removes=True),
+    Content.CROWD: _Loss("dropped {n} crowd regions: {title} has no crowd regions", lambda a: a.iscrowd, removes=True),
+    Content.MASKS: _Loss("dropped the masks of {n} objects: {title} holds boxes only", lambda a: a.has_mask,
+                         removes=False),
+    # a mask defines its extreme points again when read back, so only box-only objects lose theirs
+    Content.EXTREME_POINTS: _Loss("dropped the extreme points of {n} box-only objects: {title} has no field "
+                                  "for them", lambda a: a.extreme is not None and not a.has_mask, removes=False),
+    Content.ATTRIBUTES: _Loss("dropped the attributes of {n} objects: {title} has no attributes",
+                              lambda a: bool(a.attributes), removes=False),
+}
 
 
 @dataclass
@@ -40,36 +63,11 @@ def detect_format(src: Path) -> tuple[str, str]:
     """(format, reason) from the files themselves."""
     if not src.exists():
         raise UserError("no such file or folder", src)
-    if data_file(src) is not None:
-        return "yolo", f"found {data_file(src).name}"
-    if looks_like_labelme(src):
-        return "labelme", "JSON files with LabelMe `shapes`"
-    if looks_like_cvat(src):
-        return "cvat", "CVAT 1.1 XML"
-    if src.is_file() and src.suffix.lower() == ".json":
-        if _first_char(src) == b"[":
-            return "coco-results", "a JSON list of detections"
-        return "coco", "a JSON file"
-    coco = _coco_file(src)
-    if coco is not None:
-        return "coco", f"found the COCO file {coco.name}"
-    if looks_like_voc(src):
-        return "voc", "found VOC XML files"
+    for fmt in FORMATS.values():
+        why = fmt.recognise(src)
+        if why is not None:
+            return fmt.name, why
     raise UserError("cannot tell the format: name it with --from", src)
-
-
-def _first_char(path: Path) -> bytes:
-    """The first character of a JSON file past a BOM and white space, read from its head only."""
-    with open(path, "rb") as f:
-        return f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
-
-
-def _coco_file(src: Path) -> Path | None:
-    """The one JSON object file in a folder (a COCO export's folder), or None. The reader checks it whole."""
-    if not src.is_dir():
-        return None
-    objects = [p for p in src.glob("*.json") if _first_char(p) == b"{"]
-    return objects[0] if len(objects) == 1 else None
 
 
 def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
@@ -79,12 +77,22 @@ def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
     their masks define; without, they are left as the file gave them (for a target that cannot hold
     them). Built under `bulk()`: a million labels must not be rescanned by GC."""
     report = report if report is not None else Report()
+    why = "named with --from"
+    if fmt is None:
+        fmt, why = detect_format(src)
+    reader = _format(fmt).read
     with bulk():
-        loaded = _read_dataset(src, fmt, images, report, gt)
-        check_storable(loaded.dataset, src)
+        read = reader(src, ReadOptions(images=images, gt=gt), report)
+        check_storable(read.dataset, src)
         if extremes:
-            derive_extremes(loaded.dataset, report)
-        return loaded
+            derive_extremes(read.dataset, report)
+        return Loaded(read.dataset, fmt, read.image_root, why)
+
+
+def _format(name: str) -> FileFormat:
+    if name not in FORMATS:
+        raise UserError(f"unknown format {name!r}; known: {', '.join(FORMATS)}")
+    return FORMATS[name]
 
 
 def check_storable(ds: Dataset, src: Path) -> None:
@@ -119,67 +127,27 @@ def _storable(value: object, src: Path, place: str) -> None:
         raise UserError(f"cannot be kept: {e}", src, place) from None
 
 
-def _read_dataset(src: Path, fmt: str | None, images: Path | None, report: Report, gt: Path | None) -> Loaded:
-    why = "named with --from"
-    if fmt is None:
-        fmt, why = detect_format(src)
-    if fmt == "coco-results":
-        if gt is None:
-            raise UserError("a COCO results file: name the COCO file its ids refer to with --gt", src)
-        root = images or gt.parent
-        return Loaded(read_coco_results(src, read_coco(gt, root, Report()), report), fmt, root, why)
-    if fmt == "coco":
-        coco = src if src.is_file() else _coco_file(src)
-        if coco is None:
-            raise UserError("expected a COCO JSON file, or a folder holding exactly one", src)
-        root = images or coco.parent
-        return Loaded(read_coco(coco, root, report), fmt, root, why)
-    if fmt == "voc":
-        root = images or voc_image_dir(src)
-        return Loaded(read_voc(src, root, report), fmt, root, why)
-    if fmt == "yolo":
-        ds = read_yolo(src, report)
-        return Loaded(ds, fmt, data_file(src).parent, why)
-    if fmt == "labelme":
-        ds, root = read_labelme(src, images, report)
-        return Loaded(ds, fmt, root, why)
-    if fmt == "cvat":
-        root = images or cvat_image_dir(src)
-        return Loaded(read_cvat(src, root, report), fmt, root, why)
-    raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-
 
 def write_dataset(ds: Dataset, out: Path, fmt: str, report: Report | None = None, rle: bool = False,
                   progress: Progress = no_progress, image_root: Path | None = None) -> None:
     """Write `ds` as `fmt`. Folder formats (voc, yolo) link the images from `image_root` in beside
     their labels, so the output is a dataset a trainer can read; COCO names them relative to it."""
     report = report if report is not None else Report()
-    if fmt not in FORMATS:
-        raise UserError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    target = _format(fmt)
+    if target.write is None:
+        raise UserError(f"{target.title} is read only; write one of: {', '.join(WRITABLE)}")
     with bulk():
-        _write_dataset(_holdable(ds, fmt, report), out, fmt, report, rle, progress, image_root)
+        target.write(_holdable(ds, target, report), out, WriteOptions(image_root, rle, progress), report)
 
 
-def _holdable(ds: Dataset, fmt: str, report: Report) -> Dataset:
-    """`ds` without the shapes `fmt` cannot hold, each kind reported once with its count."""
-    dropped = [a.shape for a in ds.annotations if a.shape not in HOLDS[fmt]]
-    if not dropped:
-        return ds
-    for shape in dict.fromkeys(dropped):  # in order of first appearance
-        name = SHAPE_NAMES[shape]
-        report.lose(f"dropped {{n}} {name}: {TITLES[fmt]} has no {name}", dropped.count(shape))
-    return dataclasses.replace(ds, annotations=[a for a in ds.annotations if a.shape in HOLDS[fmt]])
-
-
-def _write_dataset(ds: Dataset, out: Path, fmt: str, report: Report, rle: bool, progress: Progress,
-                   image_root: Path | None) -> None:
-    if fmt == "coco":
-        write_coco(ds, out, rle=rle, progress=progress)
-    elif fmt == "voc":
-        write_voc(ds, out, report, image_root)
-    elif fmt == "yolo":
-        write_yolo(ds, out, report, image_root)
-    elif fmt == "labelme":
-        write_labelme(ds, out, report, image_root)
-    else:
-        write_cvat(ds, out, report, image_root)
+def _holdable(ds: Dataset, fmt: FileFormat, report: Report) -> Dataset:
+    """`ds` without the objects `fmt` has no place for; each content it lacks reported once, counted."""
+    annotations = ds.annotations
+    for content, loss in LOSSES.items():
+        if content in fmt.holds:
+            continue
+        lost = sum(1 for a in annotations if loss.has(a))
+        report.lose(loss.template.format(title=fmt.title, n="{n}"), lost)
+        if loss.removes and lost:
+            annotations = [a for a in annotations if not loss.has(a)]
+    return ds if annotations is ds.annotations else dataclasses.replace(ds, annotations=annotations)

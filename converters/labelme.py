@@ -29,10 +29,12 @@ from .atomic import atomic_directory
 from .coco import load_json
 from .errors import UserError, shown
 from .exportfolder import ExportFolder
+from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import Box, ExtremePoints, check_image_size, check_inside_image, ellipse
 from .images import ImageFolder, read_image_size
 from .masks import rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
+from .progress import tracked
 from .regions import checked, region
 from .report import Report
 
@@ -82,9 +84,9 @@ class _File:
     anns: list[dict] = field(default_factory=list)
 
 
-def read_labelme(src: Path, images_dir: Path | None = None, report: Report | None = None) -> tuple[Dataset, Path]:
-    """Read a folder of LabelMe files (searched recursively) or one file. Returns the dataset and the
-    folder its image names are relative to: `images_dir`, else the folder holding every image."""
+def read_labelme(src: Path, images_dir: Path | None = None, report: Report | None = None) -> Dataset:
+    """Read a folder of LabelMe files (searched recursively) or one file. Image names are relative to
+    `images_dir`, else to the folder SRC is or is in, which must hold every image."""
     report = report if report is not None else Report()
     candidates = _json_files(src) if src.is_dir() else [src]
     files = []
@@ -98,7 +100,7 @@ def read_labelme(src: Path, images_dir: Path | None = None, report: Report | Non
             raise UserError("not a LabelMe file: expected a JSON object with a `shapes` list", path, "top level")
     if not files:
         raise UserError("no LabelMe JSON files found", src)
-    base = src if src.is_dir() else src.parent
+    base = _base(src)
     root = images_dir or base
     if images_dir is None:  # images come from the folder the person gave, never from above it
         for f in files:
@@ -118,7 +120,11 @@ def read_labelme(src: Path, images_dir: Path | None = None, report: Report | Non
             category_id = categories.setdefault(label, len(categories) + 1)
             ds.annotations.append(make(len(ds.annotations) + 1, image_id, category_id))
     ds.categories = [Category(id=i, name=name) for name, i in categories.items()]
-    return ds, root
+    return ds
+
+
+def _base(src: Path) -> Path:
+    return src if src.is_dir() else src.parent
 
 
 def _open_file(path: Path, data: dict) -> _File:
@@ -356,16 +362,15 @@ def _shape_maker(shape: Shape, points: list[tuple[float, float]], s: dict):
 
 
 # -- writing ---------------------------------------------------------------------------------------
-def write_labelme(ds: Dataset, out: Path, report: Report | None = None, image_root: Path | None = None) -> None:
-    """One LabelMe file beside each image (linked in from `image_root`), and labels.txt."""
-    report = report if report is not None else Report()
+def write_labelme(ds: Dataset, out: Path, options: WriteOptions, report: Report) -> None:
+    """One LabelMe file beside each image (linked in from the image root), and labels.txt."""
     names = {c.id: c.name for c in ds.categories}
     by_image = ds.annotations_by_image()
     with atomic_directory(out) as tmp:
-        files = ExportFolder(tmp, image_root, report)
+        files = ExportFolder(tmp, options.image_root, report)
         files.write(LABELS_FILE, "".join(f"{c.name}\n" for c in ds.categories).encode())
         written: set[str] = set()
-        for im in ds.images:
+        for im in tracked(ds.images, len(ds.images), options.progress):
             files.link_image(im.file_name, im.file_name)
             target = Path(im.file_name).with_suffix(".json").as_posix()
             if target in written:  # a.jpg and a.png in one folder
@@ -434,3 +439,14 @@ def _shape_json(a: Annotation, label: str, kind: str, points: list, mask: str | 
     if a.score is not None:
         shape["score"] = a.score
     return shape
+
+
+def _recognise(src: Path) -> str | None:
+    return "JSON files with LabelMe `shapes`" if looks_like_labelme(src) else None
+
+
+def _read(src: Path, options: ReadOptions, report: Report) -> Read:
+    return Read(read_labelme(src, options.images, report), options.images or _base(src))
+
+
+FORMAT = FileFormat("labelme", "LabelMe", frozenset(Content), _recognise, _read, write_labelme)

@@ -18,18 +18,17 @@ import numpy as np
 from .atomic import atomic_directory
 from .errors import UserError, shown
 from .exportfolder import ExportFolder
+from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import CLICK_TOLERANCE, Box, fmt_number
 from .images import ImageFolder, find_images
 from .masks import mask_to_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Source
+from .progress import tracked
 from .report import Report
 from .xmlfiles import parse_xml
 
 FLAGS = ("difficult", "truncated", "occluded")
 UNLABELLED = "{n} images without an XML file: added without labels"
-DROPPED_MASKS = "dropped the masks of {n} objects: VOC XML holds boxes only"
-DROPPED_EXTREMES = "dropped the extreme points of {n} objects: VOC has no field for them"
-DROPPED_CROWD = "dropped {n} crowd regions: VOC has no crowd regions"
 
 
 def looks_like_voc(src: Path) -> bool:
@@ -193,22 +192,21 @@ def voc_colormap(n: int = 256) -> np.ndarray:
     return cmap
 
 
-def write_voc(ds: Dataset, out: Path, report: Report | None = None, image_root: Path | None = None) -> None:
-    """Write Annotations/<image path>.xml for every image (boxes only; what VOC cannot hold is reported)
-    and JPEGImages/ with hard links to the images under `image_root`."""
-    report = report if report is not None else Report()
+def write_voc(ds: Dataset, out: Path, options: WriteOptions, report: Report) -> None:
+    """Write Annotations/<image path>.xml for every image (boxes and attributes) and JPEGImages/ with
+    hard links to the images under the image root."""
     names = {c.id: c.name for c in ds.categories}
     by_image = ds.annotations_by_image()
     with atomic_directory(out) as tmp:
-        files = ExportFolder(tmp, image_root, report)
-        for im in ds.images:
+        files = ExportFolder(tmp, options.image_root, report)
+        for im in tracked(ds.images, len(ds.images), options.progress):
             files.link_image(im.file_name, f"JPEGImages/{im.file_name}")
-            xml = _image_xml(im, by_image.get(im.id, []), names, report)
+            xml = _image_xml(im, by_image.get(im.id, []), names)
             files.write(f"Annotations/{Path(im.file_name).with_suffix('.xml').as_posix()}",
                         ET.tostring(xml, encoding="utf-8", xml_declaration=False))
 
 
-def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], report: Report) -> ET.Element:
+def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str]) -> ET.Element:
     root = ET.Element("annotation")
     ET.SubElement(root, "folder").text = Path(im.file_name).parent.as_posix().strip(".")
     ET.SubElement(root, "filename").text = Path(im.file_name).name
@@ -218,13 +216,6 @@ def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], r
         ET.SubElement(size, tag).text = str(value)
     ET.SubElement(root, "segmented").text = "0"
     for a in anns:
-        if a.iscrowd:
-            report.lose(DROPPED_CROWD)
-            continue
-        if a.has_mask:
-            report.lose(DROPPED_MASKS)
-        elif a.extreme is not None:
-            report.lose(DROPPED_EXTREMES)
         obj = ET.SubElement(root, "object")
         ET.SubElement(obj, "name").text = names[a.category_id]
         if "pose" in a.attributes:
@@ -245,3 +236,15 @@ def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str], r
                 ET.SubElement(attr, "value").text = str(value).lower() if isinstance(value, bool) else str(value)
     ET.indent(root)
     return root
+
+
+def _recognise(src: Path) -> str | None:
+    return "found VOC XML files" if looks_like_voc(src) else None
+
+
+def _read(src: Path, options: ReadOptions, report: Report) -> Read:
+    root = options.images or voc_image_dir(src)
+    return Read(read_voc(src, root, report), root)
+
+
+FORMAT = FileFormat("voc", "VOC", frozenset({Content.ATTRIBUTES}), _recognise, _read, write_voc)

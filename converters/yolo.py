@@ -17,18 +17,17 @@ import yaml
 from .atomic import atomic_directory
 from .errors import UserError
 from .exportfolder import ExportFolder
+from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import CLICK_TOLERANCE, Box
 from .images import image_names, read_image_size
 from .masks import has_bridge, mask_to_polygons, rle_to_mask
 from .model import Annotation, Category, Dataset, ImageRecord, Source
+from .progress import tracked
 from .report import Report
 
 SPLITS = ("train", "val", "test")
 RESOLVED = "{n} split paths in the data file did not exist as written: found them under its folder"
-DROPPED_CROWD = "dropped {n} crowd regions: YOLO has no crowd regions"
-DROPPED_EXTREMES = "dropped the extreme points of {n} box-only objects: YOLO has no field for them"
 ONE_OUTLINE = "{n} masks had several parts or holes: YOLO holds one outline per object (kept the largest part)"
-DROPPED_ATTRIBUTES = "dropped the attributes of {n} objects: YOLO has no attributes"
 
 
 def data_file(src: Path) -> Path | None:
@@ -253,29 +252,24 @@ def _read_labels(path: str, raw: bytes, image: ImageRecord, n_classes: int, firs
     return anns
 
 
-def write_yolo(ds: Dataset, out: Path, report: Report | None = None, image_root: Path | None = None) -> None:
-    """Write an Ultralytics dataset: images/ (hard links to the images under `image_root`), a label file
-    where Ultralytics looks for it, and data.yaml. Box lines, and polygon lines for objects with masks."""
-    report = report if report is not None else Report()
+def write_yolo(ds: Dataset, out: Path, options: WriteOptions, report: Report) -> None:
+    """Write an Ultralytics dataset: images/ (hard links to the images under the image root), a label
+    file where Ultralytics looks for it, and data.yaml. Box lines, and polygon lines for objects with
+    masks."""
     index = {c.id: i for i, c in enumerate(ds.categories)}
     by_image = ds.annotations_by_image()
     with atomic_directory(out) as tmp:
-        files = ExportFolder(tmp, image_root, report)
-        for im in ds.images:
+        files = ExportFolder(tmp, options.image_root, report)
+        for im in tracked(ds.images, len(ds.images), options.progress):
             image = f"images/{im.file_name}"
             files.link_image(im.file_name, image)
             lines = [_line(a, im, index[a.category_id], report) for a in by_image.get(im.id, [])]
-            files.write(_label_path(image), "".join(line + "\n" for line in lines if line).encode())
+            files.write(_label_path(image), "".join(line + "\n" for line in lines).encode())
         data = {"path": ".", "train": "images", "names": {i: c.name for i, c in enumerate(ds.categories)}}
         files.write("data.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode())
 
 
 def _line(a: Annotation, im: ImageRecord, cls: int, report: Report) -> str:
-    if a.iscrowd:
-        report.lose(DROPPED_CROWD)
-        return ""
-    if a.attributes:
-        report.lose(DROPPED_ATTRIBUTES)
     w, h = im.width, im.height
     outline = _outline(a, im, report)
     if outline:
@@ -283,8 +277,6 @@ def _line(a: Annotation, im: ImageRecord, cls: int, report: Report) -> str:
         values[0::2] = [x / w for x in outline[0::2]]
         values[1::2] = [y / h for y in outline[1::2]]
     else:
-        if a.extreme is not None:
-            report.lose(DROPPED_EXTREMES)
         b = a.box
         values = [(b.x + b.w / 2) / w, (b.y + b.h / 2) / h, b.w / w, b.h / h]
     return f"{cls} {_numbers(values)}"
@@ -311,3 +303,15 @@ def _area(poly: list[float]) -> float:
     xs, ys = poly[0::2], poly[1::2]
     return abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))) / 2
 
+
+
+def _recognise(src: Path) -> str | None:
+    found = data_file(src)
+    return None if found is None else f"found {found.name}"
+
+
+def _read(src: Path, options: ReadOptions, report: Report) -> Read:
+    return Read(read_yolo(src, report), data_file(src).parent)
+
+
+FORMAT = FileFormat("yolo", "YOLO", frozenset({Content.MASKS}), _recognise, _read, write_yolo)

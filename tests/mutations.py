@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from converters.errors import UserError
-from converters.formats import read_dataset, write_dataset
+from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
 
@@ -29,10 +29,9 @@ TEXTS = ["nan", "inf", "-inf", "1e308", "-1e9", "1e400", "0", "-1", "abc", "", "
 def seeds(folder: Path) -> dict[str, Path]:
     """A valid dataset of the bundled sample in every format, written by our own writers."""
     dataset = read_dataset(SAMPLE / "labels.json").dataset
-    made = {"coco": folder / "coco.json"}
-    write_dataset(dataset, made["coco"], "coco")
-    for fmt in ("voc", "yolo", "labelme", "cvat"):
-        made[fmt] = folder / fmt
+    made = {}
+    for fmt in WRITABLE:
+        made[fmt] = folder / f"{fmt}{FORMATS[fmt].suffix or ''}"
         write_dataset(dataset, made[fmt], fmt, image_root=SAMPLE / "images")
     return made
 

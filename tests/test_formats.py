@@ -14,7 +14,7 @@ from converters.formats import detect_format, read_dataset, write_dataset
 from converters.geometry import Box
 from converters.masks import mask_to_polygons, rle_to_mask
 from converters.regions import DERIVED, derive_extremes, region
-from converters.voc import DROPPED_MASKS, read_voc, voc_colormap
+from converters.voc import read_voc, voc_colormap
 from converters.yolo import ONE_OUTLINE, read_yolo
 from tests.samples import image
 
@@ -143,11 +143,11 @@ def test_what_a_format_cannot_hold_is_reported_once_per_kind(tmp_path):
     report = Report()
     write_dataset(a_masked_dataset(), tmp_path / "voc", "voc", report)
     write_dataset(a_masked_dataset(), tmp_path / "yolo", "yolo", report)
-    assert report.lines() == [DROPPED_MASKS.format(n=1), ONE_OUTLINE.format(n=1)]
+    assert report.lines() == ["dropped the masks of 1 objects: VOC holds boxes only", ONE_OUTLINE.format(n=1)]
 
 
 def test_strict_refuses_the_loss_and_writes_nothing(tmp_path):
-    with pytest.raises(UserError, match=r"dropped the masks of 1 objects: VOC XML holds boxes only \(refused"):
+    with pytest.raises(UserError, match=r"dropped the masks of 1 objects: VOC holds boxes only \(refused"):
         write_dataset(a_masked_dataset(), tmp_path / "voc", "voc", Report(strict=True))
     assert list(tmp_path.iterdir()) == []
 

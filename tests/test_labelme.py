@@ -69,7 +69,7 @@ def test_a_mask_shape_gives_exactly_its_pixels(tmp_path):
     crop[1:5, 1:4] = 255
     crop[2, 2] = 0
     labelme_file(tmp_path, [shape("blob", "mask", [[10, 20], [14, 25]], mask=png_b64(crop), description="")])
-    [ann] = read_labelme(tmp_path)[0].annotations
+    [ann] = read_labelme(tmp_path).annotations
     full = rle_to_mask(ann.rle)
     assert full.sum() == (crop > 0).sum() and (full[20:26, 10:15] == (crop > 0)).all()
     assert ann.box.to_list() == [11, 21, 3, 4]
@@ -81,7 +81,7 @@ def test_an_image_that_exists_only_as_image_data_still_converts(tmp_path):
     path.write_text(json.dumps({"version": "5.0.1", "flags": {}, "imagePath": "lonely.jpg", "imageData": embedded,
                                 "shapes": [shape("x", "rectangle", [[1, 1], [5, 5]])]}))
     report = Report()
-    ds, _ = read_labelme(tmp_path, report=report)
+    ds = read_labelme(tmp_path, report=report)
     assert (ds.images[0].width, ds.images[0].height) == (33, 24)
     assert report.count(EMBEDDED_ONLY) == 1
 
@@ -92,7 +92,7 @@ def test_an_absolute_windows_image_path_is_looked_for_beside_the_file(tmp_path):
     data["imagePath"] = "C:\\Users\\ann\\Desktop\\b.jpg"
     del data["imageWidth"], data["imageHeight"]
     (tmp_path / "b.json").write_text(json.dumps(data))
-    ds, root = read_labelme(tmp_path)
+    ds = read_labelme(tmp_path)
     assert (ds.images[0].file_name, ds.images[0].width, ds.images[0].height) == ("b.jpg", 40, 30)
 
 
@@ -126,7 +126,7 @@ def test_extreme_points_and_masks_survive_coco_to_labelme_and_back(tmp_path):
 def test_labels_file_keeps_category_order_and_unused_categories(tmp_path):
     labelme_file(tmp_path, [shape("zebra", "rectangle", [[1, 1], [5, 5]])])
     (tmp_path / "labels.txt").write_text("__ignore__\n_background_\napple\nzebra\n")
-    ds, _ = read_labelme(tmp_path)
+    ds = read_labelme(tmp_path)
     assert [c.name for c in ds.categories] == ["apple", "zebra"]
     assert ds.annotations[0].category_id == 2
 
@@ -136,7 +136,7 @@ def test_four_points_grouped_with_a_region_are_its_extreme_points(tmp_path):
         shape("fig", "polygon", [[10, 2], [2, 10], [10, 20], [30, 8]], group=1),
         *(shape("fig", "point", [p], group=1) for p in ([10, 2], [2, 10], [10, 20], [30, 8])),
     ])
-    [fig] = read_labelme(tmp_path)[0].annotations
+    [fig] = read_labelme(tmp_path).annotations
     assert fig.extreme.as_dict() == {"top": (10, 2), "left": (2, 10), "bottom": (10, 20), "right": (30, 8)}
 
 

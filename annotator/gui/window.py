@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from converters import Annotation, UserError
-from converters.formats import FORMATS, TITLES
+from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
 from detectors.maskers import BACKENDS, METHODS
 
@@ -184,8 +184,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         export = file.addMenu("&Export")
-        for fmt in FORMATS:
-            self._add(export, "File > Export", f"{TITLES[fmt]}...", "Ctrl+E" if fmt == "coco" else None,
+        for fmt in WRITABLE:
+            self._add(export, "File > Export", f"{FORMATS[fmt].title}...", "Ctrl+E" if fmt == "coco" else None,
                       lambda f=fmt: self._export(f))
         file.addSeparator()
         self._add(file, "File", "&Close project", "Ctrl+W", self._close_project)
@@ -316,16 +316,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("an export is already running", 3000)
             return
         stem = self.project.path.with_suffix("")
-        if fmt == "coco":
-            chosen, _ = QFileDialog.getSaveFileName(self, "Export to COCO", f"{stem}-coco.json", "COCO JSON (*.json)")
+        target = FORMATS[fmt]
+        if target.suffix is not None:
+            chosen, _ = QFileDialog.getSaveFileName(self, f"Export to {target.title}", f"{stem}-{fmt}{target.suffix}",
+                                                    f"{target.title} (*{target.suffix})")
         else:
-            chosen, _ = QFileDialog.getSaveFileName(self, f"Export to {TITLES[fmt]}: the folder to write",
+            chosen, _ = QFileDialog.getSaveFileName(self, f"Export to {target.title}: the folder to write",
                                                     f"{stem}-{fmt}", "A new folder (*)")
         if not chosen:
             return
         project_path = self.project.path
         self.exporter.start(lambda progress: export_project(project_path, Path(chosen), fmt, progress))
-        self.job_bar.setFormat(f"export {TITLES[fmt]} %p%")
+        self.job_bar.setFormat(f"export {target.title} %p%")
         self.job_bar.setRange(0, 0)
         self.job_bar.show()
 
