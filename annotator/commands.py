@@ -243,9 +243,3 @@ class UndoStack:
         for listener in self.listeners:
             listener()
 
-
-def images_of(command: Command) -> set[int]:
-    """The images whose status a command (or a batch) changes: their rows in the image list follow."""
-    if isinstance(command, Batch):
-        return set().union(*(images_of(c) for c in command.commands))
-    return {command.image_id} if isinstance(command, SetStatus) else set()

@@ -13,7 +13,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +26,7 @@ from converters.geometry import Box, Correction
 from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
+from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
 from .palette import default_color
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -70,6 +71,9 @@ class Project:
         # connection (data_version), empties it.
         self._read: dict[tuple[str, int], list[Annotation]] = {}
         self._read_version = -1
+        self._subscribers: list[Subscriber] = []
+        self._changing = ChangeLog()  # what the transaction in progress writes
+        self._outside_version = conn.execute("PRAGMA data_version").fetchone()[0]
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -138,6 +142,7 @@ class Project:
 
     def close(self) -> None:
         self._conn.close()
+        self._subscribers.clear()
         if self._lock is not None:
             self._lock.close()  # closing the file releases the lock
             self._lock = None
@@ -182,6 +187,7 @@ class Project:
         self._conn.execute("BEGIN IMMEDIATE")
         if not labels:
             self._read.clear()
+        self._changing.take()
         try:
             yield self._conn
             self._conn.execute("COMMIT")
@@ -192,7 +198,43 @@ class Project:
                 except sqlite3.Error:  # the disk failed it too: the log's uncommitted part is ignored on the next open
                     pass
             self._read.clear()
+            self._changing.take()
             raise
+        change = self._changing.take()
+        if change is not None:
+            self._tell(change)
+
+    # -- telling what changed ------------------------------------------------------------------
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call `subscriber` with each committed change, this connection's after its transaction and
+        another's when `check_outside` finds it. Returns the call that unsubscribes."""
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            if subscriber in self._subscribers:  # closing the project unsubscribed everyone
+                self._subscribers.remove(subscriber)
+        return unsubscribe
+
+    def check_outside(self) -> bool:
+        """Whether another connection (the command line, a worker) committed since the last check; if
+        so, subscribers are told that anything may have changed. Cheap: it reads no table. A closed
+        project has nothing to tell (a window may ask once more as it goes)."""
+        if not self._subscribers:
+            return False
+        version = self.data_version()
+        if version == self._outside_version:
+            return False
+        self._outside_version = version
+        self._tell(OUTSIDE)
+        return True
+
+    def _changed(self, parts: Iterable[Part], image_ids: Iterable[int] | None = ()) -> None:
+        """Noted inside a transaction; told once it commits. `image_ids` None: any image."""
+        self._changing.add(parts, image_ids)
+
+    def _tell(self, change: Change) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber(change)
 
     def _relabel(self, gone: int | None = None, stored: Annotation | None = None) -> None:
         """The cached labels after one label went (`gone`) or was stored (`stored`), without reading
@@ -238,6 +280,7 @@ class Project:
             before = c.total_changes
             c.executemany("INSERT OR IGNORE INTO images (path, width, height) VALUES (?, ?, ?)",
                           ((_posix(p), w, h) for p, w, h in images))
+            self._changed([Part.IMAGES], None)
             return c.total_changes - before
 
     def images(self, status: ImageStatus | None = None) -> list[ImageRecord]:
@@ -268,6 +311,7 @@ class Project:
                 attributes[SKIP_REASON] = reason
             c.execute("UPDATE images SET status = ?, attributes = ? WHERE id = ?",
                       (ImageStatus(status).value, _json(attributes), image_id))
+            self._changed([Part.IMAGES], [image_id])
 
     def mark_unreadable(self, image_id: int, unreadable: bool = True) -> None:
         """Note (or clear) that an image's file could not be decoded, so lists can show it."""
@@ -281,6 +325,7 @@ class Project:
             else:
                 attributes.pop("unreadable", None)
             c.execute("UPDATE images SET attributes = ? WHERE id = ?", (_json(attributes), image_id))
+            self._changed([Part.IMAGES], [image_id])
 
     def missing_images(self) -> list[str]:
         """Relative paths of images no longer found under the image root; the project keeps working."""
@@ -310,6 +355,7 @@ class Project:
         color = color or default_color(position)
         cur = c.execute("INSERT INTO categories (name, color, position, supercategory) VALUES (?, ?, ?, ?)",
                         (name, color, position, supercategory))
+        self._changed([Part.CATEGORIES])
         return Category(id=cur.lastrowid, name=name, color=color, supercategory=supercategory)
 
     def update_category(self, category: Category) -> Category:
@@ -325,6 +371,7 @@ class Project:
                             (name, category.color, category.supercategory, category.id))
             if cur.rowcount == 0:
                 raise UserError(f"no category with id {category.id}", self.path)
+            self._changed([Part.CATEGORIES])
         return dataclasses.replace(category, name=name)
 
     def order_categories(self, ids: list[int]) -> None:
@@ -334,6 +381,7 @@ class Project:
             if sorted(ids) != sorted(known):
                 raise UserError("the new order must name every category once", self.path)
             c.executemany("UPDATE categories SET position = ? WHERE id = ?", [(k, i) for k, i in enumerate(ids)])
+            self._changed([Part.CATEGORIES])
 
     def category_use(self, category_id: int) -> tuple[int, int]:
         """(labels, suggestions) of this category."""
@@ -362,6 +410,7 @@ class Project:
                         f"SELECT id FROM {table} WHERE category_id = ?", (category_id,))]
                     c.execute(f"UPDATE {table} SET category_id = ? WHERE category_id = ?", (move_to, category_id))
             c.execute("DELETE FROM categories WHERE id = ?", (category_id,))
+            self._changed([Part.CATEGORIES, Part.LABELS, Part.SUGGESTIONS], None)
             return removed
 
     def restore_category(self, removed: RemovedCategory) -> None:
@@ -374,6 +423,7 @@ class Project:
                     c.execute(f"UPDATE {table} SET category_id = ? WHERE id = ?", (cat.id, i))
                 if table in removed.rows:
                     self._restore_rows(c, table, *removed.rows[table])
+            self._changed([Part.CATEGORIES, Part.LABELS, Part.SUGGESTIONS], None)
 
     @staticmethod
     def _restore_rows(c: sqlite3.Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -395,16 +445,20 @@ class Project:
         """Store a new label (its `id` is ignored) and return it with the id it got."""
         with self._transaction(labels=True) as c:
             stored = self._insert(c, "annotations", ann)
-        self._relabel(stored=stored)
+            self._relabel(stored=stored)
+            self._changed([Part.LABELS], [stored.image_id])
         return stored
 
     def add_annotations(self, anns: Iterable[Annotation]) -> int:
         """Store many new labels in one transaction (all or none); returns how many."""
+        image_ids: set[int] = set()
         count = 0
         with self._transaction() as c:
             for ann in anns:
                 self._insert(c, "annotations", ann)
+                image_ids.add(ann.image_id)
                 count += 1
+            self._changed([Part.LABELS], image_ids)
         return count
 
     def update_annotation(self, ann: Annotation) -> Annotation:
@@ -414,8 +468,8 @@ class Project:
         """Replace stored labels (matched by id) in one transaction: all or none."""
         with self._transaction(labels=True) as c:
             stored = [self._update(c, ann) for ann in anns]
-        for ann in stored:
-            self._relabel(stored=ann)
+            for ann in stored:
+                self._relabel(stored=ann)
         return stored
 
     def _update(self, c: sqlite3.Connection, ann: Annotation) -> Annotation:
@@ -425,19 +479,22 @@ class Project:
                         (*values, ann.id))
         if cur.rowcount == 0:
             raise UserError(f"no annotation with id {ann.id}", self.path)
+        self._changed([Part.LABELS], [stored.image_id])
         return stored
 
     def delete_annotation(self, annotation_id: int) -> None:
         with self._transaction(labels=True) as c:
-            c.execute("DELETE FROM annotations WHERE id = ?", (annotation_id,))
-        self._relabel(gone=annotation_id)
+            gone = c.execute("DELETE FROM annotations WHERE id = ? RETURNING image_id", (annotation_id,)).fetchall()
+            self._changed([Part.LABELS], [image_id for (image_id,) in gone])
+            self._relabel(gone=annotation_id)
 
     def restore_annotation(self, ann: Annotation) -> Annotation:
         """Put back a label that was deleted, under its old id, so that later edits naming it (an undo
         history) still find it."""
         with self._transaction(labels=True) as c:
             stored = self._insert(c, "annotations", ann, {"id": ann.id})
-        self._relabel(stored=stored)
+            self._relabel(stored=stored)
+            self._changed([Part.LABELS], [stored.image_id])
         return stored
 
     def _insert(self, c: sqlite3.Connection, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
@@ -460,8 +517,10 @@ class Project:
     def add_suggestions(self, anns: Iterable[Annotation], model: str | None = None) -> list[Annotation]:
         """Store model output as pending suggestions, apart from the labels it never overwrites."""
         with self._transaction() as c:
-            return [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
-                                 {"model": model}) for a in anns]
+            stored = [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
+                                   {"model": model}) for a in anns]
+            self._changed([Part.SUGGESTIONS], {a.image_id for a in stored})
+            return stored
 
     def images_suggested_by(self, model: str) -> set[int]:
         """The images `model` has already made suggestions on (pending or reviewed): a re-run skips them."""
@@ -497,11 +556,13 @@ class Project:
             cur = c.execute(f"SELECT * FROM suggestions WHERE {where}", (model,))
             columns, rows = [d[0] for d in cur.description], cur.fetchall()
             c.execute(f"DELETE FROM suggestions WHERE {where}", (model,))
+            self._changed([Part.SUGGESTIONS], None)
             return columns, rows
 
     def restore_suggestions(self, columns: list[str], rows: list[tuple]) -> None:
         with self._transaction() as c:
             self._restore_rows(c, "suggestions", columns, rows)
+            self._changed([Part.SUGGESTIONS], None)
 
     def accept_suggestion(self, suggestion_id: int, label_id: int | None = None) -> Annotation:
         """Copy a pending suggestion into the labels (as an accepted model label) and mark it accepted.
@@ -516,24 +577,27 @@ class Project:
                                  {"id": label_id} if label_id is not None else None)
             c.execute("UPDATE suggestions SET review = 'accepted', annotation_id = ? WHERE id = ?",
                       (label.id, suggestion_id))
+            self._changed([Part.LABELS, Part.SUGGESTIONS], [suggestion.image_id])
             return label
 
     def reject_suggestion(self, suggestion_id: int) -> None:
         with self._transaction() as c:
-            cur = c.execute("UPDATE suggestions SET review = 'rejected' WHERE id = ? AND review = 'pending'",
-                            (suggestion_id,))
-            if cur.rowcount == 0:
+            rejected = c.execute("UPDATE suggestions SET review = 'rejected' WHERE id = ? AND review = 'pending' "
+                                 "RETURNING image_id", (suggestion_id,)).fetchall()
+            if not rejected:
                 raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
+            self._changed([Part.SUGGESTIONS], [rejected[0][0]])
 
     def reopen_suggestion(self, suggestion_id: int) -> None:
         """Make an accepted or rejected suggestion pending again; an accepted one's label goes."""
         with self._transaction() as c:
-            row = c.execute("SELECT annotation_id FROM suggestions WHERE id = ? AND review != 'pending'",
+            row = c.execute("SELECT annotation_id, image_id FROM suggestions WHERE id = ? AND review != 'pending'",
                             (suggestion_id,)).fetchone()
             if row is None:
                 raise UserError(f"no accepted or rejected suggestion with id {suggestion_id}", self.path)
             if row[0] is not None:
                 c.execute("DELETE FROM annotations WHERE id = ?", (row[0],))
+            self._changed([Part.LABELS, Part.SUGGESTIONS], [row[1]])
             c.execute("UPDATE suggestions SET review = 'pending', annotation_id = NULL WHERE id = ?",
                       (suggestion_id,))
 
@@ -557,6 +621,7 @@ class Project:
         root = self.image_root
         images_dir = Path(images_dir).resolve()
         with self._transaction() as c:
+            self._changed(Part, None)
             categories = {}
             for cat in dataset.categories:
                 known = c.execute("SELECT 1 FROM categories WHERE name = ?", (cat.name.strip(),)).fetchone()

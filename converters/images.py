@@ -7,6 +7,7 @@ from pathlib import Path
 
 import imagesize
 
+from .atomic import EXPORT_MARK
 from .errors import UserError
 
 _HEAD = 65536  # JPEG frame headers follow the EXIF block, which is usually well inside this
@@ -14,7 +15,9 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 
 
 def find_images(folder: str | os.PathLike) -> Iterator[Path]:
-    """Image files under `folder` (recursively, hidden folders skipped), relative to it, sorted."""
+    """Image files under `folder` (recursively, hidden folders skipped), relative to it, sorted. An
+    export of ours inside it is skipped too: its images are links to the person's, and a project opened
+    on the folder again must not take them in as new ones."""
     return iter([Path(name) for name in image_names(folder)])
 
 
@@ -26,7 +29,8 @@ def image_names(folder: str | os.PathLike) -> list[str]:
     top = os.fspath(folder)
     found = []
     for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and not os.path.exists(os.path.join(dirpath, d, EXPORT_MARK)))
         prefix = os.path.relpath(dirpath, top).replace(os.sep, "/") + "/" if dirpath != top else ""
         found += [prefix + f for f in filenames
                   if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and not f.startswith(".")]

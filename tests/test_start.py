@@ -42,3 +42,14 @@ def test_choosing_a_folder_makes_its_project_and_the_window_remembers_it(qtbot, 
     with qtbot.waitSignal(page.chosen) as chosen:
         page.recent.itemActivated.emit(page.recent.item(0))
     assert chosen.args == [path.resolve()]
+
+
+def test_a_folder_opened_again_after_an_export_into_it_keeps_its_images(tmp_path):
+    from annotator.export import export_project
+    image(tmp_path / "photos" / "a.jpg")
+    path = project_for(tmp_path / "photos")
+    export_project(path, tmp_path / "photos" / "annotator-yolo", "yolo")  # where the window offers it
+    assert (tmp_path / "photos" / "annotator-yolo" / "images" / "a.jpg").is_file()
+    assert project_for(tmp_path / "photos") == path
+    with Project.open(path) as project:
+        assert [im.file_name for im in project.images()] == ["a.jpg"]

@@ -7,9 +7,10 @@ import textwrap
 
 import pytest
 
+from annotator.changes import OUTSIDE, Change, Part
 from annotator.schema import SCHEMA_VERSION
 from annotator.store import Project
-from converters import Annotation, ExtremePoints, ImageStatus, Review, Shape, Source, UserError
+from converters import Annotation, Category, ExtremePoints, ImageStatus, Review, Shape, Source, UserError
 from converters.geometry import Box
 
 EP = ExtremePoints(top=(50, 10), left=(12, 40), bottom=(47, 90), right=(88, 55))
@@ -231,3 +232,53 @@ def test_import_is_one_transaction_and_skips_labels_already_there(project, tmp_p
     with pytest.raises(KeyError):
         project.import_dataset(bad, tmp_path / "images")
     assert project.stats()["objects"] == 4
+
+
+def test_subscribers_hear_each_commit_with_what_it_changed_and_where(project):
+    heard = []
+    project.subscribe(heard.append)
+    ann = project.add_annotation(label(project, image_id=2))
+    project.set_status(1, ImageStatus.DONE)
+    [suggestion] = project.add_suggestions([label(project)])
+    project.accept_suggestion(suggestion.id)
+    project.add_category("fig")
+    project.delete_annotation(ann.id)
+    assert heard == [Change(frozenset({Part.LABELS}), frozenset({2})),
+                     Change(frozenset({Part.IMAGES}), frozenset({1})),
+                     Change(frozenset({Part.SUGGESTIONS}), frozenset({1})),
+                     Change(frozenset({Part.LABELS, Part.SUGGESTIONS}), frozenset({1})),
+                     Change(frozenset({Part.CATEGORIES}), frozenset()),
+                     Change(frozenset({Part.LABELS}), frozenset({2}))]
+
+
+def test_an_import_or_a_deleted_category_may_touch_any_image(project):
+    heard = []
+    project.subscribe(heard.append)
+    project.add_annotation(label(project))
+    project.delete_category(project.categories()[0].id)
+    assert heard[-1] == Change(frozenset({Part.CATEGORIES, Part.LABELS, Part.SUGGESTIONS}), None)
+
+
+def test_a_refused_edit_tells_nothing_and_an_unsubscribed_one_hears_nothing(project):
+    heard = []
+    unsubscribe = project.subscribe(heard.append)
+    with pytest.raises(UserError):
+        project.update_category(Category(99, "nut"))
+    with pytest.raises(UserError):
+        project.reject_suggestion(99)
+    assert heard == []
+    unsubscribe()
+    project.add_category("fig")
+    assert heard == []
+
+
+def test_another_connections_commit_is_told_once_as_from_outside(project, tmp_path):
+    heard = []
+    project.subscribe(heard.append)
+    assert not project.check_outside()
+    project.add_category("fig")  # its own commit is told as itself, never again as from outside
+    assert not project.check_outside()
+    with Project.open(tmp_path / "p.sqlite") as other:
+        other.add_category("nut")
+    assert project.check_outside() and not project.check_outside()
+    assert heard == [Change(frozenset({Part.CATEGORIES}), frozenset()), OUTSIDE]

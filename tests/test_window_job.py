@@ -5,7 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog, QInputDialog
@@ -117,6 +117,26 @@ def test_categories_are_added_renamed_recoloured_moved_and_deleted_from_the_pane
     QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
     assert names(window) == ["date", "pecan", "fig"] and window.project.annotation(label.id).category_id == 3
     assert [window.categories.list.item(k).text() for k in range(3)] == ["date", "pecan", "fig"]
+
+
+def test_a_label_added_by_another_process_appears_on_the_image_shown_without_a_poll(window, qtbot):
+    assert not [t for t in window.findChildren(QTimer) if t.isActive() and not t.isSingleShot()]
+    with Project.open(window.project.path) as other:
+        other.add_annotation(Annotation.from_extreme(0, window.session.image_id, 1, ExtremePoints(*POINTS)))
+    qtbot.waitUntil(lambda: len(window.objects.list_model.rows) == 1, timeout=5000)
+    assert any(item.data(0) == "object" for item in window.canvas.scene().items())
+
+
+def test_an_undoable_edit_redraws_the_window_once(window, monkeypatch):
+    for x, y in POINTS[:3]:
+        click(window, x, y)
+    redraws = []
+    redraw = window.refresh
+    monkeypatch.setattr(window, "refresh", lambda: (redraws.append(1), redraw()))
+    click(window, *POINTS[3])
+    assert len(window.project.annotations(window.session.image_id)) == 1 and len(redraws) == 1
+    QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert window.project.annotations(window.session.image_id) == [] and len(redraws) == 2
 
 
 def test_a_category_added_by_another_process_appears_without_reopening(window, qtbot):

@@ -2,12 +2,12 @@
 Keys and mouse become session calls; everything drawn is read back from the store."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -31,7 +31,7 @@ from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
 from detectors.maskers import BACKENDS, METHODS
 
-from ..commands import images_of
+from ..changes import Change, ChangeLog, Part
 from ..export import Exported, export_project
 from ..imagelist import FILTERS, Counts, shown_images
 from ..masking import apply_made_mask, awaits_mask
@@ -65,7 +65,9 @@ MOUSE = [("click", "an extreme point of a new object (four make it)"),
          ("outline: drag a vertex, or an edge", "move it, or add a vertex there"),
          ("outline: right-click (or Shift+click) a vertex", "remove it"),
          ("wheel", "zoom to the cursor"), ("middle button, or Space held + left button", "pan")]
-OUTSIDE_CHECK_MS = 1000  # how often the window asks whether another process changed the project
+#: After the project's files change on disk, how long the window waits before asking whether another
+#: process wrote them: a worker's run of commits (pre-labelling) redraws the lists twice a second at most.
+OUTSIDE_SETTLE_MS = 500
 
 
 class MainWindow(QMainWindow):
@@ -93,7 +95,6 @@ class MainWindow(QMainWindow):
         self.exporter.changed.connect(self._export_changed)
         self.picker: CategoryPicker | None = None
         self.report: QMessageBox | None = None  # the last export's loss report, or About
-        self._list_filled_at = 0.0
         self._categories_seen: tuple | None = None
         self._mask_checked: dict[int, tuple] = {}  # label id -> (the label, the backend) last looked at
         self.setCentralWidget(self.canvas)
@@ -147,9 +148,13 @@ class MainWindow(QMainWindow):
         self.canvas.outline_edited.connect(lambda vertices: self._act(lambda: self.session.edit_outline(vertices)))
         self.canvas.moved.connect(self._show_cursor)
         self.canvas.view_changed.connect(lambda: self._show_where())
-        self._seen_version = project.data_version()
-        self._outside = QTimer(self, interval=OUTSIDE_CHECK_MS, timeout=self._check_outside)
-        self._outside.start()
+        self._held: ChangeLog | None = None  # during one action: what it changes, redrawn once at its end
+        self._unsubscribe = project.subscribe(self._store_changed)
+        self._outside = QTimer(self, singleShot=True, interval=OUTSIDE_SETTLE_MS, timeout=project.check_outside)
+        self._files = QFileSystemWatcher(self)
+        self._files.fileChanged.connect(self._files_changed)
+        self._files_changed()
+        QApplication.instance().applicationStateChanged.connect(self._app_state)
         if self.images.count():
             self.images.setCurrentRow(0)
         self.setFocus()
@@ -378,10 +383,8 @@ class MainWindow(QMainWindow):
         if not finished:
             self.job_bar.setRange(0, worker.total)
             self.job_bar.setValue(worker.done)
-        if finished or time.monotonic() - self._list_filled_at > 1.0:
-            self._list_filled_at = time.monotonic()
-            self._reload()
         if finished:
+            self.project.check_outside()  # its last suggestions, now rather than when the files settle
             self.job_bar.hide()
             self.stop_prelabel.setEnabled(False)
             outcome = worker.outcome
@@ -403,7 +406,6 @@ class MainWindow(QMainWindow):
             model = list(models)[names.index(chosen)]
             self._act(lambda: self.statusBar().showMessage(
                 f"cleared {self.session.clear_model(model)} suggestions (Ctrl+Z brings them back)", 5000))
-            self._reload()
 
     # -- help ------------------------------------------------------------------------------------------
     def _shortcuts(self) -> None:
@@ -450,13 +452,14 @@ class MainWindow(QMainWindow):
     def _category_chosen(self, category_id: int) -> None:
         """The category for the next object; a selected label takes it too (undoable)."""
         changed = None
-        try:
-            changed = self.session.choose_category(category_id)
-        except UserError as e:
-            self.statusBar().showMessage(str(e), 5000)
-        self._fill_categories()
-        if changed is not None:
-            self.refresh()
+        with self._redrawn_once(always=False):
+            try:
+                changed = self.session.choose_category(category_id)
+            except UserError as e:
+                self.statusBar().showMessage(str(e), 5000)
+        if changed is None:
+            self._fill_categories()  # the chosen one shown
+        else:
             self.statusBar().showMessage(f"object {changed.id} is now {self.canvas.names.get(category_id)}", 3000)
 
     def _pick_category(self) -> None:
@@ -498,11 +501,10 @@ class MainWindow(QMainWindow):
         readable = self.canvas.show_image(self._image)
         if not readable:
             self.statusBar().showMessage(f"cannot read {record.file_name}: shown as a placeholder", 5000)
-        if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
-            self.project.mark_unreadable(record.id, not readable)
-            self._reread(record.id)
-        self.canvas.set_clicks([])
-        self.refresh()
+        with self._redrawn_once():
+            if readable == bool(record.attributes.get("unreadable")):  # the store learns what changed
+                self.project.mark_unreadable(record.id, not readable)
+            self.canvas.set_clicks([])
         for near in (row + 1, row - 1):  # decoded in the background while this one is labelled
             if 0 <= near < self.images.count():
                 self._prefetcher.prefetch(self._path(near))
@@ -510,10 +512,19 @@ class MainWindow(QMainWindow):
     def _path(self, row: int) -> str:
         return str(self.project.image_root / self.images.records[row].file_name)
 
+    def _app_state(self, state: Qt.ApplicationState) -> None:
+        """Coming back to the app looks for other processes' changes at once, also where the file
+        system tells no one of them (a network share)."""
+        if state == Qt.ApplicationActive:
+            self.project.check_outside()
+
     def closeEvent(self, event) -> None:
         self._outside.stop()
+        self._unsubscribe()
         for signal, slot in ((self.masks.ready, self._store_masks), (self.prelabeller.changed, self._prelabel_changed),
-                             (self.exporter.changed, self._export_changed)):
+                             (self.exporter.changed, self._export_changed),
+                             (self._files.fileChanged, self._files_changed),
+                             (QApplication.instance().applicationStateChanged, self._app_state)):
             signal.disconnect(slot)  # answers still queued are for a project about to close
         self._prefetcher.close()
         self.masks.close()
@@ -558,18 +569,59 @@ class MainWindow(QMainWindow):
         self.image_counts.setText(self._counts.text())
 
     def _reload(self) -> None:
-        """Everything again from the store: another process (the command line, a worker) changed it."""
+        """Everything again from the store: any image may have changed (another process, an import, a
+        category deleted)."""
         self._every = self.project.images()
         self._index = {im.id: k for k, im in enumerate(self._every)}
         self._fill_categories()
         self._fill_images()
         self.refresh()
 
-    def _check_outside(self) -> None:
-        seen = self.project.data_version()
-        if seen != self._seen_version:
-            self._seen_version = seen
+    # -- the store's changes ---------------------------------------------------------------------------
+    def _store_changed(self, change: Change) -> None:
+        """The project committed a change: redrawn now, or once at the end of the action making it."""
+        if self._held is not None:
+            self._held.merge(change)
+        else:
+            self._redraw(change)
+
+    @contextlib.contextmanager
+    def _redrawn_once(self, always: bool = True):
+        """What an action changes in the store, redrawn once when it ends, with the selection the session
+        has then; with `always`, redrawn also when the store did not change (a new selection)."""
+        if self._held is not None:  # inside another action, which redraws
+            yield
+            return
+        self._held = ChangeLog()
+        try:
+            yield
+        finally:
+            change, self._held = self._held.take(), None
+            if change is not None:
+                self._redraw(change)
+            elif always:
+                self.refresh()
+
+    def _redraw(self, change: Change) -> None:
+        """Everything again when any image may have changed (another process, an import, a category
+        deleted); else the rows of the images it touched, and the current image."""
+        if change.images is None:
             self._reload()
+            return
+        for image_id in change.images - {self.session.image_id}:
+            self._reread(image_id, len(self.project.suggestions(image_id)) if Part.SUGGESTIONS in change.parts
+                         else None)
+        self.refresh()
+
+    def _files_changed(self, _path: str = "") -> None:
+        """The project file or its write-ahead log changed on disk: asked about shortly, once for a run
+        of writes. A file SQLite made anew is watched again."""
+        names = [self.project.path, self.project.path.with_name(self.project.path.name + "-wal")]
+        missing = [str(p) for p in names if str(p) not in self._files.files() and p.exists()]
+        if missing:
+            self._files.addPaths(missing)
+        if _path and not self._outside.isActive():
+            self._outside.start()
 
     def _mark_done(self) -> None:
         self._act(self.session.mark_done)
@@ -596,14 +648,14 @@ class MainWindow(QMainWindow):
 
     # -- edits -----------------------------------------------------------------------------------------
     def _act(self, action) -> bool:
-        """Run a session action; a refusal is a short hint in the status bar, never a dialog. Whether it ran."""
-        try:
-            action()
-        except UserError as e:
-            self.statusBar().showMessage(str(e), 5000)
-            return False
-        finally:
-            self.refresh()
+        """Run a session action, redrawn once; a refusal is a short hint in the status bar, never a
+        dialog. Whether it ran."""
+        with self._redrawn_once():
+            try:
+                action()
+            except UserError as e:
+                self.statusBar().showMessage(str(e), 5000)
+                return False
         return True
 
     def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
@@ -650,12 +702,12 @@ class MainWindow(QMainWindow):
             if not self._first_category():
                 return
         try:
-            made = self.session.click(x, y)
+            with self._redrawn_once(always=False):  # a new object drawn selected, as the session selects it
+                made = self.session.click(x, y)
         except UserError as e:  # a refused click: a short hint, no dialog, the clicks kept
             self.statusBar().showMessage(str(e), 5000)
         else:
             if made is not None:
-                self.refresh()  # drawn selected: the session selects a new object after the store has it
                 done = "gave object {} its extreme points" if boxed is not None else "added object {}"
                 self.statusBar().showMessage(done.format(made.id) + ": 1-9 or C changes its category", 3000)
             elif self.session.box_only_selected() is not None and len(self.session.clicks.points) == 1:
@@ -732,19 +784,15 @@ class MainWindow(QMainWindow):
             self.canvas.set_clicks(self.session.clicks.points)
 
     def _undo(self) -> None:
-        command = self.session.history.done[-1] if self.session.history.done else None
-        self._say("undid", self.session.undo(), command)
+        with self._redrawn_once():
+            self._say("undid", self.session.undo())
 
     def _redo(self) -> None:
-        command = self.session.history.undone[-1] if self.session.history.undone else None
-        self._say("redid", self.session.redo(), command)
+        with self._redrawn_once():
+            self._say("redid", self.session.redo())
 
-    def _say(self, verb: str, what: str | None, command) -> None:
+    def _say(self, verb: str, what: str | None) -> None:
         self.statusBar().showMessage(f"{verb} {what}" if what else f"nothing to {verb[:-1]}", 3000)
-        for image_id in images_of(command) if command is not None else ():
-            self._reread(image_id)
-        self._fill_categories()
-        self.refresh()
 
     def _choose_mask_method(self, method: str) -> None:
         """A backend that needs weights (DEXTR's model) asks for them once; the settings keep them."""
@@ -816,17 +864,15 @@ class MainWindow(QMainWindow):
                                self.settings.mask_method, self.settings.weights.get(self.settings.mask_method, ""))
 
     def _store_masks(self) -> None:
-        stored = False
-        for answer in self.masks.take():
-            made = answer.made
-            if made.note:
-                self.statusBar().showMessage(made.note, 5000)
-            if made.method == answer.method:
-                self.masks.forget(answer)
-            stored |= bool(made.polygons) and apply_made_mask(self.project, answer.label_id, answer.extreme,
-                                                              answer.corrections, made) is not None
-        if stored:
-            self.refresh()
+        with self._redrawn_once(always=False):
+            for answer in self.masks.take():
+                made = answer.made
+                if made.note:
+                    self.statusBar().showMessage(made.note, 5000)
+                if made.method == answer.method:
+                    self.masks.forget(answer)
+                if made.polygons:
+                    apply_made_mask(self.project, answer.label_id, answer.extreme, answer.corrections, made)
 
     def _show_where(self, cursor: tuple[float, float] | None = None) -> None:
         shown = f"image {self.images.currentRow() + 1}/{self.images.count()}  zoom {self.canvas.zoom_level():.0%}"
