@@ -98,8 +98,8 @@ def _parse(data: Any, images_dir: Path | None, report: Report) -> Dataset:
     category_ids = {c.id for c in categories}
 
     anns = [_annotation(a, f"annotations[{i}]", i + 1, sizes, category_ids, report) for i, a in enumerate(annotations)]
-    info = data.get("info") if isinstance(data.get("info"), dict) else {}
-    licenses = data.get("licenses") if isinstance(data.get("licenses"), list) else []
+    info = given if isinstance(given := data.get("info"), dict) else {}
+    licenses = listed if isinstance(listed := data.get("licenses"), list) else []
     return Dataset(images=images, categories=categories, annotations=anns, info=info, licenses=licenses)
 
 

@@ -147,7 +147,7 @@ def _object(members: list[tuple[ET.Element, str]], im: ImageRecord, types: dict[
     first, where = members[0]
     attributes = _attributes(first, types, path, where)
     iscrowd = bool(attributes.pop("iscrowd", False))
-    kw = dict(source=Source.IMPORTED, attributes=attributes)
+    kw: dict[str, Any] = dict(source=Source.IMPORTED, attributes=attributes)
     size = (im.width, im.height)
     tag = first.tag
     if tag in ("polyline", "points"):
@@ -347,11 +347,12 @@ def _input_type(value: Any) -> str:
 def _shape_elements(a: Annotation, label: str, im: ImageRecord) -> list[ET.Element]:
     if a.shape is not Shape.REGION:
         tag = "polyline" if a.shape is Shape.POLYLINE else "points"
-        return [_element(a, label, tag, points=_points_text(a.points))]
+        return [_element(a, label, tag, points=_points_text(a.points or []))]
     if a.polygons and not a.iscrowd and not any(has_bridge(p) for p in a.polygons):
         return [_element(a, label, "polygon", points=_points_text(p)) for p in a.polygons]
-    if a.has_mask:
-        return [_element(a, label, "mask", **_mask_fields(rle_to_mask(a.mask_rle(im.height, im.width))))]
+    rle = a.mask_rle(im.height, im.width)
+    if rle is not None:
+        return [_element(a, label, "mask", **_mask_fields(rle_to_mask(rle)))]
     b = a.box
     return [_element(a, label, "box", xtl=fmt_number(b.x), ytl=fmt_number(b.y), xbr=fmt_number(b.x + b.w),
                      ybr=fmt_number(b.y + b.h))]
@@ -373,7 +374,7 @@ def _mask_fields(mask: np.ndarray) -> dict[str, str]:
 
 
 def _element(a: Annotation, label: str, tag: str, **fields: str) -> ET.Element:
-    el = ET.Element(tag, label=label, **fields)
+    el = ET.Element(tag, {"label": label, **fields})
     attributes = dict(a.attributes)
     if "occluded" in attributes:
         el.set("occluded", "1" if attributes.pop("occluded") else "0")

@@ -99,11 +99,10 @@ def check_storable(ds: Dataset, src: Path) -> None:
     """Refuse what no writer and no project can hold, naming the entry: text that is not Unicode (lone
     surrogates), integers of more than 64 bits or values that are not JSON among the names and
     attributes a file carries along, and two images of one name (their labels would be merged)."""
-    for kind, items in (("categories", ds.categories), ("images", ds.images)):
-        for i, item in enumerate(items):
-            _storable([item.name, item.supercategory] if kind == "categories" else item.file_name, src,
-                      f"{kind}[{i}] name")
+    for i, c in enumerate(ds.categories):
+        _storable([c.name, c.supercategory], src, f"categories[{i}] name")
     for i, im in enumerate(ds.images):
+        _storable(im.file_name, src, f"images[{i}] name")
         check_image_size(im.width, im.height, src, f"images[{i}] ({im.file_name})")
         if im.attributes:
             _storable(im.attributes, src, f"images[{i}] ({im.file_name})")

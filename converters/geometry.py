@@ -143,12 +143,13 @@ class ExtremePoints:
 
         `image_size` is (width, height); clicks within `tolerance` px outside it are clamped onto it.
         """
-        points = [tuple(float(v) for v in c) for c in clicks]
-        if len(points) != 4:
-            raise UserError(f"expected 4 extreme points, got {len(points)}")
-        for i, p in enumerate(points, 1):
+        given = [tuple(float(v) for v in c) for c in clicks]
+        if len(given) != 4:
+            raise UserError(f"expected 4 extreme points, got {len(given)}")
+        for i, p in enumerate(given, 1):
             if len(p) != 2 or not all(math.isfinite(v) for v in p):
                 raise UserError(f"click {i} {p!r} is not two finite numbers")
+        points = [(x, y) for x, y in given]
         if image_size is not None:
             points = [_clamp_to_image(p, image_size, tolerance) for p in points]
         xs = [p[0] for p in points]

@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import cv2
 import numpy as np
@@ -140,12 +140,12 @@ def _open_file(path: Path, data: dict) -> _File:
     if w is not None or h is not None:
         if not (_is_int(w) and _is_int(h)):
             raise UserError(f"imageWidth/imageHeight must be integers, got {shown(w)}/{shown(h)}", path, "imageWidth")
-        check_image_size(w, h, path, "imageWidth")
         size = (w, h)
+        check_image_size(*size, path, "imageWidth")
     return _File(path, data, image, size, embedded=bool(data.get("imageData")))
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -302,7 +302,8 @@ def _region(regions: list[tuple[int, dict]], extreme: ExtremePoints | None, path
     first = regions[0][1]
     flags = dict(first.get("flags") or {})
     iscrowd = bool(flags.pop("iscrowd", False))
-    kw = dict(source=Source.IMPORTED, attributes=_attributes(first, flags), score=_score(first), iscrowd=iscrowd)
+    kw: dict[str, Any] = dict(source=Source.IMPORTED, attributes=_attributes(first, flags), score=_score(first),
+                              iscrowd=iscrowd)
     if len(regions) == 1 and box is not None:  # one rectangle: a box, not a mask
         return lambda id, image_id, cat: region(id, image_id, cat, size=(width, height),
                                                 box=box if extreme is None else None,
@@ -397,10 +398,11 @@ def _file_json(im: ImageRecord, anns: list[Annotation], names: dict[int, str]) -
 def _shapes(a: Annotation, im: ImageRecord) -> list[tuple[str, list, str | None]]:
     """(shape_type, points, mask) of the shapes that make one object."""
     if a.shape is Shape.POLYLINE:
-        pts = _pairs(a.points)
+        pts = _pairs(a.points or [])
         return [("line" if len(pts) == 2 else "linestrip", pts, None)]
     if a.shape is Shape.POINTS:
-        return [("point", [p], None) for p in _pairs(a.points)]
+        return [("point", [p], None) for p in _pairs(a.points or [])]
+    parts: list[tuple[str, list, str | None]]
     if a.polygons:
         parts = [("polygon", _pairs(p), None) for p in a.polygons]
     elif a.rle is not None:
@@ -431,7 +433,7 @@ def _shape_json(a: Annotation, label: str, kind: str, points: list, mask: str | 
     flags = dict(attributes.pop("flags", None) or {})
     if a.iscrowd:
         flags["iscrowd"] = True
-    shape = {"label": label, "points": points, "group_id": group,
+    shape: dict[str, Any] = {"label": label, "points": points, "group_id": group,
              "description": str(attributes.pop("description", "")), "shape_type": kind, "flags": flags,
              "mask": mask}
     if attributes:

@@ -11,6 +11,7 @@ import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -92,7 +93,7 @@ def _read_file(path: Path, image_id: int, images: ImageFolder, root: Path, ds: D
         name = _text(obj, "name", path, place)
         category_id = categories.setdefault(name, len(categories) + 1)
         box = _box(obj, width, height, path, place)
-        attributes = {flag: _int(obj, flag, path, 0) for flag in FLAGS if obj.find(flag) is not None}
+        attributes: dict[str, Any] = {flag: _int(obj, flag, path, 0) for flag in FLAGS if obj.find(flag) is not None}
         pose = obj.findtext("pose")
         if pose is not None:
             attributes["pose"] = pose
@@ -170,7 +171,7 @@ def _instance_masks(root: Path, stem: str, shape: tuple[int, int], xml_path: Pat
     bgr = cv2.imread(str(png), cv2.IMREAD_COLOR)
     if bgr is None or bgr.shape[:2] != shape:
         raise UserError(f"unreadable, or not {shape[1]}x{shape[0]} like its image", png)
-    packed = (bgr[..., 2].astype(np.int32) << 16) | (bgr[..., 1].astype(np.int32) << 8) | bgr[..., 0]
+    packed = (bgr[..., 2].astype(np.int32) << 16) | (bgr[..., 1].astype(np.int32) << 8) | bgr[..., 0].astype(np.int32)
     lookup = {(int(r) << 16) | (int(g) << 8) | int(b): i for i, (r, g, b) in enumerate(voc_colormap())}
     indices = np.zeros(shape, np.int32)
     for colour in np.unique(packed):
@@ -225,8 +226,8 @@ def _image_xml(im: ImageRecord, anns: list[Annotation], names: dict[int, str]) -
                 ET.SubElement(obj, flag).text = str(int(a.attributes[flag]))
         bb = ET.SubElement(obj, "bndbox")
         b = a.box
-        for tag, value in (("xmin", b.x + 1), ("ymin", b.y + 1), ("xmax", b.x + b.w), ("ymax", b.y + b.h)):
-            ET.SubElement(bb, tag).text = fmt_number(value)
+        for tag, edge in (("xmin", b.x + 1), ("ymin", b.y + 1), ("xmax", b.x + b.w), ("ymax", b.y + b.h)):
+            ET.SubElement(bb, tag).text = fmt_number(edge)
         extra = {k: v for k, v in a.attributes.items() if k not in FLAGS and k != "pose"}
         if extra:
             attrs = ET.SubElement(obj, "attributes")

@@ -93,7 +93,7 @@ def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[
     base = path.parent / str(data.get("path", "")) if data.get("path") else path.parent
     if not base.is_dir():
         base = path.parent
-    splits = {}
+    splits: dict[str, list[str]] = {}
     for split in SPLITS:
         for value in _as_list(data.get(split)):
             folder = _locate(base, str(value), path.parent, report)
@@ -140,7 +140,7 @@ def _darknet(path: Path, report: Report) -> tuple[list[str], dict[str, list[str]
 def _read_text(path: str | Path, raw: bytes | None = None) -> str:
     """A YOLO text file (data file, names, image list, labels); a wrong encoding is the file's error."""
     try:
-        return (path.read_bytes() if raw is None else raw).decode("utf-8")
+        return (Path(path).read_bytes() if raw is None else raw).decode("utf-8")
     except UnicodeDecodeError as e:
         raise UserError("not UTF-8 text", path, f"offset {e.start}") from None
 
@@ -212,7 +212,7 @@ def _relative(image: str, root: Path) -> str:
 
 
 def _read_labels(path: str, raw: bytes, image: ImageRecord, n_classes: int, first_id: int) -> list[Annotation]:
-    anns = []
+    anns: list[Annotation] = []
     text = _read_text(path, raw)
     w, h = image.width, image.height
     tol_x, tol_y = CLICK_TOLERANCE / w, CLICK_TOLERANCE / h
@@ -311,7 +311,8 @@ def _recognise(src: Path) -> str | None:
 
 
 def _read(src: Path, options: ReadOptions, report: Report) -> Read:
-    return Read(read_yolo(src, report), data_file(src).parent)
+    dataset = read_yolo(src, report)  # refuses a source without a data file
+    return Read(dataset, data_file(src).parent)  # type: ignore[union-attr]
 
 
 FORMAT = FileFormat("yolo", "YOLO", frozenset({Content.MASKS}), _recognise, _read, write_yolo)
