@@ -14,7 +14,7 @@ from converters.images import ImageFolder
 from converters.masks import mask_to_polygons
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
-from detectors.maskers import Network, masks_from_extremes
+from detectors.mask_backends import Network, masks_from_extremes
 
 from .masking import needs_mask, with_made_mask
 from .store import Project

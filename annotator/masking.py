@@ -15,7 +15,7 @@ import numpy as np
 
 from converters import Annotation, Correction, ExtremePoints, Shape, Source, UserError
 from converters.masks import mask_to_polygons
-from detectors.maskers import Network, masks_from_extremes
+from detectors.mask_backends import Network, masks_from_extremes
 
 from .store import Project
 

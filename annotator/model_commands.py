@@ -9,7 +9,7 @@ from pathlib import Path
 
 from converters import UserError, write_coco
 from converters.formats import read_dataset
-from detectors.maskers import BACKENDS, METHODS
+from detectors.mask_backends import BACKENDS, METHODS
 
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress

@@ -5,7 +5,7 @@ import dataclasses
 import json
 
 from converters.atomic import atomic_write
-from detectors.maskers import BACKENDS
+from detectors.mask_backends import BACKENDS
 
 from .recent import config_dir
 

@@ -58,7 +58,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
         if drawn is None:
             raise UserError(f"--synthetic: {kind.name} has no synthetic data")
         samples = samples + drawn
-    base = kind.read(request.init)[0] if request.init is not None else kind.new_config(request.depth)
+    base = kind.config_of(request.init) if request.init is not None else kind.new_config(request.depth)
     switches = {o.key: o.default for o in kind.options if o.default is not None}
     config = {**base, **switches, **request.options, **from_data}
     if len(samples) < 2:

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from converters.formats import read_dataset
+from detectors.mask_backends import MaskResult
 from detectors.mask_eval import evaluate_masks, score_masks
-from detectors.maskers import MaskResult
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,7 +18,7 @@ from converters.masks import rle_to_mask
 
 from .dextr import CLICKS_ONLY, RELAX, box_in_crop, crop_input, crop_target, padded_crop
 from .images import read_rgb
-from .maskers.simulate import simulated_clicks
+from .mask_backends.simulate import simulated_clicks
 
 #: An object: an RGB image (shared between the objects of one photo) and the object's boolean mask.
 Object = tuple[np.ndarray, np.ndarray]

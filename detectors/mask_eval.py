@@ -19,8 +19,8 @@ from converters.masks import mask_iou, rle_to_mask
 from converters.progress import Progress, no_progress
 
 from .images import read_rgb
-from .maskers import MaskResult, Network, masks_from_extremes
-from .maskers.simulate import next_correction, simulated_clicks
+from .mask_backends import MaskResult, Network, masks_from_extremes
+from .mask_backends.simulate import next_correction, simulated_clicks
 
 #: The IoU levels NoC counts the corrections to.
 NOC_LEVELS = (0.85, 0.90)

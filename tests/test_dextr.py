@@ -21,7 +21,7 @@ from detectors.dextr import (
     paste_mask,
 )
 from detectors.kinds.dextr import DEXTR
-from detectors.maskers import masks_from_extremes
+from detectors.mask_backends import masks_from_extremes
 
 CLICKS = ExtremePoints(top=(60.5, 20), left=(30, 70.5), bottom=(55.5, 120), right=(110, 80.5))
 

@@ -1,18 +1,21 @@
 """DEXTR with correction points: foreground points join the clicks' heat map, background points get a
 5th input; training draws points where the network is wrong now; the paper's 4-input checkpoints still
 load, run, start a 5-input model, and obey corrections through the mask."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from annotator.cli import main
 from converters import Box, Correction, ExtremePoints
+from detectors import checkpoints
 from detectors.backbones import widened_inputs
 from detectors.checkpoints import load_matching, read_foreign_state_dict, save_checkpoint
 from detectors.dextr import LIGHT, RELAX, WITH_BACKGROUND, DextrPredictor, crop_input, dextr_net
 from detectors.kinds.dextr import DEXTR, with_corrections
-from detectors.maskers import masks_from_extremes
-from detectors.maskers.simulate import error_regions, sampled_corrections
+from detectors.mask_backends import masks_from_extremes
+from detectors.mask_backends.simulate import error_regions, sampled_corrections
 from tests.samples import blob_photos
 
 CLICKS = ExtremePoints(top=(60.5, 20), left=(30, 70.5), bottom=(55.5, 120), right=(110, 80.5))
@@ -116,12 +119,20 @@ def test_the_papers_checkpoint_starts_a_five_input_model_computing_what_it_did(t
         assert torch.allclose(ours(torch.cat([x, torch.rand(1, 1, 64, 64) * 255], dim=1)), papers(x), atol=1e-4)
 
 
-def test_training_from_a_checkpoint_on_the_command_line(tmp_path, capsys):
+def test_training_from_a_checkpoint_on_the_command_line_reads_its_weights_once(tmp_path, capsys, monkeypatch):
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "start", {**PAPERS, "crop": 64}, dextr_net(PAPERS))
     data = blob_photos(tmp_path)
+    read = []
+    load_file = checkpoints.load_file
+
+    def counted(path, *args, **kwargs):
+        read.append(Path(path))
+        return load_file(path, *args, **kwargs)
+    monkeypatch.setattr(checkpoints, "load_file", counted)
     assert main(["train", "--arch", "dextr", "--data", str(data), "--images", str(tmp_path), "--out",
                  str(tmp_path / "run"), "--init", str(tmp_path / "start"), "--epochs", "1", "--batch", "2"]) == 0
     assert "on 2 objects (crop 64, 5 inputs)" in capsys.readouterr().out
+    assert [p.parent for p in read] == [tmp_path / "start"]
     trained = DEXTR.load(tmp_path / "run")
     assert isinstance(trained, DextrPredictor) and trained.inputs == 5 and trained.crop == 64

@@ -30,7 +30,7 @@ LAYERS = {
 
 def test_every_module_is_in_a_layer():
     listed = {m for modules, _ in LAYERS.values() for m in modules}
-    assert len(listed) >= 60 and "detectors.maskers.grabcut" in listed and "annotator.store" in listed
+    assert len(listed) >= 60 and "detectors.mask_backends.grabcut" in listed and "annotator.store" in listed
     assert "annotator.gui.window" not in listed  # the only layer that may import Qt
 
 

@@ -8,9 +8,9 @@ from annotator.session import LabellingSession
 from annotator.store import Project
 from converters import Correction, UserError
 from converters.masks import extreme_points_from_mask
-from detectors.maskers import mask_from_extremes, masks_from_extremes
-from detectors.maskers.grabcut import grabcut_mask
-from detectors.maskers.simulate import next_correction
+from detectors.mask_backends import mask_from_extremes, masks_from_extremes
+from detectors.mask_backends.grabcut import grabcut_mask
+from detectors.mask_backends.simulate import next_correction
 from tests.samples import object_photo
 
 TOP, LEFT, BOTTOM, RIGHT = (50, 10), (12, 40), (47, 90), (88, 55)

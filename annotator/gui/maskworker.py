@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from converters import Correction, ExtremePoints
-from detectors.maskers import BACKENDS, Network
+from detectors.mask_backends import BACKENDS, Network
 
 from ..masking import MadeMask, make_mask
 

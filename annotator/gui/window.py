@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from converters import Annotation, UserError
 from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
-from detectors.maskers import BACKENDS, METHODS
+from detectors.mask_backends import BACKENDS, METHODS
 
 from ..changes import Change, ChangeLog, Part
 from ..export import Exported, export_project

@@ -15,8 +15,8 @@ from torch.utils.data import Dataset as TorchDataset
 
 from converters import Dataset
 
-from ..checkpoints import load_matching
-from ..configs import Key, read_model
+from ..checkpoints import CONFIG, load_matching, read_config
+from ..configs import Key, checked_config, read_model
 
 
 class Role(enum.StrEnum):
@@ -105,6 +105,11 @@ class ModelKind:
     def read(self, weights: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         """The checked config and the weights of a model directory of this kind."""
         return read_model(weights, self)
+
+    def config_of(self, weights: str | os.PathLike) -> dict[str, Any]:
+        """The checked config alone: `--init` builds the network from it, and `start_from` reads the
+        weights once."""
+        return checked_config(read_config(weights), self, Path(weights) / CONFIG)
 
     def load(self, weights: str | os.PathLike, device: str = "cpu"):
         config, state = self.read(weights)

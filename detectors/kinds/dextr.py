@@ -35,7 +35,7 @@ from ..dextr import (
     dextr_net,
 )
 from ..dextr_data import Object, ObjectCrops, load_objects, synthetic_objects
-from ..maskers.simulate import sampled_corrections, simulated_clicks
+from ..mask_backends.simulate import sampled_corrections, simulated_clicks
 from .base import ModelKind, Option, Role, TrainingDefaults, Validator
 
 POLY_POWER = 0.9
@@ -147,6 +147,9 @@ class DextrKind(ModelKind):
         if Path(weights).is_dir():
             return super().read(weights)
         return OFFICIAL, read_foreign_state_dict(weights)
+
+    def config_of(self, weights: str | os.PathLike) -> dict[str, Any]:
+        return super().config_of(weights) if Path(weights).is_dir() else dict(OFFICIAL)
 
     def start_from(self, model: nn.Module, weights: Path) -> None:
         """A first layer with fewer inputs (the official 4) is widened with blank channels."""

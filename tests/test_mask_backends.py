@@ -5,9 +5,9 @@ import pytest
 
 from converters import ExtremePoints
 from converters.masks import extreme_points_from_mask, mask_iou
-from detectors.maskers import MIN_SIDE, mask_from_extremes, masks_from_extremes, octagon_mask
-from detectors.maskers.boundary import cheapest_monotone_path, path_between
-from detectors.maskers.simulate import simulated_clicks
+from detectors.mask_backends import MIN_SIDE, mask_from_extremes, masks_from_extremes, octagon_mask
+from detectors.mask_backends.boundary import cheapest_monotone_path, path_between
+from detectors.mask_backends.simulate import simulated_clicks
 from tests.samples import blob, object_photo
 
 
