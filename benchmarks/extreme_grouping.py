@@ -1,0 +1,68 @@
+"""Time ExtremeNet's grouping against the brute force over all K^4 combinations, in the same run.
+
+The peaks are random on a 128x128 heat map (a 512 px image at stride 4), K per extreme map, all of one
+class (the worst case of the joint top-K). Two score mixes: uniform (most peaks pass the 0.1 threshold,
+the most work there can be) and uniform^4 (about half below it, nearer a trained network's maps). Each
+case checks that both find the same groups, then prints the median time of --runs repeats.
+
+    .venv/bin/python benchmarks/extreme_grouping.py [--k 40] [--runs 20] [--seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from detectors.extreme_grouping import Peaks, group_extremes  # noqa: E402
+from tests.extreme_reference import brute_force_groups  # noqa: E402
+
+SIZE = 128
+
+
+def case(rng: np.random.Generator, k: int, power: int) -> tuple[list[Peaks], np.ndarray]:
+    peaks = [Peaks(rng.integers(0, SIZE, k), rng.integers(0, SIZE, k), rng.random(k) ** power) for _ in range(4)]
+    return peaks, rng.random((SIZE, SIZE)) ** power
+
+
+def median_ms(run, args: tuple, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(*args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--k", type=int, default=40, help="peaks per extreme map (the paper's K)")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy "
+          f"{np.__version__}; K = {args.k}, {SIZE}x{SIZE} maps, median of {args.runs} runs")
+    print("| scores | groups | brute force (K^4) | pruned | brute / pruned |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, power in (("uniform", 1), ("uniform^4", 4)):
+        peaks, centre = case(rng, args.k, power)
+        found = group_extremes(*peaks, centre)
+        expected = brute_force_groups(*peaks, centre)
+        got = set(zip(found.top.tolist(), found.left.tolist(), found.bottom.tolist(), found.right.tolist(),
+                      strict=True))
+        if got != set(expected):
+            raise SystemExit(f"{name}: the pruned grouping differs from the brute force")
+        brute = median_ms(brute_force_groups, (*peaks, centre), max(3, args.runs // 5))
+        pruned = median_ms(group_extremes, (*peaks, centre), args.runs)
+        print(f"| {name} | {len(found)} | {brute:.1f} ms | {pruned:.2f} ms | {brute / pruned:.0f}x |")
+
+
+if __name__ == "__main__":
+    main()
