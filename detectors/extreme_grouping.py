@@ -88,3 +88,10 @@ def _join(tops: np.ndarray, bottoms: np.ndarray) -> tuple[np.ndarray, np.ndarray
     within = np.arange(repeats.sum()) - np.repeat(first, repeats)
     chosen = np.repeat(b_start[t_pair], repeats) + within
     return np.repeat(t_pair, repeats), np.repeat(t, repeats), b[chosen]
+
+
+def group_boxes(groups: Groups, top: Peaks, left: Peaks, bottom: Peaks, right: Peaks) -> np.ndarray:
+    """(x0, y0, x1, y1) of each group in heat-map cells: its left's and right's columns, its top's and
+    bottom's rows."""
+    return np.stack([left.xs[groups.left], top.ys[groups.top], right.xs[groups.right], bottom.ys[groups.bottom]],
+                    axis=1)

@@ -4,7 +4,17 @@ import math
 import pytest
 import torch
 
-from detectors.ops import batched_nms, box_iou, iou_loss, nms, roi_align, sigmoid_focal_loss
+from detectors.ops import (
+    batched_nms,
+    batched_soft_nms,
+    box_iou,
+    iou_loss,
+    nms,
+    roi_align,
+    sigmoid_focal_loss,
+    soft_nms,
+    suppress_ghosts,
+)
 
 
 def iou_by_hand(a, b) -> float:
@@ -100,3 +110,41 @@ def test_the_iou_loss_is_minus_log_iou_and_the_focal_loss_spares_easy_negatives(
     easy = sigmoid_focal_loss(torch.tensor([-5.0]), torch.tensor([0.0])).item()
     hard = sigmoid_focal_loss(torch.tensor([5.0]), torch.tensor([0.0])).item()
     assert easy < 1e-4 < hard
+
+
+def soft_nms_by_hand(boxes, scores, sigma, floor):
+    scores, standing, kept = list(scores), list(range(len(scores))), []
+    while standing:
+        best = max(standing, key=lambda i: scores[i])
+        standing.remove(best)
+        kept.append((best, scores[best]))
+        for i in standing:
+            scores[i] *= math.exp(-iou_by_hand(boxes[best], boxes[i]) ** 2 / sigma)
+        standing = [i for i in standing if scores[i] >= floor]
+    return kept
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_soft_nms_decays_what_overlaps_the_best_as_gaussian_soft_nms_by_hand_does(seed):
+    g = torch.Generator().manual_seed(seed)
+    boxes, scores = random_boxes(g, 30), torch.rand(30, generator=g)
+    expected = soft_nms_by_hand(boxes.tolist(), scores.tolist(), 0.5, 0.05)
+    kept, new_scores = soft_nms(boxes, scores, 0.5, 0.05)
+    assert kept.tolist() == [i for i, _ in expected]
+    assert new_scores.tolist() == pytest.approx([s for _, s in expected], abs=1e-5)
+
+
+def test_soft_nms_keeps_an_overlapping_box_with_less_and_leaves_other_classes_alone():
+    boxes = torch.tensor([[0.0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10]])
+    kept, scores = batched_soft_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.tensor([0, 0, 1]))
+    assert kept.tolist() == [0, 2, 1]
+    assert scores.tolist() == pytest.approx([0.9, 0.7, 0.8 * math.exp(-1 / 0.5)])
+
+
+def test_a_box_holding_boxes_that_outscore_it_three_times_is_halved():
+    big = [0.0, 0, 30, 10]
+    three = [[0.0, 0, 10, 10], [10, 0, 20, 10], [20, 0, 30, 10]]
+    scores = suppress_ghosts(torch.tensor([big, *three]), torch.tensor([0.3, 0.4, 0.4, 0.4]))
+    assert scores.tolist() == pytest.approx([0.15, 0.4, 0.4, 0.4])
+    one = suppress_ghosts(torch.tensor([big, three[0]]), torch.tensor([0.3, 0.4]))
+    assert one.tolist() == pytest.approx([0.3, 0.4])
