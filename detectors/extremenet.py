@@ -1,0 +1,158 @@
+"""ExtremeNet (Zhou et al., CVPR 2019): each class's four extreme points and its centre as heat-map
+peaks at stride 4, grouped into objects by geometry. Network, targets, loss and decoding side by side;
+the heat maps' parts are `extreme_heatmaps`, the grouping `extreme_grouping`.
+
+The backbone is a ResNet (torchvision's layout, so ImageNet weights load) with CenterNet's
+deconvolution neck up to stride 4, in place of the paper's Hourglass-104.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import ResNet
+from .extreme_grouping import Peaks, group_extremes
+from .extreme_heatmaps import draw_gaussian, edge_aggregate, focal_loss, gaussian_radius, top_peaks
+from .ops import batched_soft_nms, suppress_ghosts
+
+STRIDE = 4
+MAPS = ("top", "left", "bottom", "right", "centre")  # the heat maps of each class, in this order
+HEAT_BIAS = -2.19  # the paper's: a first guess of 0.1 everywhere
+NECK = (256, 128, 64)  # CenterNet's deconvolution channels, stride 32 -> 4
+TOP_K = 40  # peaks per extreme map
+CANDIDATES, DETECTIONS = 1000, 100  # groups that reach suppression; detections per image
+
+
+# -- network ---------------------------------------------------------------------------------------
+class DeconvNeck(nn.Module):
+    """Three times: a 3x3 conv, then a 4x4 transposed conv that doubles the resolution."""
+
+    def __init__(self, in_channels: int, channels: tuple[int, ...] = NECK):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for out in channels:
+            layers += [nn.Conv2d(in_channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
+                       nn.ReLU(inplace=True), nn.ConvTranspose2d(out, out, 4, stride=2, padding=1, bias=False),
+                       nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            in_channels = out
+        self.layers = nn.Sequential(*layers)
+        self.channels = in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def _head(channels: int, outputs: int, bias: float = 0.0) -> nn.Sequential:
+    """The paper's head: 3x3 conv, ReLU, 1x1 conv."""
+    head = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(channels, outputs, 1))
+    nn.init.constant_(head[-1].bias, bias)
+    return head
+
+
+@dataclasses.dataclass
+class ExtremeOutputs:
+    heat: torch.Tensor  # (B, 5, C, H, W) logits, maps in MAPS order
+    offsets: torch.Tensor  # (B, 4, 2, H, W): each extreme point's (dx, dy) within its cell
+
+
+class ExtremeNet(nn.Module):
+    def __init__(self, num_classes: int, depth: int = 18):
+        super().__init__()
+        self.num_classes = num_classes
+        self.backbone = ResNet(depth)
+        self.neck = DeconvNeck(self.backbone.channels[-1])
+        self.heat = nn.ModuleList(_head(self.neck.channels, num_classes, HEAT_BIAS) for _ in MAPS)
+        self.offsets = nn.ModuleList(_head(self.neck.channels, 2) for _ in MAPS[:4])
+
+    def forward(self, images: torch.Tensor) -> ExtremeOutputs:
+        features = self.neck(self.backbone(images)[-1])
+        return ExtremeOutputs(torch.stack([h(features) for h in self.heat], dim=1),
+                              torch.stack([o(features) for o in self.offsets], dim=1))
+
+
+# -- targets ---------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ExtremeTargets:
+    heat: torch.Tensor  # (5, C, H, W): a Gaussian peak at each object's points
+    cells: torch.Tensor  # (N, 4, 2) long: the (x, y) cell of each extreme point
+    offsets: torch.Tensor  # (N, 4, 2): where in its cell the point lies
+
+
+def extreme_targets(extremes: torch.Tensor, classes: torch.Tensor, size: tuple[int, int], num_classes: int
+                    ) -> ExtremeTargets:
+    """Targets of one image of `size` (height, width) in pixels: `extremes` (N, 4, 2) holds each object's
+    top, left, bottom and right (x, y); the centre is its box's centre. The Gaussian's radius follows
+    CornerNet's rule for the box's size on the map."""
+    height, width = (s // STRIDE for s in size)
+    heat = torch.zeros(len(MAPS), num_classes, height, width)
+    points = extremes.float() / STRIDE
+    limit = torch.tensor([width - 1, height - 1], dtype=points.dtype)
+    cells = torch.minimum(points.floor().clamp(min=0), limit).long()
+    for n, (object_points, cls) in enumerate(zip(points, classes.tolist(), strict=True)):
+        x0, y0 = object_points[1, 0], object_points[0, 1]
+        x1, y1 = object_points[3, 0], object_points[2, 1]
+        radius = max(0, int(gaussian_radius(float(y1 - y0), float(x1 - x0))))
+        for j in range(4):
+            draw_gaussian(heat[j, cls], int(cells[n, j, 0]), int(cells[n, j, 1]), radius)
+        centre = torch.minimum((torch.stack([x0 + x1, y0 + y1]) / 2).floor().clamp(min=0), limit).long()
+        draw_gaussian(heat[4, cls], int(centre[0]), int(centre[1]), radius)
+    return ExtremeTargets(heat, cells, points - cells)
+
+
+# -- loss ------------------------------------------------------------------------------------------
+def extreme_loss(outputs: ExtremeOutputs, targets: list[ExtremeTargets]) -> dict[str, torch.Tensor]:
+    """The focal loss on every heat map and smooth-L1 on the offsets at the extreme points."""
+    heat = torch.stack([t.heat for t in targets]).to(outputs.heat)
+    offsets = []
+    for image, t in enumerate(targets):
+        x, y = t.cells[..., 0], t.cells[..., 1]  # (N, 4)
+        maps = torch.arange(4).expand_as(x)
+        predicted = outputs.offsets[image].permute(0, 2, 3, 1)[maps, y, x]  # (N, 4, 2)
+        offsets.append(F.smooth_l1_loss(predicted, t.offsets.to(predicted), reduction="sum"))
+    points = max(sum(t.cells.shape[0] * 4 for t in targets), 1)
+    return {"heat": focal_loss(outputs.heat, heat), "offsets": torch.stack(offsets).sum() / points}
+
+
+# -- decoding --------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ExtremeDetections:
+    extremes: torch.Tensor  # (N, 4, 2): top, left, bottom, right (x, y) in pixels
+    scores: torch.Tensor
+    classes: torch.Tensor
+
+
+def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, k: int = TOP_K, limit: int = DETECTIONS
+           ) -> ExtremeDetections:
+    """One image's (5, C, H, W) heat logits and (4, 2, H, W) offsets to detections: sigmoid, edge
+    aggregation, the top K peaks of each extreme map over all classes, grouping within each class, then
+    ghost-box suppression and soft-NMS per class."""
+    heat = heat_logits.sigmoid()
+    maps = [edge_aggregate(heat[0], -1), edge_aggregate(heat[1], -2), edge_aggregate(heat[2], -1),
+            edge_aggregate(heat[3], -2)]
+    peaks = [tuple(v.cpu().numpy() for v in top_peaks(m, k)) for m in maps]
+    centre = heat[4].cpu().numpy()
+    found = []
+    for cls in range(heat.shape[1]):
+        of_class = [Peaks(xs[classes == cls], ys[classes == cls], scores[classes == cls])
+                    for scores, classes, ys, xs in peaks]
+        groups = group_extremes(*of_class, centre[cls])
+        cells = [np.stack([p.xs[i], p.ys[i]], axis=-1) for p, i in
+                 zip(of_class, (groups.top, groups.left, groups.bottom, groups.right), strict=True)]
+        found.append((np.stack(cells, axis=1) if len(groups) else np.zeros((0, 4, 2), np.int64), groups.scores,
+                      np.full(len(groups), cls)))
+    cells = torch.from_numpy(np.concatenate([f[0] for f in found])).long()
+    scores = torch.from_numpy(np.concatenate([f[1] for f in found])).float()
+    classes = torch.from_numpy(np.concatenate([f[2] for f in found])).long()
+    best = scores.argsort(descending=True)[:CANDIDATES]
+    cells, scores, classes = cells[best], scores[best], classes[best]
+    x, y = cells[..., 0], cells[..., 1]
+    shift = offsets.cpu().permute(0, 2, 3, 1)[torch.arange(4).expand_as(x), y, x]
+    extremes = (cells.float() + shift) * STRIDE
+    boxes = torch.stack([extremes[:, 1, 0], extremes[:, 0, 1], extremes[:, 3, 0], extremes[:, 2, 1]], dim=1)
+    kept, kept_scores = batched_soft_nms(boxes, suppress_ghosts(boxes, scores), classes, limit=limit)
+    return ExtremeDetections(extremes[kept], kept_scores, classes[kept])

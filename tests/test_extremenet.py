@@ -1,0 +1,58 @@
+"""ExtremeNet: the network's outputs, its targets, its loss, and decoding that reads the targets back."""
+import torch
+
+from detectors.extremenet import STRIDE, ExtremeNet, decode, extreme_loss, extreme_targets
+
+# two objects on a 128x128 image: (top, left, bottom, right) as (x, y)
+EXTREMES = torch.tensor([[[40.0, 10.0], [12.0, 30.0], [30.0, 62.0], [70.0, 41.0]],
+                         [[99.0, 70.0], [81.0, 90.0], [95.0, 121.0], [118.0, 99.0]]])
+CLASSES = torch.tensor([0, 2])
+
+
+def test_the_network_gives_five_heat_maps_per_class_and_four_offsets_at_stride_4():
+    out = ExtremeNet(num_classes=3, depth=18).eval()(torch.rand(2, 3, 128, 128))
+    assert out.heat.shape == (2, 5, 3, 32, 32) and out.offsets.shape == (2, 4, 2, 32, 32)
+    assert 0.05 < out.heat.sigmoid().mean() < 0.2  # the bias's first guess, 0.1
+
+
+def test_the_targets_peak_at_each_point_on_its_class_map_and_keep_where_in_the_cell_it_lies():
+    t = extreme_targets(EXTREMES, CLASSES, (128, 128), num_classes=3)
+    for n, cls in enumerate(CLASSES.tolist()):
+        for j in range(4):
+            x, y = t.cells[n, j].tolist()
+            assert t.heat[j, cls, y, x] == 1
+    assert t.heat[:, 1].max() == 0  # no object of class 1
+    assert t.heat[4, 0, (10 + 62) // 2 // STRIDE, (12 + 70) // 2 // STRIDE] == 1  # the box centre
+    assert torch.allclose(t.cells * STRIDE + t.offsets * STRIDE, EXTREMES)
+
+
+def test_decoding_the_targets_gives_back_the_objects():
+    t = extreme_targets(EXTREMES, CLASSES, (128, 128), num_classes=3)
+    logits = torch.logit(t.heat.clamp(1e-4, 1 - 1e-4))
+    offsets = torch.zeros(4, 2, 32, 32)
+    for n in range(2):
+        for j in range(4):
+            x, y = t.cells[n, j].tolist()
+            offsets[j, :, y, x] = t.offsets[n, j]
+    found = decode(logits, offsets)
+    best = found.scores.argsort(descending=True)[:2]
+    pairs = sorted(zip(found.classes[best].tolist(), found.extremes[best].tolist(), strict=True))
+    assert [c for c, _ in pairs] == [0, 2]
+    assert torch.allclose(torch.tensor([e for _, e in pairs]), EXTREMES, atol=1e-4)
+
+
+def test_a_few_steps_on_one_image_bring_the_loss_down():
+    torch.manual_seed(0)
+    model = ExtremeNet(num_classes=3, depth=18)
+    image = torch.rand(1, 3, 128, 128)
+    targets = [extreme_targets(EXTREMES, CLASSES, (128, 128), num_classes=3)]
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(8):
+        parts = extreme_loss(model(image), targets)
+        loss = parts["heat"] + parts["offsets"]
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
