@@ -18,11 +18,10 @@ class Part(StrEnum):
 class Change:
     parts: frozenset[Part]
     images: frozenset[int] | None  # the images whose rows or objects changed; None: any of them (an import)
-    outside: bool = False  # committed by another connection (the command line, a worker): anything may differ
 
 
-#: Another connection committed: a view reads everything again.
-OUTSIDE = Change(frozenset(Part), None, outside=True)
+#: Another connection (the command line, a worker) committed: anything may differ, a view reads it all again.
+OUTSIDE = Change(frozenset(Part), None)
 
 Subscriber = Callable[[Change], None]
 
@@ -34,25 +33,22 @@ class ChangeLog:
     def __init__(self) -> None:
         self._parts: set[Part] = set()
         self._images: set[int] | None = set()
-        self._outside = False
 
-    def add(self, parts: Iterable[Part], image_ids: Iterable[int] | None = (), outside: bool = False) -> None:
+    def add(self, parts: Iterable[Part], image_ids: Iterable[int] | None = ()) -> None:
         """`image_ids` None: the change may touch any image; empty: none (a category renamed)."""
         self._parts.update(parts)
-        self._outside |= outside
         if image_ids is None:
             self._images = None
         elif self._images is not None:
             self._images.update(image_ids)
 
     def merge(self, change: Change) -> None:
-        self.add(change.parts, change.images, change.outside)
+        self.add(change.parts, change.images)
 
     def take(self) -> Change | None:
         """The change gathered since the last take, or None when nothing was written."""
         if not self._parts:
             return None
-        change = Change(frozenset(self._parts), None if self._images is None else frozenset(self._images),
-                        self._outside)
-        self._parts, self._images, self._outside = set(), set(), False
+        change = Change(frozenset(self._parts), None if self._images is None else frozenset(self._images))
+        self._parts, self._images = set(), set()
         return change

@@ -187,7 +187,6 @@ class Project:
         self._conn.execute("BEGIN IMMEDIATE")
         if not labels:
             self._read.clear()
-        self._changing.take()
         try:
             yield self._conn
             self._conn.execute("COMMIT")
@@ -198,7 +197,7 @@ class Project:
                 except sqlite3.Error:  # the disk failed it too: the log's uncommitted part is ignored on the next open
                     pass
             self._read.clear()
-            self._changing.take()
+            self._changing.take()  # what it noted did not happen
             raise
         change = self._changing.take()
         if change is not None:
