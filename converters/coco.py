@@ -381,10 +381,7 @@ def _json_file(src: Path) -> bool:
 
 
 def _coco_file(src: Path) -> Path | None:
-    """SRC itself, or the one JSON object file in a folder (a COCO export's folder), or None. The
-    reader checks it whole."""
-    if _json_file(src):
-        return src
+    """The one JSON object file in a folder (a COCO export's folder), or None. The reader checks it whole."""
     if not src.is_dir():
         return None
     objects = [p for p in src.glob("*.json") if _first_char(p) == b"{"]
@@ -392,10 +389,10 @@ def _coco_file(src: Path) -> Path | None:
 
 
 def _recognise(src: Path) -> str | None:
+    if _json_file(src):
+        return None if _first_char(src) == b"[" else "a JSON file"
     found = _coco_file(src)
-    if found is None or _first_char(found) == b"[":
-        return None
-    return "a JSON file" if found == src else f"found the COCO file {found.name}"
+    return None if found is None else f"found the COCO file {found.name}"
 
 
 def _recognise_results(src: Path) -> str | None:
