@@ -5,7 +5,7 @@ class (the worst case of the joint top-K). Two score mixes: uniform (most peaks 
 the most work there can be) and uniform^4 (about half below it, nearer a trained network's maps). Each
 case checks that both find the same groups, then prints the median time of --runs repeats, and of the
 whole of one class's decoding after the peaks: grouping, ghost-box suppression and soft-NMS of the best
-1000 groups to 100 detections.
+groups (`detectors.extremenet.suppress`).
 
     .venv/bin/python benchmarks/extreme_grouping.py [--k 40] [--runs 20] [--seed 0]
 """
@@ -24,22 +24,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
-from detectors.extreme_grouping import Peaks, group_boxes, group_extremes  # noqa: E402
-from detectors.ops import soft_nms, suppress_ghosts  # noqa: E402
+from detectors.extreme_grouping import Peaks, group_extremes, group_points  # noqa: E402
+from detectors.extremenet import suppress  # noqa: E402
 from tests.extreme_reference import brute_force_groups  # noqa: E402
 
 SIZE = 128
-CANDIDATES, DETECTIONS = 1000, 100  # the best groups suppression looks at, and the detections kept
 
 
 def grouped_and_suppressed(*peaks_and_centre) -> torch.Tensor:
-    """Grouping, then the best 1000 groups through ghost-box suppression and soft-NMS to 100, as
-    ExtremeNet decodes one class."""
+    """Grouping, then the best groups through ghost-box suppression and soft-NMS, as ExtremeNet's
+    decoding does for one class."""
     groups = group_extremes(*peaks_and_centre)
-    best = np.argsort(-groups.scores, kind="stable")[:CANDIDATES]
-    boxes = torch.from_numpy(group_boxes(groups, *peaks_and_centre[:4])[best].astype(np.float32))
-    scores = suppress_ghosts(boxes, torch.from_numpy(groups.scores[best].astype(np.float32)))
-    return soft_nms(boxes, scores, limit=DETECTIONS)[0]
+    points = torch.from_numpy(group_points(groups, *peaks_and_centre[:4])).float()
+    return suppress(points, torch.from_numpy(groups.scores).float(), torch.zeros(len(groups), dtype=torch.long))[0]
 
 
 def case(rng: np.random.Generator, k: int, power: int) -> tuple[list[Peaks], np.ndarray]:

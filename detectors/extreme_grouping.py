@@ -90,8 +90,8 @@ def _join(tops: np.ndarray, bottoms: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.repeat(t_pair, repeats), np.repeat(t, repeats), b[chosen]
 
 
-def group_boxes(groups: Groups, top: Peaks, left: Peaks, bottom: Peaks, right: Peaks) -> np.ndarray:
-    """(x0, y0, x1, y1) of each group in heat-map cells: its left's and right's columns, its top's and
-    bottom's rows."""
-    return np.stack([left.xs[groups.left], top.ys[groups.top], right.xs[groups.right], bottom.ys[groups.bottom]],
-                    axis=1)
+def group_points(groups: Groups, top: Peaks, left: Peaks, bottom: Peaks, right: Peaks) -> np.ndarray:
+    """(N, 4, 2): each group's top, left, bottom and right peak as an (x, y) heat-map cell."""
+    chosen = (groups.top, groups.left, groups.bottom, groups.right)
+    return np.stack([np.stack([p.xs[i], p.ys[i]], axis=-1) for p, i in
+                     zip((top, left, bottom, right), chosen, strict=True)], axis=1)

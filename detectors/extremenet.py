@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import ResNet
-from .extreme_grouping import Peaks, group_extremes
+from .extreme_grouping import Peaks, group_extremes, group_points
 from .extreme_heatmaps import draw_gaussian, edge_aggregate, focal_loss, gaussian_radius, top_peaks
 from .ops import batched_soft_nms, suppress_ghosts
 
@@ -110,12 +110,17 @@ def extreme_loss(outputs: ExtremeOutputs, targets: list[ExtremeTargets]) -> dict
     heat = torch.stack([t.heat for t in targets]).to(outputs.heat)
     offsets = []
     for image, t in enumerate(targets):
-        x, y = t.cells[..., 0], t.cells[..., 1]  # (N, 4)
-        maps = torch.arange(4).expand_as(x)
-        predicted = outputs.offsets[image].permute(0, 2, 3, 1)[maps, y, x]  # (N, 4, 2)
+        predicted = _offsets_at(outputs.offsets[image], t.cells)
         offsets.append(F.smooth_l1_loss(predicted, t.offsets.to(predicted), reduction="sum"))
     points = max(sum(t.cells.shape[0] * 4 for t in targets), 1)
     return {"heat": focal_loss(outputs.heat, heat), "offsets": torch.stack(offsets).sum() / points}
+
+
+def _offsets_at(offsets: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """One image's (4, 2, H, W) offsets read at (N, 4, 2) cells, each extreme point on its own map:
+    (N, 4, 2)."""
+    x, y = cells[..., 0], cells[..., 1]
+    return offsets.permute(0, 2, 3, 1)[torch.arange(4, device=cells.device).expand_as(x), y, x]
 
 
 # -- decoding --------------------------------------------------------------------------------------
@@ -138,21 +143,24 @@ def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, k: int = TOP_K, lim
     centre = heat[4].cpu().numpy()
     found = []
     for cls in range(heat.shape[1]):
-        of_class = [Peaks(xs[classes == cls], ys[classes == cls], scores[classes == cls])
-                    for scores, classes, ys, xs in peaks]
+        of_class = []
+        for scores, classes, ys, xs in peaks:
+            mine = classes == cls
+            of_class.append(Peaks(xs[mine], ys[mine], scores[mine]))
         groups = group_extremes(*of_class, centre[cls])
-        cells = [np.stack([p.xs[i], p.ys[i]], axis=-1) for p, i in
-                 zip(of_class, (groups.top, groups.left, groups.bottom, groups.right), strict=True)]
-        found.append((np.stack(cells, axis=1) if len(groups) else np.zeros((0, 4, 2), np.int64), groups.scores,
-                      np.full(len(groups), cls)))
-    cells = torch.from_numpy(np.concatenate([f[0] for f in found])).long()
-    scores = torch.from_numpy(np.concatenate([f[1] for f in found])).float()
-    classes = torch.from_numpy(np.concatenate([f[2] for f in found])).long()
+        found.append((group_points(groups, *of_class), groups.scores, np.full(len(groups), cls)))
+    cells, scores, classes = (torch.from_numpy(np.concatenate([f[i] for f in found])) for i in range(3))
+    extremes = (cells.float() + _offsets_at(offsets.cpu(), cells.long())) * STRIDE
+    kept, kept_scores = suppress(extremes, scores.float(), classes.long(), limit)
+    return ExtremeDetections(extremes[kept], kept_scores, classes[kept].long())
+
+
+def suppress(extremes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, limit: int = DETECTIONS
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best `CANDIDATES` groups through ghost-box suppression and soft-NMS per class: the indices
+    kept, best first, at most `limit`, and their new scores."""
     best = scores.argsort(descending=True)[:CANDIDATES]
-    cells, scores, classes = cells[best], scores[best], classes[best]
-    x, y = cells[..., 0], cells[..., 1]
-    shift = offsets.cpu().permute(0, 2, 3, 1)[torch.arange(4).expand_as(x), y, x]
-    extremes = (cells.float() + shift) * STRIDE
-    boxes = torch.stack([extremes[:, 1, 0], extremes[:, 0, 1], extremes[:, 3, 0], extremes[:, 2, 1]], dim=1)
-    kept, kept_scores = batched_soft_nms(boxes, suppress_ghosts(boxes, scores), classes, limit=limit)
-    return ExtremeDetections(extremes[kept], kept_scores, classes[kept])
+    points = extremes[best]
+    boxes = torch.stack([points[:, 1, 0], points[:, 0, 1], points[:, 3, 0], points[:, 2, 1]], dim=1)
+    kept, kept_scores = batched_soft_nms(boxes, suppress_ghosts(boxes, scores[best]), classes[best], limit=limit)
+    return best[kept], kept_scores
