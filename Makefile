@@ -39,7 +39,7 @@ bench: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/image_list_scale.py
 	$(BIN)/python benchmarks/mask_methods.py
 	$(BIN)/python benchmarks/dextr_fruits.py
-	$(BIN)/python benchmarks/sapd_fruits.py
+	$(BIN)/python benchmarks/detectors_fruits.py
 	$(BIN)/python benchmarks/sapd_extremes.py
 	$(BIN)/python benchmarks/sapd_speed.py
 	$(BIN)/python benchmarks/sapd_speed.py --classes 3 --channels 128

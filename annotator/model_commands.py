@@ -45,12 +45,14 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval_masks)
 
-    s = sub.add_parser("train", help="train a model on labels: a detector (sapd) or the mask network (dextr)",
+    s = sub.add_parser("train", help="train a model on labels: a detector (sapd, extremenet) or the mask network "
+                                     "(dextr)",
                        description="Train a model kind on the labels of a COCO file, or of a project's images "
-                                   "marked done: sapd, the detector, on boxes and extreme points; dextr, the mask "
-                                   "network, on masks. Writes RUN_DIR/config.json, model.safetensors and "
-                                   "metrics.json after every epoch. On several processes or machines: torchrun "
-                                   "--nproc-per-node N -m annotator train ... (--batch is then per process).")
+                                   "marked done: sapd and extremenet, the detectors, on boxes and extreme "
+                                   "points; dextr, the mask network, on masks. Writes RUN_DIR/config.json, "
+                                   "model.safetensors and metrics.json after every epoch. On several processes or "
+                                   "machines: torchrun --nproc-per-node N -m annotator train ... (--batch is then "
+                                   "per process).")
     if training:
         _train_arguments(s)
     s.set_defaults(run=cmd_train)
@@ -60,25 +62,32 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "pycocotools: AP (0.5:0.95), AP50, AP75, and ms per image (median, decoding "
                                    "included).")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
-                   help="a run of `annotator train --arch sapd`")
+                   help="a run of `annotator train` with a detector (--arch sapd or extremenet)")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
     _images_argument(s)
+    s.add_argument("--masks", choices=METHODS, metavar="METHOD",
+                   help="also score the masks this backend makes from each detection's extreme points, as "
+                        "pre-labelling makes them: mask AP (segm_ap, segm_ap50) against the true masks; "
+                        f"{', '.join(METHODS)} (dextr needs --weights)")
+    s.add_argument("--weights", type=Path, metavar="W", help="--masks dextr: " + BACKENDS["dextr"].weights)
     _device_argument(s)
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval)
 
     s = sub.add_parser("prelabel", help="add a detector's detections to a project as pending suggestions",
                        description="Run the detector in RUN_DIR on the project's images and store what it finds as "
-                                   "pending suggestions (with four extreme points each), never touching your "
-                                   "labels; review them in the window (Enter accepts, Delete rejects). Images "
+                                   "pending suggestions, never touching your labels: each with its four extreme "
+                                   "points and the mask --method makes from them, so accepting one gives its "
+                                   "mask too. Review them in the window (Enter accepts, Delete rejects). Images "
                                    "this model already suggested on are skipped, so a stopped run resumes.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
-                   help="a run of `annotator train --arch sapd`")
+                   help="a run of `annotator train` with a detector (--arch sapd or extremenet)")
     s.add_argument("--min-score", type=float, default=MIN_SCORE,
                    help=f"keep detections scoring at least this (default {MIN_SCORE})")
     s.add_argument("--images", choices=("todo", "all"), default="todo",
                    help="todo (default): images not marked done; all: every image")
+    _mask_method_arguments(s, "the suggestions' masks, from their extreme points: ")
     _device_argument(s)
     s.set_defaults(run=cmd_prelabel)
 
@@ -91,23 +100,24 @@ def _images_argument(s: argparse.ArgumentParser) -> None:
     s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
 
 
-def _mask_method_arguments(s: argparse.ArgumentParser) -> None:
+def _mask_method_arguments(s: argparse.ArgumentParser, purpose: str = "") -> None:
     s.add_argument("--method", choices=METHODS, default="grabcut",
-                   help="; ".join(f"{b.name}: {b.help}" + (" (needs --weights)" if b.weights else "")
+                   help=purpose + "; ".join(f"{b.name}: {b.help}" + (" (needs --weights)" if b.weights else "")
                                   for b in BACKENDS.values()))
     s.add_argument("--weights", type=Path, metavar="W",
                    help="; ".join(f"{b.name}: {b.weights}" for b in BACKENDS.values() if b.weights))
 
 
-def _network(args: argparse.Namespace):
-    """The loaded weights for a --method that needs them, else None."""
-    backend = BACKENDS[args.method]
+def _network(args: argparse.Namespace, option: str = "method"):
+    """The loaded weights for a --method (or another `option` naming a backend) that needs them, else None."""
+    method = getattr(args, option)
+    backend = BACKENDS[method]
     if backend.load is None:
         if args.weights is not None:
-            raise UserError(f"--weights does not apply to --method {args.method}: it needs none")
+            raise UserError(f"--weights does not apply to --{option} {method}: it needs none")
         return None
     if args.weights is None:
-        raise UserError(f"--method {args.method} needs --weights: {backend.weights}")
+        raise UserError(f"--{option} {method} needs --weights: {backend.weights}")
     return backend.load(args.weights)
 
 
@@ -184,14 +194,17 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--lr", type=float, help="starting rate (default: "
                    + "; ".join(f"{k.name} " + ", ".join(f"{o} {r:g}" for o, r in k.defaults.rates.items())
                                for k in KINDS.values()) + ")")
+    by_flag: dict[str, list] = {}  # kinds may share an option (the detectors' --img-size)
     for kind in KINDS.values():
         for option in kind.options:
-            if option.value is None:
-                s.add_argument(option.flag, dest=f"set_{option.key}", type=int, metavar="N",
-                               help=f"{kind.name}: {option.help}")
-            else:
-                s.add_argument(option.flag, dest=f"set_{option.key}", action="store_const", const=option.value,
-                               help=f"{kind.name}: {option.help}")
+            by_flag.setdefault(option.flag, []).append((kind.name, option))
+    for flag, owners in by_flag.items():
+        option = owners[0][1]
+        said = f"{', '.join(name for name, _ in owners)}: {option.help}"
+        if option.value is None:
+            s.add_argument(flag, dest=f"set_{option.key}", type=int, metavar="N", help=said)
+        else:
+            s.add_argument(flag, dest=f"set_{option.key}", action="store_const", const=option.value, help=said)
     s.add_argument("--amp", action="store_true", help="on cuda: mixed precision")
     s.add_argument("--resume", action="store_true", help="go on from RUN_DIR's last epoch, on the same schedule")
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
@@ -239,12 +252,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_prelabel(args: argparse.Namespace) -> None:
     from detectors.kinds import load_detector
 
-    from .prelabel import prelabel
+    from .prelabel import MaskChoice, prelabel
 
     predictor = load_detector(args.model, _device(args))
+    masks = MaskChoice(args.method, _network(args))
     with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
         project.lock_for_labelling("annotator prelabel")
-        result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress)
+        result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress,
+                          masks)
     print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
           f"{result.skipped} images suggested on before by this model were skipped")
     if result.missing_images:
@@ -255,15 +270,21 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from detectors.detector_eval import evaluate_detector
     from detectors.kinds import load_detector
 
+    if args.masks is None and args.weights is not None:
+        raise UserError("--weights goes with --masks dextr")
+    network = _network(args, "masks") if args.masks is not None else None
     predictor = load_detector(args.model, _device(args))
     loaded = _read_coco(args.data, args.images, extremes=True)
     with TerminalProgress("evaluating") as progress:
-        scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress)
+        scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress, args.masks, network)
     if args.json:
         print(json.dumps(scores))
         return
     print(f"AP {scores['ap']:.3f}, AP50 {scores['ap50']:.3f}, AP75 {scores['ap75']:.3f} on {scores['images']} "
           f"images; {scores['ms_per_image']:.1f} ms per image (median)")
+    if args.masks is not None:
+        print(f"mask AP {scores['segm_ap']:.3f}, AP50 {scores['segm_ap50']:.3f}, AP75 {scores['segm_ap75']:.3f}, "
+              f"masks by {args.masks} from the detections' extreme points")
     if scores["extreme_error"] is not None:
         print(f"extreme points: {scores['extreme_error']:.1%} of the box side from the true ones on average "
               f"(the sides' midpoints: {scores['midpoint_error']:.1%})")

@@ -1,4 +1,6 @@
-"""`annotator prelabel`: a trained detector's output as pending suggestions in a project. A person's
+"""`annotator prelabel`: a trained detector's output as pending suggestions in a project, each with the
+mask a mask backend makes from its extreme points, so that accepting one gives a real mask (the
+paper's pipeline: ExtremeNet's mask AP rose from 18.9 with octagons to 34.6 with DEXTR). A person's
 labels are never touched (suggestions live apart and only a person accepts them); images the model
 has already suggested on are skipped, so a stopped run resumes. Qt-free: the app can run it in a worker."""
 from __future__ import annotations
@@ -7,11 +9,15 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
 from converters.images import ImageFolder
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
+from detectors.mask_backends import Network
 
+from .masking import make_mask, with_made_mask, with_octagon
 from .store import Project
 
 if TYPE_CHECKING:  # torch is imported by whoever makes the predictor, not by importing this
@@ -30,8 +36,24 @@ class PrelabelResult:
     missing_images: list[str] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True)
+class MaskChoice:
+    """The mask backend that makes the suggestions' masks, and its loaded weights if it needs them."""
+    method: str = "octagon"
+    network: Network | None = None
+
+    def given(self, image: np.ndarray, suggestion: Annotation) -> Annotation:
+        """`suggestion` with its mask: the backend's, made on a crop as the window makes it, or the exact
+        octagon (also where the backend found nothing), which the window's backend replaces on accepting."""
+        if self.method != "octagon":
+            made = make_mask(image, suggestion.extreme, self.method, self.network)
+            if made.method != "octagon":
+                return with_made_mask(suggestion, made.polygons, made.method)
+        return with_octagon(suggestion, suggestion.extreme)
+
+
 def prelabel(project: Project, predictor: Predictor, model: str, min_score: float = MIN_SCORE, which: str = "todo",
-             progress: Progress = no_progress) -> PrelabelResult:
+             progress: Progress = no_progress, masks: MaskChoice = MaskChoice()) -> PrelabelResult:
     if which not in ("todo", "all"):
         raise ValueError("which must be 'todo' or 'all'")
     images = [im for im in project.images()
@@ -50,7 +72,8 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
         if path is None:
             result.missing_images.append(record.file_name)
             continue
-        found = predictor(read_rgb(path), score_threshold=min_score)
+        image = read_rgb(path)
+        found = predictor(image, score_threshold=min_score)
         suggestions = []
         for extreme, score, label in zip(found.extremes.tolist(), found.scores.tolist(), found.labels.tolist(),
                                          strict=True):
@@ -63,7 +86,7 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
                 continue
             suggestions.append(Annotation.from_extreme(0, record.id, categories[name], points,
                                                        source=Source.MODEL, score=score))
-        project.add_suggestions(suggestions, model=model)
+        project.add_suggestions([masks.given(image, s) for s in suggestions], model=model)
         result.images += 1
         result.suggestions += len(suggestions)
     progress(len(images), len(images))
@@ -71,12 +94,16 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
 
 
 def prelabel_project(project_path: Path, model: Path, min_score: float = MIN_SCORE,
-                     progress: Progress = no_progress) -> PrelabelResult:
-    """Load the detector in `model` (a run directory) and suggest on the images not yet done; opens its
-    own connection, so the window can run it in a worker thread."""
+                     progress: Progress = no_progress, method: str = "octagon", weights: str = "") -> PrelabelResult:
+    """Load the detector in `model` (a run directory) and the mask backend's weights, if it needs them,
+    and suggest on the images not yet done; opens its own connection, so the window can run it in a
+    worker thread."""
     from detectors.device import default_device
     from detectors.kinds import load_detector
+    from detectors.mask_backends import BACKENDS
 
     predictor = load_detector(model, default_device())
+    load = BACKENDS[method].load
+    masks = MaskChoice(method, load(weights) if load is not None else None)
     with Project.open(project_path) as project:
-        return prelabel(project, predictor, str(model.resolve()), min_score, "todo", progress)
+        return prelabel(project, predictor, str(model.resolve()), min_score, "todo", progress, masks)

@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from detectors.detection_data import collate
+from detectors.detections import Instances
 from detectors.kinds.sapd import TrainingStep, decoded
 from detectors.predictor import Predictor
-from detectors.sapd import SAPD, Instances, LevelOutputs, decode
+from detectors.sapd import SAPD, LevelOutputs, decode
 
 
 def timed(work, runs: int, device: str) -> float:

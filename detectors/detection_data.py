@@ -13,8 +13,8 @@ from torch.utils.data import Dataset as TorchDataset
 from converters import Dataset, Shape
 from converters.images import ImageFolder
 
+from .detections import Instances
 from .images import read_rgb
-from .sapd import Instances
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255  # torchvision's ImageNet statistics
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255

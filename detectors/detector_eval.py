@@ -1,5 +1,7 @@
 """`annotator eval`: a detector's COCO box AP on a labelled COCO file, by pycocotools' own evaluation,
-its time per image (decoding included), and how close its extreme points come to the true ones."""
+its time per image (decoding included), and how close its extreme points come to the true ones. With
+a mask backend, also the mask AP of the masks it makes from each detection's extreme points, as
+pre-labelling makes them (ExtremeNet's pipeline: 18.9 mask AP with octagons, 34.6 with DEXTR)."""
 from __future__ import annotations
 
 import contextlib
@@ -12,18 +14,22 @@ import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from converters import Annotation, Dataset, Shape, UserError
+from converters import Annotation, Dataset, ExtremePoints, Shape, UserError
 from converters.images import ImageFolder
+from converters.masks import mask_to_rle
 from converters.progress import Progress, no_progress
 
+from .detections import Detections
 from .images import read_rgb
+from .mask_backends import Network, masks_from_extremes
 from .ops import box_iou
 from .predictor import Predictor
-from .sapd import Detections
 
 
-def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
-                      progress: Progress = no_progress) -> dict[str, float]:
+def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path, progress: Progress = no_progress,
+                      masks: str | None = None, network: Network | None = None) -> dict[str, float]:
+    """`masks`: the mask backend (`network`: its weights, if it needs them) whose masks score segm_ap
+    and segm_ap50; every true object then needs a mask."""
     names = {c.id: c.name for c in dataset.categories}
     unknown = sorted(set(names.values()) - set(predictor.classes))
     if unknown:
@@ -35,9 +41,12 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
              "annotations": [{"id": k, "image_id": a.image_id, "category_id": a.category_id,
                               "bbox": a.box.to_list(), "area": a.box.area, "iscrowd": int(a.iscrowd)}
                              for k, a in enumerate(dataset.annotations, 1) if a.shape is Shape.REGION]}
+    if masks is not None:
+        _add_true_masks(truth, dataset)
     folder = ImageFolder(image_root)
     by_image = dataset.annotations_by_image()
     found, seconds, point_errors = [], [], []
+    segments: list[dict] = []
     progress(0, len(dataset.images))
     for done, record in enumerate(dataset.images, 1):
         path = folder.require(record.file_name)
@@ -51,8 +60,12 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path,
                 found.append({"image_id": record.id, "category_id": class_to_category[label], "score": score,
                               "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
         point_errors += _extreme_errors(detections, by_image.get(record.id, []), class_to_category)
+        if masks is not None:
+            segments += _masks_found(image, record.id, detections, class_to_category, masks, network)
         progress(done, len(dataset.images))
-    ap = _coco_ap(truth, found)
+    ap = _coco_ap(truth, found, "bbox")
+    if masks is not None:
+        ap.update({f"segm_{key}": value for key, value in _coco_ap(truth, segments, "segm").items()})
     errors = np.array(point_errors).reshape(-1, 2)
     return {**ap, "images": len(dataset.images), "ms_per_image": 1000 * float(np.median(seconds)) if seconds else 0.0,
             "extreme_error": float(errors[:, 0].mean()) if len(errors) else None,
@@ -91,14 +104,44 @@ def _extreme_errors(detections: Detections, truths: list[Annotation],
     return out
 
 
-def _coco_ap(truth: dict, found: list[dict]) -> dict[str, float]:
+def _add_true_masks(truth: dict, dataset: Dataset) -> None:
+    """Each true object's mask, as COCO RLE, into `truth`; one without a mask is refused, naming it."""
+    sizes = {im.id: (im.height, im.width) for im in dataset.images}
+    regions = [a for a in dataset.annotations if a.shape is Shape.REGION]
+    for entry, ann in zip(truth["annotations"], regions, strict=True):
+        rle = ann.mask_rle(*sizes[ann.image_id])
+        if rle is None:
+            raise UserError(f"object {ann.id} on image {ann.image_id} has no mask: mask AP needs every object's")
+        entry["segmentation"] = rle
+
+
+def _masks_found(image: np.ndarray, image_id: int, detections: Detections, class_to_category: dict[int, int],
+                 method: str, network: Network | None) -> list[dict]:
+    """The backend's mask of every detection of a known category, from its extreme points, as results
+    for pycocotools (a detection without width or height has no mask, and is left out)."""
+    kept, points = [], []
+    for k, (extreme, label) in enumerate(zip(detections.extremes.tolist(), detections.labels.tolist(), strict=True)):
+        try:
+            if label in class_to_category:
+                points.append(ExtremePoints(*(tuple(p) for p in extreme)))
+                kept.append(k)
+        except UserError:
+            continue
+    made = masks_from_extremes(image, points, method, network)
+    return [{"image_id": image_id, "category_id": class_to_category[int(detections.labels[k])],
+             "score": float(detections.scores[k]), "segmentation": mask_to_rle(m.mask)}
+            for k, m in zip(kept, made, strict=True)]
+
+
+def _coco_ap(truth: dict, found: list[dict], kind: str) -> dict[str, float]:
+    """pycocotools' AP, AP50 and AP75 of `found` against `truth`, for boxes ("bbox") or masks ("segm")."""
     if not found:
         return {"ap": 0.0, "ap50": 0.0, "ap75": 0.0}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its tables
         gt = COCO()
         gt.dataset = truth
         gt.createIndex()
-        evaluation = COCOeval(gt, gt.loadRes(found), "bbox")
+        evaluation = COCOeval(gt, gt.loadRes(found), kind)
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()

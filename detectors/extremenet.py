@@ -2,8 +2,8 @@
 peaks at stride 4, grouped into objects by geometry. Network, targets, loss and decoding side by side;
 the heat maps' parts are `extreme_heatmaps`, the grouping `extreme_grouping`.
 
-The backbone is a ResNet (torchvision's layout, so ImageNet weights load) with CenterNet's
-deconvolution neck up to stride 4, in place of the paper's Hourglass-104.
+The backbone is a ResNet (torchvision's layout, so ImageNet weights load) with a feature pyramid
+merged down to stride 4, in place of the paper's Hourglass-104.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import ResNet
+from .detections import Detections, boxes_of
 from .extreme_grouping import Peaks, group_extremes, group_points
 from .extreme_heatmaps import draw_gaussian, edge_aggregate, focal_loss, gaussian_radius, top_peaks
 from .ops import batched_soft_nms, suppress_ghosts
@@ -22,28 +23,30 @@ from .ops import batched_soft_nms, suppress_ghosts
 STRIDE = 4
 MAPS = ("top", "left", "bottom", "right", "centre")  # the heat maps of each class, in this order
 HEAT_BIAS = -2.19  # the paper's: a first guess of 0.1 everywhere
-NECK = (256, 128, 64)  # CenterNet's deconvolution channels, stride 32 -> 4
+NECK = 64  # channels of the stride-4 map the heads read
 TOP_K = 40  # peaks per extreme map
 CANDIDATES, DETECTIONS = 1000, 100  # groups that reach suppression; detections per image
 
 
 # -- network ---------------------------------------------------------------------------------------
-class DeconvNeck(nn.Module):
-    """Three times: a 3x3 conv, then a 4x4 transposed conv that doubles the resolution."""
+class MergedNeck(nn.Module):
+    """A feature pyramid merged down to P2: each of C2-C5 through a 1x1 conv, the coarser levels added
+    in from the top, upsampled, then a 3x3 conv at stride 4. The stride-4 map keeps C2's detail, which
+    an extreme point's place needs; on fruits_nuts from scratch it learned where CenterNet's
+    deconvolution neck from C5 alone still gave flat maps after the same minutes."""
 
-    def __init__(self, in_channels: int, channels: tuple[int, ...] = NECK):
+    def __init__(self, in_channels: list[int], channels: int = NECK):
         super().__init__()
-        layers: list[nn.Module] = []
-        for out in channels:
-            layers += [nn.Conv2d(in_channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
-                       nn.ReLU(inplace=True), nn.ConvTranspose2d(out, out, 4, stride=2, padding=1, bias=False),
-                       nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
-            in_channels = out
-        self.layers = nn.Sequential(*layers)
-        self.channels = in_channels
+        self.lateral = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
+        self.output = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
+                                    nn.ReLU(inplace=True))
+        self.channels = channels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+    def forward(self, levels: list[torch.Tensor]) -> torch.Tensor:
+        merged = self.lateral[-1](levels[-1])
+        for conv, level in zip(list(self.lateral)[-2::-1], levels[-2::-1], strict=True):
+            merged = conv(level) + F.interpolate(merged, size=level.shape[-2:], mode="nearest")
+        return self.output(merged)
 
 
 def _head(channels: int, outputs: int, bias: float = 0.0) -> nn.Sequential:
@@ -65,12 +68,12 @@ class ExtremeNet(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.backbone = ResNet(depth)
-        self.neck = DeconvNeck(self.backbone.channels[-1])
+        self.neck = MergedNeck(self.backbone.channels)
         self.heat = nn.ModuleList(_head(self.neck.channels, num_classes, HEAT_BIAS) for _ in MAPS)
         self.offsets = nn.ModuleList(_head(self.neck.channels, 2) for _ in MAPS[:4])
 
     def forward(self, images: torch.Tensor) -> ExtremeOutputs:
-        features = self.neck(self.backbone(images)[-1])
+        features = self.neck(self.backbone(images))
         return ExtremeOutputs(torch.stack([h(features) for h in self.heat], dim=1),
                               torch.stack([o(features) for o in self.offsets], dim=1))
 
@@ -124,22 +127,21 @@ def _offsets_at(offsets: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
 
 
 # -- decoding --------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class ExtremeDetections:
-    extremes: torch.Tensor  # (N, 4, 2): top, left, bottom, right (x, y) in pixels
-    scores: torch.Tensor
-    classes: torch.Tensor
-
-
-def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, k: int = TOP_K, limit: int = DETECTIONS
-           ) -> ExtremeDetections:
-    """One image's (5, C, H, W) heat logits and (4, 2, H, W) offsets to detections: sigmoid, edge
-    aggregation, the top K peaks of each extreme map over all classes, grouping within each class, then
-    ghost-box suppression and soft-NMS per class."""
-    heat = heat_logits.sigmoid()
+def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, score_threshold: float = 0.0, k: int = TOP_K,
+           limit: int = DETECTIONS) -> Detections:
+    """One image's (5, C, H, W) heat logits and (4, 2, H, W) offsets to detections in the input's
+    pixels: sigmoid, edge aggregation, the top K peaks of each extreme map over all classes, grouping
+    within each class, then ghost-box suppression and soft-NMS per class; the scores after them that
+    reach `score_threshold`. Unlike the reference code, a peak's score is read on the map before
+    aggregation, so that a detection's score stays in [0, 1] as the person's threshold expects."""
+    heat = heat_logits.float().sigmoid()
     maps = [edge_aggregate(heat[0], -1), edge_aggregate(heat[1], -2), edge_aggregate(heat[2], -1),
             edge_aggregate(heat[3], -2)]
-    peaks = [tuple(v.cpu().numpy() for v in top_peaks(m, k)) for m in maps]
+    peaks = []
+    for raw, aggregated in zip(heat[:4], maps, strict=True):
+        _, classes, ys, xs = top_peaks(aggregated, k)
+        # found on the aggregated map, scored on the network's own: a score stays a probability
+        peaks.append(tuple(v.cpu().numpy() for v in (raw[classes, ys, xs], classes, ys, xs)))
     centre = heat[4].cpu().numpy()
     found = []
     for cls in range(heat.shape[1]):
@@ -150,9 +152,11 @@ def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, k: int = TOP_K, lim
         groups = group_extremes(*of_class, centre[cls])
         found.append((group_points(groups, *of_class), groups.scores, np.full(len(groups), cls)))
     cells, scores, classes = (torch.from_numpy(np.concatenate([f[i] for f in found])) for i in range(3))
-    extremes = (cells.float() + _offsets_at(offsets.cpu(), cells.long())) * STRIDE
+    extremes = (cells.float() + _offsets_at(offsets.float().cpu(), cells.long())) * STRIDE
     kept, kept_scores = suppress(extremes, scores.float(), classes.long(), limit)
-    return ExtremeDetections(extremes[kept], kept_scores, classes[kept].long())
+    enough = kept_scores >= score_threshold
+    kept = kept[enough]
+    return Detections(boxes_of(extremes[kept]), kept_scores[enough], classes[kept].long(), extremes[kept])
 
 
 def suppress(extremes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, limit: int = DETECTIONS
@@ -160,7 +164,6 @@ def suppress(extremes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor
     """The best `CANDIDATES` groups through ghost-box suppression and soft-NMS per class: the indices
     kept, best first, at most `limit`, and their new scores."""
     best = scores.argsort(descending=True)[:CANDIDATES]
-    points = extremes[best]
-    boxes = torch.stack([points[:, 1, 0], points[:, 0, 1], points[:, 3, 0], points[:, 2, 1]], dim=1)
+    boxes = boxes_of(extremes[best])
     kept, kept_scores = batched_soft_nms(boxes, suppress_ghosts(boxes, scores[best]), classes[best], limit=limit)
     return best[kept], kept_scores

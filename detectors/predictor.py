@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from .detection_data import prepare
-from .sapd import Detections
+from .detections import Detections
 
-#: The network's outputs on a batch and a score threshold in, one Detections per image out.
+#: What the network's forward returned on a batch, and a score threshold, in; one Detections per image out.
 Decode = Callable[[Any, float], list[Detections]]
 
 
@@ -32,7 +32,7 @@ class Predictor:
         """Detections on one RGB photo, boxes and extreme points in its pixels."""
         tensor, scale = prepare(image, self.size)
         with torch.autocast("cuda", enabled=self.amp):
-            outputs, _ = self.model(tensor[None].to(self.device))
+            outputs = self.model(tensor[None].to(self.device))
         [found] = self.decode(outputs, score_threshold)
         height, width = image.shape[:2]
         limit = torch.tensor([width, height, width, height], dtype=found.boxes.dtype, device=found.boxes.device)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import ResNet
+from .detections import Detections, Instances
 from .fpn import FPN, STRIDES
 from .ops import batched_nms, iou_loss, roi_align, sigmoid_focal_loss
 
@@ -172,14 +173,6 @@ def extremes_from_fractions(boxes: torch.Tensor, fractions: torch.Tensor) -> tor
 
 
 # -- loss -------------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class Instances:
-    """One image's ground truth: boxes K x 4, labels K, extreme points K x 4 x 2."""
-    boxes: torch.Tensor
-    labels: torch.Tensor
-    extremes: torch.Tensor
-
-
 def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets: list[Instances],
               selection: FeatureSelection, soft_selection: bool) -> dict[str, torch.Tensor]:
     """Focal + IoU + extreme-fraction losses over all images and levels, normalised by the sum of the
@@ -273,14 +266,6 @@ def _instance_losses(flat: _Flat, points: torch.Tensor, stride: int, target: Ins
 
 
 # -- decoding ---------------------------------------------------------------------------------------
-@dataclasses.dataclass
-class Detections:
-    boxes: torch.Tensor  # K x 4, image pixels
-    scores: torch.Tensor  # K
-    labels: torch.Tensor  # K, 0-based class indices
-    extremes: torch.Tensor  # K x 4 x 2: top, left, bottom, right
-
-
 def decode(outputs: list[LevelOutputs], score_threshold: float = 0.05, top_per_level: int = 1000,
            nms_threshold: float = 0.5, max_detections: int = 100) -> list[Detections]:
     """Per image: every level's points above the threshold (at most `top_per_level` each), boxes and

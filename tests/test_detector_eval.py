@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord
+from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, UserError
+from detectors.detections import Detections
 from detectors.detector_eval import evaluate_detector
-from detectors.sapd import Detections
 
 
 class Answering:
@@ -45,3 +45,36 @@ def test_extreme_points_are_not_measured_on_a_detection_that_misses_the_object(t
                                              torch.tensor([[[170.0, 10], [150, 30], [170, 50], [190, 30]]])))
     scores = evaluate_detector(detector, dataset, tmp_path)
     assert scores["ap50"] == 0 and scores["extreme_error"] is None
+
+
+def disc_photo(tmp_path) -> tuple[Dataset, Detections]:
+    """A bright disc whose true mask is the disc, and a detection with its exact extreme points."""
+    photo = np.full((100, 200, 3), 30, np.uint8)
+    cv2.circle(photo, (60, 50), 30, (210, 190, 60), -1)
+    cv2.imwrite(str(tmp_path / "a.png"), photo)
+    disc = np.zeros((100, 200), np.uint8)
+    cv2.circle(disc, (60, 50), 30, 1, -1)
+    from converters.masks import mask_to_polygons
+
+    truth = Annotation.from_extreme(1, 1, 7, ExtremePoints((60, 20), (30, 50), (60, 80), (90, 50))).with_mask(
+        polygons=mask_to_polygons(disc))
+    dataset = Dataset(images=[ImageRecord(1, "a.png", 200, 100)], categories=[Category(7, "nut")], annotations=[truth])
+    found = Detections(torch.tensor([[30.0, 20, 91, 81]]), torch.tensor([0.9]), torch.tensor([0]),
+                       torch.tensor([[[60.0, 20], [30, 50], [60, 81], [91, 50]]]))
+    return dataset, found
+
+
+def test_mask_ap_scores_the_backends_masks_made_from_the_detections_extreme_points(tmp_path):
+    dataset, found = disc_photo(tmp_path)
+    octagon = evaluate_detector(Answering(["nut"], found), dataset, tmp_path, masks="octagon")
+    grabcut = evaluate_detector(Answering(["nut"], found), dataset, tmp_path, masks="grabcut")
+    assert octagon["ap50"] == grabcut["ap50"] == pytest.approx(1.0)  # the boxes do not depend on the masks
+    assert grabcut["segm_ap"] > octagon["segm_ap"] and grabcut["segm_ap"] >= 0.9
+    assert "segm_ap" not in evaluate_detector(Answering(["nut"], found), dataset, tmp_path)
+
+
+def test_mask_ap_needs_every_true_object_to_have_a_mask(tmp_path):
+    dataset, found = disc_photo(tmp_path)
+    dataset.annotations[0] = dataset.annotations[0].with_mask()
+    with pytest.raises(UserError, match="object 1 on image 1 has no mask"):
+        evaluate_detector(Answering(["nut"], found), dataset, tmp_path, masks="octagon")

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.test_sapd_train import labelled_photos
+from tests.test_detector_train import labelled_photos
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 

@@ -1,7 +1,10 @@
-"""ExtremeNet: the network's outputs, its targets, its loss, and decoding that reads the targets back."""
+"""ExtremeNet: the network's outputs, its targets, its loss, and decoding (alone and as the kind's predictor)
+that reads the targets back."""
+import numpy as np
 import torch
 
-from detectors.extremenet import STRIDE, ExtremeNet, decode, extreme_loss, extreme_targets
+from detectors.extremenet import STRIDE, ExtremeNet, ExtremeOutputs, decode, extreme_loss, extreme_targets
+from detectors.kinds.extremenet import EXTREMENET
 
 # two objects on a 128x128 image: (top, left, bottom, right) as (x, y)
 EXTREMES = torch.tensor([[[40.0, 10.0], [12.0, 30.0], [30.0, 62.0], [70.0, 41.0]],
@@ -26,19 +29,45 @@ def test_the_targets_peak_at_each_point_on_its_class_map_and_keep_where_in_the_c
     assert torch.allclose(t.cells * STRIDE + t.offsets * STRIDE, EXTREMES)
 
 
-def test_decoding_the_targets_gives_back_the_objects():
+def perfect_outputs() -> ExtremeOutputs:
+    """What a network that learned EXTREMES on a 128 x 128 input would answer: its targets."""
     t = extreme_targets(EXTREMES, CLASSES, (128, 128), num_classes=3)
-    logits = torch.logit(t.heat.clamp(1e-4, 1 - 1e-4))
     offsets = torch.zeros(4, 2, 32, 32)
     for n in range(2):
         for j in range(4):
             x, y = t.cells[n, j].tolist()
             offsets[j, :, y, x] = t.offsets[n, j]
-    found = decode(logits, offsets)
+    return ExtremeOutputs(torch.logit(t.heat.clamp(1e-4, 1 - 1e-4))[None], offsets[None])
+
+
+def best_two(found) -> tuple[list[int], torch.Tensor]:
     best = found.scores.argsort(descending=True)[:2]
-    pairs = sorted(zip(found.classes[best].tolist(), found.extremes[best].tolist(), strict=True))
-    assert [c for c, _ in pairs] == [0, 2]
-    assert torch.allclose(torch.tensor([e for _, e in pairs]), EXTREMES, atol=1e-4)
+    pairs = sorted(zip(found.labels[best].tolist(), found.extremes[best].tolist(), strict=True))
+    return [c for c, _ in pairs], torch.tensor([e for _, e in pairs])
+
+
+def test_decoding_the_targets_gives_back_the_objects():
+    outputs = perfect_outputs()
+    found = decode(outputs.heat[0], outputs.offsets[0])
+    classes, extremes = best_two(found)
+    assert classes == [0, 2] and torch.allclose(extremes, EXTREMES, atol=1e-4)
+    assert torch.equal(found.boxes[:, 0], found.extremes[:, 1, 0]) and torch.equal(found.boxes[:, 3],
+                                                                                    found.extremes[:, 2, 1])
+
+
+def test_the_predictor_gives_the_objects_in_the_photos_pixels():
+    class Answering(torch.nn.Module):
+        def forward(self, images):
+            assert images.shape == (1, 3, 128, 128)
+            return perfect_outputs()
+
+    predictor = EXTREMENET.predictor(Answering(), {"classes": ["a", "b", "c"], "img_size": 128}, "cpu")
+    found = predictor(np.zeros((256, 256, 3), np.uint8))  # scaled by 1/2 to the network's 128
+    classes, extremes = best_two(found)
+    assert classes == [0, 2] and torch.allclose(extremes, EXTREMES * 2, atol=1e-3)
+    assert (found.scores <= 1).all()  # a probability, whatever edge aggregation added to the maps
+    above = float(found.scores.max()) + 1e-6
+    assert predictor(np.zeros((256, 256, 3), np.uint8), score_threshold=above).scores.numel() == 0
 
 
 def test_a_few_steps_on_one_image_bring_the_loss_down():

@@ -16,7 +16,7 @@ from detectors.kinds.dextr import DEXTR
 from detectors.kinds.sapd import SAPD_KIND
 from detectors.sapd import SAPD
 from detectors.train import RESUME_STATE, Schedule, train
-from tests.test_sapd_train import photos
+from tests.test_detector_train import photos
 
 SAPD_CONFIG = {"arch": "sapd", "depth": 18, "img_size": 64, "channels": 32, "classes": ["small", "large"]}
 NAN = float("nan")

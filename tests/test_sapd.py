@@ -3,10 +3,10 @@ fractions, decoding, and the loss falling on a tiny synthetic set."""
 import pytest
 import torch
 
+from detectors.detections import Instances
 from detectors.sapd import (
     EPSILON,
     SAPD,
-    Instances,
     LevelOutputs,
     Z,
     anchor_points,

@@ -359,8 +359,8 @@ class MainWindow(QMainWindow):
         if self.prelabeller.running():
             self.statusBar().showMessage("pre-labelling is already running", 3000)
             return
-        chosen = QFileDialog.getExistingDirectory(self, "Choose the detector (a run of annotator train --arch sapd)",
-                                                  self.settings.detector)
+        chosen = QFileDialog.getExistingDirectory(
+            self, "Choose the detector (a run of annotator train --arch sapd or extremenet)", self.settings.detector)
         if not chosen:
             return
         score, ok = QInputDialog.getDouble(self, "Pre-label", "Suggest the detections scoring at least:",
@@ -370,7 +370,10 @@ class MainWindow(QMainWindow):
         self.settings.detector, self.settings.prelabel_score = chosen, score
         save_settings(self.settings)
         project_path = self.project.path
-        self.prelabeller.start(lambda progress: prelabel_project(project_path, Path(chosen), score, progress))
+        method = self.settings.mask_method  # the suggestions' masks: the backend the person chose
+        weights = self.settings.weights.get(method, "")
+        self.prelabeller.start(lambda progress: prelabel_project(project_path, Path(chosen), score, progress, method,
+                                                                 weights))
         self.stop_prelabel.setEnabled(True)
         self.job_bar.setFormat("pre-labelling %v/%m")
         self.job_bar.setRange(0, 0)  # busy until the model is loaded and the first image counted

@@ -14,9 +14,10 @@ from converters.errors import shown
 from ..checkpoints import CONFIG, read_config
 from .base import ModelKind, Option, Role, TrainingDefaults
 from .dextr import DEXTR
+from .extremenet import EXTREMENET
 from .sapd import SAPD_KIND
 
-KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (SAPD_KIND, DEXTR)}
+KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (SAPD_KIND, EXTREMENET, DEXTR)}
 
 __all__ = ["KINDS", "ModelKind", "Option", "Role", "TrainingDefaults", "kind_of", "load_detector"]
 

@@ -1,0 +1,28 @@
+"""What every detector trains on and puts out, whatever its network: an image's true objects
+(`Instances`) and its detections (`Detections`), each with four extreme points."""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+
+@dataclasses.dataclass
+class Instances:
+    """One image's ground truth: boxes K x 4, labels K, extreme points K x 4 x 2."""
+    boxes: torch.Tensor
+    labels: torch.Tensor
+    extremes: torch.Tensor
+
+
+@dataclasses.dataclass
+class Detections:
+    boxes: torch.Tensor  # K x 4: x0, y0, x1, y1
+    scores: torch.Tensor  # K
+    labels: torch.Tensor  # K, 0-based class indices
+    extremes: torch.Tensor  # K x 4 x 2: top, left, bottom, right
+
+
+def boxes_of(extremes: torch.Tensor) -> torch.Tensor:
+    """The boxes (K x 4) that K x 4 x 2 extreme points span: left's x, top's y, right's x, bottom's y."""
+    return torch.stack([extremes[:, 1, 0], extremes[:, 0, 1], extremes[:, 3, 0], extremes[:, 2, 1]], dim=1)

@@ -1,0 +1,66 @@
+"""What every detector kind shares: the photos with their boxes and extreme points to train on, the
+augmented samples, the rate's shape, validation by box AP, and the `Predictor` around the network.
+A detector kind adds its network, its loss and its decoding."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from converters import Dataset
+
+from ..backbones import load_imagenet
+from ..configs import DEPTH, NAMES, between
+from ..detection_data import load_photos
+from ..predictor import Decode, Predictor
+from .base import ModelKind, Role, Validator
+
+WARMUP = 0.05  # share of the schedule
+DROPS = (0.75, 11 / 12)  # SAPD's epochs 9 and 11 of 12; CenterNet's 90 and 120 of 140 are near
+#: The keys of every detector's config.json.
+DETECTOR_KEYS = {"depth": DEPTH, "img_size": between(64, 4096), "classes": NAMES}
+
+
+class DetectorKind(ModelKind):
+    role = Role.DETECTOR
+    decode: Decode  # the network's forward on a batch to Detections on its input (a staticmethod)
+
+    def network(self, config: dict[str, Any]) -> nn.Module:
+        """The kind's network, with a torchvision-layout ResNet as `backbone`."""
+        raise NotImplementedError
+
+    def build(self, config: dict[str, Any], backbone_weights: Path | None = None) -> nn.Module:
+        """ImageNet weights in the backbone train with its batch norm frozen: a detector's batches are
+        too small to estimate it."""
+        model = self.network(config)
+        if backbone_weights is not None:
+            load_imagenet(model.backbone, backbone_weights)
+            model.backbone.freeze_bn = True
+        return model
+
+    def training_set(self, dataset: Dataset, image_root: Path) -> tuple[list, dict[str, Any]]:
+        photos, classes = load_photos(dataset, image_root)
+        return photos, {"classes": classes}
+
+    def described(self, samples: list, config: dict[str, Any]) -> str:
+        return f"{len(samples)} images, {len(config['classes'])} classes"
+
+    def rate(self, share: float) -> float:
+        """A linear warm-up, then the rate drops by 10 at each of `DROPS`."""
+        if share < WARMUP:
+            return 0.1 + 0.9 * share / WARMUP
+        return 0.1 ** sum(share >= d for d in DROPS)
+
+    def validator(self, dataset: Dataset, image_root: Path) -> Validator:
+        """Box AP on the held-out file, as val_ap, val_ap50, val_ap75 and val_extreme_error."""
+        from ..detector_eval import evaluate_detector
+
+        def validate(model: nn.Module, config: dict[str, Any]) -> dict[str, float]:
+            scores = evaluate_detector(self.predictor(model, config, str(next(model.parameters()).device)),
+                                       dataset, image_root)
+            return {f"val_{key}": scores[key] for key in ("ap", "ap50", "ap75", "extreme_error")}
+        return validate
+
+    def predictor(self, model: nn.Module, config: dict[str, Any], device: str) -> Predictor:
+        return Predictor(model, config["classes"], config["img_size"], self.decode, device)
