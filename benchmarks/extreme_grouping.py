@@ -7,7 +7,11 @@ case checks that both find the same groups, then prints the median time of --run
 whole of one class's decoding after the peaks: grouping, ghost-box suppression and soft-NMS of the best
 groups (`detectors.extremenet.suppress`).
 
-    .venv/bin/python benchmarks/extreme_grouping.py [--k 40] [--runs 20] [--seed 0]
+    .venv/bin/python benchmarks/extreme_grouping.py [--k 40] [--runs 20] [--seed 0] [--model RUN_DIR --image IMG]
+
+`--model` (an `annotator train --arch extremenet` run) and `--image` add the whole decoding of that
+network's output on that photo, from the heat maps' sigmoid to the detections: edge aggregation, the
+peaks, grouping for each class, ghost-box suppression and soft-NMS (`detectors.extremenet.decode`).
 """
 from __future__ import annotations
 
@@ -58,6 +62,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=40, help="peaks per extreme map (the paper's K)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", type=Path, help="an ExtremeNet run directory: also time decoding its output")
+    ap.add_argument("--image", type=Path, help="the photo --model runs on")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy "
@@ -76,6 +82,27 @@ def main() -> None:
         pruned = median_ms(group_extremes, (*peaks, centre), args.runs)
         whole = median_ms(grouped_and_suppressed, (*peaks, centre), args.runs)
         print(f"| {name} | {len(found)} | {brute:.1f} ms | {pruned:.2f} ms | {brute / pruned:.0f}x | {whole:.1f} ms |")
+    if args.model is not None:
+        print("\n" + trained_decoding(args.model, args.image, args.runs))
+
+
+def trained_decoding(run: Path, image: Path, runs: int) -> str:
+    """The median time of decoding a trained network's output on one photo, and what it found."""
+    from detectors.detection_data import prepare
+    from detectors.extremenet import decode
+    from detectors.images import read_rgb
+    from detectors.kinds import kind_of
+
+    kind = kind_of(run)
+    config, state = kind.read(run)
+    model = kind.build(config)
+    model.load_state_dict(state)
+    with torch.inference_mode():
+        outputs = model.eval()(prepare(read_rgb(image), config["img_size"])[0][None])
+        found = decode(outputs.heat[0], outputs.offsets[0])
+        ms = median_ms(decode, (outputs.heat[0], outputs.offsets[0]), runs)
+    return (f"decoding {run.name}'s output on {image.name} ({tuple(outputs.heat.shape[1:])} heat maps): "
+            f"{ms:.1f} ms, {len(found.scores)} detections ({int((found.scores >= 0.3).sum())} at 0.3 or more)")
 
 
 if __name__ == "__main__":

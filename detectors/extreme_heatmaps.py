@@ -65,12 +65,16 @@ def edge_aggregate(heat: torch.Tensor, along: int, weight: float = EDGE_WEIGHT) 
 
 
 def _run_before(heat: torch.Tensor, along: int) -> torch.Tensor:
-    """For each cell, the sum of the cells before it on a run that does not fall towards it."""
-    cells = heat.movedim(along, 0)
-    total = cells.clone()
-    for i in range(1, cells.shape[0]):
-        total[i] += total[i - 1] * (cells[i] >= cells[i - 1])
-    return (total - cells).movedim(0, along)
+    """For each cell, the sum of the cells before it on a run that does not fall towards it: the
+    reference's loop over the rows, as cumulative sums (each cell's run starts after the last fall)."""
+    cells = heat.movedim(along, -1)
+    falls = torch.zeros_like(cells, dtype=torch.bool)
+    falls[..., 1:] = cells[..., 1:] < cells[..., :-1]
+    index = torch.arange(cells.shape[-1], device=heat.device).expand_as(cells)
+    start = torch.where(falls, index, 0).cummax(dim=-1).values
+    sums = cells.cumsum(dim=-1)
+    before = torch.where(start > 0, sums.gather(-1, (start - 1).clamp(min=0)), 0)
+    return (sums - before - cells).clamp(min=0).movedim(-1, along)
 
 
 def top_peaks(heat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

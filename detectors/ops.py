@@ -1,8 +1,10 @@
-"""Box operations in plain torch: IoU, NMS, soft-NMS and RoIAlign. torchvision's compiled versions do not load
-with the CPU torch wheel we install, so these are written out; tests hold them against brute force.
-Boxes are (x0, y0, x1, y1) in pixel-edge coordinates."""
+"""Box operations in plain torch (and numpy where a loop of small steps runs on the CPU): IoU, NMS,
+soft-NMS, ghost-box suppression and RoIAlign. torchvision's compiled versions do not load with the CPU
+torch wheel we install, so these are written out; tests hold them against brute force. Boxes are
+(x0, y0, x1, y1) in pixel-edge coordinates."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -48,27 +50,32 @@ def soft_nms(boxes: torch.Tensor, scores: torch.Tensor, sigma: float = 0.5, floo
     """Gaussian soft-NMS (Bodla et al.), as ExtremeNet decodes with it: the best box stays, and each
     other box's score is multiplied by exp(-IoU^2 / sigma) instead of being dropped, so two objects
     that overlap much both keep a chance; boxes whose score falls below `floor` go. (indices, scores),
-    best first, at most `limit`."""
-    x0, y0, x1, y1 = boxes.unbind(dim=1)
-    area = box_area(boxes)
-    scores = scores.clone()
-    gone = torch.tensor(-1.0, dtype=scores.dtype, device=scores.device)
+    best first, at most `limit`. Its rounds are sequential and small, so they run in numpy on the CPU,
+    where an operation costs a few microseconds against torch's tens."""
+    x0, y0, x1, y1 = boxes.detach().cpu().numpy().astype(np.float32).T.copy()
+    area = np.maximum(x1 - x0, 0) * np.maximum(y1 - y0, 0)
+    current = scores.detach().cpu().numpy().astype(np.float32)
     keep, kept_scores = [], []
+    inter, width = np.empty_like(area), np.empty_like(area)
     while limit is None or len(keep) < limit:
-        best = int(scores.argmax())
-        if scores[best] < floor:  # the kept and the fallen are below it too
+        best = int(current.argmax())
+        if current[best] < floor:  # the kept and the fallen are below it too
             break
         keep.append(best)
-        kept_scores.append(scores[best].clone())
-        # the best box's IoU with every box, column by column: a third of box_iou's time for one row
-        inter = (torch.minimum(x1, x1[best]) - torch.maximum(x0, x0[best])).clamp(min=0) * \
-            (torch.minimum(y1, y1[best]) - torch.maximum(y0, y0[best])).clamp(min=0)
-        overlap = inter / (area + area[best] - inter).clamp(min=1e-9)
-        scores = scores * torch.exp(-overlap ** 2 / sigma)
-        scores[best] = gone
-        scores = torch.where(scores >= floor, scores, gone)
-    index = torch.tensor(keep, dtype=torch.long, device=boxes.device)
-    return index, torch.stack(kept_scores) if kept_scores else scores[:0]
+        kept_scores.append(float(current[best]))
+        # the best box's IoU with every box, in place: no array is made in the loop but the last two
+        np.minimum(x1, x1[best], out=width)
+        width -= np.maximum(x0, x0[best])
+        np.minimum(y1, y1[best], out=inter)
+        inter -= np.maximum(y0, y0[best])
+        np.maximum(inter, 0, out=inter)  # np.clip's checks cost more than the work here
+        inter *= np.maximum(width, 0, out=width)
+        overlap = inter / np.maximum(area + area[best] - inter, 1e-9)
+        current *= np.exp(-overlap * overlap / sigma)
+        current[best] = -1
+        current[current < floor] = -1
+    return (torch.tensor(keep, dtype=torch.long, device=boxes.device),
+            torch.tensor(kept_scores, dtype=scores.dtype, device=scores.device))
 
 
 def batched_soft_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, sigma: float = 0.5,
@@ -84,13 +91,17 @@ def suppress_ghosts(boxes: torch.Tensor, scores: torch.Tensor, floor: float = 0.
                     ) -> torch.Tensor:
     """ExtremeNet's ghost-box suppression: a box scored above `floor` whose boxes lying wholly inside it
     score more than `factor` times its own, together, is likely two or three objects side by side seen
-    as one: its score is halved. The new scores."""
-    x0, y0, x1, y1 = boxes.unbind(dim=1)
-    inside = (x0[None] >= x0[:, None]) & (y0[None] >= y0[:, None]) & (x1[None] <= x1[:, None]) & \
-        (y1[None] <= y1[:, None])
-    inside.fill_diagonal_(False)
-    inner = (inside * scores[None, :]).sum(dim=1)
-    return torch.where((scores > floor) & (inner > factor * scores), scores / 2, scores)
+    as one: its score is halved. The new scores. Only the boxes above `floor` are checked against the
+    others (in numpy, as soft-NMS), not every pair."""
+    x0, y0, x1, y1 = np.ascontiguousarray(boxes.detach().cpu().numpy().T)  # rows, not strided columns
+    given = scores.detach().cpu().numpy()
+    rows = np.flatnonzero(given > floor)
+    inside = (x0 >= x0[rows, None]) & (y0 >= y0[rows, None]) & (x1 <= x1[rows, None]) & (y1 <= y1[rows, None])
+    inside[np.arange(len(rows)), rows] = False
+    inner = inside.astype(given.dtype) @ given
+    out = given.copy()
+    out[rows[inner > factor * given[rows]]] /= 2
+    return torch.from_numpy(out).to(scores.device)
 
 
 def roi_align(features: torch.Tensor, boxes: torch.Tensor, batch_index: torch.Tensor, output_size: int,

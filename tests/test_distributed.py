@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.test_detector_train import labelled_photos
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
@@ -48,14 +50,15 @@ def test_two_processes_stop_together_on_a_time_budget_with_the_same_weights(tmp_
     assert json.loads((out / "metrics.json").read_text())[-1]["steps"] == first["steps"]
 
 
-def test_torchrun_runs_the_train_command_on_each_process_s_share_of_the_images(tmp_path):
+@pytest.mark.parametrize("arch, options", [("sapd", ["--channels", "32"]), ("extremenet", [])])
+def test_torchrun_runs_the_train_command_on_each_process_s_share_of_the_images(tmp_path, arch, options):
     labels = labelled_photos(tmp_path)
     run = tmp_path / "run"
-    done = subprocess.run([*TORCHRUN, "-m", "annotator", "train", "--arch", "sapd", "--data", str(labels),
-                           "--out", str(run), "--epochs", "2", "--img-size", "64", "--batch", "2", "--channels", "32"],
+    done = subprocess.run([*TORCHRUN, "-m", "annotator", "train", "--arch", arch, "--data", str(labels),
+                           "--out", str(run), "--epochs", "2", "--img-size", "64", "--batch", "2", *options],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("training sapd") == 1 and "2 processes" in done.stdout
+    assert done.stdout.count(f"training {arch}") == 1 and "2 processes" in done.stdout
     history = json.loads((run / "metrics.json").read_text())
     assert [m["steps"] for m in history] == [2, 4]  # 8 images, 4 per process, 2 per step
     assert (run / "model.safetensors").is_file()

@@ -57,3 +57,18 @@ def test_the_peaks_are_local_maxima_highest_first_over_all_classes():
     scores, classes, ys, xs = top_peaks(heat, 2)
     assert scores.tolist() == pytest.approx([0.9, 0.7])
     assert classes.tolist() == [0, 1] and ys.tolist() == [2, 6] and xs.tolist() == [5, 1]
+
+
+def test_edge_aggregation_is_the_reference_loop_on_random_maps():
+    def reference_runs(cells: torch.Tensor) -> torch.Tensor:  # ExtremeNet's loop, along the first dimension
+        total = cells.clone()
+        for i in range(1, cells.shape[0]):
+            total[i] += total[i - 1] * (cells[i] >= cells[i - 1])
+        return total - cells
+
+    torch.manual_seed(0)
+    heat = torch.rand(3, 20, 30).round(decimals=1)  # ties too: a flat run goes on
+    for along in (-1, -2):
+        runs = reference_runs(heat.movedim(along, 0)).movedim(0, along)
+        back = reference_runs(heat.flip(along).movedim(along, 0)).movedim(0, along).flip(along)
+        assert torch.allclose(edge_aggregate(heat, along), heat + 0.1 * (runs + back), atol=1e-5)

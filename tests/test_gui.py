@@ -468,6 +468,7 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
     assert not window.job_bar.isVisible() and not window.stop_prelabel.isEnabled()
     assert window.project.annotations(1) == [mine]  # the person's label, untouched
     assert window.project.suggestions(1) and window.project.suggestions(2)
+    assert all(s.polygons == [s.extreme.octagon()] for s in window.project.suggestions(1))  # the octagon backend's
     listed = [window.categories.list.item(k).text() for k in range(window.categories.list.count())]
     assert listed == ["date", "fig", "walnut"]
     assert window.objects.count() == 1 + len(window.project.suggestions(1))  # on screen without reopening
@@ -476,6 +477,22 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
     said = window.statusBar().currentMessage()
     assert said == "pre-labelled 0 images: 0 suggestions; 2 suggested on before by this model"
+
+
+def test_prelabelling_gives_each_suggestion_the_mask_of_the_windows_mask_backend(window, eager_detector, sure_dextr,
+                                                                                 qtbot, monkeypatch):
+    window.settings.weights = {"dextr": str(sure_dextr)}
+    window.mask_method.setCurrentText("dextr")  # its network calls the whole crop object: the mask is the box
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.3, True))
+    QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)
+    suggestions = [s for s in window.project.suggestions(1) if min(s.box.w, s.box.h) >= 4]  # below: the octagon
+    assert suggestions and all(s.attributes[MASK_METHOD] == "dextr" for s in suggestions)
+    for s in suggestions:
+        mask = polygons_to_mask(s.polygons, 100, 120)
+        x0, y0, x1, y1 = s.box.pixels(120, 100)
+        assert mask[y0:y1, x0:x1].mean() > 0.9 and mask.sum() <= 1.05 * (x1 - x0) * (y1 - y0)
 
 
 def test_stopping_prelabelling_keeps_what_was_suggested(window, eager_detector, qtbot, monkeypatch):
