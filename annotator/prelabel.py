@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from converters import Annotation, ExtremePoints, ImageStatus, Source, UserError
+from converters import Annotation, ImageStatus, Source
 from converters.images import ImageFolder
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
@@ -75,14 +75,12 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
         image = read_rgb(path)
         found = predictor(image, score_threshold=min_score)
         suggestions = []
-        for extreme, score, label in zip(found.extremes.tolist(), found.scores.tolist(), found.labels.tolist(),
-                                         strict=True):
+        for points, score, label in zip(found.extreme_points(), found.scores.tolist(), found.labels.tolist(),
+                                        strict=True):
             name = predictor.classes[label]
             if name not in categories:
                 categories[name] = project.add_category(name).id
-            try:
-                points = ExtremePoints(*(tuple(p) for p in extreme))
-            except UserError:  # a box without width or height
+            if points is None:
                 continue
             suggestions.append(Annotation.from_extreme(0, record.id, categories[name], points,
                                                        source=Source.MODEL, score=score))

@@ -6,6 +6,8 @@ import dataclasses
 
 import torch
 
+from converters import ExtremePoints, UserError
+
 
 @dataclasses.dataclass
 class Instances:
@@ -21,6 +23,17 @@ class Detections:
     scores: torch.Tensor  # K
     labels: torch.Tensor  # K, 0-based class indices
     extremes: torch.Tensor  # K x 4 x 2: top, left, bottom, right
+
+    def extreme_points(self) -> list[ExtremePoints | None]:
+        """Each detection's extreme points as the labels hold them; None for one without width or height,
+        which no object has."""
+        out: list[ExtremePoints | None] = []
+        for extreme in self.extremes.tolist():
+            try:
+                out.append(ExtremePoints(*(tuple(p) for p in extreme)))
+            except UserError:
+                out.append(None)
+        return out
 
 
 def boxes_of(extremes: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from converters import Annotation, Dataset, ExtremePoints, Shape, UserError
+from converters import Annotation, Dataset, Shape, UserError
 from converters.images import ImageFolder
 from converters.masks import mask_to_rle
 from converters.progress import Progress, no_progress
@@ -119,18 +119,13 @@ def _masks_found(image: np.ndarray, image_id: int, detections: Detections, class
                  method: str, network: Network | None) -> list[dict]:
     """The backend's mask of every detection of a known category, from its extreme points, as results
     for pycocotools (a detection without width or height has no mask, and is left out)."""
-    kept, points = [], []
-    for k, (extreme, label) in enumerate(zip(detections.extremes.tolist(), detections.labels.tolist(), strict=True)):
-        try:
-            if label in class_to_category:
-                points.append(ExtremePoints(*(tuple(p) for p in extreme)))
-                kept.append(k)
-        except UserError:
-            continue
-    made = masks_from_extremes(image, points, method, network)
-    return [{"image_id": image_id, "category_id": class_to_category[int(detections.labels[k])],
+    labels = detections.labels.tolist()
+    kept = [(k, points) for k, points in enumerate(detections.extreme_points())
+            if points is not None and labels[k] in class_to_category]
+    made = masks_from_extremes(image, [points for _, points in kept], method, network)
+    return [{"image_id": image_id, "category_id": class_to_category[labels[k]],
              "score": float(detections.scores[k]), "segmentation": mask_to_rle(m.mask)}
-            for k, m in zip(kept, made, strict=True)]
+            for (k, _), m in zip(kept, made, strict=True)]
 
 
 def _coco_ap(truth: dict, found: list[dict], kind: str) -> dict[str, float]:
