@@ -210,7 +210,10 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="dextr: add N objects our code draws (default 0); without --data, train on them alone")
     s.add_argument("--val", type=Path, metavar="COCO", help="held-out COCO file, scored after every epoch "
-                                                            "(sapd: box AP; dextr: mean IoU)")
+                                                            "(detectors: box AP; dextr: mean IoU)")
+    s.add_argument("--hold-out", type=float, default=0.0, metavar="SHARE",
+                   help="with --data PROJECT: hold back this share of its done images (e.g. 0.2) and score "
+                        "them after every epoch, as --val does; the same images each time")
     _device_argument(s)
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
 
@@ -230,15 +233,11 @@ def cmd_train(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} does not apply to --arch {kind.name}")
     depth = int(args.backbone.removeprefix("resnet"))
     weights = args.backbone_weights
-    if weights == "imagenet":
-        from detectors.pretrained import imagenet_weights
-
-        weights = imagenet_weights(depth)
     main_process = launched().main
     request = TrainingRequest(
         args.arch, args.out, args.data, args.images, args.val, args.synthetic, depth,
         Path(weights) if weights is not None else None, args.init, options, args.epochs, args.minutes, args.batch,
-        args.lr, args.optimizer, args.amp, args.resume, _device(args), args.workers)
+        args.lr, args.optimizer, args.amp, args.resume, _device(args), args.workers, args.hold_out)
 
     def say(line: str) -> None:  # under torchrun every process runs this command: the first one speaks
         if main_process:

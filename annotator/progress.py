@@ -6,6 +6,22 @@ import time
 from typing import TextIO
 
 
+def time_left(elapsed: float, share: float, share_at_start: float = 0.0) -> float | None:
+    """Seconds still to go at the pace since the start (a resumed run starts part way); None before any
+    pace is known or once it is done."""
+    gained = share - share_at_start
+    if gained <= 0 or share >= 1:
+        return None
+    return elapsed / gained * (1 - share)
+
+
+def clock_text(seconds: float) -> str:
+    """3:05 or 1:02:05."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class TerminalProgress:
     """A `converters.progress.Progress` callback that draws a bar when stderr is a terminal."""
 
@@ -31,7 +47,8 @@ class TerminalProgress:
         share = done / total if total else 1.0
         bar = "#" * int(share * self.width)
         elapsed = now - self.start
-        left = f"{elapsed / share - elapsed:5.1f} s left" if 0 < share < 1 else f"{elapsed:5.1f} s"
+        remaining = time_left(elapsed, share)
+        left = f"{remaining:5.1f} s left" if remaining is not None else f"{elapsed:5.1f} s"
         detail = f" {self.detail}" if self.detail else ""
         self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {done}/{total} {left}{detail}\x1b[K")
         self.stream.flush()

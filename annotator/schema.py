@@ -63,6 +63,15 @@ MIGRATIONS: list[str] = [
     """ for table in ("annotations", "suggestions")),
     # 2 -> 3: correction points a person adds to a mask, as flat x, y, foreground (1 or 0) triples.
     "".join(f"ALTER TABLE {table} ADD COLUMN corrections BLOB;" for table in ("annotations", "suggestions")),
+    # 3 -> 4: how each label came to be and the seconds a person spent on it (`annotator.effort`). Keyed by
+    # the label's id without a foreign key, so that a label deleted and brought back by undo keeps its row.
+    """
+    CREATE TABLE effort (
+        label_id INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL CHECK (origin IN ('clicked', 'accepted', 'edited')),
+        seconds REAL NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

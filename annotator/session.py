@@ -4,6 +4,8 @@ store holds; this is all tested without a window."""
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,6 +30,7 @@ from .commands import (
     SetStatus,
     UndoStack,
 )
+from .effort import Origin, Stopwatch
 from .mask_edit import outline, painted, pixel_mask, reshaped, with_drawn_mask
 from .masking import MASK_METHOD, with_corrections, with_octagon
 from .store import SKIP_REASON, Project
@@ -38,8 +41,11 @@ FLAGS = (CROWD, "occluded", "truncated", "difficult")
 
 
 class LabellingSession:
-    def __init__(self, project: Project):
+    def __init__(self, project: Project, clock: Callable[[], float] = time.monotonic):
+        """`clock`: the seconds a person spends on each object are read from it (`annotator.effort`)."""
         self.project = project
+        self.stopwatch = Stopwatch(clock)
+        self._click_seconds = 0.0  # on the object being clicked
         self.history = UndoStack(project)
         categories = project.categories()
         self.category_id: int | None = categories[0].id if categories else None
@@ -53,6 +59,7 @@ class LabellingSession:
         self.image_id = image_id
         self.clicks = ExtremeClicks((image.width, image.height))
         self.selected = None
+        self.stopwatch.lap(("image", image_id))  # Enter on a suggestion now counts from here
 
     def mark_done(self) -> None:
         """Space: the current image is finished (again: back to in progress)."""
@@ -162,8 +169,13 @@ class LabellingSession:
         for kind, anns in (("label", self.project.annotations(image_id)),
                            ("suggestion", self.project.suggestions(image_id))):
             hits += [(a.box.area, kind, a.id) for a in anns if _holds(a, x, y, tolerance)]
-        self.selected = min(hits)[1:] if hits else None
-        return self.selected
+        return self.select(min(hits)[1:] if hits else None)
+
+    def select(self, selected: tuple[str, int] | None) -> tuple[str, int] | None:
+        """Select an object (None: nothing): the first touch of it, from which its time counts."""
+        self.selected = selected
+        self.stopwatch.lap(selected)
+        return selected
 
     def select_next(self) -> tuple[str, int] | None:
         """Tab: cycle through the image's labels, then its pending suggestions."""
@@ -171,11 +183,9 @@ class LabellingSession:
         objects = [("label", a.id) for a in self.project.annotations(image_id)]
         objects += [("suggestion", a.id) for a in self.project.suggestions(image_id)]
         if not objects:
-            self.selected = None
-        else:
-            at = objects.index(self.selected) + 1 if self.selected in objects else 0
-            self.selected = objects[at % len(objects)]
-        return self.selected
+            return self.select(None)
+        at = objects.index(self.selected) + 1 if self.selected in objects else 0
+        return self.select(objects[at % len(objects)])
 
     def delete_selected(self) -> None:
         """Delete: remove the selected label, or reject the selected suggestion."""
@@ -213,7 +223,10 @@ class LabellingSession:
         target = self.box_only_selected()
         if self.category_id is None and target is None:
             raise UserError("add a category first")
+        starts = not self.clicks.points
         extreme = self.clicks.add(x, y)
+        lap = self.stopwatch.lap(("clicks", image_id))
+        self._click_seconds = 0.0 if starts else self._click_seconds + lap
         if target is None:
             self.selected = None  # a new object is begun: the last one's category keys are done
         if extreme is None:
@@ -226,6 +239,8 @@ class LabellingSession:
                                                                   source=Source.HUMAN), extreme))
         self._push_starting(first, image_id)
         made = first.after if isinstance(first, ReplaceLabel) else first.label
+        self.project.record_effort(made.id, self._click_seconds, None if target is not None else Origin.CLICKED)
+        self.stopwatch.rename(("label", made.id))
         self.selected = ("label", made.id)
         return made
 
@@ -248,7 +263,7 @@ class LabellingSession:
         if x1 - x0 < 1 or y1 - y0 < 1:
             raise UserError("a box needs at least one pixel of width and height")
         after = dataclasses.replace(before, box=Box(x0, y0, x1 - x0, y1 - y0), area=None, source=Source.HUMAN)
-        return self.history.push(ReplaceLabel(before, after, text="resize box")).after
+        return self._edit(before, after, "resize box")
 
     def set_attribute(self, label_id: int, name: str, value) -> Annotation:
         """An object's attribute (None removes it); `crowd` is the crowd flag every format knows."""
@@ -262,7 +277,7 @@ class LabellingSession:
             if value is not None:
                 attributes[name] = value
             after = dataclasses.replace(before, attributes=attributes)
-        return self.history.push(ReplaceLabel(before, after, text=f"set {name}")).after
+        return self._edit(before, after, f"set {name}")
 
     # -- fixing a mask: correction points, brush and eraser, the outline --------------------------------
     def selected_label(self, doing: str) -> Annotation:
@@ -286,7 +301,7 @@ class LabellingSession:
                             "drag its extreme point")
         after = with_corrections(before, before.corrections + (point,))
         text = "add a foreground point" if foreground else "add a background point"
-        return self.history.push(ReplaceLabel(before, after, text=text)).after
+        return self._edit(before, after, text)
 
     def remake_mask(self) -> Annotation:
         """Replace the selected object's mask (drawn, imported or made) with the backend's, from its clicks
@@ -294,8 +309,7 @@ class LabellingSession:
         before = self.selected_label("remake its mask")
         if before.extreme is None:
             raise UserError("this object has no extreme points to make a mask from: click its four extreme points")
-        return self.history.push(ReplaceLabel(before, with_corrections(before, before.corrections),
-                                              text="remake mask")).after
+        return self._edit(before, with_corrections(before, before.corrections), "remake mask")
 
     def paint(self, stroke: list[tuple[float, float]], radius: float, erase: bool = False) -> Annotation:
         """One brush (or eraser) stroke on the selected object's mask, one undo step. With nothing
@@ -308,12 +322,14 @@ class LabellingSession:
             new = with_drawn_mask(Annotation(0, image.id, self.category_id, Box(0, 0, 0, 0)), mask)
             first = AddLabel(new, text="paint a new object")
             self._push_starting(first, image.id)
+            self.project.record_effort(first.label.id, self.stopwatch.lap(("brush", image.id)), Origin.CLICKED)
+            self.stopwatch.rename(("label", first.label.id))
             self.selected = ("label", first.label.id)
             return first.label
         before = self.selected_label("erase from its mask" if erase else "paint its mask")
         mask = painted(pixel_mask(before, image.height, image.width), stroke, radius, erase)
         after = with_drawn_mask(before, mask)
-        return self.history.push(ReplaceLabel(before, after, text="erase" if erase else "paint")).after
+        return self._edit(before, after, "erase" if erase else "paint")
 
     def outline(self) -> list[tuple[float, float]]:
         """The selected object's outer outline, as vertices to drag; the last edited one as it was left."""
@@ -324,7 +340,7 @@ class LabellingSession:
         before = self._outlined()
         mask = self._mask_of(before)
         mask = reshaped(mask, self._outline_of(before, mask), vertices)
-        after = self.history.push(ReplaceLabel(before, with_drawn_mask(before, mask), text="edit outline")).after
+        after = self._edit(before, with_drawn_mask(before, mask), "edit outline")
         self._outline = (after, list(vertices))
         return after
 
@@ -348,7 +364,7 @@ class LabellingSession:
         """Drag one extreme point: the box follows exactly, and the placeholder mask with it."""
         before = self.project.annotation(label_id)
         after = _moved(before, role, x, y)
-        return self.history.push(ReplaceLabel(before, after, text=f"move {role} point")).after
+        return self._edit(before, after, f"move {role} point")
 
     def move_suggestion_point(self, suggestion_id: int, role: str, x: float, y: float) -> Annotation:
         """Dragging a suggestion's point is an edit, and an edit accepts it: one undo takes both back."""
@@ -358,18 +374,18 @@ class LabellingSession:
         _moved(suggestion, role, x, y)  # refused here, before anything is stored, if the points break
         command = AcceptSuggestion(suggestion_id, text=f"move {role} point",
                                    edit=lambda label: _moved(label, role, x, y))
-        return self.history.push(command).label
+        return self._accepted([self.history.push(command).label], [suggestion_id], Origin.EDITED)[0]
 
     def set_category(self, label_id: int, category_id: int) -> Annotation:
         before = self.project.annotation(label_id)
         after = dataclasses.replace(before, category_id=category_id)
-        return self.history.push(ReplaceLabel(before, after, text="change category")).after
+        return self._edit(before, after, "change category")
 
     def delete(self, label_id: int) -> None:
         self.history.push(DeleteLabel(self.project.annotation(label_id)))
 
     def accept(self, suggestion_id: int) -> Annotation:
-        return self.history.push(AcceptSuggestion(suggestion_id)).label
+        return self._accepted([self.history.push(AcceptSuggestion(suggestion_id)).label], [suggestion_id])[0]
 
     def accept_all(self, min_score: float) -> list[Annotation]:
         """Accept every pending suggestion on the image scoring at least `min_score`, undone as one."""
@@ -378,7 +394,25 @@ class LabellingSession:
             raise UserError(f"no pending suggestion scores {min_score:g} or more")
         batch = self.history.push(Batch([AcceptSuggestion(s.id) for s in chosen],
                                         text=f"accept {len(chosen)} suggestions"))
-        return [command.label for command in batch.commands]
+        return self._accepted([command.label for command in batch.commands], [s.id for s in chosen])
+
+    def _accepted(self, labels: list[Annotation], about: list[int],
+                  origin: Origin = Origin.ACCEPTED) -> list[Annotation]:
+        """Suggestions just accepted: the time since the last action, spent judging them (shared when
+        many are accepted at once), and their origin."""
+        key = ("suggestion", about[0]) if len(about) == 1 else ("suggestions", tuple(about))
+        seconds = self.stopwatch.lap(key, ends=True) / len(labels)
+        for label in labels:
+            self.project.record_effort(label.id, seconds, origin)
+        if len(labels) == 1:
+            self.stopwatch.rename(("label", labels[0].id))
+        return labels
+
+    def _edit(self, before: Annotation, after: Annotation, text: str) -> Annotation:
+        """One change to a label, as an undoable command; the time since the last action on it counts."""
+        stored = self.history.push(ReplaceLabel(before, after, text=text)).after
+        self.project.record_effort(stored.id, self.stopwatch.lap(("label", stored.id)))
+        return stored
 
     def reject(self, suggestion_id: int) -> None:
         self.history.push(RejectSuggestion(suggestion_id))

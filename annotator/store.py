@@ -27,6 +27,7 @@ from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
 from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
+from .effort import Origin, summary
 from .palette import default_color
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -182,14 +183,17 @@ class Project:
 
     @contextlib.contextmanager
     def _transaction(self, labels: bool = False) -> Iterator[sqlite3.Connection]:
-        """One edit, all or nothing. It empties the read cache, except for an edit of single labels
-        (`labels`), which brings the cached lists up to date itself (`_relabel`)."""
+        """One edit, all or nothing. It empties the read cache, before and after (an import reads what
+        an image holds while it writes), except for an edit of single labels (`labels`), which brings the
+        cached lists up to date itself (`_relabel`)."""
         self._conn.execute("BEGIN IMMEDIATE")
         if not labels:
             self._read.clear()
         try:
             yield self._conn
             self._conn.execute("COMMIT")
+            if not labels:
+                self._read.clear()
         except BaseException:
             if self._conn.in_transaction:  # SQLite ends it itself on some errors (a full disk)
                 try:
@@ -444,6 +448,7 @@ class Project:
         """Store a new label (its `id` is ignored) and return it with the id it got."""
         with self._transaction(labels=True) as c:
             stored = self._insert(c, "annotations", ann)
+            _forget_effort(c, stored.id)
             self._relabel(stored=stored)
             self._changed([Part.LABELS], [stored.image_id])
         return stored
@@ -453,10 +458,14 @@ class Project:
         image_ids: set[int] = set()
         count = 0
         with self._transaction() as c:
+            first = None
             for ann in anns:
-                self._insert(c, "annotations", ann)
+                stored_id = self._insert(c, "annotations", ann).id
+                first = stored_id if first is None else first
                 image_ids.add(ann.image_id)
                 count += 1
+            if first is not None:
+                _forget_effort(c, first)
             self._changed([Part.LABELS], image_ids)
         return count
 
@@ -574,6 +583,8 @@ class Project:
             suggestion = _annotation(row)
             label = self._insert(c, "annotations", dataclasses.replace(suggestion, review=Review.ACCEPTED),
                                  {"id": label_id} if label_id is not None else None)
+            if label_id is None:
+                _forget_effort(c, label.id)
             c.execute("UPDATE suggestions SET review = 'accepted', annotation_id = ? WHERE id = ?",
                       (label.id, suggestion_id))
             self._changed([Part.LABELS, Part.SUGGESTIONS], [suggestion.image_id])
@@ -599,6 +610,32 @@ class Project:
             self._changed([Part.LABELS, Part.SUGGESTIONS], [row[1]])
             c.execute("UPDATE suggestions SET review = 'pending', annotation_id = NULL WHERE id = ?",
                       (suggestion_id,))
+
+    # -- a person's time -------------------------------------------------------------------------
+    def record_effort(self, label_id: int, seconds: float, origin: Origin | None = None) -> None:
+        """Add a person's seconds to a label; `origin` for a label just made or accepted. Without one
+        it is an edit: an accepted suggestion becomes an edited one, and a label with no record (an
+        imported one) stays without."""
+        with self._transaction(labels=True) as c:  # no label changes: the read cache stays
+            if origin is not None:
+                c.execute("INSERT INTO effort (label_id, origin, seconds) VALUES (?, ?, ?) ON CONFLICT (label_id) "
+                          "DO UPDATE SET origin = excluded.origin, seconds = seconds + excluded.seconds",
+                          (label_id, Origin(origin).value, seconds))
+            else:
+                c.execute("UPDATE effort SET seconds = seconds + ?, origin = CASE origin WHEN 'accepted' "
+                          "THEN 'edited' ELSE origin END WHERE label_id = ?", (seconds, label_id))
+
+    def effort(self, label_id: int) -> tuple[Origin, float] | None:
+        row = self._conn.execute("SELECT origin, seconds FROM effort WHERE label_id = ?", (label_id,)).fetchone()
+        return (Origin(row[0]), row[1]) if row else None
+
+    def effort_summary(self) -> dict[str, dict[str, float | int]]:
+        """Per origin, the labels there are now and their median seconds."""
+        by_origin: dict[Origin, list[float]] = {}
+        for origin, seconds in self._conn.execute(
+                "SELECT e.origin, e.seconds FROM effort e JOIN annotations a ON a.id = e.label_id"):
+            by_origin.setdefault(Origin(origin), []).append(seconds)
+        return summary(by_origin)
 
     # -- whole datasets ------------------------------------------------------------------------
     def to_dataset(self, progress: Progress = no_progress) -> Dataset:
@@ -679,7 +716,14 @@ class Project:
             "with_mask": masked,
             "share_with_mask": masked / total if total else 0.0,
             "pending_suggestions": pending,
+            "effort": self.effort_summary(),
         }
+
+
+def _forget_effort(c: sqlite3.Connection, first_new_id: int) -> None:
+    """SQLite may give a new label the id of a deleted one, whose effort row was kept for undo: rows at
+    or above the first new id belong to no label that exists yet."""
+    c.execute("DELETE FROM effort WHERE label_id >= ?", (first_new_id,))
 
 
 def progress_of(path: Path) -> tuple[int, int] | None:

@@ -1,14 +1,19 @@
-"""Training requests, as the command line (and later the window) makes them: which labels (a COCO file,
-or a project's images marked done), the kind's defaults for what the person left out, the held-out
-file, then `detectors.train`. Qt-free; the caller shows the progress and the lines."""
+"""Training requests, as the command line and the window make them: which labels (a COCO file, or a
+project's images marked done, some held back to validate on), the kind's defaults for what the person
+left out, the held-out file, then `detectors.train`. Qt-free; the caller shows the progress and the
+lines. A request is also written as `request.json` in its run directory: the window's training process
+reads it there, a resume starts from it, and the Models panel says from it what the run was."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from converters import Dataset, ImageStatus, UserError
+from converters.atomic import atomic_write
 from converters.formats import read_dataset
 from converters.progress import Progress, no_progress
 
@@ -24,7 +29,7 @@ class TrainingRequest:
     val: Path | None = None  # held-out COCO file, scored after every epoch
     synthetic: int = 0  # objects our code draws, added to the data
     depth: int = 18
-    backbone_weights: Path | None = None
+    backbone_weights: Path | None = None  # or Path("imagenet"): torchvision's file, downloaded once and checked
     init: Path | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)  # config keys the person set
     epochs: int | None = None
@@ -36,22 +41,64 @@ class TrainingRequest:
     resume: bool = False
     device: str = "cpu"
     workers: int = 0
+    hold_out: float = 0.0  # the share of a project's done images held back to validate on, instead of `val`
+
+    def saved(self, trained_on: dict[str, int] | None = None) -> None:
+        """Write the request as `request.json` in its run directory, with what it was `trained_on` once
+        that is known (images, held-out images, samples)."""
+        fields: dict[str, Any] = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        if trained_on is not None:
+            fields[TRAINED_ON] = trained_on
+        with atomic_write(self.out / REQUEST_FILE) as f:
+            json.dump(fields, f, indent=1)
+
+    @classmethod
+    def of_run(cls, run: Path) -> TrainingRequest:
+        """The request a run directory was made by; a damaged file is refused in one line."""
+        path = run / REQUEST_FILE
+        try:
+            fields = json.loads(path.read_text(encoding="utf-8"))
+            fields.pop(TRAINED_ON, None)
+            paths = {f.name for f in dataclasses.fields(cls) if "Path" in str(f.type)}
+            return cls(**{k: Path(v) if k in paths and v is not None else v for k, v in fields.items()})
+        except FileNotFoundError:
+            raise UserError("no request.json: not a run directory of annotator train", run) from None
+        except (ValueError, TypeError) as e:
+            raise UserError(f"is not a training request: {e}", path) from None
+
+
+REQUEST_FILE = "request.json"
+TRAINED_ON = "trained_on"
 
 
 def run_training(request: TrainingRequest, say: Callable[[str], None] = print, progress: Progress = no_progress,
-                 show: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
+                 show: Callable[[str], None] = lambda text: None,
+                 epoch_done: Callable[[dict[str, Any]], None] = lambda metrics: None) -> dict[str, Any]:
     """Train as asked; `say` gets what was chosen and each epoch's line. Returns the last metrics."""
     from detectors.distributed import launched
     from detectors.kinds import KINDS
     from detectors.train import Schedule, train
 
     kind = KINDS[request.kind]
+    if not 0 <= request.hold_out < 1:
+        raise UserError(f"--hold-out is a share of the images, from 0 to below 1, not {request.hold_out:g}")
     if request.data is None and not request.synthetic:
         raise UserError("give the labels to train on (--data PROJECT|COCO), synthetic objects (--synthetic N), "
                         "or both")
     samples, from_data = [], {}
+    validate = None
+    trained_on = {"images": 0, "held_out": 0}
     if request.data is not None:
         dataset, root = labels_to_train_on(request.data, request.images, say)
+        if request.hold_out:
+            dataset, held = held_back(dataset, request.hold_out)
+            if held.images:
+                say(f"validating on {len(held.images)} of the images held back")
+                validate = kind.validator(held, root)
+            else:
+                say("too few images to hold some back: no validation")
+            trained_on["held_out"] = len(held.images)
+        trained_on["images"] = len(dataset.images)
         samples, from_data = kind.training_set(dataset, root)
     if request.synthetic:
         drawn = kind.synthetic(request.synthetic)
@@ -64,18 +111,33 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     if len(samples) < 2:
         raise UserError(f"has too little to train on ({kind.described(samples, config)}): it needs at least 2",
                         request.data or "--synthetic")
-    validate = None
     if request.val is not None:
         held = read_dataset(request.val, "coco", request.images or request.val.parent, extremes=True)
         validate = kind.validator(held.dataset, held.image_root)
+    weights = request.backbone_weights
+    if weights is not None and str(weights) == "imagenet":
+        from detectors.pretrained import imagenet_weights
+
+        weights = imagenet_weights(config["depth"])
     processes = launched().size
     say(f"training {kind.name} resnet{config['depth']} on {kind.described(samples, config)}"
         + (f", validated on {request.val}" if request.val else "") + f", on {request.device}"
         + (f", {processes} processes" if processes > 1 else ""))
+    if launched().main:
+        request.saved({**trained_on, "samples": len(samples)})
     schedule = Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser)
     return train(kind, samples, request.out, config, schedule, request.device, request.amp, request.resume,
-                 request.backbone_weights, request.init, request.workers, validate=validate, progress=progress,
-                 show=show, log=say)
+                 weights, request.init, request.workers, validate=validate, progress=progress, show=show, log=say,
+                 epoch_done=epoch_done)
+
+
+def held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:
+    """The images to train on and those held back (a share of them, at least one of three or more),
+    chosen the same way every time so that a resumed run validates on the same ones."""
+    ids = sorted(im.id for im in dataset.images)
+    count = max(1, round(share * len(ids))) if len(ids) >= 3 else 0
+    held = set(random.Random(0).sample(ids, count))
+    return _subset(dataset, set(ids) - held), _subset(dataset, held)
 
 
 def labels_to_train_on(path: Path, images: Path | None, say: Callable[[str], None] = print) -> tuple[Dataset, Path]:
@@ -91,5 +153,9 @@ def labels_to_train_on(path: Path, images: Path | None, say: Callable[[str], Non
     if not done:
         raise UserError("has no images marked done to train on (Space in the window marks one)", path)
     say(f"{path}: training on the {len(done)} images marked done of {len(dataset.images)}")
-    return Dataset(images=[im for im in dataset.images if im.id in done], categories=dataset.categories,
-                   annotations=[a for a in dataset.annotations if a.image_id in done]), root
+    return _subset(dataset, done), root
+
+
+def _subset(dataset: Dataset, image_ids: set[int]) -> Dataset:
+    return Dataset(images=[im for im in dataset.images if im.id in image_ids], categories=dataset.categories,
+                   annotations=[a for a in dataset.annotations if a.image_id in image_ids])

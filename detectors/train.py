@@ -1,9 +1,10 @@
 """One training loop for every model kind (`detectors.kinds`): processes under torchrun
 (DistributedDataParallel, `distributed`), the time budget (`Budget`: by epochs or by the clock, the
 rate schedule reading the share done either way), mixed precision and channels-last on a GPU, gradient
-clipping where the kind asks for it, and after every epoch a checkpoint, metrics.json and the state to
-resume from. `resume` continues where a killed run stopped, on the same schedule. The kind supplies the
-network, the data, the loss and the rate's shape; the loop knows none of them."""
+clipping where the kind asks for it, and after every epoch a checkpoint, metrics.json, its curves
+(metrics.png) and the state to resume from. `resume` continues where a killed run stopped, on the same
+schedule. The kind supplies the network, the data, the loss and the rate's shape; the loop knows none
+of them."""
 from __future__ import annotations
 
 import dataclasses
@@ -20,6 +21,7 @@ from converters.atomic import atomic_write
 from converters.progress import Progress, no_progress
 
 from .budget import Budget
+from .charts import run_curves, write_png
 from .checkpoints import load_matching, save_checkpoint
 from .configs import checked_config, read_model
 from .distributed import join, leave, loader, new_epoch, wrap
@@ -60,13 +62,16 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
           device: str = "cpu", amp: bool = False, resume: bool = False, backbone_weights: Path | None = None,
           init: Path | None = None, workers: int = 0, seed: int = 0, validate: Validator | None = None,
           progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
-          log: Callable[[str], None] = print) -> dict[str, Any]:
+          log: Callable[[str], None] = print,
+          epoch_done: Callable[[dict[str, Any]], None] = lambda metrics: None) -> dict[str, Any]:
     """Train and write `out` after every epoch; returns the last epoch's metrics. Under torchrun, each
     process trains on its share of the samples with `batch` per step; only the first writes and reports.
-    `init`: a model of this kind to start from instead of from scratch."""
+    `init`: a model of this kind to start from instead of from scratch. `epoch_done` gets each epoch's
+    metrics once they are written (the window's chart)."""
     group, device = join(device)
     if not group.main:
         progress, show, log, validate = no_progress, (lambda text: None), (lambda line: None), None
+        epoch_done = lambda metrics: None  # noqa: E731
     torch.manual_seed(seed)
     config = checked_config({**config, "arch": kind.name}, kind, "the training settings")
     plan = schedule.filled(kind)
@@ -121,6 +126,7 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
         state["history"].append(metrics)
         if group.main:
             _save(out, config, model, optimiser, state)
+            epoch_done(metrics)
         log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()  # None: nothing found
                                                       if k not in COUNTS and v is not None)
             + f", {state['seconds']:.0f} s")
@@ -133,6 +139,7 @@ def _save(out: Path, config: dict, model: nn.Module, optimiser: torch.optim.Opti
     save_checkpoint(out, config, model)
     with atomic_write(out / "metrics.json") as f:
         json.dump(state["history"], f, indent=1)
+    write_png(out / "metrics.png", run_curves(state["history"]))
     with atomic_write(out / RESUME_STATE, "wb") as f:
         torch.save({"optimiser": optimiser.state_dict(), "step": state["steps"], "epoch": state["epoch"],
                     "seconds": state["seconds"]}, f)

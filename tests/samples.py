@@ -86,14 +86,15 @@ def blob(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
-def blob_photos(folder: Path) -> Path:
-    """Two photos of one blob each in `folder`, and their COCO file with the blobs' outlines."""
+def blob_photos(folder: Path, count: int = 2) -> Path:
+    """`count` photos of one blob each in `folder`, and their COCO file with the blobs' outlines."""
     from converters.masks import extreme_points_from_mask, mask_to_polygons
 
-    truth = [blob(120, 160, (10, 10, 90, 100)), blob(120, 160, (60, 20, 150, 110))]
+    boxes = [(10, 10, 90, 100), (60, 20, 150, 110), (30, 30, 120, 90), (5, 40, 70, 115)]
+    truth = [blob(120, 160, boxes[k % len(boxes)]) for k in range(count)]
     for k, t in enumerate(truth):
         cv2.imwrite(str(folder / f"{k}.png"), cv2.cvtColor(object_photo(t, seed=k), cv2.COLOR_RGB2BGR))
-    coco = {"images": [{"id": k, "file_name": f"{k}.png", "width": 160, "height": 120} for k in range(2)],
+    coco = {"images": [{"id": k, "file_name": f"{k}.png", "width": 160, "height": 120} for k in range(count)],
             "categories": [{"id": 1, "name": "blob"}],
             "annotations": [{"id": k + 1, "image_id": k, "category_id": 1, "iscrowd": 0,
                              "bbox": extreme_points_from_mask(t).box.to_list(), "segmentation": mask_to_polygons(t)}

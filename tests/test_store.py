@@ -234,6 +234,15 @@ def test_import_is_one_transaction_and_skips_labels_already_there(project, tmp_p
     assert project.stats()["objects"] == 4
 
 
+def test_labels_imported_are_read_back_at_once_by_the_connection_that_imported_them(project, tmp_path):
+    from converters import read_coco
+    from tests.samples import tricky_coco, write_json
+    ds = read_coco(write_json(tmp_path / "in.json", tricky_coco()))
+    project.import_dataset(ds, tmp_path / "images")  # it reads each image's labels as it writes
+    read_back = sum(len(project.annotations(im.id)) for im in project.images())
+    assert read_back == project.stats()["objects"] == 4
+
+
 def test_subscribers_hear_each_commit_with_what_it_changed_and_where(project):
     heard = []
     project.subscribe(heard.append)

@@ -26,18 +26,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from converters import Annotation, UserError
+from converters import Annotation, ImageStatus, UserError
 from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
 from detectors.mask_backends import BACKENDS, METHODS
 
 from ..changes import Change, ChangeLog, Part
+from ..effort import described
 from ..export import Exported, export_project
 from ..imagelist import FILTERS, Counts, shown_images
 from ..masking import apply_made_mask, awaits_mask
 from ..palette import click_color
 from ..prelabel import PrelabelResult, prelabel_project
+from ..progress import clock_text
 from ..recent import recent_projects
+from ..runs import MASK_KINDS, read_run
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
 from ..store import Project
@@ -52,6 +55,7 @@ from .masktools import BRUSH, CLICK, ERASER, OUTLINE
 from .maskworker import MaskWorker, rgb_view
 from .objectlist import ObjectList
 from .prefetch import ImagePrefetcher
+from .training import ModelsPanel, TrainDialog, TrainingJob, TrainingPanel, new_request
 
 #: What the mouse does, for the shortcut sheet (the keys come from the menus).
 MOUSE = [("click", "an extreme point of a new object (four make it)"),
@@ -121,6 +125,19 @@ class MainWindow(QMainWindow):
         self.attributes = AttributesPanel()
         self.attributes.changed.connect(self._set_attribute)
         self.docks["Attributes"] = self._dock("Attributes", self.attributes, Qt.RightDockWidgetArea)
+        self.training = TrainingJob(self)  # one run at a time, in a process of its own
+        self.training.changed.connect(self._training_changed)
+        self.training.ended.connect(self._training_ended)
+        self.training_panel = TrainingPanel()
+        self.training_panel.stop.connect(self.training.stop)
+        self.training_panel.resume.connect(self._resume_training)
+        self.models = ModelsPanel()
+        self.models.chosen.connect(self._use_run)
+        self.docks["Training"] = self._dock("Training", self.training_panel, Qt.LeftDockWidgetArea)
+        self.docks["Models"] = self._dock("Models", self.models, Qt.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Training"], self.docks["Models"])
+        self.docks["Training"].raise_()
+        self._show_runs()
         self._every = project.images()  # read once; one image is read again when it changes
         self._index = {im.id: k for k, im in enumerate(self._every)}
         self._pending = project.pending_suggestion_counts()
@@ -173,6 +190,9 @@ class MainWindow(QMainWindow):
         self.job_bar = QProgressBar(maximumWidth=180)
         self.job_bar.hide()
         self.statusBar().addPermanentWidget(self.job_bar)
+        self.train_bar = QProgressBar(maximumWidth=260, maximum=1000)
+        self.train_bar.hide()
+        self.statusBar().addPermanentWidget(self.train_bar)
         for text, widget in (("mask", self.mask_method), ("Ctrl+Enter accepts from", self.accept_score)):
             self.statusBar().addPermanentWidget(QLabel(text))
             self.statusBar().addPermanentWidget(widget)
@@ -244,7 +264,11 @@ class MainWindow(QMainWindow):
             ("Accept every suggestion above the &score", ["Ctrl+Return", "Ctrl+Enter"],
              lambda: self._act(lambda: s.accept_all(self.settings.accept_score))),
             ("&Reject every suggestion on this image", "Shift+Delete", lambda: self._act(s.reject_all)),
-            ("&Clear one model's pending suggestions...", None, self._clear_model)])
+            ("&Clear one model's pending suggestions...", None, self._clear_model), None,
+            ("&Train detector...", "Ctrl+T", lambda: self._train(masks=False)),
+            ("Train &mask network (DEXTR)...", "Ctrl+Shift+T", lambda: self._train(masks=True)),
+            ("S&top training", None, self.training.stop),
+            ("R&esume training", None, self._resume_training)])
         self.stop_prelabel = self.menuBar().actions()[-1].menu().actions()[1]
         self.stop_prelabel.setEnabled(False)
         self._menu("&Help", [("&Keyboard and mouse", ["F1", "?"], self._shortcuts), ("&About annotator", None,
@@ -354,12 +378,13 @@ class MainWindow(QMainWindow):
             self.report.open()
 
     # -- pre-labelling ---------------------------------------------------------------------------------
-    def _prelabel(self) -> None:
-        """A detector suggests on the images not yet done, in the background; labelling goes on."""
+    def _prelabel(self, chosen: str = "") -> None:
+        """A detector suggests on the images not yet done, in the background; labelling goes on.
+        `chosen`: the detector's run directory (none: the person picks one)."""
         if self.prelabeller.running():
             self.statusBar().showMessage("pre-labelling is already running", 3000)
             return
-        chosen = QFileDialog.getExistingDirectory(
+        chosen = chosen or QFileDialog.getExistingDirectory(
             self, "Choose the detector (a run of annotator train --arch sapd or extremenet)", self.settings.detector)
         if not chosen:
             return
@@ -410,6 +435,105 @@ class MainWindow(QMainWindow):
             self._act(lambda: self.statusBar().showMessage(
                 f"cleared {self.session.clear_model(model)} suggestions (Ctrl+Z brings them back)", 5000))
 
+    # -- training ---------------------------------------------------------------------------------------
+    def _train(self, masks: bool) -> None:
+        """Ask what to train, then train it in a process of its own on the images marked done."""
+        if self.training.running():
+            self.statusBar().showMessage("a training run is already going: stop it first (Model > Stop training)",
+                                         5000)
+            return
+        from detectors.kinds import KINDS  # loads torch: only when it is needed
+
+        kinds = [name for name in KINDS if (name in MASK_KINDS) == masks]
+        done = len([im for im in self._every if im.status is ImageStatus.DONE])
+        self.train_dialog = TrainDialog(self, kinds, done)
+        self.train_dialog.accepted.connect(self._start_training)
+        self.train_dialog.open()
+
+    def _start_training(self) -> None:
+        try:
+            request = new_request(self.train_dialog, self.project.path)
+        except (UserError, OSError) as e:
+            self.statusBar().showMessage(str(e), 10000)
+            return
+        self._run_training(request.out, request.kind, resume=False)
+
+    def _run_training(self, run: Path, kind: str, resume: bool) -> None:
+        self.training.start(run, kind, resume)
+        self.training_panel.show_state(True, False, f"{'resuming' if resume else 'training'} {kind}: {run.name}")
+        self.train_bar.setValue(0)
+        self.train_bar.setFormat(f"training {kind} %p%")
+        self.train_bar.show()
+        self.docks["Training"].raise_()
+
+    def _resume_training(self) -> None:
+        """Go on with the run in the Training panel, or else the newest run of the project."""
+        if self.training.running():
+            self.statusBar().showMessage("a training run is already going", 3000)
+            return
+        run, kind = self.training.run, self.training.kind
+        if run is None:
+            if not self.models.runs:
+                self.statusBar().showMessage("no training run to resume: Model > Train detector...", 5000)
+                return
+            run, kind = self.models.runs[0].path, self.models.runs[0].kind
+        self._run_training(run, kind, resume=True)
+
+    def _training_changed(self) -> None:
+        job = self.training
+        self.train_bar.setValue(int(job.share * 1000))
+        left = job.time_left()
+        self.train_bar.setFormat(f"training {job.kind} %p%" + (f", {clock_text(left)} left" if left is not None
+                                                               else ""))
+        self.training_panel.title.setText(f"{job.kind}: {job.run.name}\n{job.line}")
+        if job.history and (job.run / "metrics.png").is_file():
+            self.training_panel.show_curves(job.run / "metrics.png")
+
+    def _training_ended(self) -> None:
+        """Say how it ended; a finished run is offered for use at once."""
+        job = self.training
+        self.train_bar.hide()
+        self._show_runs()
+        done = job.outcome == "finished"
+        said = {"finished": f"training {job.kind} finished: {job.run}",
+                "stopped": f"training stopped after {len(job.history)} epochs of this go; Resume goes on from "
+                           "its last epoch"}.get(job.outcome, job.outcome)
+        self.statusBar().showMessage(said, 15000)
+        self.training_panel.show_state(False, job.outcome != "finished", said)
+        if done and (job.run / "model.safetensors").is_file():
+            self._offer(job.run, job.kind)
+
+    def _offer(self, run: Path, kind: str) -> None:
+        if kind in MASK_KINDS:
+            question = "Use the new mask network for the masks from now on?"
+        else:
+            todo = len([im for im in self._every if im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED)])
+            question = f"Pre-label the {todo} images not yet done with the new model?"
+        self.offer = QMessageBox(QMessageBox.Question, "Training finished", question,
+                                 QMessageBox.Yes | QMessageBox.No, self)
+        self.offer.button(QMessageBox.Yes).clicked.connect(lambda: self._use_run(run, start=True))
+        self.offer.open()
+
+    def _use_run(self, run: Path, start: bool = False) -> None:
+        """A run chosen in the Models panel (or just finished): DEXTR becomes the mask backend; a detector
+        becomes the one pre-labelling offers, and with `start` it pre-labels now."""
+        kind = read_run(run).kind
+        if kind in MASK_KINDS:
+            self.settings.weights[kind] = str(run)
+            save_settings(self.settings)
+            self.mask_method.setCurrentText(kind)
+            self.statusBar().showMessage(f"masks now come from {run.name}", 5000)
+        else:
+            self.settings.detector = str(run)
+            save_settings(self.settings)
+            self.statusBar().showMessage(f"pre-labelling (Ctrl+L) now uses {run.name}", 5000)
+            if start:
+                self._prelabel(str(run))
+        self._show_runs()
+
+    def _show_runs(self) -> None:
+        self.models.show_runs(self.project.path, {self.settings.detector, *self.settings.weights.values()})
+
     # -- help ------------------------------------------------------------------------------------------
     def _shortcuts(self) -> None:
         keys = [("Edit > Category", action) for action in self.category_keys.actions()]
@@ -426,7 +550,8 @@ class MainWindow(QMainWindow):
                                   f"annotator {release}\nLabel objects by clicking their four extreme points.\n\n"
                                   f"{self.project.path}\n{stats['images']} images, "
                                   f"{stats['images_by_status']['done']} done, {stats['objects']} objects, "
-                                  f"{stats['pending_suggestions']} pending suggestions", parent=self)
+                                  f"{stats['pending_suggestions']} pending suggestions\n\n"
+                                  f"{described(stats['effort'])}", parent=self)
         self.report.open()
 
     # -- categories ------------------------------------------------------------------------------------
@@ -533,6 +658,9 @@ class MainWindow(QMainWindow):
         self.masks.close()
         self.prelabeller.close()  # stops after the image in hand; a later run goes on from there
         self.exporter.close()
+        self.training.ended.disconnect(self._training_ended)
+        self.training.stop()  # its last epoch stays: Resume goes on from it
+        self.training.process.waitForFinished(5000)
         super().closeEvent(event)
         self.closed.emit()
 
@@ -685,7 +813,7 @@ class MainWindow(QMainWindow):
         self.canvas.show_opacity()
 
     def _select(self, selected: tuple[str, int] | None) -> None:
-        self.session.selected = selected
+        self.session.select(selected)
         self.refresh()
 
     def _select_listed(self, key: tuple[str, int]) -> None:

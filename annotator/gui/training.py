@@ -1,0 +1,242 @@
+"""Training from the window: the dialog that asks what to train, the training process followed from its
+lines (`annotator.training_process`), the Training panel with the run's curves, and the Models panel of
+the project's runs. Labelling goes on meanwhile: the training is another process, at a lower priority."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..progress import time_left
+from ..runs import Run, list_runs, new_run
+from ..training import TrainingRequest
+from ..training_process import command, read_event
+
+BACKBONES = ("resnet18", "resnet34", "resnet50")
+IMAGENET = ("none (train from scratch)", "torchvision's ImageNet file (downloaded once, checked)", "a file...")
+#: The share of the done images held back to validate on.
+HOLD_OUT = 0.2
+#: The training process's stderr (warnings, a crash's trace), in its run directory.
+LOG_FILE = "training.log"
+
+
+class TrainDialog(QDialog):
+    """What to train: the kind, the minutes, the backbone and its ImageNet weights."""
+
+    def __init__(self, parent: QWidget, kinds: list[str], done: int, minutes: float = 10.0):
+        super().__init__(parent)
+        self.setWindowTitle("Train")
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"Trains on the {done} images marked done, holding back {HOLD_OUT:.0%} of them to "
+                           "validate on after every epoch. Labelling goes on meanwhile."))
+        self.kind = QComboBox()
+        self.kind.addItems(kinds)
+        form.addRow("Model kind", self.kind)
+        self.minutes = QDoubleSpinBox(minimum=0.05, maximum=24 * 60, decimals=2, value=minutes, suffix=" min")
+        form.addRow("Time budget", self.minutes)
+        self.backbone = QComboBox()
+        self.backbone.addItems(BACKBONES)
+        form.addRow("Backbone", self.backbone)
+        self.imagenet = QComboBox()
+        self.imagenet.addItems(IMAGENET)
+        self.weights = QLineEdit(placeholderText="torchvision's resnet*.pth")
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.weights)
+        row.addWidget(browse)
+        form.addRow("ImageNet weights", self.imagenet)
+        form.addRow("", row)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Train")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "ImageNet weights", "", "PyTorch weights (*.pth *.pt)")
+        if chosen:
+            self.weights.setText(chosen)
+            self.imagenet.setCurrentIndex(2)
+
+    def request(self, project: Path, out: Path) -> TrainingRequest:
+        choice = self.imagenet.currentIndex()
+        weights = {0: None, 1: Path("imagenet"), 2: Path(self.weights.text()) if self.weights.text() else None}[choice]
+        return TrainingRequest(self.kind.currentText(), out, data=project, minutes=self.minutes.value(),
+                               depth=int(self.backbone.currentText().removeprefix("resnet")),
+                               backbone_weights=weights, hold_out=HOLD_OUT)
+
+
+class TrainingJob(QObject):
+    """One training process at a time, followed from its lines. `changed` fires on progress and epochs;
+    `ended` once it has exited, with `outcome` saying how: "finished", "stopped", or what went wrong."""
+
+    changed = Signal()
+    ended = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.process = QProcess(self)
+        self.process.readyReadStandardOutput.connect(self._read)
+        self.process.finished.connect(self._finished)
+        self.process.errorOccurred.connect(self._failed)
+        self.run: Path | None = None
+        self.kind = ""
+        self.history: list[dict] = []
+        self.line = ""
+        self.outcome = ""
+        self.share = 0.0
+        self._first: tuple[float, float] | None = None  # (time, share) of the first progress: the pace from there
+        self._stopping = False
+        self._error = ""
+        self._buffer = b""
+
+    def running(self) -> bool:
+        return self.process.state() != QProcess.NotRunning
+
+    def start(self, run: Path, kind: str, resume: bool = False) -> None:
+        self.run, self.kind = run, kind
+        self.history, self.line, self.outcome, self._error, self._buffer = [], "starting", "", "", b""
+        self.share, self._first, self._stopping = 0.0, None, False
+        self.process.setStandardErrorFile(str(run / LOG_FILE), QProcess.Append)  # read, it could never fill up
+        program, *arguments = command(run, resume)
+        self.process.start(program, arguments)
+
+    def stop(self) -> None:
+        """Stop it; the last epoch's checkpoint stays, and Resume goes on from it."""
+        if self.running():
+            self._stopping = True
+            self.process.terminate()
+
+    def time_left(self) -> float | None:
+        if self._first is None:
+            return None
+        return time_left(time.monotonic() - self._first[0], self.share, self._first[1])
+
+    def _read(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            event = read_event(raw.decode("utf-8", "replace"))
+            if event is not None:
+                self._take(event)
+        self.changed.emit()
+
+    def _take(self, event: dict) -> None:
+        (key, value), = event.items()
+        if key == "progress":
+            done, total = value
+            self.share = done / total if total else 0.0
+            if self._first is None:
+                self._first = (time.monotonic(), self.share)
+        elif key == "epoch":
+            self.history.append(value)
+        elif key == "line":
+            self.line = value
+        elif key == "error":
+            self._error = value
+
+    def _finished(self, code: int, _status) -> None:
+        self._read()
+        if self._stopping:
+            self.outcome = "stopped"
+        elif code == 0:
+            self.outcome = "finished"
+        else:
+            self.outcome = self._error or f"training stopped unexpectedly (exit code {code}): see {self.run / LOG_FILE}"
+        self.ended.emit()
+
+    def _failed(self, error) -> None:
+        if error == QProcess.FailedToStart:
+            self.outcome = f"training could not start: {self.process.errorString()}"
+            self.ended.emit()
+
+
+class TrainingPanel(QWidget):
+    """The run in hand: what it is doing, its curves after every epoch, and Stop / Resume."""
+
+    stop = Signal()
+    resume = Signal()
+
+    def __init__(self):
+        super().__init__()
+        column = QVBoxLayout(self)
+        self.title = QLabel("No training yet: Model > Train detector...")
+        self.title.setWordWrap(True)
+        self.chart = QLabel(alignment=Qt.AlignCenter)
+        self.chart.setMinimumHeight(120)
+        self.stop_button = QPushButton("Stop")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self.resume)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
+        for widget in (self.title, self.chart):
+            column.addWidget(widget)
+        column.addLayout(buttons)
+        column.addStretch()
+        self.show_state(running=False, resumable=False)
+
+    def show_state(self, running: bool, resumable: bool, title: str | None = None) -> None:
+        self.stop_button.setEnabled(running)
+        self.resume_button.setEnabled(resumable and not running)
+        if title is not None:
+            self.title.setText(title)
+
+    def show_curves(self, png: Path) -> None:
+        pixmap = QPixmap(str(png))
+        if not pixmap.isNull():
+            self.chart.setPixmap(pixmap.scaledToWidth(max(240, self.width() - 20), Qt.SmoothTransformation))
+
+
+class ModelsPanel(QListWidget):
+    """The project's runs, newest first; double-click one to use it (pre-labelling, or masks for DEXTR)."""
+
+    chosen = Signal(Path)
+
+    def __init__(self):
+        super().__init__()
+        self.runs: list[Run] = []
+        self.itemActivated.connect(lambda item: self.chosen.emit(Path(item.data(Qt.UserRole))))
+        self.setToolTip("Double-click a run to use it: a detector for pre-labelling (Ctrl+L), DEXTR for masks")
+
+    def show_runs(self, project: Path, in_use: set[str]) -> None:
+        self.runs = list_runs(project)
+        self.clear()
+        for run in self.runs:
+            mark = "\u2713 " if str(run.path) in in_use else ""
+            item = QListWidgetItem(mark + run.described())
+            item.setData(Qt.UserRole, str(run.path))
+            item.setToolTip(str(run.path))
+            if not run.has_model:
+                item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
+            self.addItem(item)
+        if not self.runs:
+            self.addItem(QListWidgetItem("No runs yet: Model > Train detector..."))
+
+
+def new_request(dialog: TrainDialog, project: Path) -> TrainingRequest:
+    """The dialog's request, in a new run directory beside the project, written there for the process."""
+    request = dialog.request(project, new_run(project, dialog.kind.currentText()))
+    request.saved()
+    return request
+

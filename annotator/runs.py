@@ -1,0 +1,95 @@
+"""A project's training runs, for the window's Models panel: where a new one goes, and what each one is
+(kind, when, what it trained on, its last validation scores), read from its run directory. A run that
+cannot be read is listed with the reason, not left out."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .training import REQUEST_FILE, TRAINED_ON
+
+#: The kinds that make masks rather than detections.
+MASK_KINDS = ("dextr",)
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    kind: str = ""
+    when: str = ""  # the last epoch's time, local
+    images: int | None = None  # trained on
+    held_out: int | None = None
+    epochs: int = 0
+    scores: dict[str, float] = field(default_factory=dict)  # the last epoch's val_* (without the prefix)
+    has_model: bool = False  # model.safetensors is there: it can be used
+    problem: str = ""  # why it cannot be read
+
+    def described(self) -> str:
+        """One line for the panel."""
+        if self.problem:
+            return f"{self.path.name}: {self.problem}"
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in self.scores.items() if v is not None)
+        trained = f"{self.images} images" if self.images is not None else "images unknown"
+        if self.held_out:
+            trained += f" (+{self.held_out} held out)"
+        return " | ".join(part for part in (self.kind, self.when, trained, f"{self.epochs} epochs", scores) if part)
+
+
+def runs_folder(project: Path) -> Path:
+    """Beside the project file, one folder for all its runs."""
+    return project.with_name(f"{project.stem}-runs")
+
+
+def new_run(project: Path, kind: str) -> Path:
+    """A new, empty run directory named by kind and time (a second in the same second gets a suffix)."""
+    folder = runs_folder(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for k in range(1000):
+        path = folder / (stem if k == 0 else f"{stem}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(folder / stem)
+
+
+def list_runs(project: Path) -> list[Run]:
+    """The project's runs, newest first."""
+    folder = runs_folder(project)
+    if not folder.is_dir():
+        return []
+    runs = [read_run(path) for path in folder.iterdir() if path.is_dir()]
+    return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
+
+
+def read_run(path: Path) -> Run:
+    try:
+        request = _json(path / REQUEST_FILE, {})
+        config = _json(path / "config.json", {})
+        history = _json(path / "metrics.json", [])
+    except ValueError as e:
+        return Run(path, problem=str(e))
+    if not isinstance(request, dict) or not isinstance(config, dict) or not isinstance(history, list):
+        return Run(path, problem="its request.json, config.json or metrics.json is not what training writes")
+    last = history[-1] if history and isinstance(history[-1], dict) else {}
+    trained = request.get(TRAINED_ON) or {}
+    metrics = path / "metrics.json"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(metrics.stat().st_mtime)) if metrics.exists() else ""
+    return Run(path, kind=str(config.get("arch") or request.get("kind") or ""), when=when,
+               images=trained.get("images"), held_out=trained.get("held_out"), epochs=int(last.get("epoch", 0)),
+               scores={k.removeprefix("val_"): v for k, v in last.items() if k.startswith("val_")},
+               has_model=(path / "model.safetensors").is_file())
+
+
+def _json(path: Path, missing: Any) -> Any:
+    if not path.is_file():
+        return missing
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{path.name} cannot be read ({e})") from None

@@ -1,0 +1,126 @@
+"""Training from the window, in its own process, driven by real key and mouse events: a tiny run on
+synthetic photos, its curves, the Models panel, pre-labelling with the new model, Stop and Resume, and
+the person's labels untouched by all of it."""
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDialogButtonBox, QInputDialog, QMessageBox
+
+from annotator.gui import window as window_module
+from annotator.runs import runs_folder
+from annotator.store import Project
+from converters import ImageStatus
+from converters.formats import read_dataset
+from tests.samples import blob_photos
+
+TRAINING_S = 120_000  # the process starts torch (seconds) and trains a few epochs of a 512 px detector
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """Five photos of a blob: four labelled and marked done, the fifth still to do."""
+    gt = blob_photos(tmp_path, 5)
+    loaded = read_dataset(gt, "coco", tmp_path, extremes=True)
+    project = Project.create(tmp_path / "p.sqlite", tmp_path)
+    project.import_dataset(loaded.dataset, tmp_path)
+    fifth = project.images()[4].id
+    for image in project.images():
+        if image.id != fifth:
+            project.set_status(image.id, ImageStatus.DONE)
+    for label in project.annotations(fifth):
+        project.delete_annotation(label.id)
+    w = window_module.MainWindow(project)
+    w.mask_method.setCurrentText("octagon")
+    qtbot.addWidget(w)
+    w.resize(1100, 750)
+    w.show()
+    w.activateWindow()
+    assert QTest.qWaitForWindowActive(w)
+    yield w
+    w.close()
+    project.close()
+
+
+def labels(project):
+    return [(a.id, a.image_id, a.box, a.polygons) for image in project.images() for a in project.annotations(image.id)]
+
+
+def ask_to_train(window, qtbot, minutes):
+    QTest.keyClick(window, Qt.Key_T, Qt.ControlModifier)
+    dialog = window.train_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.kind.setCurrentText("sapd")
+    dialog.minutes.setValue(minutes)
+    QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok), Qt.LeftButton)
+    qtbot.waitUntil(window.training.running, timeout=5000)
+
+
+def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(window, qtbot, monkeypatch):
+    before = labels(window.project)
+    ask_to_train(window, qtbot, minutes=0.05)
+    assert window.train_bar.isVisible()
+    with qtbot.waitSignal(window.training.ended, timeout=TRAINING_S):
+        pass
+    assert window.training.outcome == "finished", window.training.outcome
+    [run] = list(runs_folder(window.project.path).iterdir())
+    assert {"model.safetensors", "config.json", "metrics.json", "metrics.png", "request.json"} <= {
+        p.name for p in run.iterdir()}
+    trained_on = json.loads((run / "request.json").read_text())["trained_on"]
+    assert trained_on["images"] == 3 and trained_on["held_out"] == 1  # a fifth of the four done ones
+    history = json.loads((run / "metrics.json").read_text())
+    assert window.training.history == history and "val_ap50" in history[-1]
+    assert not window.training_panel.chart.pixmap().isNull()  # the curves are shown
+    assert window.models.count() == 1 and "sapd" in window.models.item(0).text()
+    assert labels(window.project) == before
+
+    offer = window.offer  # the window offers to pre-label with the new model
+    assert offer.isVisible() and "Pre-label the 1 images" in offer.text()
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.0, True))  # every detection, for the test
+    QTest.mouseClick(offer.button(QMessageBox.Yes), Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)
+    fifth = window.project.images()[4].id
+    assert window.settings.detector == str(run)
+    assert window.project.suggestions(fifth)  # the image still to do got suggestions
+    assert all(not window.project.suggestions(im.id) for im in window.project.images()[:4])  # done ones: none
+    assert labels(window.project) == before  # a person's labels are never touched
+
+
+def test_stop_keeps_the_last_epoch_and_resume_goes_on_from_it(window, qtbot):
+    before = labels(window.project)
+    ask_to_train(window, qtbot, minutes=5)
+    qtbot.waitUntil(lambda: len(window.training.history) >= 1, timeout=TRAINING_S)
+    assert window.training_panel.stop_button.isEnabled()
+    with qtbot.waitSignal(window.training.ended, timeout=30000):
+        QTest.mouseClick(window.training_panel.stop_button, Qt.LeftButton)
+    assert window.training.outcome == "stopped"
+    run = window.training.run
+    kept = json.loads((run / "metrics.json").read_text())
+    assert len(kept) >= 1 and (run / "model.safetensors").is_file()
+    assert window.training_panel.resume_button.isEnabled()
+
+    QTest.mouseClick(window.training_panel.resume_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(window.training.history) >= 1, timeout=TRAINING_S)
+    with qtbot.waitSignal(window.training.ended, timeout=30000):
+        window.training.stop()
+    resumed = json.loads((run / "metrics.json").read_text())
+    assert resumed[:len(kept)] == kept and resumed[len(kept)]["epoch"] == kept[-1]["epoch"] + 1
+    assert resumed[-1]["seconds"] > kept[-1]["seconds"]  # the clock went on from where it stopped
+    assert labels(window.project) == before
+
+
+def test_a_run_chosen_in_the_models_panel_is_used_for_pre_labelling(window, qtbot):
+    ask_to_train(window, qtbot, minutes=0.05)
+    with qtbot.waitSignal(window.training.ended, timeout=TRAINING_S):
+        pass
+    window.offer.button(QMessageBox.No).click()
+    window.settings.detector = ""
+    window.docks["Models"].raise_()  # its tab, beside Training's
+    qtbot.waitUntil(window.models.isVisible)
+    item = window.models.item(0)
+    rect = window.models.visualItemRect(item)
+    QTest.mouseClick(window.models.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    QTest.mouseDClick(window.models.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    assert window.settings.detector == str(window.training.run)
+    assert window.models.item(0).text().startswith("\u2713")
