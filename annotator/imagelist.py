@@ -1,4 +1,4 @@
-"""Which images the image list shows (filter and search) and the counts above it."""
+"""Which images the image list shows (filter and search), in which order, and the counts above it."""
 from __future__ import annotations
 
 from collections import Counter
@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from converters import ImageRecord, ImageStatus
 
 FILTERS = ("all", "to do", "not started", "in progress", "done", "skipped", "with suggestions")
+#: The list's orders: the project's (by name), or the ranks `annotator rank` stored, highest first.
+ORDERS = ("by name", "by rank")
 #: The mark before each name in the list.
 MARKS = {ImageStatus.TODO: "·", ImageStatus.IN_PROGRESS: "◐", ImageStatus.DONE: "✓", ImageStatus.SKIPPED: "⊘"}
 
 
 def shown_images(images: list[ImageRecord], pending: dict[int, int], search: str = "",
-                 kind: str = "all") -> list[ImageRecord]:
-    """The images whose name contains `search` (any case) and that pass the filter `kind`."""
+                 kind: str = "all", ranks: dict[int, float] | None = None) -> list[ImageRecord]:
+    """The images whose name contains `search` (any case) and that pass the filter `kind`; with
+    `ranks`, in their order (`ranked`)."""
     if kind not in FILTERS:
         raise ValueError(f"filter must be one of {FILTERS}")
     text = search.strip().lower()
@@ -26,7 +29,25 @@ def shown_images(images: list[ImageRecord], pending: dict[int, int], search: str
         "skipped": lambda im: im.status is ImageStatus.SKIPPED,
         "with suggestions": lambda im: pending.get(im.id, 0) > 0,
     }[kind]
-    return [im for im in images if text in im.file_name.lower() and keep(im)]
+    shown = [im for im in images if text in im.file_name.lower() and keep(im)]
+    return ranked(shown, ranks) if ranks is not None else shown
+
+
+def ranked(images: list[ImageRecord], ranks: dict[int, float]) -> list[ImageRecord]:
+    """Highest rank first; the images without one (done before the ranking, or added since) after them,
+    in their own order."""
+    return sorted(images, key=lambda im: (im.id not in ranks, -ranks.get(im.id, 0.0)))
+
+
+def next_unfinished(images: list[ImageRecord], current: int | None) -> int | None:
+    """N: the first image in `images` after the current one (wrapping round) that is not done or skipped;
+    in rank order, the most uncertain one left."""
+    open_ = [im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED) for im in images]
+    at = next((k for k, im in enumerate(images) if im.id == current), -1)
+    for k in [*range(at + 1, len(images)), *range(0, at + 1)]:
+        if open_[k]:
+            return images[k].id
+    return None
 
 
 @dataclass

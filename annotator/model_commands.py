@@ -1,5 +1,6 @@
-"""The `annotator` commands that run models: masks, eval-masks, train, eval and prelabel (their
-arguments and what they print; the work is in `training`, `mask_fill`, `prelabel` and `detectors`)."""
+"""The `annotator` commands that run models: masks, eval-masks, train, eval, prelabel and rank (their
+arguments and what they print; the work is in `training`, `mask_fill`, `prelabel`, `ranking` and
+`detectors`)."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,7 @@ from detectors.mask_backends import BACKENDS, METHODS
 
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
+from .ranking import MEASURES
 from .store import Project, is_project_file
 
 
@@ -90,6 +92,25 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
     _mask_method_arguments(s, "the suggestions' masks, from their extreme points: ")
     _device_argument(s)
     s.set_defaults(run=cmd_prelabel)
+
+    s = sub.add_parser("rank", help="order the images not yet done by how unsure a detector is of them",
+                       description="Score every image not yet done with the detector in RUN_DIR and store the "
+                                   "order in the project: the window's image list sorts by it (order: rank) and "
+                                   "N goes to the first unfinished image in it. uncertainty (default): the sum, "
+                                   "over the image's detections, of how close each score is to --threshold (1 "
+                                   "there, 0 at scores 0 and 1): where the model cannot decide, a person's "
+                                   "labels teach it most. score: the images whose suggestions the model is "
+                                   "surest of first, for a quick pass of accepting. random: a seeded shuffle.")
+    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("--model", type=Path, metavar="RUN_DIR",
+                   help="a run of `annotator train` with a detector (not needed for --by random)")
+    s.add_argument("--by", choices=list(MEASURES), default="uncertainty", help="the measure (default uncertainty)")
+    s.add_argument("--threshold", type=float, default=MIN_SCORE,
+                   help=f"the score that decides a suggestion (default {MIN_SCORE}, pre-labelling's)")
+    s.add_argument("--seed", type=int, default=0, help="--by random: the shuffle's seed (default 0)")
+    s.add_argument("--top", type=int, default=10, metavar="N", help="print the first N images (default 10)")
+    _device_argument(s)
+    s.set_defaults(run=cmd_rank)
 
 
 def _device_argument(s: argparse.ArgumentParser) -> None:
@@ -261,6 +282,29 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
                           masks)
     print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
           f"{result.skipped} images suggested on before by this model were skipped")
+    if result.missing_images:
+        print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
+
+
+def cmd_rank(args: argparse.Namespace) -> None:
+    from .ranking import rank
+
+    if not 0 < args.threshold < 1:
+        raise UserError(f"--threshold must lie between 0 and 1, not {args.threshold:g}")
+    predictor = None
+    if args.by != "random":
+        if args.model is None:
+            raise UserError(f"--by {args.by} needs the detector: --model RUN_DIR")
+        from detectors.kinds import load_detector
+
+        predictor = load_detector(args.model, _device(args))
+    model = str(args.model.resolve()) if args.model is not None else ""
+    with Project.open(args.project) as project, TerminalProgress("ranking") as progress:
+        result = rank(project, predictor, args.by, args.threshold, args.seed, progress, model)
+    print(f"{args.project}: ranked {len(result.ranked)} images not yet done by {args.by}; "
+          "the window's image list sorts by it (order: rank)")
+    for name, value in result.ranked[:args.top]:
+        print(f"  {value:8.3f}  {name}")
     if result.missing_images:
         print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
 

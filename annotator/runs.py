@@ -13,6 +13,8 @@ from .training import REQUEST_FILE, TRAINED_ON
 
 #: The kinds that make masks rather than detections.
 MASK_KINDS = ("dextr",)
+#: The validation scores the panel shows (all are in metrics.json).
+SHOWN_SCORES = ("ap50", "ap", "mean_iou")
 
 
 @dataclass(frozen=True)
@@ -28,18 +30,19 @@ class Run:
     problem: str = ""  # why it cannot be read
 
     def described(self) -> str:
-        """One line for the panel."""
+        """Two lines for the panel: what and when, then what it trained on and how it scored."""
         if self.problem:
-            return f"{self.path.name}: {self.problem}"
-        scores = ", ".join(f"{k} {v:.3f}" for k, v in self.scores.items() if v is not None)
+            return f"{self.path.name}\n{self.problem}"
         trained = f"{self.images} images" if self.images is not None else "images unknown"
         if self.held_out:
             trained += f" (+{self.held_out} held out)"
-        return " | ".join(part for part in (self.kind, self.when, trained, f"{self.epochs} epochs", scores) if part)
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in self.scores.items() if v is not None and k in SHOWN_SCORES)
+        return f"{self.kind}  {self.when}\n{trained}, {self.epochs} epochs" + (f", {scores}" if scores else "")
 
 
 def runs_folder(project: Path) -> Path:
-    """Beside the project file, one folder for all its runs."""
+    """Beside the project file, one folder for all its runs (a full path: the settings keep runs)."""
+    project = project.resolve()
     return project.with_name(f"{project.stem}-runs")
 
 

@@ -63,13 +63,18 @@ MIGRATIONS: list[str] = [
     """ for table in ("annotations", "suggestions")),
     # 2 -> 3: correction points a person adds to a mask, as flat x, y, foreground (1 or 0) triples.
     "".join(f"ALTER TABLE {table} ADD COLUMN corrections BLOB;" for table in ("annotations", "suggestions")),
-    # 3 -> 4: how each label came to be and the seconds a person spent on it (`annotator.effort`). Keyed by
-    # the label's id without a foreign key, so that a label deleted and brought back by undo keeps its row.
+    # 3 -> 4: how each label came to be and the seconds a person spent on it (`annotator.effort`), keyed by
+    # the label's id without a foreign key, so that a label deleted and brought back by undo keeps its row;
+    # and the images' order of worth from `annotator rank` (higher first), by one measure and model.
     """
     CREATE TABLE effort (
         label_id INTEGER PRIMARY KEY,
         origin TEXT NOT NULL CHECK (origin IN ('clicked', 'accepted', 'edited')),
         seconds REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE ranks (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        value REAL NOT NULL
     );
     """,
 ]

@@ -31,6 +31,7 @@ from .commands import (
     UndoStack,
 )
 from .effort import Origin, Stopwatch
+from .imagelist import next_unfinished
 from .mask_edit import outline, painted, pixel_mask, reshaped, with_drawn_mask
 from .masking import MASK_METHOD, with_corrections, with_octagon
 from .store import SKIP_REASON, Project
@@ -145,11 +146,10 @@ class LabellingSession:
             self._current())
         return any(a.id == object_id for a in anns)
 
-    def next_unfinished(self) -> int | None:
-        """N: the first image after the current one (wrapping round) that is not done or skipped."""
-        ids = [im.id for im in self.project.images() if im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED)]
-        later = [i for i in ids if self.image_id is None or i > self.image_id]
-        return (later or ids or [None])[0]
+    def next_unfinished(self, order: list[ImageRecord] | None = None) -> int | None:
+        """N: the first image after the current one (wrapping round) that is not done or skipped, in
+        `order` (the window's: by name or by rank; default the project's)."""
+        return next_unfinished(order if order is not None else self.project.images(), self.image_id)
 
     def choose_category(self, category_id: int) -> Annotation | None:
         """A digit key: the category for the next object, and for the selected label if there is one

@@ -611,6 +611,24 @@ class Project:
             c.execute("UPDATE suggestions SET review = 'pending', annotation_id = NULL WHERE id = ?",
                       (suggestion_id,))
 
+    # -- the order worth labelling in -------------------------------------------------------------
+    def set_ranks(self, values: dict[int, float], measure: str, model: str) -> None:
+        """Replace the images' ranks (higher: label sooner) with one ranking's, in one transaction."""
+        with self._transaction() as c:
+            c.execute("DELETE FROM ranks")
+            c.executemany("INSERT INTO ranks (image_id, value) VALUES (?, ?)", values.items())
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('ranked_by', ?)",
+                      (orjson.dumps({"measure": measure, "model": model}).decode(),))
+            self._changed([Part.IMAGES], values.keys())
+
+    def ranks(self) -> dict[int, float]:
+        return dict(self._conn.execute("SELECT image_id, value FROM ranks").fetchall())
+
+    def ranked_by(self) -> dict[str, str] | None:
+        """The measure and model of the ranks stored, or None before any ranking."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'ranked_by'").fetchone()
+        return orjson.loads(row[0]) if row else None
+
     # -- a person's time -------------------------------------------------------------------------
     def record_effort(self, label_id: int, seconds: float, origin: Origin | None = None) -> None:
         """Add a person's seconds to a label; `origin` for a label just made or accepted. Without one

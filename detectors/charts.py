@@ -68,14 +68,15 @@ def line_chart(series: list[Series], title: str, x_label: str, y_label: str, siz
 
 
 def run_curves(history: list[dict]) -> np.ndarray:
-    """A run's loss (left) and validation scores (right) per epoch, side by side."""
+    """A run's loss (above) and validation scores (below) per epoch: one above the other, to fit the
+    window's narrow Training panel."""
     epochs = [m.get("epoch", k + 1) for k, m in enumerate(history)]
     loss = line_chart([Series("loss", epochs, [m.get("loss") for m in history])], "training loss", "epoch", "loss")
     scores = sorted({key for m in history for key in m if key.startswith("val_") and key != "val_extreme_error"})
     val = line_chart([Series(key.removeprefix("val_"), epochs, [m.get(key) for m in history]) for key in scores],
                      "validation" if scores else "validation (no held-out images)", "epoch", "score",
                      y_range=(0.0, 1.0))
-    return np.hstack([loss, val])
+    return np.vstack([loss, val])
 
 
 def write_png(path: Path, image: np.ndarray) -> None:

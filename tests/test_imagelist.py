@@ -30,3 +30,19 @@ def test_counts_and_marks():
     assert image_text(IMAGES[1], 3) == "· farm/horse.jpg  (3 suggested)"
     assert image_text(IMAGES[2], 0) == "⊘ city/car.jpg  (skipped: blurred)"
     assert image_text(IMAGES[3], 0) == "◐ city/bus.jpg"
+
+
+def test_in_rank_order_the_highest_come_first_and_the_unranked_last():
+    ranks = {2: 0.5, 4: 3.0}
+    assert [im.id for im in shown_images(IMAGES, PENDING, "", "all", ranks)] == [4, 2, 1, 3]
+    assert [im.id for im in shown_images(IMAGES, PENDING, "", "to do", ranks)] == [4, 2]
+
+
+def test_next_unfinished_follows_the_order_shown_and_wraps_round():
+    from annotator.imagelist import next_unfinished, ranked
+
+    order = ranked(IMAGES, {2: 0.5, 4: 3.0})  # 4, 2, then 1 (done) and 3 (skipped)
+    assert next_unfinished(order, None) == 4  # the most uncertain first
+    assert next_unfinished(order, 4) == 2
+    assert next_unfinished(order, 2) == 4  # round again: 1 is done and 3 skipped
+    assert next_unfinished([IMAGES[0], IMAGES[2]], 1) is None

@@ -453,3 +453,21 @@ def test_an_edit_the_full_disk_refuses_is_a_dialog_and_the_window_goes_on(window
     assert window.project.annotations(window.session.image_id) == []
     QTest.keyClick(window, Qt.Key_Escape)  # the clicks in progress dropped: four clicks start again
     assert label_object(window).extreme is not None  # room again: the same clicks label the object
+
+
+def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks(qtbot, tmp_path):
+    project = make_project(tmp_path, images=("a.png", "b.png", "c.png"))
+    project.set_ranks({1: 0.2, 2: 3.0, 3: 1.5}, "uncertainty", "run")
+    window = show(qtbot, project)
+    assert window.order.currentText() == "by rank"
+    assert [window.images.records[row].file_name for row in range(3)] == ["b.png", "c.png", "a.png"]
+    assert window.session.image_id == 2  # the first row: the most uncertain
+    QTest.keyClick(window, Qt.Key_N)
+    assert window.session.image_id == 3
+    QTest.keyClick(window, Qt.Key_Space)  # c is done
+    QTest.keyClick(window, Qt.Key_N)
+    assert window.session.image_id == 1
+    window.order.setCurrentText("by name")
+    assert [window.images.records[row].file_name for row in range(3)] == ["a.png", "b.png", "c.png"]
+    window.close()
+    project.close()

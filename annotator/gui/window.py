@@ -34,13 +34,14 @@ from detectors.mask_backends import BACKENDS, METHODS
 from ..changes import Change, ChangeLog, Part
 from ..effort import described
 from ..export import Exported, export_project
-from ..imagelist import FILTERS, Counts, shown_images
+from ..imagelist import FILTERS, ORDERS, Counts, ranked, shown_images
 from ..masking import apply_made_mask, awaits_mask
 from ..palette import click_color
 from ..prelabel import PrelabelResult, prelabel_project
 from ..progress import clock_text
+from ..ranking import RankResult, rank_project
 from ..recent import recent_projects
-from ..runs import MASK_KINDS, read_run
+from ..runs import MASK_KINDS, SHOWN_SCORES, read_run
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
 from ..store import Project
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.prelabeller.changed.connect(self._prelabel_changed)
         self.exporter = BackgroundJob("export", "export stopped; nothing was written")
         self.exporter.changed.connect(self._export_changed)
+        self.ranker = BackgroundJob("ranking", "ranking stopped; the order from before stays")
+        self.ranker.changed.connect(self._rank_changed)
         self.picker: CategoryPicker | None = None
         self.report: QMessageBox | None = None  # the last export's loss report, or About
         self._categories_seen: tuple | None = None
@@ -110,11 +113,17 @@ class MainWindow(QMainWindow):
         self.filter = QComboBox()
         self.filter.addItems(FILTERS)
         self.filter.setFocusPolicy(Qt.ClickFocus)
+        self.order = QComboBox(toolTip="by rank: the order `annotator rank` (or Model > Rank) stored, the most "
+                                       "uncertain first; N follows it")
+        self.order.addItems(ORDERS)
+        self.order.setFocusPolicy(Qt.ClickFocus)
+        if project.ranked_by() is not None:  # ranked by `annotator rank`: that is the order asked for
+            self.order.setCurrentText("by rank")
         self.image_counts = QLabel()
         panel = QWidget()
         column = QVBoxLayout(panel)
         column.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.image_counts, self.search, self.filter, self.images):
+        for widget in (self.image_counts, self.search, self.filter, self.order, self.images):
             column.addWidget(widget)
         self.categories = CategoryPanel()
         self.docks = {"Images": self._dock("Images", panel, Qt.LeftDockWidgetArea),
@@ -145,6 +154,7 @@ class MainWindow(QMainWindow):
         self._fill_images()
         self.search.textChanged.connect(lambda _text: self._fill_images(recount=False))
         self.filter.currentTextChanged.connect(lambda _text: self._fill_images(recount=False))
+        self.order.currentTextChanged.connect(lambda _text: self._fill_images(recount=False))
         self._fill_categories()
         self.images.currentRowChanged.connect(self._open_row)
         self.images.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
@@ -259,7 +269,8 @@ class MainWindow(QMainWindow):
         self.removeAction(done)
         self._menu("&Model", [
             ("&Pre-label unfinished images...", "Ctrl+L", self._prelabel),
-            ("&Stop pre-labelling", None, self.prelabeller.stop), None,
+            ("&Stop pre-labelling", None, self.prelabeller.stop),
+            ("&Rank unfinished images, most uncertain first", None, self._rank), None,
             ("&Accept the selected (or first) suggestion", ["Return", "Enter"], lambda: self._act(s.accept_selected)),
             ("Accept every suggestion above the &score", ["Ctrl+Return", "Ctrl+Enter"],
              lambda: self._act(lambda: s.accept_all(self.settings.accept_score))),
@@ -422,6 +433,35 @@ class MainWindow(QMainWindow):
                     (f"; {len(outcome.missing_images)} images missing" if outcome.missing_images else "")
             self.statusBar().showMessage(outcome, 10000)
 
+    def _rank(self) -> None:
+        """Order the unfinished images by the detector's uncertainty, in the background (`annotator rank`)."""
+        if self.ranker.running():
+            return
+        chosen = self.settings.detector or QFileDialog.getExistingDirectory(
+            self, "Choose the detector to rank with (a run of annotator train)")
+        if not chosen:
+            return
+        project_path = self.project.path
+        self.ranker.start(lambda progress: rank_project(project_path, Path(chosen), "uncertainty", progress))
+        self.job_bar.setFormat("ranking %v/%m")
+        self.job_bar.setRange(0, 0)
+        self.job_bar.show()
+
+    def _rank_changed(self) -> None:
+        worker = self.ranker
+        if worker.outcome is None:
+            self.job_bar.setRange(0, max(worker.total, 1))
+            self.job_bar.setValue(worker.done)
+            return
+        self.job_bar.hide()
+        self.project.check_outside()
+        if isinstance(worker.outcome, RankResult):
+            self.order.setCurrentText("by rank")
+            self.statusBar().showMessage(f"ranked {len(worker.outcome.ranked)} unfinished images, the most uncertain "
+                                         "first: N goes to the next", 10000)
+        else:
+            self.statusBar().showMessage(str(worker.outcome), 10000)
+
     def _clear_model(self) -> None:
         models = self.project.pending_by_model()
         if not models:
@@ -495,7 +535,11 @@ class MainWindow(QMainWindow):
         self.train_bar.hide()
         self._show_runs()
         done = job.outcome == "finished"
-        said = {"finished": f"training {job.kind} finished: {job.run}",
+        last = job.history[-1] if job.history else {}
+        scores = ", ".join(f"{k.removeprefix('val_')} {v:.3f}" for k, v in last.items()
+                           if k.removeprefix("val_") in SHOWN_SCORES and v is not None)
+        said = {"finished": f"training {job.kind} finished" + (f" (held-out {scores})" if scores else "")
+                            + f": {job.run}",
                 "stopped": f"training stopped after {len(job.history)} epochs of this go; Resume goes on from "
                            "its last epoch"}.get(job.outcome, job.outcome)
         self.statusBar().showMessage(said, 15000)
@@ -650,7 +694,7 @@ class MainWindow(QMainWindow):
         self._outside.stop()
         self._unsubscribe()
         for signal, slot in ((self.masks.ready, self._store_masks), (self.prelabeller.changed, self._prelabel_changed),
-                             (self.exporter.changed, self._export_changed),
+                             (self.exporter.changed, self._export_changed), (self.ranker.changed, self._rank_changed),
                              (self._files.fileChanged, self._files_changed),
                              (QApplication.instance().applicationStateChanged, self._app_state)):
             signal.disconnect(slot)  # answers still queued are for a project about to close
@@ -658,6 +702,7 @@ class MainWindow(QMainWindow):
         self.masks.close()
         self.prelabeller.close()  # stops after the image in hand; a later run goes on from there
         self.exporter.close()
+        self.ranker.close()
         self.training.ended.disconnect(self._training_ended)
         self.training.stop()  # its last epoch stays: Resume goes on from it
         self.training.process.waitForFinished(5000)
@@ -676,7 +721,8 @@ class MainWindow(QMainWindow):
             self._pending = pending
             self._counts = Counts.of(self._every, self._pending)
             self.image_counts.setText(self._counts.text())
-        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText())
+        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText(),
+                             self._ranks())
         self.images.blockSignals(True)
         self.images.list_model.reset(shown, self._pending)
         row = self.images.list_model.row_of(self.session.image_id)
@@ -684,6 +730,10 @@ class MainWindow(QMainWindow):
             self.images.setCurrentRow(row)
         self.images.blockSignals(False)
         self._show_where()
+
+    def _ranks(self) -> dict[int, float] | None:
+        """The stored ranks when the list is in rank order."""
+        return self.project.ranks() if self.order.currentText() == "by rank" else None
 
     def _reread(self, image_id: int, pending: int | None = None) -> None:
         """One image may have changed in the store (status, mark, its pending suggestions, now `pending`):
@@ -768,7 +818,8 @@ class MainWindow(QMainWindow):
         self._act(lambda: self.session.skip(reason))
 
     def _next_unfinished(self) -> None:
-        image_id = self.session.next_unfinished()
+        ranks = self._ranks()
+        image_id = self.session.next_unfinished(ranked(self._every, ranks) if ranks is not None else None)
         if image_id is None:
             self.statusBar().showMessage("every image is done", 3000)
             return
