@@ -64,6 +64,9 @@ def test_import_then_convert_then_stats(image_dir, tmp_path):
     assert len(data["annotations"]) == 4 and [im["file_name"] for im in data["images"]] == ["a.png", "sub/b.png"]
     stats = run("stats", str(project))
     assert "objects: 4, with masks: 3 (75%)" in stats.stdout
+    assert "time per object: none timed yet" in stats.stdout  # imported labels have no origin
+    effort = json.loads(run("stats", str(project), "--json").stdout)["effort"]
+    assert effort["clicked"] == {"objects": 0, "median_seconds": 0.0}
 
 
 def test_convert_reads_a_coco_file_too(tmp_path):

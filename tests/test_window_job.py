@@ -224,6 +224,15 @@ def test_about_names_the_version(window):
     assert window.report.text().startswith("annotator 0.1.0")
 
 
+def test_about_gives_the_time_per_object_clicked_in_the_window(window):
+    label_object(window)
+    label = window.project.annotations(window.session.image_id)[0]
+    assert window.project.effort(label.id)[0] == "clicked"
+    window.menu_actions[-1][1].trigger()
+    assert "median time per object: clicked" in window.report.text()
+    assert "the model supplied 0 of the 1 timed objects" in window.report.text()
+
+
 def test_export_to_coco_from_the_menu_writes_the_labels_in_the_background(window, qtbot, monkeypatch, tmp_path):
     label_object(window)
     out = tmp_path / "exported.json"

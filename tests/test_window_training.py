@@ -124,3 +124,15 @@ def test_a_run_chosen_in_the_models_panel_is_used_for_pre_labelling(window, qtbo
     QTest.mouseDClick(window.models.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
     assert window.settings.detector == str(window.training.run)
     assert window.models.item(0).text().startswith("\u2713")
+
+
+def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_path):
+    project = Project.create(tmp_path / "p.sqlite", tmp_path)
+    project.add_images([("a.png", 20, 20)])
+    w = window_module.MainWindow(project)
+    qtbot.addWidget(w)
+    w.show()
+    QTest.keyClick(w, Qt.Key_T, Qt.ControlModifier)
+    assert "at least 2 images marked done" in w.statusBar().currentMessage() and not w.training.running()
+    w.close()
+    project.close()

@@ -482,10 +482,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("a training run is already going: stop it first (Model > Stop training)",
                                          5000)
             return
+        done = len([im for im in self._every if im.status is ImageStatus.DONE])
+        if done < 2:
+            self.statusBar().showMessage(f"training needs at least 2 images marked done (Space), and {done} are",
+                                         5000)
+            return
         from detectors.kinds import KINDS  # loads torch: only when it is needed
 
         kinds = [name for name in KINDS if (name in MASK_KINDS) == masks]
-        done = len([im for im in self._every if im.status is ImageStatus.DONE])
         self.train_dialog = TrainDialog(self, kinds, done)
         self.train_dialog.accepted.connect(self._start_training)
         self.train_dialog.open()

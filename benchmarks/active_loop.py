@@ -1,0 +1,163 @@
+"""The labelling loop simulated on fruits_nuts: does labelling the images the detector is least sure of
+first reach a given AP50 with fewer labelled images than labelling them in random order?
+
+A project holds the 14 training images. It starts with 4 of them labelled and marked done (the same 4
+for every order). Each round trains the detector on the done images, scores AP50 on the 4 held-out
+images, then "labels" 2 more: the first 2 of `annotator rank` (uncertainty), or 2 at random (3 seeds);
+their true labels are imported and the images marked done, as a person would. Each round starts from
+the last round's model and trains a fixed number of steps, as a person retraining between batches
+would: both orders get the same compute, counted in steps, so the result does not depend on how busy
+the machine is.
+
+    .venv/bin/python benchmarks/active_loop.py [--arch extremenet] [--steps 60] [--img-size 384]
+        [--seeds 3] [--out runs/active_loop] [--plot benchmarks/active_loop.png]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fruits_split import DATA, split  # noqa: E402
+
+from annotator.ranking import rank  # noqa: E402
+from annotator.store import Project  # noqa: E402
+from annotator.training import TrainingRequest, run_training  # noqa: E402
+from converters import Dataset, ImageStatus  # noqa: E402
+from converters.formats import read_dataset  # noqa: E402
+from detectors.charts import Series, line_chart, write_png  # noqa: E402
+from detectors.detector_eval import evaluate_detector  # noqa: E402
+from detectors.kinds import KINDS, load_detector  # noqa: E402
+
+START, STEP = 4, 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="extremenet")
+    parser.add_argument("--steps", type=int, default=60, help="training steps per round")
+    parser.add_argument("--img-size", type=int, default=384)
+    parser.add_argument("--seeds", type=int, default=3, help="random orders")
+    parser.add_argument("--out", type=Path, default=Path("runs/active_loop"))
+    parser.add_argument("--plot", type=Path, default=Path(__file__).resolve().parent / "active_loop.png")
+    args = parser.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    args.out.mkdir(parents=True)
+    train_file, held_file = split(args.out)
+    truth = read_dataset(train_file, "coco", DATA / "images", extremes=True).dataset
+    held = read_dataset(held_file, "coco", DATA / "images", extremes=True).dataset
+    start = sorted(random.Random(0).sample([im.file_name for im in truth.images], START))
+    began = time.monotonic()
+
+    first = Loop(args, truth, held, "start", start)
+    first_ap = first.train_and_score(None)
+    orders = {"uncertainty": None, **{f"random {seed}": seed for seed in range(1, args.seeds + 1)}}
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for name, seed in orders.items():
+        loop = first.branch(name.replace(" ", "-"))
+        curve = [(START, first_ap)]
+        previous = first.run
+        while len(loop.labelled) < len(truth.images):
+            loop.label_more(seed)
+            curve.append((len(loop.labelled), loop.train_and_score(previous)))
+            previous = loop.run
+            print(f"{name}: {curve[-1][0]} images, AP50 {curve[-1][1]:.3f} ({time.monotonic() - began:.0f} s)",
+                  file=sys.stderr, flush=True)
+        curves[name] = curve
+    report(args, curves, time.monotonic() - began)
+
+
+class Loop:
+    """One order's project and its rounds."""
+
+    def __init__(self, args: argparse.Namespace, truth: Dataset, held: Dataset, name: str, labelled: list[str],
+                 project: Path | None = None):
+        self.args, self.truth, self.held, self.name = args, truth, held, name
+        self.labelled = list(labelled)
+        self.folder = args.out / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.project = self.folder / "p.sqlite"
+        if project is not None:
+            shutil.copy(project, self.project)
+        else:
+            with Project.create(self.project, DATA / "images") as p:
+                p.add_images([(im.file_name, im.width, im.height) for im in truth.images])
+            self._import(labelled)
+        self.run: Path | None = None
+        self.rounds = 0
+
+    def branch(self, name: str) -> Loop:
+        loop = Loop(self.args, self.truth, self.held, name, self.labelled, self.project)
+        loop.run = self.run
+        return loop
+
+    def _import(self, names: list[str]) -> None:
+        """A person labels these images: their true labels go in, and they are marked done."""
+        ids = {im.id for im in self.truth.images if im.file_name in names}
+        part = Dataset(images=[im for im in self.truth.images if im.id in ids], categories=self.truth.categories,
+                       annotations=[a for a in self.truth.annotations if a.image_id in ids])
+        with Project.open(self.project) as p:
+            p.import_dataset(part, DATA / "images")
+            for image in p.images():
+                if image.file_name in names:
+                    p.set_status(image.id, ImageStatus.DONE)
+
+    def label_more(self, seed: int | None) -> None:
+        """The next images to label: the detector's most uncertain, or a seeded random draw."""
+        with Project.open(self.project) as p:
+            if seed is None:
+                ranked = rank(p, load_detector(self.run), "uncertainty").ranked
+            else:
+                ranked = rank(p, None, "random", seed=seed * 1000 + self.rounds).ranked
+        chosen = [name for name, _ in ranked[:STEP]]
+        self.labelled += chosen
+        self._import(chosen)
+
+    def train_and_score(self, init: Path | None) -> float:
+        self.rounds += 1
+        run = self.folder / f"round{self.rounds}"
+        batch = KINDS[self.args.arch].defaults.batch
+        epochs = max(1, round(self.args.steps / math.ceil(len(self.labelled) / batch)))
+        request = TrainingRequest(self.args.arch, run, data=self.project, epochs=epochs, init=init,
+                                  options={"img_size": self.args.img_size})
+        run_training(request, say=lambda line: None)
+        self.run = run
+        return evaluate_detector(load_detector(run), self.held, DATA / "images")["ap50"]
+
+
+def report(args: argparse.Namespace, curves: dict[str, list[tuple[int, float]]], seconds: float) -> None:
+    sizes = [n for n, _ in curves["uncertainty"]]
+    randoms = [name for name in curves if name.startswith("random")]
+    mean = [sum(dict(curves[r])[n] for r in randoms) / len(randoms) for n in sizes]
+    print(f"{platform.machine()}, {args.arch} resnet18 at {args.img_size} px, {args.steps} steps per round from the "
+          f"last round's model, AP50 on the 4 held-out images; {seconds / 60:.0f} min in all\n")
+    print("| images labelled | uncertainty | " + " | ".join(randoms) + " | random mean |")
+    print("| ---: | ---: | " + " | ".join("---:" for _ in randoms) + " | ---: |")
+    for k, n in enumerate(sizes):
+        print(f"| {n} | {dict(curves['uncertainty'])[n]:.3f} | "
+              + " | ".join(f"{dict(curves[r])[n]:.3f}" for r in randoms) + f" | {mean[k]:.3f} |")
+    print()
+    for target in (0.5, 0.7, 0.8, 0.9):
+        print(f"images to first reach AP50 {target}: uncertainty {first_reaching(curves['uncertainty'], target)}, "
+              + ", ".join(f"{r} {first_reaching(curves[r], target)}" for r in randoms))
+    series = [Series(name, [n for n, _ in c], [ap for _, ap in c]) for name, c in curves.items()]
+    series.append(Series("random mean", sizes, mean))
+    write_png(args.plot, line_chart(series, f"fruits_nuts: AP50 against images labelled ({args.arch})",
+                                    "images labelled", "held-out AP50", size=(720, 420), y_range=(0.0, 1.0)))
+    (args.out / "curves.json").write_text(json.dumps(curves, indent=1))
+
+
+def first_reaching(curve: list[tuple[int, float]], target: float) -> str:
+    return next((str(n) for n, ap in curve if ap >= target), "never")
+
+
+if __name__ == "__main__":
+    main()
