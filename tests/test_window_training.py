@@ -127,11 +127,14 @@ def test_a_run_chosen_in_the_models_panel_is_used_for_pre_labelling(window, qtbo
 
 
 def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_path):
+    blob_photos(tmp_path, 1)
     project = Project.create(tmp_path / "p.sqlite", tmp_path)
-    project.add_images([("a.png", 20, 20)])
+    project.add_images([("0.png", 160, 120)])
     w = window_module.MainWindow(project)
     qtbot.addWidget(w)
     w.show()
+    w.activateWindow()
+    assert QTest.qWaitForWindowActive(w)
     QTest.keyClick(w, Qt.Key_T, Qt.ControlModifier)
     assert "at least 2 images marked done" in w.statusBar().currentMessage() and not w.training.running()
     w.close()
