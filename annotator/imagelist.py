@@ -74,8 +74,8 @@ class Counts:
             f", {self.suggested} with suggestions"
 
 
-def image_text(image: ImageRecord, pending: int) -> str:
+def image_text(image: ImageRecord, pending: int, rank: float | None = None) -> str:
     mark = "⚠" if image.attributes.get("unreadable") else MARKS[image.status]
     reason = image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
     return f"{mark} {image.file_name}" + (f"  (skipped: {reason})" if reason else "") + \
-        (f"  ({pending} suggested)" if pending else "")
+        (f"  ({pending} suggested)" if pending else "") + (f"  rank {rank:.2f}" if rank is not None else "")

@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m annotator.training_process RUN_DIR [--resume]", file=sys.stderr)
         return 2
     _yield_to_the_window()
+    _end_with_the_window()
     emit = _emitter()
     try:
         request = TrainingRequest.of_run(Path(args[0]))
@@ -89,6 +90,17 @@ def _yield_to_the_window() -> None:
 
     os.nice(10)
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
+def _end_with_the_window() -> None:
+    """On Linux, a window killed outright takes its training with it, instead of leaving it running
+    unseen (the last epoch stays, and Resume goes on from it)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ def test_counts_and_marks():
         [IMAGES[0], done, *IMAGES[2:]], {}).text()
     assert image_text(IMAGES[0], 0) == "✓ farm/Cow.jpg"
     assert image_text(IMAGES[1], 3) == "· farm/horse.jpg  (3 suggested)"
+    assert image_text(IMAGES[1], 0, 2.345) == "· farm/horse.jpg  rank 2.35"
     assert image_text(IMAGES[2], 0) == "⊘ city/car.jpg  (skipped: blurred)"
     assert image_text(IMAGES[3], 0) == "◐ city/bus.jpg"
 

@@ -470,6 +470,7 @@ def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks
     window = show(qtbot, project)
     assert window.order.currentText() == "by rank"
     assert [window.images.records[row].file_name for row in range(3)] == ["b.png", "c.png", "a.png"]
+    assert window.images.text(0).endswith("b.png  rank 3.00")
     assert window.session.image_id == 2  # the first row: the most uncertain
     QTest.keyClick(window, Qt.Key_N)
     assert window.session.image_id == 3

@@ -139,3 +139,20 @@ def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_
     assert "at least 2 images marked done" in w.statusBar().currentMessage() and not w.training.running()
     w.close()
     project.close()
+
+
+def test_a_mask_network_trained_from_the_window_becomes_the_mask_backend_if_the_person_agrees(window, qtbot):
+    QTest.keyClick(window, Qt.Key_T, Qt.ControlModifier | Qt.ShiftModifier)
+    dialog = window.train_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    assert [dialog.kind.itemText(k) for k in range(dialog.kind.count())] == ["dextr"]
+    dialog.minutes.setValue(0.05)
+    QTest.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok), Qt.LeftButton)
+    with qtbot.waitSignal(window.training.ended, timeout=TRAINING_S):
+        pass
+    assert window.training.outcome == "finished", window.training.outcome
+    assert "val_mean_iou" in window.training.history[-1]
+    assert "mask network" in window.offer.text()
+    QTest.mouseClick(window.offer.button(QMessageBox.Yes), Qt.LeftButton)
+    assert window.mask_method.currentText() == "dextr"
+    assert window.settings.weights["dextr"] == str(window.training.run)

@@ -15,11 +15,12 @@ class ImageListModel(QAbstractListModel):
         super().__init__()
         self.records: list[ImageRecord] = []
         self.pending: dict[int, int] = {}
+        self.ranks: dict[int, float] = {}  # shown beside the names in rank order
         self._rows: dict[int, int] = {}  # image id -> row
 
-    def reset(self, records: list[ImageRecord], pending: dict[int, int]) -> None:
+    def reset(self, records: list[ImageRecord], pending: dict[int, int], ranks: dict[int, float] | None = None) -> None:
         self.beginResetModel()
-        self.records, self.pending = records, pending
+        self.records, self.pending, self.ranks = records, pending, ranks or {}
         self._rows = {im.id: row for row, im in enumerate(records)}
         self.endResetModel()
 
@@ -40,7 +41,7 @@ class ImageListModel(QAbstractListModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
         if role == Qt.DisplayRole and 0 <= index.row() < len(self.records):
             record = self.records[index.row()]
-            return image_text(record, self.pending.get(record.id, 0))
+            return image_text(record, self.pending.get(record.id, 0), self.ranks.get(record.id))
         return None
 
 

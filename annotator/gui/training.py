@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -178,11 +179,14 @@ class TrainingPanel(QWidget):
 
     def __init__(self):
         super().__init__()
+        self.setMinimumWidth(300)  # the curves stay readable
         column = QVBoxLayout(self)
         self.title = QLabel("No training yet: Model > Train detector...")
         self.title.setWordWrap(True)
         self.chart = QLabel(alignment=Qt.AlignCenter)
-        self.chart.setMinimumHeight(120)
+        self.chart.setMinimumSize(160, 160)
+        self.chart.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Expanding)  # the curves fit the space left
+        self._curves = QPixmap()
         self.stop_button = QPushButton("Stop")
         self.resume_button = QPushButton("Resume")
         self.stop_button.clicked.connect(self.stop)
@@ -193,7 +197,6 @@ class TrainingPanel(QWidget):
         for widget in (self.title, self.chart):
             column.addWidget(widget)
         column.addLayout(buttons)
-        column.addStretch()
         self.show_state(running=False, resumable=False)
 
     def show_state(self, running: bool, resumable: bool, title: str | None = None) -> None:
@@ -205,7 +208,16 @@ class TrainingPanel(QWidget):
     def show_curves(self, png: Path) -> None:
         pixmap = QPixmap(str(png))
         if not pixmap.isNull():
-            self.chart.setPixmap(pixmap.scaledToWidth(max(240, self.width() - 20), Qt.SmoothTransformation))
+            self._curves = pixmap
+            self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self._curves.isNull():
+            self.chart.setPixmap(self._curves.scaled(self.chart.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
 
 class ModelsPanel(QListWidget):

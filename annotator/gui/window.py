@@ -725,10 +725,10 @@ class MainWindow(QMainWindow):
             self._pending = pending
             self._counts = Counts.of(self._every, self._pending)
             self.image_counts.setText(self._counts.text())
-        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText(),
-                             self._ranks())
+        ranks = self._ranks()
+        shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText(), ranks)
         self.images.blockSignals(True)
-        self.images.list_model.reset(shown, self._pending)
+        self.images.list_model.reset(shown, self._pending, ranks)
         row = self.images.list_model.row_of(self.session.image_id)
         if row is not None:
             self.images.setCurrentRow(row)
