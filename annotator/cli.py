@@ -9,18 +9,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from converters import Dataset
 from converters.errors import Cancelled, UserError, disk_full, package_version
 from converters.fileformat import Content
 from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 from converters.report import Report
 
+from .anchor_command import add_anchor_command
 from .effort import described
 from .export import check_output
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .model_commands import add_model_commands
 from .progress import TerminalProgress
-from .store import Project, is_project_file
+from .sources import load_source, print_report, say_format
+from .store import Project
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,6 +105,8 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
 
     add_model_commands(sub, training)
 
+    add_anchor_command(sub)
+
     s = sub.add_parser("stats", help="count images by status and objects by category, and the time per object",
                        description="Images by status, objects per category, the share with masks, and the "
                                    "median seconds a person spent per object by how it came to be: clicked, a "
@@ -121,7 +124,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         result = init_project(args.image_dir, args.project, labels, progress)
     print(f"{'created' if result.created else 'updated'} {result.path}: {result.added} new images "
           f"({result.found} found), categories: {', '.join(result.categories) or 'none yet'}")
-    _print_report(result.report)
+    print_report(result.report)
 
 
 def cmd_open(args: argparse.Namespace) -> None:
@@ -155,43 +158,27 @@ def cmd_import(args: argparse.Namespace) -> None:
         raise UserError("no such folder (--images)", args.images)
     report = Report()
     loaded = read_dataset(args.file, args.src_fmt, args.images, report, args.gt)
-    _say_format(args.file, loaded.format, loaded.why)
+    say_format(args.file, loaded.format, loaded.why)
     with Project.open_or_create(args.project, loaded.image_root) as project, \
             TerminalProgress("importing") as progress:
         result = project.import_dataset(loaded.dataset, loaded.image_root, progress)
     suggestions = f" and {result.suggestions_added} pending suggestions" if result.suggestions_added else ""
     print(f"imported {result.annotations_added} annotations{suggestions} on {len(loaded.dataset.images)} images "
           f"({result.images_added} new images, {result.categories_added} new categories) into {args.project}")
-    _print_report(report)
-    _print_report(result.report)
+    print_report(report)
+    print_report(result.report)
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
     if args.rle and args.fmt != "coco":
         raise UserError(f"--rle applies to --to coco only, not {args.fmt}")
-    dataset, image_root = _load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
+    dataset, image_root = load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
     with TerminalProgress(f"writing {args.output.name}") as progress:
         write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root)
     print(f"wrote {args.output} ({args.fmt}): {len(dataset.images)} images, {len(dataset.annotations)} annotations")
-    _print_report(report)
-
-
-def _load_source(args: argparse.Namespace, extremes: bool) -> tuple[Dataset, Path]:
-    """The dataset to convert and the folder its image names are relative to."""
-    if is_project_file(args.src):
-        with Project.open(args.src, read_only=True) as project, TerminalProgress("reading project") as progress:
-            return project.to_dataset(progress), project.image_root
-    report = Report()
-    loaded = read_dataset(args.src, args.src_fmt, args.images, report, args.gt, extremes)
-    _say_format(args.src, loaded.format, loaded.why)
-    _print_report(report)
-    return loaded.dataset, loaded.image_root
-
-
-def _say_format(src: Path, fmt: str, why: str) -> None:
-    print(f"reading {src} as {fmt} ({why})")
+    print_report(report)
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
@@ -210,8 +197,3 @@ def cmd_stats(args: argparse.Namespace) -> None:
     for name, count in stats["objects_per_category"].items():
         print(f"  {name:<{width}}  {count}")
     print(described(stats["effort"]))
-
-
-def _print_report(report: Report) -> None:
-    for line in report.lines():
-        print(f"note: {line}")

@@ -9,7 +9,7 @@ import torch
 from annotator.cli import main
 from annotator.ranking import FLOOR, confidence, rank, uncertainty
 from annotator.store import Project
-from converters import ImageStatus
+from converters import Annotation, Box, ImageStatus
 
 
 def test_uncertainty_is_one_at_the_threshold_and_falls_to_zero_at_both_ends():
@@ -53,8 +53,10 @@ def project(tmp_path):
 
 
 def test_the_most_uncertain_image_ranks_first_and_done_images_are_left_out(project):
+    label = project.add_annotation(Annotation(0, 4, project.add_category("x").id, Box(1, 1, 5, 5)))
     detector = FakeDetector({10: [0.99, 0.98], 20: [0.3, 0.35, 0.25], 30: [0.6], 40: [0.3]})
     result = rank(project, detector, "uncertainty", threshold=0.3, model="run")
+    assert project.annotations(4) == [label] and project.image(4).status is ImageStatus.DONE  # labels untouched
     assert [name for name, _ in result.ranked] == ["b.png", "c.png", "a.png"]
     assert sorted(detector.seen) == [10, 20, 30]  # the done image is not looked at
     ranks = project.ranks()

@@ -366,19 +366,29 @@ class MainWindow(QMainWindow):
         if not chosen:
             return
         project_path = self.project.path
-        self.exporter.start(lambda progress: export_project(project_path, Path(chosen), fmt, progress))
-        self.job_bar.setFormat(f"export {target.title} %p%")
+        self._start_job(self.exporter, lambda progress: export_project(project_path, Path(chosen), fmt, progress),
+                        f"export {target.title} %p%")
+
+    def _start_job(self, job: BackgroundJob, work, label: str) -> None:
+        """Start `work` in `job`, the bar busy until the work counts its first step."""
+        job.start(work)
+        self.job_bar.setFormat(label)
         self.job_bar.setRange(0, 0)
         self.job_bar.show()
 
-    def _export_changed(self) -> None:
-        worker = self.exporter
-        if worker.outcome is None:
-            self.job_bar.setRange(0, max(worker.total, 1))
-            self.job_bar.setValue(worker.done)
-            return
+    def _job_running(self, job: BackgroundJob) -> bool:
+        """The bar follows `job`; False, and the bar hidden, once the job has finished."""
+        if job.outcome is None:
+            self.job_bar.setRange(0, max(job.total, 1))
+            self.job_bar.setValue(job.done)
+            return True
         self.job_bar.hide()
-        outcome = worker.outcome
+        return False
+
+    def _export_changed(self) -> None:
+        if self._job_running(self.exporter):
+            return
+        outcome = self.exporter.outcome
         if not isinstance(outcome, Exported):
             self.statusBar().showMessage(str(outcome), 10000)
             return
@@ -408,30 +418,22 @@ class MainWindow(QMainWindow):
         project_path = self.project.path
         method = self.settings.mask_method  # the suggestions' masks: the backend the person chose
         weights = self.settings.weights.get(method, "")
-        self.prelabeller.start(lambda progress: prelabel_project(project_path, Path(chosen), score, progress, method,
-                                                                 weights))
+        self._start_job(self.prelabeller, lambda progress: prelabel_project(project_path, Path(chosen), score, progress,
+                                                                            method, weights), "pre-labelling %v/%m")
         self.stop_prelabel.setEnabled(True)
-        self.job_bar.setFormat("pre-labelling %v/%m")
-        self.job_bar.setRange(0, 0)  # busy until the model is loaded and the first image counted
-        self.job_bar.show()
 
     def _prelabel_changed(self) -> None:
         """Progress on the bar; new suggestions reach the list and the canvas about once a second."""
-        worker = self.prelabeller
-        finished = worker.outcome is not None
-        if not finished:
-            self.job_bar.setRange(0, worker.total)
-            self.job_bar.setValue(worker.done)
-        if finished:
-            self.project.check_outside()  # its last suggestions, now rather than when the files settle
-            self.job_bar.hide()
-            self.stop_prelabel.setEnabled(False)
-            outcome = worker.outcome
-            if isinstance(outcome, PrelabelResult):
-                outcome = f"pre-labelled {outcome.images} images: {outcome.suggestions} suggestions" + \
-                    (f"; {outcome.skipped} suggested on before by this model" if outcome.skipped else "") + \
-                    (f"; {len(outcome.missing_images)} images missing" if outcome.missing_images else "")
-            self.statusBar().showMessage(outcome, 10000)
+        if self._job_running(self.prelabeller):
+            return
+        self.project.check_outside()  # its last suggestions, now rather than when the files settle
+        self.stop_prelabel.setEnabled(False)
+        outcome = self.prelabeller.outcome
+        if isinstance(outcome, PrelabelResult):
+            outcome = f"pre-labelled {outcome.images} images: {outcome.suggestions} suggestions" + \
+                (f"; {outcome.skipped} suggested on before by this model" if outcome.skipped else "") + \
+                (f"; {len(outcome.missing_images)} images missing" if outcome.missing_images else "")
+        self.statusBar().showMessage(outcome, 10000)
 
     def _rank(self) -> None:
         """Order the unfinished images by the detector's uncertainty, in the background (`annotator rank`)."""
@@ -442,18 +444,13 @@ class MainWindow(QMainWindow):
         if not chosen:
             return
         project_path = self.project.path
-        self.ranker.start(lambda progress: rank_project(project_path, Path(chosen), "uncertainty", progress))
-        self.job_bar.setFormat("ranking %v/%m")
-        self.job_bar.setRange(0, 0)
-        self.job_bar.show()
+        self._start_job(self.ranker, lambda progress: rank_project(project_path, Path(chosen), "uncertainty", progress),
+                        "ranking %v/%m")
 
     def _rank_changed(self) -> None:
         worker = self.ranker
-        if worker.outcome is None:
-            self.job_bar.setRange(0, max(worker.total, 1))
-            self.job_bar.setValue(worker.done)
+        if self._job_running(worker):
             return
-        self.job_bar.hide()
         self.project.check_outside()
         if isinstance(worker.outcome, RankResult):
             self.order.setCurrentText("by rank")
