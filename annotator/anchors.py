@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from converters import Dataset, Shape, UserError
-from detectors.anchor_boxes import STANDARD, Fit, by_level, evolve, fit, kmeans, standard
+from converters import Dataset, UserError
+from detectors.anchor_boxes import STANDARD, Fit, box_sizes, by_level, evolve, fit, kmeans, standard
 
 FORMATS = ("yolov5", "darknet", "mmdet", "json")
 #: COCO's size classes, by area in pixels of the original image.
@@ -39,17 +39,11 @@ def boxes_of(dataset: Dataset, img_size: int) -> Boxes:
     """Every region's box that is not a crowd and has a size; None of them: a one-line error."""
     if img_size <= 0:
         raise UserError(f"--img-size must be positive, not {img_size}")
-    sizes = {im.id: (im.width, im.height) for im in dataset.images}
-    names = {c.id: c.name for c in dataset.categories}
-    kept = [a for a in dataset.annotations
-            if a.shape is Shape.REGION and not a.iscrowd and a.box.w > 0 and a.box.h > 0 and a.image_id in sizes]
-    if not kept:
+    wh, scaled, image_wh, category_ids = box_sizes(dataset, img_size)
+    if not len(wh):
         raise UserError("has no boxes to fit anchors to (regions that are not crowds, with a width and a height)")
-    wh = np.array([(a.box.w, a.box.h) for a in kept], float)
-    image_wh = np.array([sizes[a.image_id] for a in kept], float)
-    scaled = wh * (img_size / image_wh.max(axis=1))[:, None]
-    return Boxes(wh, scaled, image_wh, [names.get(a.category_id, str(a.category_id)) for a in kept],
-                 len(dataset.images), img_size)
+    names = {c.id: c.name for c in dataset.categories}
+    return Boxes(wh, scaled, image_wh, [names.get(c, str(c)) for c in category_ids], len(dataset.images), img_size)
 
 
 def statistics(boxes: Boxes) -> dict[str, Any]:

@@ -222,7 +222,9 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
     for flag, owners in by_flag.items():
         option = owners[0][1]
         said = f"{', '.join(name for name, _ in owners)}: {option.help}"
-        if option.value is None:
+        if option.choices:
+            s.add_argument(flag, dest=f"set_{option.key}", choices=option.choices, help=said)
+        elif option.value is None:
             s.add_argument(flag, dest=f"set_{option.key}", type=int, metavar="N", help=said)
         else:
             s.add_argument(flag, dest=f"set_{option.key}", action="store_const", const=option.value, help=said)

@@ -88,6 +88,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     samples, from_data = [], {}
     validate = None
     trained_on = {"images": 0, "held_out": 0}
+    dataset: Dataset | None = None
     if request.data is not None:
         dataset, root = labels_to_train_on(request.data, request.images, say)
         if request.hold_out:
@@ -107,7 +108,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
         samples = samples + drawn
     base = kind.config_of(request.init) if request.init is not None else kind.new_config(request.depth)
     switches = {o.key: o.default for o in kind.options if o.default is not None}
-    config = {**base, **switches, **request.options, **from_data}
+    config = kind.completed({**base, **switches, **request.options, **from_data}, dataset)
     if len(samples) < 2:
         raise UserError(f"has too little to train on ({kind.described(samples, config)}): it needs at least 2",
                         request.data or "--synthetic")

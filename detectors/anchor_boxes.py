@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from converters import Dataset, Shape
+
 #: Anchor sets as they ship, in pixels at their own input size (`STANDARD_SIZE`), smallest level first.
 STANDARD: dict[str, list[list[tuple[float, float]]]] = {
     # darknet yolov3.cfg and YOLOv5's yolov5s.yaml: the same nine, three per level (P3, P4, P5)
@@ -37,6 +39,19 @@ def _scaled_set(sizes: list[float], scales: list[float], ratios: list[float]) ->
 STANDARD["retinanet"] = _scaled_set([32, 64, 128, 256, 512], [1, 2 ** (1 / 3), 2 ** (2 / 3)], [0.5, 1, 2])
 # Faster R-CNN with FPN (Detectron2's and torchvision's default): sizes 32 to 512 on P2-P6, ratios 1:2, 1:1, 2:1
 STANDARD["faster-rcnn"] = _scaled_set([32, 64, 128, 256, 512], [1], [0.5, 1, 2])
+
+
+def box_sizes(dataset: Dataset, img_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """The widths and heights of every region that is not a crowd and has a size: as in the file, and
+    scaled with their image to a long side of `img_size` (as YOLOv5 does, and as the detectors train);
+    with each one's image size and category id."""
+    sizes = {im.id: (im.width, im.height) for im in dataset.images}
+    kept = [a for a in dataset.annotations
+            if a.shape is Shape.REGION and not a.iscrowd and a.box.w > 0 and a.box.h > 0 and a.image_id in sizes]
+    wh = np.array([(a.box.w, a.box.h) for a in kept], float).reshape(-1, 2)
+    image_wh = np.array([sizes[a.image_id] for a in kept], float).reshape(-1, 2)
+    scaled = wh * (img_size / image_wh.max(axis=1, initial=1))[:, None]
+    return wh, scaled, image_wh, [a.category_id for a in kept]
 
 
 def wh_iou(wh: np.ndarray, anchors: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Feature pyramid P3-P7 over a ResNet's C3-C5 (RetinaNet's layout: P6 and P7 by strided 3x3
-convolutions on top), the levels SAPD's anchor points live on."""
+convolutions on top), the levels SAPD's anchor points and RetinaNet's anchors live on, and the tower
+of convolutions their heads run on every level."""
 from __future__ import annotations
 
 import torch
@@ -29,3 +30,12 @@ class FPN(nn.Module):
         p6 = self.p6(p5)
         p7 = self.p7(F.relu(p6))
         return [p3, p4, p5, p6, p7]
+
+
+def tower(channels: int, convs: int = 4) -> nn.Sequential:
+    """A head's subnet, shared across levels: 3x3 convolutions with group norm and ReLU."""
+    layers: list[nn.Module] = []
+    for _ in range(convs):
+        layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(min(32, channels // 4), channels),
+                   nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)

@@ -17,7 +17,7 @@ from torch import nn
 
 from .backbones import ResNet
 from .detections import Detections, Instances
-from .fpn import FPN, STRIDES
+from .fpn import FPN, STRIDES, tower
 from .ops import batched_nms, iou_loss, roi_align, sigmoid_focal_loss
 
 Z = 4.0  # distances are regressed in units of z * stride
@@ -35,15 +35,7 @@ class SAPDHead(nn.Module):
 
     def __init__(self, channels: int, num_classes: int, convs: int = 4):
         super().__init__()
-
-        def subnet() -> nn.Sequential:
-            layers = []
-            for _ in range(convs):
-                layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.GroupNorm(min(32, channels // 4), channels),
-                           nn.ReLU(inplace=True)]
-            return nn.Sequential(*layers)
-
-        self.cls_subnet, self.reg_subnet = subnet(), subnet()
+        self.cls_subnet, self.reg_subnet = tower(channels, convs), tower(channels, convs)
         self.cls_logits = nn.Conv2d(channels, num_classes, 3, padding=1)
         self.box_distances = nn.Conv2d(channels, 4, 3, padding=1)
         self.extreme_logits = nn.Conv2d(channels, 4, 3, padding=1)

@@ -15,9 +15,10 @@ from ..checkpoints import CONFIG, read_config
 from .base import ModelKind, Option, Role, TrainingDefaults
 from .dextr import DEXTR
 from .extremenet import EXTREMENET
+from .retinanet import RETINANET
 from .sapd import SAPD_KIND
 
-KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (SAPD_KIND, EXTREMENET, DEXTR)}
+KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (SAPD_KIND, EXTREMENET, RETINANET, DEXTR)}
 
 __all__ = ["KINDS", "ModelKind", "Option", "Role", "TrainingDefaults", "kind_of", "load_detector"]
 

@@ -48,6 +48,7 @@ class Option:
     help: str
     value: Any = None
     default: Any = None
+    choices: tuple[str, ...] = ()  # a word from these instead of a number
 
 
 Validator = Callable[[nn.Module, dict[str, Any]], dict[str, float]]
@@ -74,6 +75,11 @@ class ModelKind:
     def described(self, samples: list, config: dict[str, Any]) -> str:
         """What a run trains on, in words: "14 images, 3 classes"."""
         raise NotImplementedError
+
+    def completed(self, config: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]:
+        """The config keys a kind derives from the data and the person's choices once both are known
+        (RetinaNet's k-means anchors); `dataset`: the labels trained on, None for drawn samples alone."""
+        return config
 
     def synthetic(self, count: int) -> list | None:
         """Samples our code draws, for a run with few labels or none; None: this kind has none."""

@@ -1,0 +1,94 @@
+"""RetinaNet as a model kind (network, targets, loss and decoding are in `detectors.retinanet`). Its
+anchors are config: `--anchors default` (3 scales x 3 ratios per level, the paper's) or `kmeans` (45
+anchors fitted to the training boxes at the input size with the 1 - IoU distance, 9 per level from
+the smallest up), fixed once the run starts and written to config.json."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from converters import Dataset, UserError
+
+from ..anchor_boxes import STANDARD, box_sizes, by_level, kmeans
+from ..configs import Key, between
+from ..detection_data import DetectionSamples, collate
+from ..detections import Detections, Instances
+from ..fpn import STRIDES
+from ..retinanet import LevelOutputs, RetinaNet, RetinaOutputs, decode, retina_loss
+from .base import Option
+from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+
+DEFAULT_ANCHORS = [[[round(w, 2), round(h, 2)] for w, h in level] for level in STANDARD["retinanet"]]
+ANCHOR_MODES = ("default", "kmeans")
+
+
+def _anchor_list(value: Any) -> bool:
+    """Per level (one per FPN level), the same number of [w, h] pairs, each side a positive number."""
+    try:
+        array = np.array(value, float)
+    except (TypeError, ValueError):
+        return False
+    return array.ndim == 3 and array.shape[0] == len(STRIDES) and array.shape[2] == 2 and array.shape[1] >= 1 \
+        and bool(np.isfinite(array).all() and (array > 0).all())
+
+
+ANCHORS = Key(f"a list of {len(STRIDES)} levels, each the same number of [width, height] pairs above 0",
+              _anchor_list, DEFAULT_ANCHORS)
+
+
+class TrainingStep(DetectorStep):
+    def forward(self, batch: tuple[torch.Tensor, list[Instances]], share: float) -> dict[str, torch.Tensor]:
+        images, targets = batch
+        with torch.autocast("cuda", enabled=self.amp):
+            outputs = self.model(images)
+        return retina_loss(in_full_precision(outputs), targets)
+
+
+def in_full_precision(outputs: RetinaOutputs) -> RetinaOutputs:
+    """The loss and decoding run in full precision under AMP too."""
+    return RetinaOutputs([LevelOutputs(o.cls.float(), o.deltas.float(), o.extremes.float()) for o in outputs.levels],
+                         outputs.shapes)
+
+
+def decoded(outputs: RetinaOutputs, score_threshold: float) -> list[Detections]:
+    return decode(in_full_precision(outputs), score_threshold)
+
+
+class RetinaNetKind(DetectorKind):
+    name, title = "retinanet", "a RetinaNet detector"
+    keys = {**DETECTOR_KEYS, "channels": between(8, 1024, default=256), "anchors": ANCHORS,
+            "anchor_mode": Key("default or kmeans", lambda v: v in ANCHOR_MODES, "default")}
+    options = (IMG_SIZE,
+               Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"),
+               Option("--anchors", "anchor_mode", "retinanet: default (3 scales x 3 ratios per level) or kmeans "
+                      "(45 fitted to the training boxes, 9 per level)", choices=ANCHOR_MODES, default="default"))
+    decode = staticmethod(decoded)
+    step = TrainingStep
+
+    def new_config(self, depth: int) -> dict[str, Any]:
+        return {"arch": self.name, "depth": depth, "img_size": 384, "channels": 128, "anchors": DEFAULT_ANCHORS,
+                "anchor_mode": "default"}
+
+    def completed(self, config: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]:
+        if config.get("anchor_mode") == "default":
+            return {**config, "anchors": DEFAULT_ANCHORS}
+        if dataset is None:
+            raise UserError("--anchors kmeans fits the anchors to labels: give --data")
+        count = len(STRIDES) * len(DEFAULT_ANCHORS[0])
+        _, scaled, _, _ = box_sizes(dataset, config["img_size"])
+        try:
+            fitted = kmeans(scaled, count)
+        except ValueError as e:
+            raise UserError(f"--anchors kmeans: {e}") from None
+        return {**config, "anchors": [np.round(level, 2).tolist() for level in by_level(fitted, len(STRIDES))]}
+
+    def network(self, config: dict[str, Any]) -> RetinaNet:
+        return RetinaNet(len(config["classes"]), config["depth"], config["channels"], config["anchors"])
+
+    def training_data(self, samples: list, config: dict[str, Any]):
+        return DetectionSamples(samples, config["img_size"]), collate
+
+
+RETINANET = RetinaNetKind()

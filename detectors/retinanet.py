@@ -1,0 +1,191 @@
+"""RetinaNet (Lin et al., ICCV 2017) on the shared ResNet and FPN: A anchor boxes at every location of
+each level P3-P7, matched to the true boxes by IoU (>= 0.5 foreground, < 0.4 background, between
+ignored; each box keeps its best anchors even below 0.5), a focal loss on the classes, a smooth L1 loss
+on the offsets (dx, dy, dw, dh) from the matched anchor, and decoding with NMS. Head, targets, loss and
+decoding side by side.
+
+As SAPD's head does, the regression subnet also says where along each side of the box its extreme
+point lies, so every detection comes back as four extreme points for pre-labelling.
+
+The anchors are the model's config (`anchors`: per level, the (w, h) of each of its A anchors, in
+pixels at the input size): RetinaNet's default 3 scales x 3 ratios, or k-means' on the training boxes
+(`detectors.anchor_boxes`)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import ResNet
+from .detections import Detections, Instances
+from .fpn import FPN, STRIDES, tower
+from .ops import batched_nms, box_iou, sigmoid_focal_loss
+from .sapd import anchor_points, extreme_fractions, extremes_from_fractions
+
+FOREGROUND, BACKGROUND = 0.5, 0.4
+IGNORED, NEGATIVE = -2, -1
+PRIOR = 0.01
+SMOOTH_L1_BETA = 1 / 9  # Detectron's RetinaNet
+LARGEST_SCALE = math.log(1000 / 16)  # dw, dh are clamped here before exp, as Detectron does
+
+
+# -- model ------------------------------------------------------------------------------------------
+class RetinaHead(nn.Module):
+    """A classification and a regression subnet of 4 convs each, shared across levels; per anchor: C
+    class logits, 4 offsets, 4 extreme-point fractions."""
+
+    def __init__(self, channels: int, num_classes: int, anchors: int):
+        super().__init__()
+        self.num_classes, self.anchors = num_classes, anchors
+        self.cls_subnet, self.reg_subnet = tower(channels), tower(channels)
+        self.cls_logits = nn.Conv2d(channels, anchors * num_classes, 3, padding=1)
+        self.box_deltas = nn.Conv2d(channels, anchors * 4, 3, padding=1)
+        self.extreme_logits = nn.Conv2d(channels, anchors * 4, 3, padding=1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, std=0.01)
+                nn.init.zeros_(m.bias)
+        nn.init.constant_(self.cls_logits.bias, -math.log((1 - PRIOR) / PRIOR))
+
+    def forward(self, feature: torch.Tensor) -> LevelOutputs:
+        reg = self.reg_subnet(feature)
+        return LevelOutputs(self.cls_logits(self.cls_subnet(feature)), self.box_deltas(reg), self.extreme_logits(reg))
+
+
+@dataclasses.dataclass
+class LevelOutputs:
+    cls: torch.Tensor  # N x (A C) x H x W logits
+    deltas: torch.Tensor  # N x (A 4) x H x W: dx, dy, dw, dh per anchor
+    extremes: torch.Tensor  # N x (A 4) x H x W logits of the fractions along the sides
+
+    def rows(self, n: int, anchors: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Image n's outputs as one row per anchor (location-major, as `level_anchors` lists them)."""
+        def flat(x: torch.Tensor) -> torch.Tensor:
+            _, height, width = x[n].shape
+            return x[n].reshape(anchors, -1, height, width).permute(2, 3, 0, 1).reshape(height * width * anchors, -1)
+        return flat(self.cls), flat(self.deltas), flat(self.extremes)
+
+
+@dataclasses.dataclass
+class RetinaOutputs:
+    levels: list[LevelOutputs]  # P3 first
+    shapes: torch.Tensor  # L x A x 2: the (w, h) of the anchors the levels' outputs are relative to
+
+
+class RetinaNet(nn.Module):
+    def __init__(self, num_classes: int, depth: int, channels: int, anchors: list[list[list[float]]]):
+        """`anchors`: per level (P3 first), the (w, h) of its anchors; every level the same count."""
+        super().__init__()
+        self.num_classes = num_classes
+        self.backbone = ResNet(depth)
+        self.fpn = FPN(tuple(self.backbone.channels[1:]), channels)
+        self.head = RetinaHead(channels, num_classes, len(anchors[0]))
+        self.register_buffer("shapes", torch.tensor(anchors, dtype=torch.float32), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> RetinaOutputs:
+        _, c3, c4, c5 = self.backbone(images)
+        return RetinaOutputs([self.head(f) for f in self.fpn(c3, c4, c5)], self.shapes)
+
+
+# -- targets ----------------------------------------------------------------------------------------
+def level_anchors(height: int, width: int, stride: int, shapes: torch.Tensor) -> torch.Tensor:
+    """(H W A) x 4 anchor boxes x0, y0, x1, y1: each shape (A x 2) centred on each location, location-major."""
+    centres = anchor_points(height, width, stride, shapes.device)[:, None, :]
+    half = shapes[None, :, :] / 2
+    return torch.cat([centres - half, centres + half], dim=2).reshape(-1, 4)
+
+
+def match(anchors: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """Per anchor, the box it learns (>= 0), NEGATIVE (background) or IGNORED. Each box also gets the
+    anchors of its highest IoU, however low, so that no object goes without a positive (Detectron's
+    low-quality matches)."""
+    matched = torch.full((len(anchors),), NEGATIVE, dtype=torch.long, device=anchors.device)
+    if len(boxes) == 0:
+        return matched
+    iou = box_iou(anchors, boxes)
+    best, index = iou.max(dim=1)
+    matched = torch.where(best >= FOREGROUND, index, matched)
+    matched = torch.where((best >= BACKGROUND) & (best < FOREGROUND), torch.full_like(matched, IGNORED), matched)
+    highest = iou.max(dim=0).values
+    anchor, box = ((iou == highest[None, :]) & (highest[None, :] > 0)).nonzero(as_tuple=True)
+    matched[anchor] = box
+    return matched
+
+
+def encode(anchors: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """(dx, dy, dw, dh): the box's centre offset in anchor sizes, and the log of its size ratios."""
+    aw, ah = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
+    bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    return torch.stack([((boxes[:, 0] + boxes[:, 2]) - (anchors[:, 0] + anchors[:, 2])) / 2 / aw,
+                        ((boxes[:, 1] + boxes[:, 3]) - (anchors[:, 1] + anchors[:, 3])) / 2 / ah,
+                        torch.log(bw / aw), torch.log(bh / ah)], dim=1)
+
+
+def decode_boxes(anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+    aw, ah = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
+    cx = (anchors[:, 0] + anchors[:, 2]) / 2 + deltas[:, 0] * aw
+    cy = (anchors[:, 1] + anchors[:, 3]) / 2 + deltas[:, 1] * ah
+    w, h = aw * deltas[:, 2].clamp(max=LARGEST_SCALE).exp(), ah * deltas[:, 3].clamp(max=LARGEST_SCALE).exp()
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=1)
+
+
+# -- loss -------------------------------------------------------------------------------------------
+def retina_loss(outputs: RetinaOutputs, targets: list[Instances]) -> dict[str, torch.Tensor]:
+    """Focal loss over the anchors not ignored, smooth L1 on the foreground's offsets and the extreme
+    fractions' cross-entropy, each summed over the images and divided by the foreground count."""
+    levels, shapes = outputs.levels, outputs.shapes
+    device = levels[0].cls.device
+    losses = {name: torch.zeros((), device=device) for name in ("cls", "box", "extreme")}
+    foreground = torch.zeros((), device=device)
+    anchors_per_level = [level_anchors(*level.cls.shape[-2:], s, shape)
+                         for level, s, shape in zip(levels, STRIDES, shapes, strict=True)]
+    anchors = torch.cat(anchors_per_level)
+    count = shapes.shape[1]
+    for n, target in enumerate(targets):
+        cls, deltas, extremes = (torch.cat(parts) for parts in zip(*(level.rows(n, count) for level in levels),
+                                                                    strict=True))
+        matched = match(anchors, target.boxes)
+        positive, kept = matched >= 0, matched != IGNORED
+        cls_target = torch.zeros_like(cls)
+        cls_target[positive, target.labels[matched[positive]]] = 1.0
+        losses["cls"] = losses["cls"] + sigmoid_focal_loss(cls[kept], cls_target[kept]).sum()
+        # summed over the positives even when there are none: the regression subnet stays in every step's
+        # graph with a zero gradient (DistributedDataParallel waits for one)
+        boxes = target.boxes[matched[positive]]
+        losses["box"] = losses["box"] + F.smooth_l1_loss(deltas[positive], encode(anchors[positive], boxes),
+                                                         beta=SMOOTH_L1_BETA, reduction="sum")
+        fractions = extreme_fractions(target.boxes, target.extremes)[matched[positive]]
+        losses["extreme"] = losses["extreme"] + F.binary_cross_entropy_with_logits(
+            extremes[positive], fractions, reduction="none").mean(dim=1).sum()
+        foreground = foreground + positive.sum()
+    normaliser = foreground.clamp(min=1.0)
+    return {name: value / normaliser for name, value in losses.items()}
+
+
+# -- decoding ---------------------------------------------------------------------------------------
+def decode(outputs: RetinaOutputs, score_threshold: float = 0.05, top_per_level: int = 1000,
+           nms_threshold: float = 0.5, max_detections: int = 100) -> list[Detections]:
+    """Per image: each level's best anchor-class pairs above the threshold, their boxes and extreme
+    points, class-wise NMS, the best `max_detections`."""
+    levels, shapes = outputs.levels, outputs.shapes
+    count, results = shapes.shape[1], []
+    for n in range(levels[0].cls.shape[0]):
+        found: list[list[torch.Tensor]] = [[], [], [], []]
+        for level, stride, shape in zip(levels, STRIDES, shapes, strict=True):
+            cls, deltas, extremes = level.rows(n, count)
+            probabilities = torch.sigmoid(cls).flatten()
+            keep = (probabilities > score_threshold).nonzero().squeeze(1)
+            keep = keep[probabilities[keep].topk(min(top_per_level, len(keep))).indices]
+            anchor, label = keep // cls.shape[1], keep % cls.shape[1]
+            anchors = level_anchors(*level.cls.shape[-2:], stride, shape)[anchor]
+            for part, value in zip(found, (decode_boxes(anchors, deltas[anchor]), probabilities[keep], label,
+                                           torch.sigmoid(extremes[anchor])), strict=True):
+                part.append(value)
+        boxes, scores, labels, fractions = (torch.cat(part) for part in found)
+        kept = batched_nms(boxes, scores, labels, nms_threshold, max_detections)
+        results.append(Detections(boxes[kept], scores[kept], labels[kept],
+                                  extremes_from_fractions(boxes[kept], fractions[kept])))
+    return results

@@ -1,0 +1,94 @@
+"""RetinaNet's anchors, matching, box offsets and decoding on hand-made cases, and its anchors chosen
+by k-means on the training boxes."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from annotator.cli import main
+from detectors.kinds.retinanet import DEFAULT_ANCHORS, RETINANET
+from detectors.retinanet import (
+    IGNORED,
+    NEGATIVE,
+    LevelOutputs,
+    RetinaOutputs,
+    decode,
+    decode_boxes,
+    encode,
+    level_anchors,
+    match,
+)
+from tests.test_detector_train import labelled_photos
+
+
+def test_anchors_sit_on_every_location_centred_in_its_cell():
+    anchors = level_anchors(2, 3, 8, torch.tensor([[8.0, 8.0], [16.0, 4.0]]))
+    assert anchors.shape == (2 * 3 * 2, 4)
+    assert anchors[0].tolist() == [0, 0, 8, 8]  # the first location's first shape, centred at (4, 4)
+    assert anchors[1].tolist() == [-4, 2, 12, 6]  # its second shape
+    assert anchors[2].tolist() == [8, 0, 16, 8]  # the next location to the right
+
+
+def test_matching_gives_foreground_ignored_and_background_by_iou():
+    box = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
+    anchors = torch.tensor([[0.0, 0.0, 10.0, 10.0],  # IoU 1: foreground
+                            [0.0, 0.0, 10.0, 15.0],  # 100 / 150 = 0.67: foreground
+                            [0.0, 0.0, 10.0, 22.0],  # 100 / 220 = 0.45: ignored
+                            [0.0, 0.0, 10.0, 40.0],  # 0.25: background
+                            [50.0, 50.0, 60.0, 60.0]])  # no overlap: background
+    assert match(anchors, box).tolist() == [0, 0, IGNORED, NEGATIVE, NEGATIVE]
+
+
+def test_a_box_keeps_its_best_anchor_even_below_the_foreground_iou():
+    box = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
+    anchors = torch.tensor([[0.0, 0.0, 10.0, 30.0], [0.0, 0.0, 10.0, 40.0]])  # IoU 0.33 and 0.25
+    assert match(anchors, box).tolist() == [0, NEGATIVE]
+    assert match(anchors, torch.zeros(0, 4)).tolist() == [NEGATIVE, NEGATIVE]
+
+
+def test_offsets_encode_and_decode_back_to_the_box():
+    anchors = torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 60.0, 40.0]])
+    boxes = torch.tensor([[2.0, 1.0, 14.0, 9.0], [10.0, 25.0, 70.0, 45.0]])
+    deltas = encode(anchors, boxes)
+    assert deltas[0].tolist() == pytest.approx([0.3, 0.0, np.log(1.2), np.log(0.8)])
+    assert torch.allclose(decode_boxes(anchors, deltas), boxes, atol=1e-5)
+
+
+def test_decoding_finds_the_anchor_that_fires_with_its_box_and_extreme_points():
+    shapes = torch.tensor([[[16.0, 16.0]]] * 5)  # one anchor per location on each level
+    levels = [LevelOutputs(torch.full((1, 2, s, s), -10.0), torch.zeros(1, 4, s, s), torch.zeros(1, 4, s, s))
+              for s in (8, 4, 2, 1, 1)]
+    levels[0].cls[0, 1, 2, 3] = 10.0  # class 1 at the P3 cell (row 2, column 3): anchor centre (28, 20)
+    levels[0].deltas[0, :, 2, 3] = torch.tensor([0.25, 0.0, np.log(2.0), 0.0])  # 4 px right, twice as wide
+    [found] = decode(RetinaOutputs(levels, shapes), score_threshold=0.5)
+    assert found.labels.tolist() == [1] and found.scores[0] > 0.99
+    assert found.boxes[0].tolist() == pytest.approx([16.0, 12.0, 48.0, 28.0])
+    assert found.extremes[0, 0].tolist() == pytest.approx([32.0, 12.0])  # fractions 0.5: the top side's middle
+
+
+def test_kmeans_anchors_fit_the_training_boxes_and_go_into_the_config(tmp_path, capsys):
+    labels = labelled_photos(tmp_path, 4)
+    data = json.loads(labels.read_text())
+    for k in range(50):  # more distinct sizes than the 45 anchors need: one image crowded with boxes
+        data["annotations"].append({"id": 100 + k, "image_id": 0, "category_id": 1, "iscrowd": 0,
+                                    "bbox": [1, 1, 3 + k, 2 + 2 * k]})
+    labels.write_text(json.dumps(data))
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "retinanet", "--data", str(labels), "--out", str(run), "--epochs", "1",
+                 "--img-size", "64", "--batch", "2", "--channels", "16", "--anchors", "kmeans"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    anchors = np.array(config["anchors"])
+    assert config["anchor_mode"] == "kmeans" and anchors.shape == (5, 9, 2)
+    assert anchors.tolist() != DEFAULT_ANCHORS
+    areas = anchors.prod(axis=2)
+    assert areas[0].max() <= areas[4].min()  # the smallest on P3, the largest on P7
+    predictor = RETINANET.load(run)
+    assert np.allclose(predictor.model.shapes.numpy(), anchors)  # the model predicts with them
+
+
+def test_kmeans_anchors_need_enough_distinct_boxes(tmp_path, capsys):
+    labels = labelled_photos(tmp_path, 4)
+    assert main(["train", "--arch", "retinanet", "--data", str(labels), "--out", str(tmp_path / "run"),
+                 "--epochs", "1", "--img-size", "64", "--anchors", "kmeans"]) == 2
+    assert "--anchors kmeans: 45 anchors need at least 45 distinct box sizes" in capsys.readouterr().err
