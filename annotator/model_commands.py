@@ -267,6 +267,10 @@ def cmd_train(args: argparse.Namespace) -> None:
             print(line, flush=True)
     with TerminalProgress("training") as progress:
         run_training(request, say, progress, progress.describe)
+    config = json.loads((args.out / "config.json").read_text(encoding="utf-8")) if main_process else {}
+    if config.get("anchor_mode") == "learned":
+        say("learned anchors, w x h per level from P3: " + "; ".join(
+            " ".join(f"{w:.0f}x{h:.0f}" for w, h in level) for level in config["anchors"]))
     say(f"wrote {args.out}" + (f": use it with --method dextr --weights {args.out}" if args.arch == "dextr" else
                                f": score it with `annotator eval --model {args.out} --data COCO`"))
 

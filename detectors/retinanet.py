@@ -8,8 +8,13 @@ As SAPD's head does, the regression subnet also says where along each side of th
 point lies, so every detection comes back as four extreme points for pre-labelling.
 
 The anchors are the model's config (`anchors`: per level, the (w, h) of each of its A anchors, in
-pixels at the input size): RetinaNet's default 3 scales x 3 ratios, or k-means' on the training boxes
-(`detectors.anchor_boxes`)."""
+pixels at the input size): RetinaNet's default 3 scales x 3 ratios, k-means' on the training boxes
+(`detectors.anchor_boxes`), or learned (Zhong et al., "Anchor Box Optimization for Object Detection"):
+their log widths and heights are parameters, moved by the regression loss through its targets
+log(w / a_w), log(h / a_h), and by an online clustering loss that pulls each anchor towards the true
+shapes softly assigned to it (softmax(-distance / T), T falling from 1 to 0.05 over the first half of
+the run); the head's dw, dh go through a batch norm without shift, so that their mean is left to the
+anchors."""
 from __future__ import annotations
 
 import dataclasses
@@ -30,6 +35,8 @@ IGNORED, NEGATIVE = -2, -1
 PRIOR = 0.01
 SMOOTH_L1_BETA = 1 / 9  # Detectron's RetinaNet
 LARGEST_SCALE = math.log(1000 / 16)  # dw, dh are clamped here before exp, as Detectron does
+CLUSTER_WEIGHT = 1.0
+WARM, COLD = 1.0, 0.05  # the soft assignment's temperature at the start and from half way
 
 
 # -- model ------------------------------------------------------------------------------------------
@@ -37,9 +44,12 @@ class RetinaHead(nn.Module):
     """A classification and a regression subnet of 4 convs each, shared across levels; per anchor: C
     class logits, 4 offsets, 4 extreme-point fractions."""
 
-    def __init__(self, channels: int, num_classes: int, anchors: int):
+    def __init__(self, channels: int, num_classes: int, anchors: int, normalised_sizes: bool = False):
+        """`normalised_sizes`: dw and dh through a batch norm without shift (learned anchors)."""
         super().__init__()
         self.num_classes, self.anchors = num_classes, anchors
+        self.size_norm = nn.BatchNorm2d(anchors * 2, affine=False) if normalised_sizes else None
+        self.size_scale = nn.Parameter(torch.ones(anchors * 2, 1, 1)) if normalised_sizes else None
         self.cls_subnet, self.reg_subnet = tower(channels), tower(channels)
         self.cls_logits = nn.Conv2d(channels, anchors * num_classes, 3, padding=1)
         self.box_deltas = nn.Conv2d(channels, anchors * 4, 3, padding=1)
@@ -52,7 +62,13 @@ class RetinaHead(nn.Module):
 
     def forward(self, feature: torch.Tensor) -> LevelOutputs:
         reg = self.reg_subnet(feature)
-        return LevelOutputs(self.cls_logits(self.cls_subnet(feature)), self.box_deltas(reg), self.extreme_logits(reg))
+        deltas = self.box_deltas(reg)
+        if self.size_norm is not None:
+            n, _, h, w = deltas.shape
+            parts = deltas.reshape(n, self.anchors, 4, h, w)
+            sizes = self.size_norm(parts[:, :, 2:].reshape(n, self.anchors * 2, h, w)) * self.size_scale
+            deltas = torch.cat([parts[:, :, :2], sizes.reshape(n, self.anchors, 2, h, w)], dim=2).reshape(n, -1, h, w)
+        return LevelOutputs(self.cls_logits(self.cls_subnet(feature)), deltas, self.extreme_logits(reg))
 
 
 @dataclasses.dataclass
@@ -76,14 +92,24 @@ class RetinaOutputs:
 
 
 class RetinaNet(nn.Module):
-    def __init__(self, num_classes: int, depth: int, channels: int, anchors: list[list[list[float]]]):
-        """`anchors`: per level (P3 first), the (w, h) of its anchors; every level the same count."""
+    def __init__(self, num_classes: int, depth: int, channels: int, anchors: list[list[list[float]]],
+                 learned: bool = False):
+        """`anchors`: per level (P3 first), the (w, h) of its anchors, every level the same count; with
+        `learned`, where they start, and their logs are parameters (saved with the weights)."""
         super().__init__()
         self.num_classes = num_classes
         self.backbone = ResNet(depth)
         self.fpn = FPN(tuple(self.backbone.channels[1:]), channels)
-        self.head = RetinaHead(channels, num_classes, len(anchors[0]))
-        self.register_buffer("shapes", torch.tensor(anchors, dtype=torch.float32), persistent=False)
+        self.head = RetinaHead(channels, num_classes, len(anchors[0]), normalised_sizes=learned)
+        log_shapes = torch.tensor(anchors, dtype=torch.float32).log()
+        if learned:
+            self.log_shapes = nn.Parameter(log_shapes)
+        else:
+            self.register_buffer("log_shapes", log_shapes, persistent=False)
+
+    @property
+    def shapes(self) -> torch.Tensor:
+        return self.log_shapes.exp()
 
     def forward(self, images: torch.Tensor) -> RetinaOutputs:
         _, c3, c4, c5 = self.backbone(images)
@@ -133,21 +159,23 @@ def decode_boxes(anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
 
 
 # -- loss -------------------------------------------------------------------------------------------
-def retina_loss(outputs: RetinaOutputs, targets: list[Instances]) -> dict[str, torch.Tensor]:
+def retina_loss(outputs: RetinaOutputs, targets: list[Instances],
+                temperature: float | None = None) -> dict[str, torch.Tensor]:
     """Focal loss over the anchors not ignored, smooth L1 on the foreground's offsets and the extreme
-    fractions' cross-entropy, each summed over the images and divided by the foreground count."""
+    fractions' cross-entropy, each summed over the images and divided by the foreground count. With a
+    `temperature` (learned anchors), also the online clustering loss; the matching then uses the
+    anchors as they are, and the offsets' targets carry the gradient to them."""
     levels, shapes = outputs.levels, outputs.shapes
     device = levels[0].cls.device
     losses = {name: torch.zeros((), device=device) for name in ("cls", "box", "extreme")}
     foreground = torch.zeros((), device=device)
-    anchors_per_level = [level_anchors(*level.cls.shape[-2:], s, shape)
-                         for level, s, shape in zip(levels, STRIDES, shapes, strict=True)]
-    anchors = torch.cat(anchors_per_level)
+    anchors = torch.cat([level_anchors(*level.cls.shape[-2:], s, shape)
+                         for level, s, shape in zip(levels, STRIDES, shapes, strict=True)])
     count = shapes.shape[1]
     for n, target in enumerate(targets):
         cls, deltas, extremes = (torch.cat(parts) for parts in zip(*(level.rows(n, count) for level in levels),
                                                                     strict=True))
-        matched = match(anchors, target.boxes)
+        matched = match(anchors.detach(), target.boxes)
         positive, kept = matched >= 0, matched != IGNORED
         cls_target = torch.zeros_like(cls)
         cls_target[positive, target.labels[matched[positive]]] = 1.0
@@ -162,7 +190,27 @@ def retina_loss(outputs: RetinaOutputs, targets: list[Instances]) -> dict[str, t
             extremes[positive], fractions, reduction="none").mean(dim=1).sum()
         foreground = foreground + positive.sum()
     normaliser = foreground.clamp(min=1.0)
-    return {name: value / normaliser for name, value in losses.items()}
+    out = {name: value / normaliser for name, value in losses.items()}
+    if temperature is not None:
+        out["cluster"] = CLUSTER_WEIGHT * clustering_loss(torch.cat([t.boxes for t in targets]), shapes, temperature)
+    return out
+
+
+def clustering_loss(boxes: torch.Tensor, shapes: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Zhong et al.'s online clustering: each true shape's squared distance to every anchor in log
+    width and height, weighted by its soft assignment softmax(-distance / T) (held fixed, as k-means'
+    assignment step is); a hot T moves every anchor, a cold one only the nearest."""
+    if len(boxes) == 0:
+        return shapes.sum() * 0  # in the graph all the same (DistributedDataParallel)
+    sizes = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1.0).log()
+    distance = ((sizes[:, None, :] - shapes.reshape(-1, 2).log()[None, :, :]) ** 2).sum(dim=2)
+    weight = torch.softmax(-distance.detach() / temperature, dim=1)
+    return (weight * distance).sum(dim=1).mean()
+
+
+def temperature_at(share: float) -> float:
+    """The soft assignment's temperature: from WARM at the start down to COLD half way, then COLD."""
+    return WARM + (COLD - WARM) * min(1.0, share / 0.5)
 
 
 # -- decoding ---------------------------------------------------------------------------------------

@@ -125,6 +125,7 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
             model.train()
         state["history"].append(metrics)
         if group.main:
+            config = kind.trained_config(config, model)
             _save(out, config, model, optimiser, state)
             epoch_done(metrics)
         log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()  # None: nothing found

@@ -92,3 +92,28 @@ def test_kmeans_anchors_need_enough_distinct_boxes(tmp_path, capsys):
     assert main(["train", "--arch", "retinanet", "--data", str(labels), "--out", str(tmp_path / "run"),
                  "--epochs", "1", "--img-size", "64", "--anchors", "kmeans"]) == 2
     assert "--anchors kmeans: 45 anchors need at least 45 distinct box sizes" in capsys.readouterr().err
+
+
+def test_learned_anchors_move_toward_the_shapes_of_the_boxes(tmp_path):
+    from detectors.retinanet import clustering_loss, temperature_at
+    from detectors.train import Schedule, train
+    from tests.test_detector_train import photos
+
+    data = photos(tmp_path)  # squares of 32 and 40 px in 128 x 96 images
+    config = {"depth": 18, "img_size": 64, "classes": ["small", "large"], "channels": 16, "anchor_mode": "learned"}
+    config = RETINANET.completed({"arch": "retinanet", **config}, None)
+    out = tmp_path / "run"
+    train(RETINANET, data, out, config, Schedule(epochs=6, batch=2, lr=0.01), log=lambda line: None)
+    learned = np.array(json.loads((out / "config.json").read_text())["anchors"])
+    sides = np.log([[16.0, 16.0], [20.0, 20.0]])  # the squares at 64 px (half of 128)
+
+    def nearest(anchors):  # each box shape's log distance to its nearest anchor
+        return np.abs(np.log(anchors.reshape(-1, 2))[None] - sides[:, None]).sum(axis=2).min(axis=1)
+    assert (nearest(learned) < nearest(np.array(DEFAULT_ANCHORS))).all()
+    assert RETINANET.load(out).model.shapes.detach().numpy() == pytest.approx(learned, abs=0.01)
+    boxes = torch.tensor([[0.0, 0.0, 16.0, 16.0]])
+    shapes = torch.tensor([[[16.0, 16.0], [64.0, 64.0]]])
+    assert clustering_loss(boxes, shapes, temperature_at(1.0)) < 1e-3  # cold: only the nearest, at distance 0
+    far = 2 * np.log(4.0) ** 2  # the far anchor's squared log distance
+    warm = clustering_loss(boxes, shapes, temperature_at(0.0))  # T = 1: the far anchor is pulled too
+    assert float(warm) == pytest.approx(far * np.exp(-far) / (1 + np.exp(-far)), rel=1e-4)

@@ -81,6 +81,11 @@ class ModelKind:
         (RetinaNet's k-means anchors); `dataset`: the labels trained on, None for drawn samples alone."""
         return config
 
+    def trained_config(self, config: dict[str, Any], model: nn.Module) -> dict[str, Any]:
+        """The config as training has changed it, written with each checkpoint (RetinaNet's learned
+        anchors)."""
+        return config
+
     def synthetic(self, count: int) -> list | None:
         """Samples our code draws, for a run with few labels or none; None: this kind has none."""
         return None

@@ -1,7 +1,8 @@
 """RetinaNet as a model kind (network, targets, loss and decoding are in `detectors.retinanet`). Its
-anchors are config: `--anchors default` (3 scales x 3 ratios per level, the paper's) or `kmeans` (45
+anchors are config: `--anchors default` (3 scales x 3 ratios per level, the paper's), `kmeans` (45
 anchors fitted to the training boxes at the input size with the 1 - IoU distance, 9 per level from
-the smallest up), fixed once the run starts and written to config.json."""
+the smallest up), fixed once the run starts, or `learned` (from the default ones, trained with the
+network; config.json holds them as they are after each epoch)."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,12 +17,12 @@ from ..configs import Key, between
 from ..detection_data import DetectionSamples, collate
 from ..detections import Detections, Instances
 from ..fpn import STRIDES
-from ..retinanet import LevelOutputs, RetinaNet, RetinaOutputs, decode, retina_loss
+from ..retinanet import LevelOutputs, RetinaNet, RetinaOutputs, decode, retina_loss, temperature_at
 from .base import Option
 from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
 DEFAULT_ANCHORS = [[[round(w, 2), round(h, 2)] for w, h in level] for level in STANDARD["retinanet"]]
-ANCHOR_MODES = ("default", "kmeans")
+ANCHOR_MODES = ("default", "kmeans", "learned")
 
 
 def _anchor_list(value: Any) -> bool:
@@ -43,7 +44,8 @@ class TrainingStep(DetectorStep):
         images, targets = batch
         with torch.autocast("cuda", enabled=self.amp):
             outputs = self.model(images)
-        return retina_loss(in_full_precision(outputs), targets)
+        learned = isinstance(self.model.log_shapes, torch.nn.Parameter)
+        return retina_loss(in_full_precision(outputs), targets, temperature_at(share) if learned else None)
 
 
 def in_full_precision(outputs: RetinaOutputs) -> RetinaOutputs:
@@ -59,11 +61,12 @@ def decoded(outputs: RetinaOutputs, score_threshold: float) -> list[Detections]:
 class RetinaNetKind(DetectorKind):
     name, title = "retinanet", "a RetinaNet detector"
     keys = {**DETECTOR_KEYS, "channels": between(8, 1024, default=256), "anchors": ANCHORS,
-            "anchor_mode": Key("default or kmeans", lambda v: v in ANCHOR_MODES, "default")}
+            "anchor_mode": Key(" or ".join(ANCHOR_MODES), lambda v: v in ANCHOR_MODES, "default")}
     options = (IMG_SIZE,
                Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"),
-               Option("--anchors", "anchor_mode", "retinanet: default (3 scales x 3 ratios per level) or kmeans "
-                      "(45 fitted to the training boxes, 9 per level)", choices=ANCHOR_MODES, default="default"))
+               Option("--anchors", "anchor_mode", "default (3 scales x 3 ratios per level), kmeans (45 fitted to "
+                      "the training boxes, 9 per level) or learned (from the default ones, trained with the "
+                      "network)", choices=ANCHOR_MODES, default="default"))
     decode = staticmethod(decoded)
     step = TrainingStep
 
@@ -72,7 +75,7 @@ class RetinaNetKind(DetectorKind):
                 "anchor_mode": "default"}
 
     def completed(self, config: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]:
-        if config.get("anchor_mode") == "default":
+        if config.get("anchor_mode") in ("default", "learned"):
             return {**config, "anchors": DEFAULT_ANCHORS}
         if dataset is None:
             raise UserError("--anchors kmeans fits the anchors to labels: give --data")
@@ -85,7 +88,14 @@ class RetinaNetKind(DetectorKind):
         return {**config, "anchors": [np.round(level, 2).tolist() for level in by_level(fitted, len(STRIDES))]}
 
     def network(self, config: dict[str, Any]) -> RetinaNet:
-        return RetinaNet(len(config["classes"]), config["depth"], config["channels"], config["anchors"])
+        return RetinaNet(len(config["classes"]), config["depth"], config["channels"], config["anchors"],
+                         learned=config["anchor_mode"] == "learned")
+
+    def trained_config(self, config: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+        """Learned anchors as they are now, so that config.json always says what the model uses."""
+        if config["anchor_mode"] != "learned":
+            return config
+        return {**config, "anchors": np.round(model.shapes.detach().cpu().numpy(), 2).tolist()}
 
     def training_data(self, samples: list, config: dict[str, Any]):
         return DetectionSamples(samples, config["img_size"]), collate
