@@ -72,6 +72,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                         "pre-labelling makes them: mask AP (segm_ap, segm_ap50) against the true masks; "
                         f"{', '.join(METHODS)} (dextr needs --weights)")
     s.add_argument("--weights", type=Path, metavar="W", help="--masks dextr: " + BACKENDS["dextr"].weights)
+    _anchors_argument(s, "COCO's boxes")
     _device_argument(s)
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval)
@@ -90,6 +91,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
     s.add_argument("--images", choices=("todo", "all"), default="todo",
                    help="todo (default): images not marked done; all: every image")
     _mask_method_arguments(s, "the suggestions' masks, from their extreme points: ")
+    _anchors_argument(s, "the project's labels")
     _device_argument(s)
     s.set_defaults(run=cmd_prelabel)
 
@@ -280,10 +282,11 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 
     from .prelabel import MaskChoice, prelabel
 
-    predictor = load_detector(args.model, _device(args))
     masks = MaskChoice(args.method, _network(args))
     with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
         project.lock_for_labelling("annotator prelabel")
+        predictor = load_detector(args.model, _device(args),
+                                  _other_anchors(args, project.to_dataset() if args.anchors == "kmeans" else None))
         result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress,
                           masks)
     print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
@@ -322,8 +325,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.masks is None and args.weights is not None:
         raise UserError("--weights goes with --masks dextr")
     network = _network(args, "masks") if args.masks is not None else None
-    predictor = load_detector(args.model, _device(args))
     loaded = _read_coco(args.data, args.images, extremes=True)
+    predictor = load_detector(args.model, _device(args), _other_anchors(args, loaded.dataset))
     with TerminalProgress("evaluating") as progress:
         scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress, args.masks, network)
     if args.json:
@@ -337,6 +340,31 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if scores["extreme_error"] is not None:
         print(f"extreme points: {scores['extreme_error']:.1%} of the box side from the true ones on average "
               f"(the sides' midpoints: {scores['midpoint_error']:.1%})")
+
+
+def _anchors_argument(s: argparse.ArgumentParser, labels: str) -> None:
+    s.add_argument("--anchors", metavar="FILE|kmeans",
+                   help="retinanet: run with other anchors than the model's, without retraining: a file of "
+                        f"`annotator anchors --levels 5`, or kmeans (45 fitted to {labels}). A MetaAnchor model "
+                        "(trained with --anchors meta) takes any; the others take as many per level as they have")
+
+
+def _other_anchors(args: argparse.Namespace, dataset) -> list | None:
+    """The anchors --anchors asks for, per level; None: the model's own."""
+    if args.anchors is None:
+        return None
+    if args.anchors != "kmeans":
+        from .anchors import read_anchors
+
+        return [level.tolist() for level in read_anchors(Path(args.anchors))]
+    from detectors.kinds import kind_of
+
+    kind = kind_of(args.model)
+    config = kind.config_of(args.model)
+    fitted = kind.completed({**config, "anchor_mode": "kmeans"}, dataset)
+    if "anchors" not in fitted:
+        raise UserError(f"holds {kind.title}, which has no anchors: --anchors is for retinanet models", args.model)
+    return fitted["anchors"]
 
 
 def _device(args: argparse.Namespace) -> str:

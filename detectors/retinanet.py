@@ -14,7 +14,11 @@ their log widths and heights are parameters, moved by the regression loss throug
 log(w / a_w), log(h / a_h), and by an online clustering loss that pulls each anchor towards the true
 shapes softly assigned to it (softmax(-distance / T), T falling from 1 to 0.05 over the first half of
 the run); the head's dw, dh go through a batch norm without shift, so that their mean is left to the
-anchors."""
+anchors. Or MetaAnchor (Yang et al., NeurIPS 2018): the head's last layers are anchor functions, their
+weights made from each anchor's prior box b by a small generator, theta_b = theta* + W2 relu(W1 b),
+with b the log of the box's width and height over the level's standard anchor (4 strides square);
+trained on priors drawn around the anchors at every step, so that other anchors can be given when it
+runs, without retraining."""
 from __future__ import annotations
 
 import dataclasses
@@ -36,39 +40,72 @@ PRIOR = 0.01
 SMOOTH_L1_BETA = 1 / 9  # Detectron's RetinaNet
 LARGEST_SCALE = math.log(1000 / 16)  # dw, dh are clamped here before exp, as Detectron does
 CLUSTER_WEIGHT = 1.0
+STANDARD_SIDE = 4  # in strides: RetinaNet's anchor of scale 1 and ratio 1:1 (32 px on P3)
+PRIOR_JITTER = 0.5  # MetaAnchor's training priors: each side times exp(U(-0.5, 0.5)) around the anchors
 WARM, COLD = 1.0, 0.05  # the soft assignment's temperature at the start and from half way
 
 
 # -- model ------------------------------------------------------------------------------------------
+class AnchorFunction(nn.Module):
+    """MetaAnchor's generated last layer: a 3x3 conv with `outputs` channels per anchor, whose weights
+    for prior b are theta* + W2 relu(W1 b). W1 and W2 have no bias and W2 starts at zero, so the
+    standard anchor (b = 0) always gets theta*, and every anchor starts there."""
+
+    def __init__(self, channels: int, outputs: int, hidden: int = 64):
+        super().__init__()
+        self.shape = (outputs, channels, 3, 3)
+        self.weight = nn.Parameter(torch.randn(self.shape) * 0.01)  # theta*
+        self.bias = nn.Parameter(torch.zeros(outputs))
+        self.w1 = nn.Linear(2, hidden, bias=False)
+        self.w2 = nn.Linear(hidden, self.weight.numel() + outputs, bias=False)
+        nn.init.zeros_(self.w2.weight)
+
+    def weights(self, priors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """For A priors (A x 2), the conv's weight (A outputs, channels, 3, 3) and bias, anchor-major."""
+        residual = self.w2(F.relu(self.w1(priors)))
+        weight = self.weight[None] + residual[:, :self.weight.numel()].reshape(len(priors), *self.shape)
+        bias = self.bias[None] + residual[:, self.weight.numel():]
+        return weight.reshape(-1, *self.shape[1:]), bias.reshape(-1)
+
+    def forward(self, x: torch.Tensor, priors: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.weights(priors)
+        return F.conv2d(x, weight, bias, padding=1)
+
+
 class RetinaHead(nn.Module):
     """A classification and a regression subnet of 4 convs each, shared across levels; per anchor: C
-    class logits, 4 offsets, 4 extreme-point fractions."""
+    class logits, 4 offsets, 4 extreme-point fractions: from fixed convs, or from anchor functions
+    (`meta`) whose weights each level's priors make."""
 
-    def __init__(self, channels: int, num_classes: int, anchors: int, normalised_sizes: bool = False):
+    def __init__(self, channels: int, num_classes: int, anchors: int, normalised_sizes: bool = False,
+                 meta: bool = False):
         """`normalised_sizes`: dw and dh through a batch norm without shift (learned anchors)."""
         super().__init__()
         self.num_classes, self.anchors = num_classes, anchors
         self.size_norm = nn.BatchNorm2d(anchors * 2, affine=False) if normalised_sizes else None
         self.size_scale = nn.Parameter(torch.ones(anchors * 2, 1, 1)) if normalised_sizes else None
         self.cls_subnet, self.reg_subnet = tower(channels), tower(channels)
-        self.cls_logits = nn.Conv2d(channels, anchors * num_classes, 3, padding=1)
-        self.box_deltas = nn.Conv2d(channels, anchors * 4, 3, padding=1)
-        self.extreme_logits = nn.Conv2d(channels, anchors * 4, 3, padding=1)
+        layer = (lambda outputs: AnchorFunction(channels, outputs)) if meta else \
+            (lambda outputs: nn.Conv2d(channels, anchors * outputs, 3, padding=1))
+        self.cls_logits, self.box_deltas, self.extreme_logits = layer(num_classes), layer(4), layer(4)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, std=0.01)
                 nn.init.zeros_(m.bias)
         nn.init.constant_(self.cls_logits.bias, -math.log((1 - PRIOR) / PRIOR))
 
-    def forward(self, feature: torch.Tensor) -> LevelOutputs:
+    def forward(self, feature: torch.Tensor, priors: torch.Tensor | None = None) -> LevelOutputs:
+        """`priors`: with anchor functions, this level's (A x 2)."""
+        def last(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+            return layer(x) if priors is None else layer(x, priors)
         reg = self.reg_subnet(feature)
-        deltas = self.box_deltas(reg)
+        deltas = last(self.box_deltas, reg)
         if self.size_norm is not None:
             n, _, h, w = deltas.shape
             parts = deltas.reshape(n, self.anchors, 4, h, w)
             sizes = self.size_norm(parts[:, :, 2:].reshape(n, self.anchors * 2, h, w)) * self.size_scale
             deltas = torch.cat([parts[:, :, :2], sizes.reshape(n, self.anchors, 2, h, w)], dim=2).reshape(n, -1, h, w)
-        return LevelOutputs(self.cls_logits(self.cls_subnet(feature)), deltas, self.extreme_logits(reg))
+        return LevelOutputs(last(self.cls_logits, self.cls_subnet(feature)), deltas, last(self.extreme_logits, reg))
 
 
 @dataclasses.dataclass
@@ -93,14 +130,15 @@ class RetinaOutputs:
 
 class RetinaNet(nn.Module):
     def __init__(self, num_classes: int, depth: int, channels: int, anchors: list[list[list[float]]],
-                 learned: bool = False):
+                 learned: bool = False, meta: bool = False):
         """`anchors`: per level (P3 first), the (w, h) of its anchors, every level the same count; with
-        `learned`, where they start, and their logs are parameters (saved with the weights)."""
+        `learned`, where they start, and their logs are parameters (saved with the weights); with
+        `meta`, the head's last layers are made from them (and any others given to `forward`)."""
         super().__init__()
-        self.num_classes = num_classes
+        self.num_classes, self.meta = num_classes, meta
         self.backbone = ResNet(depth)
         self.fpn = FPN(tuple(self.backbone.channels[1:]), channels)
-        self.head = RetinaHead(channels, num_classes, len(anchors[0]), normalised_sizes=learned)
+        self.head = RetinaHead(channels, num_classes, len(anchors[0]), normalised_sizes=learned, meta=meta)
         log_shapes = torch.tensor(anchors, dtype=torch.float32).log()
         if learned:
             self.log_shapes = nn.Parameter(log_shapes)
@@ -111,9 +149,26 @@ class RetinaNet(nn.Module):
     def shapes(self) -> torch.Tensor:
         return self.log_shapes.exp()
 
-    def forward(self, images: torch.Tensor) -> RetinaOutputs:
+    def forward(self, images: torch.Tensor, shapes: torch.Tensor | None = None) -> RetinaOutputs:
+        """`shapes`: other anchors than the model's (L x A x 2), for anchor functions (MetaAnchor)."""
+        shapes = self.shapes if shapes is None else shapes
         _, c3, c4, c5 = self.backbone(images)
-        return RetinaOutputs([self.head(f) for f in self.fpn(c3, c4, c5)], self.shapes)
+        features = self.fpn(c3, c4, c5)
+        if not self.meta:
+            return RetinaOutputs([self.head(f) for f in features], shapes)
+        return RetinaOutputs([self.head(f, priors_of(level, stride)) for f, level, stride in
+                              zip(features, shapes, STRIDES, strict=True)], shapes)
+
+
+def priors_of(shapes: torch.Tensor, stride: int) -> torch.Tensor:
+    """MetaAnchor's b: the log of each anchor's width and height over the level's standard anchor."""
+    return (shapes / (STANDARD_SIDE * stride)).log()
+
+
+def jittered(shapes: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """MetaAnchor's training priors: every side of every anchor times exp(U(-j, j))."""
+    noise = torch.rand(shapes.shape, generator=generator) * 2 - 1
+    return shapes * (noise.to(shapes.device) * PRIOR_JITTER).exp()
 
 
 # -- targets ----------------------------------------------------------------------------------------

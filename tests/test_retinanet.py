@@ -117,3 +117,74 @@ def test_learned_anchors_move_toward_the_shapes_of_the_boxes(tmp_path):
     far = 2 * np.log(4.0) ** 2  # the far anchor's squared log distance
     warm = clustering_loss(boxes, shapes, temperature_at(0.0))  # T = 1: the far anchor is pulled too
     assert float(warm) == pytest.approx(far * np.exp(-far) / (1 + np.exp(-far)), rel=1e-4)
+
+
+def test_the_metaanchor_generator_gives_the_base_weights_for_the_standard_anchor():
+    from detectors.retinanet import AnchorFunction, priors_of
+
+    layer = AnchorFunction(8, 3)
+    torch.nn.init.normal_(layer.w2.weight)  # as if trained: other anchors get other weights
+    weight, bias = layer.weights(torch.zeros(1, 2))
+    assert torch.equal(weight, layer.weight) and torch.equal(bias, layer.bias)
+    other, _ = layer.weights(torch.tensor([[0.5, -0.3]]))
+    assert not torch.allclose(other, layer.weight)
+    priors = priors_of(torch.tensor([[32.0, 32.0], [64.0, 16.0]]), 8).numpy()
+    assert priors == pytest.approx(np.array([[0.0, 0.0], [np.log(2), np.log(0.5)]]))  # P3's standard: 32 px
+
+
+def test_training_priors_stay_within_the_jitter_around_the_anchors():
+    from detectors.retinanet import PRIOR_JITTER, jittered
+
+    shapes = torch.full((5, 9, 2), 40.0)
+    drawn = jittered(shapes, torch.Generator().manual_seed(0))
+    ratio = (drawn / shapes).log()
+    assert ratio.abs().max() <= PRIOR_JITTER and ratio.std() > 0.1
+
+
+def meta_run(tmp_path, capsys):
+    labels = labelled_photos(tmp_path, 4)
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "retinanet", "--data", str(labels), "--out", str(run), "--epochs", "1",
+                 "--img-size", "64", "--batch", "2", "--channels", "16", "--anchors", "meta"]) == 0
+    capsys.readouterr()
+    return labels, run
+
+
+def test_a_metaanchor_model_runs_with_the_anchors_of_a_file(tmp_path, capsys):
+    from annotator.anchors import written
+    from detectors.kinds import load_detector
+
+    labels, run = meta_run(tmp_path, capsys)
+    levels = [np.array([[12.0 * 2 ** k, 10.0 * 2 ** k], [20.0 * 2 ** k, 30.0 * 2 ** k]]) for k in range(5)]
+    anchors = tmp_path / "anchors.json"
+    anchors.write_text(written(levels, "json", 64))
+    predictor = load_detector(run, anchors=[level.tolist() for level in levels])
+    assert predictor.model.shapes.numpy() == pytest.approx(np.array(levels), rel=1e-5)  # 2 per level, not 9
+    assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", str(anchors), "--json"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["ap50"] <= 1
+    three = tmp_path / "three.json"
+    three.write_text(written(levels[:3], "json", 64))
+    assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", str(three)]) == 2
+    assert "RetinaNet has 5 levels (P3-P7), the anchors given have 3" in capsys.readouterr().err
+
+
+def test_a_fixed_anchor_model_takes_only_as_many_anchors_per_level_as_it_has(tmp_path, capsys):
+    from annotator.anchors import written
+
+    labels = labelled_photos(tmp_path, 4)
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "retinanet", "--data", str(labels), "--out", str(run), "--epochs", "1",
+                 "--img-size", "64", "--batch", "2", "--channels", "16"]) == 0
+    anchors = tmp_path / "anchors.json"
+    anchors.write_text(written([np.array([[10.0, 10.0], [20.0, 20.0]])] * 5, "json", 64))
+    assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", str(anchors)]) == 2
+    assert "trained with 9 anchors per level and takes no other number" in capsys.readouterr().err
+    nine = tmp_path / "nine.json"
+    nine.write_text(written([np.array([[8.0 + k, 9.0 + k] for k in range(9)])] * 5, "json", 64))
+    assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", str(nine), "--json"]) == 0
+    sapd = tmp_path / "sapd"
+    assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(sapd), "--epochs", "1",
+                 "--img-size", "64", "--batch", "2", "--channels", "16"]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--model", str(sapd), "--data", str(labels), "--anchors", str(nine)]) == 2
+    assert "--anchors is for retinanet models" in capsys.readouterr().err

@@ -33,9 +33,10 @@ def kind_of(directory: str | os.PathLike) -> ModelKind:
     return KINDS[arch]
 
 
-def load_detector(run: str | os.PathLike, device: str = "cpu"):
-    """The detector a training run wrote, ready to predict; a mask network is refused with what it is."""
+def load_detector(run: str | os.PathLike, device: str = "cpu", anchors: list | None = None):
+    """The detector a training run wrote, ready to predict (with `anchors`, per level, instead of its
+    own); a mask network is refused with what it is."""
     kind = kind_of(run)
     if kind.role is not Role.DETECTOR:
         raise UserError(f"holds a {shown(kind.name)} model ({kind.title}), not a detector", Path(run) / CONFIG)
-    return kind.load(run, device)
+    return kind.load(run, device, anchors)

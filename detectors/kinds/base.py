@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
-from converters import Dataset
+from converters import Dataset, UserError
 
 from ..checkpoints import CONFIG, load_matching, read_config
 from ..configs import Key, checked_config, read_model
@@ -81,6 +81,11 @@ class ModelKind:
         (RetinaNet's k-means anchors); `dataset`: the labels trained on, None for drawn samples alone."""
         return config
 
+    def anchored(self, config: dict[str, Any], anchors: list, weights: Path) -> dict[str, Any]:
+        """The config with other anchors to run with; only anchor-based kinds take them."""
+        raise UserError(f"holds {self.title}, which has no anchors: --anchors is for retinanet models",
+                        weights / CONFIG)
+
     def trained_config(self, config: dict[str, Any], model: nn.Module) -> dict[str, Any]:
         """The config as training has changed it, written with each checkpoint (RetinaNet's learned
         anchors)."""
@@ -122,8 +127,11 @@ class ModelKind:
         weights once."""
         return checked_config(read_config(weights), self, Path(weights) / CONFIG)
 
-    def load(self, weights: str | os.PathLike, device: str = "cpu"):
+    def load(self, weights: str | os.PathLike, device: str = "cpu", anchors: list | None = None):
+        """`anchors`: per level, (w, h) pairs to run with instead of the model's own (MetaAnchor)."""
         config, state = self.read(weights)
+        if anchors is not None:
+            config = self.anchored(config, anchors, Path(weights))
         model = self.build(config)
         load_matching(model, state, weights)
         return self.predictor(model, config, device)

@@ -1,10 +1,12 @@
 """RetinaNet as a model kind (network, targets, loss and decoding are in `detectors.retinanet`). Its
 anchors are config: `--anchors default` (3 scales x 3 ratios per level, the paper's), `kmeans` (45
 anchors fitted to the training boxes at the input size with the 1 - IoU distance, 9 per level from
-the smallest up), fixed once the run starts, or `learned` (from the default ones, trained with the
-network; config.json holds them as they are after each epoch)."""
+the smallest up), fixed once the run starts, `learned` (from the default ones, trained with the
+network; config.json holds them as they are after each epoch), or `meta` (MetaAnchor: trained on
+priors around the default ones, it runs with any anchors given to `load`, without retraining)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,12 +19,12 @@ from ..configs import Key, between
 from ..detection_data import DetectionSamples, collate
 from ..detections import Detections, Instances
 from ..fpn import STRIDES
-from ..retinanet import LevelOutputs, RetinaNet, RetinaOutputs, decode, retina_loss, temperature_at
+from ..retinanet import LevelOutputs, RetinaNet, RetinaOutputs, decode, jittered, retina_loss, temperature_at
 from .base import Option
 from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
 DEFAULT_ANCHORS = [[[round(w, 2), round(h, 2)] for w, h in level] for level in STANDARD["retinanet"]]
-ANCHOR_MODES = ("default", "kmeans", "learned")
+ANCHOR_MODES = ("default", "kmeans", "learned", "meta")
 
 
 def _anchor_list(value: Any) -> bool:
@@ -40,10 +42,17 @@ ANCHORS = Key(f"a list of {len(STRIDES)} levels, each the same number of [width,
 
 
 class TrainingStep(DetectorStep):
+    """With anchor functions (MetaAnchor), each step trains on priors drawn around the anchors."""
+
+    def __init__(self, model: RetinaNet, amp: bool, seed: int = 0):
+        super().__init__(model, amp)
+        self.priors = torch.Generator().manual_seed(seed)
+
     def forward(self, batch: tuple[torch.Tensor, list[Instances]], share: float) -> dict[str, torch.Tensor]:
         images, targets = batch
+        shapes = jittered(self.model.shapes, self.priors) if self.model.meta else None
         with torch.autocast("cuda", enabled=self.amp):
-            outputs = self.model(images)
+            outputs = self.model(images, shapes)
         learned = isinstance(self.model.log_shapes, torch.nn.Parameter)
         return retina_loss(in_full_precision(outputs), targets, temperature_at(share) if learned else None)
 
@@ -65,17 +74,17 @@ class RetinaNetKind(DetectorKind):
     options = (IMG_SIZE,
                Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"),
                Option("--anchors", "anchor_mode", "default (3 scales x 3 ratios per level), kmeans (45 fitted to "
-                      "the training boxes, 9 per level) or learned (from the default ones, trained with the "
-                      "network)", choices=ANCHOR_MODES, default="default"))
+                      "the training boxes, 9 per level), learned (from the default ones, trained with the "
+                      "network) or meta (MetaAnchor: anchor functions, run later with other anchors)",
+                      choices=ANCHOR_MODES, default="default"))
     decode = staticmethod(decoded)
-    step = TrainingStep
 
     def new_config(self, depth: int) -> dict[str, Any]:
         return {"arch": self.name, "depth": depth, "img_size": 384, "channels": 128, "anchors": DEFAULT_ANCHORS,
                 "anchor_mode": "default"}
 
     def completed(self, config: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]:
-        if config.get("anchor_mode") in ("default", "learned"):
+        if config.get("anchor_mode") in ("default", "learned", "meta"):
             return {**config, "anchors": DEFAULT_ANCHORS}
         if dataset is None:
             raise UserError("--anchors kmeans fits the anchors to labels: give --data")
@@ -89,7 +98,26 @@ class RetinaNetKind(DetectorKind):
 
     def network(self, config: dict[str, Any]) -> RetinaNet:
         return RetinaNet(len(config["classes"]), config["depth"], config["channels"], config["anchors"],
-                         learned=config["anchor_mode"] == "learned")
+                         learned=config["anchor_mode"] == "learned", meta=config["anchor_mode"] == "meta")
+
+    def training_step(self, model: torch.nn.Module, config: dict[str, Any], amp: bool, seed: int) -> TrainingStep:
+        return TrainingStep(model, amp, seed)
+
+    def anchored(self, config: dict[str, Any], anchors: list, weights: Path) -> dict[str, Any]:
+        """Any anchors for a MetaAnchor model; for the others, as many per level as it was trained with
+        (its last layers have one set of outputs per anchor)."""
+        levels = [np.asarray(level, float).reshape(-1, 2) for level in anchors]
+        if len(levels) != len(STRIDES):
+            raise UserError(f"--anchors: RetinaNet has {len(STRIDES)} levels (P3-P7), the anchors given have "
+                            f"{len(levels)}: write them with annotator anchors --levels {len(STRIDES)}")
+        counts = {len(level) for level in levels}
+        trained = len(config["anchors"][0])
+        if config["anchor_mode"] != "meta" and counts != {trained}:
+            raise UserError(f"--anchors: this model was trained with {trained} anchors per level and takes no "
+                            "other number (a MetaAnchor model, --anchors meta, takes any)", weights / "config.json")
+        if len(counts) != 1:
+            raise UserError("--anchors: every level needs the same number of anchors")
+        return {**config, "anchors": [level.tolist() for level in levels]}
 
     def trained_config(self, config: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
         """Learned anchors as they are now, so that config.json always says what the model uses."""
