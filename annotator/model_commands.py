@@ -325,8 +325,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if args.masks is None and args.weights is not None:
         raise UserError("--weights goes with --masks dextr")
     network = _network(args, "masks") if args.masks is not None else None
-    loaded = _read_coco(args.data, args.images, extremes=True)
-    predictor = load_detector(args.model, _device(args), _other_anchors(args, loaded.dataset))
+    loaded = _read_coco(args.data, args.images, extremes=True) if args.anchors == "kmeans" else None
+    predictor = load_detector(args.model, _device(args), _other_anchors(args, loaded.dataset if loaded else None))
+    loaded = loaded or _read_coco(args.data, args.images, extremes=True)
     with TerminalProgress("evaluating") as progress:
         scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress, args.masks, network)
     if args.json:

@@ -100,16 +100,21 @@ def kmeans(wh: np.ndarray, k: int, seed: int = 0, iterations: int = 300) -> np.n
     for _ in range(1, k):  # k-means++: each next centre drawn with probability ~ distance^2
         d = (1 - wh_iou(distinct, centres).max(axis=1)) ** 2
         centres = np.vstack([centres, distinct[rng.choice(len(distinct), p=d / d.sum())]])
+    points = wh.astype(np.float32)  # half the memory traffic of the N x k IoU each round
+    centres = centres.astype(np.float32)
     assigned = None
     for _ in range(iterations):
-        iou = wh_iou(wh, centres)
+        iou = wh_iou(points, centres)
         now = iou.argmax(axis=1)
         if assigned is not None and (now == assigned).all():
             break
         assigned = now
-        for j in range(k):
-            members = wh[assigned == j]
-            centres[j] = members.mean(axis=0) if len(members) else wh[iou.max(axis=1).argmin()]
+        counts = np.bincount(assigned, minlength=k)
+        sums = np.stack([np.bincount(assigned, points[:, side], minlength=k) for side in (0, 1)], axis=1)
+        centres = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        if (counts == 0).any():
+            centres[counts == 0] = points[iou.max(axis=1).argmin()]
+    centres = centres.astype(float)
     return centres[np.argsort(centres.prod(axis=1))]
 
 

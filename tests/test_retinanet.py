@@ -162,6 +162,8 @@ def test_a_metaanchor_model_runs_with_the_anchors_of_a_file(tmp_path, capsys):
     assert predictor.model.shapes.numpy() == pytest.approx(np.array(levels), rel=1e-5)  # 2 per level, not 9
     assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", str(anchors), "--json"]) == 0
     assert 0 <= json.loads(capsys.readouterr().out)["ap50"] <= 1
+    assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", "kmeans"]) == 2  # on its 4 boxes
+    assert "--anchors kmeans: 45 anchors need at least 45 distinct box sizes" in capsys.readouterr().err
     three = tmp_path / "three.json"
     three.write_text(written(levels[:3], "json", 64))
     assert main(["eval", "--model", str(run), "--data", str(labels), "--anchors", str(three)]) == 2
