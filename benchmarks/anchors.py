@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -121,8 +122,10 @@ def rows(args: argparse.Namespace, name: str, train: Path, held: Path, images: P
     runs |= {"sapd": ("sapd", []), "extremenet": ("extremenet", [])}
     for row, (arch, extra) in runs.items():
         run = out / row
-        annotator("train", "--arch", arch, "--data", str(train), "--images", str(images), "--out", str(run),
-                  "--minutes", str(args.minutes), "--device", "cpu", *extra)
+        if args.rows is None or row in args.rows:
+            shutil.rmtree(run, ignore_errors=True)
+            annotator("train", "--arch", arch, "--data", str(train), "--images", str(images), "--out", str(run),
+                      "--minutes", str(args.minutes), "--device", "cpu", *extra)
         scores = json.loads(annotator("eval", "--model", str(run), "--data", str(held), "--images", str(images),
                                       "--json"))
         steps = json.loads((run / "metrics.json").read_text())[-1]["steps"]
@@ -159,6 +162,8 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="also train and score the detectors")
     parser.add_argument("--minutes", type=float, default=5.0, help="CPU minutes per detector row")
     parser.add_argument("--out", type=Path, default=Path("runs/anchors"))
+    parser.add_argument("--rows", nargs="+", help="train only these rows again (e.g. retinanet-meta); the others "
+                                                  "are scored as an earlier run in --out left them")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     fruits_train, fruits_held = split(args.out)

@@ -42,6 +42,7 @@ LARGEST_SCALE = math.log(1000 / 16)  # dw, dh are clamped here before exp, as De
 CLUSTER_WEIGHT = 1.0
 STANDARD_SIDE = 4  # in strides: RetinaNet's anchor of scale 1 and ratio 1:1 (32 px on P3)
 PRIOR_JITTER = 0.5  # MetaAnchor's training priors: each side times exp(U(-0.5, 0.5)) around the anchors
+RESIDUAL_SCALE = 0.01  # the generator's output, in units of the last layers' initial weights
 WARM, COLD = 1.0, 0.05  # the soft assignment's temperature at the start and from half way
 
 
@@ -49,7 +50,10 @@ WARM, COLD = 1.0, 0.05  # the soft assignment's temperature at the start and fro
 class AnchorFunction(nn.Module):
     """MetaAnchor's generated last layer: a 3x3 conv with `outputs` channels per anchor, whose weights
     for prior b are theta* + W2 relu(W1 b). W1 and W2 have no bias and W2 starts at zero, so the
-    standard anchor (b = 0) always gets theta*, and every anchor starts there."""
+    standard anchor (b = 0) always gets theta*, and every anchor starts there. The generator's output is
+    in units of the weights' own scale (`RESIDUAL_SCALE`, their initial spread): unscaled, each step of
+    the optimiser on W2 moved every generated weight by several times that spread, and the regression
+    diverged in the first minute (boxes of height 0, on fruits_nuts)."""
 
     def __init__(self, channels: int, outputs: int, hidden: int = 64):
         super().__init__()
@@ -62,7 +66,7 @@ class AnchorFunction(nn.Module):
 
     def weights(self, priors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """For A priors (A x 2), the conv's weight (A outputs, channels, 3, 3) and bias, anchor-major."""
-        residual = self.w2(F.relu(self.w1(priors)))
+        residual = self.w2(F.relu(self.w1(priors))) * RESIDUAL_SCALE
         weight = self.weight[None] + residual[:, :self.weight.numel()].reshape(len(priors), *self.shape)
         bias = self.bias[None] + residual[:, self.weight.numel():]
         return weight.reshape(-1, *self.shape[1:]), bias.reshape(-1)

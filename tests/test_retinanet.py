@@ -190,3 +190,20 @@ def test_a_fixed_anchor_model_takes_only_as_many_anchors_per_level_as_it_has(tmp
     capsys.readouterr()
     assert main(["eval", "--model", str(sapd), "--data", str(labels), "--anchors", str(nine)]) == 2
     assert "--anchors is for retinanet models" in capsys.readouterr().err
+
+
+def test_an_optimiser_step_on_the_generator_moves_the_weights_about_as_much_as_one_on_the_base():
+    """Unscaled, W2's step moved every generated weight by ten times the base weights' step, and
+    MetaAnchor's regression diverged within a minute on fruits_nuts."""
+    from detectors.retinanet import AnchorFunction
+
+    torch.manual_seed(0)
+    layer = AnchorFunction(16, 4)
+    priors = torch.tensor([[0.5, -0.3], [-0.4, 0.6]])
+    before_base, (before, _) = layer.weight.detach().clone(), (w.detach().clone() for w in layer.weights(priors))
+    optimiser = torch.optim.AdamW(layer.parameters(), lr=1e-3)
+    layer(torch.randn(1, 16, 8, 8), priors).square().mean().backward()
+    optimiser.step()
+    moved = (layer.weights(priors)[0].detach() - before).abs().max()
+    base_moved = (layer.weight.detach() - before_base).abs().max()
+    assert moved < 2 * base_moved

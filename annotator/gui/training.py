@@ -79,11 +79,16 @@ class TrainDialog(QDialog):
             self.imagenet.setCurrentIndex(2)
 
     def request(self, project: Path, out: Path) -> TrainingRequest:
+        """On the GPU when there is one, in mixed precision there."""
+        from detectors.device import default_device
+
         choice = self.imagenet.currentIndex()
         weights = {0: None, 1: Path("imagenet"), 2: Path(self.weights.text()) if self.weights.text() else None}[choice]
+        device = default_device()
         return TrainingRequest(self.kind.currentText(), out, data=project, minutes=self.minutes.value(),
                                depth=int(self.backbone.currentText().removeprefix("resnet")),
-                               backbone_weights=weights, hold_out=HOLD_OUT)
+                               backbone_weights=weights, hold_out=HOLD_OUT, device=device,
+                               amp=device.startswith("cuda"))
 
 
 class TrainingJob(QObject):
