@@ -36,8 +36,12 @@ class Run:
         trained = f"{self.images} images" if self.images is not None else "images unknown"
         if self.held_out:
             trained += f" (+{self.held_out} held out)"
-        scores = ", ".join(f"{k} {v:.3f}" for k, v in self.scores.items() if v is not None and k in SHOWN_SCORES)
+        scores = self.scores_text()
         return f"{self.kind}  {self.when}\n{trained}, {self.epochs} epochs" + (f", {scores}" if scores else "")
+
+    def scores_text(self) -> str:
+        """The last epoch's held-out scores worth showing: "ap50 0.500, ap 0.310"."""
+        return ", ".join(f"{k} {v:.3f}" for k, v in self.scores.items() if v is not None and k in SHOWN_SCORES)
 
 
 def runs_folder(project: Path) -> Path:

@@ -96,6 +96,7 @@ class TrainingJob(QObject):
     `ended` once it has exited, with `outcome` saying how: "finished", "stopped", or what went wrong."""
 
     changed = Signal()
+    epoch = Signal()  # an epoch's checkpoint and metrics.png are written: the curves are read once then
     ended = Signal()
 
     def __init__(self, parent: QObject | None = None):
@@ -155,6 +156,7 @@ class TrainingJob(QObject):
                 self._first = (time.monotonic(), self.share)
         elif key == "epoch":
             self.history.append(value)
+            self.epoch.emit()
         elif key == "line":
             self.line = value
         elif key == "error":

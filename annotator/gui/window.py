@@ -41,7 +41,7 @@ from ..prelabel import PrelabelResult, prelabel_project
 from ..progress import clock_text
 from ..ranking import RankResult, rank_project
 from ..recent import recent_projects
-from ..runs import MASK_KINDS, SHOWN_SCORES, read_run
+from ..runs import MASK_KINDS, read_run
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
 from ..store import Project
@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.docks["Attributes"] = self._dock("Attributes", self.attributes, Qt.RightDockWidgetArea)
         self.training = TrainingJob(self)  # one run at a time, in a process of its own
         self.training.changed.connect(self._training_changed)
+        self.training.epoch.connect(lambda: self.training_panel.show_curves(self.training.run / "metrics.png"))
         self.training.ended.connect(self._training_ended)
         self.training_panel = TrainingPanel()
         self.training_panel.stop.connect(self.training.stop)
@@ -527,8 +528,6 @@ class MainWindow(QMainWindow):
         self.train_bar.setFormat(f"training {job.kind} %p%" + (f", {clock_text(left)} left" if left is not None
                                                                else ""))
         self.training_panel.title.setText(f"{job.kind}: {job.run.name}\n{job.line}")
-        if job.history and (job.run / "metrics.png").is_file():
-            self.training_panel.show_curves(job.run / "metrics.png")
 
     def _training_ended(self) -> None:
         """Say how it ended; a finished run is offered for use at once."""
@@ -536,9 +535,7 @@ class MainWindow(QMainWindow):
         self.train_bar.hide()
         self._show_runs()
         done = job.outcome == "finished"
-        last = job.history[-1] if job.history else {}
-        scores = ", ".join(f"{k.removeprefix('val_')} {v:.3f}" for k, v in last.items()
-                           if k.removeprefix("val_") in SHOWN_SCORES and v is not None)
+        scores = read_run(job.run).scores_text()
         said = {"finished": f"training {job.kind} finished" + (f" (held-out {scores})" if scores else "")
                             + f": {job.run}",
                 "stopped": f"training stopped after {len(job.history)} epochs of this go; Resume goes on from "
