@@ -20,7 +20,7 @@
 Runs with Qt's offscreen platform (no screen needed), so painting is Qt's raster engine, as on a
 laptop without GPU compositing. Prints median and 95th percentile of each.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--runs 30]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_latency.py [--runs 30] [--only clicks] [--photo [JPG]]
 """
 from __future__ import annotations
 
@@ -48,8 +48,12 @@ from annotator.store import Project  # noqa: E402
 from annotator.training import TrainingRequest  # noqa: E402
 from annotator.training_process import command  # noqa: E402
 from converters import Annotation, ExtremePoints, Source  # noqa: E402
+from converters.formats import read_dataset  # noqa: E402
+from converters.images import read_image_size  # noqa: E402
+from converters.masks import extreme_points_from_polygons  # noqa: E402
 
 WIDTH, HEIGHT = 6000, 4000
+FRUITS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fruits_nuts"
 
 
 def make_images(folder: Path, n: int) -> list[str]:
@@ -134,19 +138,45 @@ def crowded(app: QApplication, window: MainWindow, runs: int) -> dict[str, list[
     return times
 
 
+#: The synthetic image's object: four clicks (top, left, bottom, right) and a correction point inside.
 CLICKS = [(3000, 1000), (2000, 2000), (3100, 3000), (4000, 1900)]
+INSIDE = (3000, 2100)
+Target = tuple[list[tuple[float, float]], tuple[float, float]]
 
 
-def clicking(app: QApplication, window: MainWindow, project: Project, runs: int) -> tuple[list, list, list]:
-    """4th click to box, and to the backend's mask, then a correction click to its mask again (ms)."""
+def photo_images(folder: Path, photo: Path, coco: Path, n: int) -> tuple[list[str], list[Target]]:
+    """A real photo scaled to WIDTH px wide, and its ground-truth objects' extreme points scaled alike."""
+    dataset = read_dataset(coco, "coco", photo.parent, extremes=False).dataset
+    [image] = [im for im in dataset.images if im.file_name == photo.name]
+    pixels = cv2.imread(str(photo))
+    scale = WIDTH / pixels.shape[1]
+    big = cv2.resize(pixels, (WIDTH, round(pixels.shape[0] * scale)), interpolation=cv2.INTER_CUBIC)
+    names = [f"photo_{i}.jpg" for i in range(n)]
+    for name in names:
+        cv2.imwrite(str(folder / name), big, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    targets = []
+    for ann in dataset.annotations:
+        e = extreme_points_from_polygons(ann.polygons) if ann.image_id == image.id else None
+        if e is not None:
+            b = e.box
+            targets.append(([(x * scale, y * scale) for x, y in (e.top, e.left, e.bottom, e.right)],
+                            ((b.x + b.w / 2) * scale, (b.y + b.h / 2) * scale)))
+    return names, targets
+
+
+def clicking(app: QApplication, window: MainWindow, project: Project, runs: int,
+             targets: list[Target]) -> tuple[list, list, list]:
+    """4th click to box, and to the backend's mask, then a correction click to its mask again (ms),
+    going round the targets."""
     viewport = window.canvas.viewport()
     backend = window.settings.mask_method
     click_ms, mask_ms, fix_ms = [], [], []
-    for _ in range(runs):
-        for x, y in CLICKS[:3]:
+    for run in range(runs):
+        clicks, inside = targets[run % len(targets)]
+        for x, y in clicks[:3]:
             QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier, window.canvas.mapFromScene(QPointF(x, y)))
         start = time.perf_counter()
-        QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier, window.canvas.mapFromScene(QPointF(*CLICKS[3])))
+        QTest.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier, window.canvas.mapFromScene(QPointF(*clicks[3])))
         viewport.repaint()
         click_ms.append((time.perf_counter() - start) * 1000)
         assert len(project.annotations(1)) == 1
@@ -156,7 +186,7 @@ def clicking(app: QApplication, window: MainWindow, project: Project, runs: int)
         viewport.repaint()
         mask_ms.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
-        QTest.mouseClick(viewport, Qt.LeftButton, Qt.ShiftModifier, window.canvas.mapFromScene(QPointF(3000, 2100)))
+        QTest.mouseClick(viewport, Qt.LeftButton, Qt.ShiftModifier, window.canvas.mapFromScene(QPointF(*inside)))
         while window.masks.busy():
             app.processEvents()
         app.processEvents()
@@ -193,14 +223,22 @@ def training(folder: Path):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--only", choices=("clicks",), help="only the clicks and masks on an empty image, alone")
+    ap.add_argument("--photo", type=Path, nargs="?", const=FRUITS / "images" / "0.jpg",
+                    help=f"a real photo scaled to {WIDTH} px wide instead of the synthetic texture, clicked on "
+                         "its ground-truth objects (default: a fruits_nuts photo)")
+    ap.add_argument("--coco", type=Path, default=FRUITS / "trainval.json", help="the photo's ground truth")
     args = ap.parse_args()
     app = QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["ANNOTATOR_CONFIG_DIR"] = str(folder)  # the default settings, not the user's
-        names = make_images(folder, 8)  # more than the window keeps decoded (3)
+        if args.photo:  # more images than the window keeps decoded (3)
+            names, targets = photo_images(folder, args.photo, args.coco, 8)
+        else:
+            names, targets = make_images(folder, 8), [(CLICKS, INSIDE)]
         project = Project.create(folder / "p.sqlite", folder)
-        project.add_images([(n, WIDTH, HEIGHT) for n in names])
+        project.add_images([(n, *read_image_size(folder / n)) for n in names])
         project.add_category("object")
         window = MainWindow(project)
         window.resize(1600, 1000)
@@ -208,28 +246,28 @@ def main() -> None:
         app.processEvents()
 
         backend = window.settings.mask_method
-        click_ms, mask_ms, fix_ms = clicking(app, window, project, args.runs)
-        with training(folder):
-            busy_click_ms, busy_mask_ms, _ = clicking(app, window, project, args.runs)
-
-        switch_ms, cold_ms = [], []
-        rows = walk(len(names), 2 * args.runs)  # always to a neighbour, as D and A go
-        for row in rows[:args.runs]:
-            time.sleep(1.0)  # the person labels for a while: the neighbours are decoded meanwhile
-            switch_ms.append(switch_to(window, row))
-        for row in rows[args.runs:]:  # straight on, with no time for the next image to be decoded
-            cold_ms.append(switch_to(window, row))
-        window.mask_method.setCurrentText("octagon")  # the crowd's masks stay as they are
-        crowds = {}
-        for n, row in ((40, 6), (1000, 7)):
-            crowd(project, window.images.records[row].id, n)
-            window.images.setCurrentRow(row)
-            app.processEvents()
-            crowds[n] = crowded(app, window, args.runs)
+        click_ms, mask_ms, fix_ms = clicking(app, window, project, args.runs, targets)
+        busy_click_ms, busy_mask_ms, switch_ms, cold_ms, crowds = [], [], [], [], {}
+        if args.only != "clicks":
+            with training(folder):
+                busy_click_ms, busy_mask_ms, _ = clicking(app, window, project, args.runs, targets)
+            rows = walk(len(names), 2 * args.runs)  # always to a neighbour, as D and A go
+            for row in rows[:args.runs]:
+                time.sleep(1.0)  # the person labels for a while: the neighbours are decoded meanwhile
+                switch_ms.append(switch_to(window, row))
+            for row in rows[args.runs:]:  # straight on, with no time for the next image to be decoded
+                cold_ms.append(switch_to(window, row))
+            window.mask_method.setCurrentText("octagon")  # the crowd's masks stay as they are
+            for n, row in ((40, 6), (1000, 7)):
+                crowd(project, window.images.records[row].id, n)
+                window.images.setCurrentRow(row)
+                app.processEvents()
+                crowds[n] = crowded(app, window, args.runs)
         window.close()
         project.close()
 
-    print(f"{WIDTH}x{HEIGHT} images; {platform.machine()}, {os.cpu_count()} cores, Python "
+    what = f"{args.photo.name} at {WIDTH} px wide" if args.photo else f"{WIDTH}x{HEIGHT} synthetic images"
+    print(f"{what}; {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, Qt offscreen; {args.runs} runs each")
     print("| what | median | p95 | goal |")
     print("| --- | ---: | ---: | ---: |")
@@ -240,8 +278,12 @@ def main() -> None:
                                (f"correction click to the {backend} mask painted", fix_ms, "< 150 ms"),
                                ("image switch after 1 s on the image (prefetched)", switch_ms, "< 50 ms"),
                                ("image switch straight away (still decoding)", cold_ms, "")):
+        if not values:
+            continue
         median, p95 = percentiles(values)
         print(f"| {what} | {median:.1f} ms | {p95:.1f} ms | {goal} |")
+    if not crowds:
+        return
     print()
     print("| on an image with | 40 objects: median | p95 | 1,000 objects: median | p95 | 1,000 / 40 | goal |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

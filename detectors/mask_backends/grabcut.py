@@ -26,7 +26,11 @@ MARGIN = 0.3
 MIN_MARGIN = 8
 #: The crop is shrunk so that its longer side is at most this many pixels; the mask is scaled back.
 WORK_SIZE = 200
+#: At most this many rounds of GrabCut (colour models, then the cut); it stops sooner once a round
+#: changes fewer than CONVERGED of the crop's pixels. Each round's cut is most of the time, and on a
+#: 24-megapixel photo the second round usually changes a few pixels in 40,000.
 ITERATIONS = 4
+CONVERGED = 0.001
 #: As a share of the crop's longer side: the radius of the disc around each click, and how far inside
 #: the first outline, that are clamped to foreground (with the skeleton).
 SURE_SHARE = 0.03
@@ -73,9 +77,7 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
 
     if not np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
         return np.zeros((height, width), dtype=bool)  # the object fills the image: no background to model
-    background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
-    cv2.grabCut(crop, labels, None, background, foreground, ITERATIONS, cv2.GC_INIT_WITH_MASK)
-    work_mask = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
+    work_mask = _cut(crop, labels)
     work_mask = _parts_touching(work_mask, labels == cv2.GC_FGD)
 
     if scale < 1:
@@ -84,6 +86,19 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
     mask = np.zeros((height, width), dtype=bool)
     mask[y0:y1, x0:x1] = work_mask[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] > 0
     return mask
+
+
+def _cut(crop: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """GrabCut's rounds on `labels` (changed in place) until they settle; the foreground as 0/1."""
+    background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.grabCut(crop, labels, None, background, foreground, 1, cv2.GC_INIT_WITH_MASK)
+    foreground_now = (labels & 1).astype(np.uint8)  # GC_FGD and GC_PR_FGD are the odd labels
+    for _ in range(ITERATIONS - 1):
+        cv2.grabCut(crop, labels, None, background, foreground, 1, cv2.GC_EVAL)
+        before, foreground_now = foreground_now, (labels & 1).astype(np.uint8)
+        if np.count_nonzero(before != foreground_now) <= CONVERGED * labels.size:
+            break
+    return foreground_now
 
 
 def _click_pixel(point: tuple[float, float], box: tuple[int, int, int, int]) -> tuple[int, int]:
