@@ -25,6 +25,7 @@ from torch import nn
 from converters import Box, Correction, ExtremePoints
 
 from .backbones import ResNet
+from .device import fast_layout, inference_precision
 
 RELAX = 50
 SIGMA = 10.0
@@ -175,9 +176,10 @@ class DextrPredictor:
     correction points in, one mask per object out, the objects run as one batch."""
 
     def __init__(self, model: DextrNet, crop: int, device: str | torch.device = "cpu"):
-        self.model = model.to(device).eval()
-        self.crop = crop
         self.device = torch.device(device)
+        self.layout = fast_layout(self.device)
+        self.model = model.to(self.device, memory_format=self.layout).eval()
+        self.crop = crop
         self.inputs = model.conv1.in_channels
 
     @torch.inference_mode()
@@ -188,8 +190,9 @@ class DextrPredictor:
         corrections = corrections or [()] * len(extremes)
         batch = np.stack([crop_input(image, e, self.crop, c, self.inputs)
                           for e, c in zip(extremes, corrections, strict=True)]).transpose(0, 3, 1, 2)
-        logits = self.model(torch.from_numpy(np.ascontiguousarray(batch)).to(self.device))
-        logits = F.interpolate(logits, size=(self.crop, self.crop), mode="bilinear", align_corners=True)
+        with inference_precision(self.device):
+            logits = self.model(torch.from_numpy(batch).to(self.device, torch.float32, memory_format=self.layout))
+        logits = F.interpolate(logits.float(), size=(self.crop, self.crop), mode="bilinear", align_corners=True)
         probabilities = torch.sigmoid(logits)[:, 0].float().cpu().numpy()
         height, width = image.shape[:2]
         return [paste_mask(p, e, height, width) for p, e in zip(probabilities, extremes, strict=True)]
