@@ -5,16 +5,17 @@ labels are never touched (suggestions live apart and only a person accepts them)
 has already suggested on are skipped, so a stopped run resumes. Qt-free: the app can run it in a worker."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from converters import Annotation, ImageStatus, Source
+from converters import Annotation, ImageRecord, ImageStatus, Source
 from converters.images import ImageFolder
 from converters.progress import Progress, no_progress
-from detectors.images import read_rgb
+from detectors.images import read_ahead, read_rgb, shrink_for
 from detectors.mask_backends import Network
 
 from .masking import make_mask, with_made_mask, with_octagon
@@ -53,7 +54,10 @@ class MaskChoice:
 
 
 def prelabel(project: Project, predictor: Predictor, model: str, min_score: float = MIN_SCORE, which: str = "todo",
-             progress: Progress = no_progress, masks: MaskChoice = MaskChoice()) -> PrelabelResult:
+             progress: Progress = no_progress, masks: MaskChoice = MaskChoice(), ahead: int = 2,
+             shrunk: bool = True) -> PrelabelResult:
+    """`ahead`: photos decoded in a thread ahead of the network (0: each when its turn comes); `shrunk`:
+    with octagon masks, photos decoded only as large as the network needs (the default)."""
     if which not in ("todo", "all"):
         raise ValueError("which must be 'todo' or 'all'")
     images = [im for im in project.images()
@@ -63,30 +67,38 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
     folder = ImageFolder(project.image_root)
     result = PrelabelResult()
     progress(0, len(images))
-    for k, record in enumerate(images, 1):
-        progress(k - 1, len(images))
+    todo = []
+    for record in images:
         if record.id in done_before:
             result.skipped += 1
-            continue
-        path = folder.find(record.file_name)
-        if path is None:
+        elif (path := folder.find(record.file_name)) is None:
             result.missing_images.append(record.file_name)
-            continue
-        image = read_rgb(path)
-        found = predictor(image, score_threshold=min_score)
-        suggestions = []
-        for points, score, label in zip(found.extreme_points(), found.scores.tolist(), found.labels.tolist(),
-                                        strict=True):
-            name = predictor.classes[label]
-            if name not in categories:
-                categories[name] = project.add_category(name).id
-            if points is None:
-                continue
-            suggestions.append(Annotation.from_extreme(0, record.id, categories[name], points,
-                                                       source=Source.MODEL, score=score))
-        project.add_suggestions([masks.given(image, s) for s in suggestions], model=model)
-        result.images += 1
-        result.suggestions += len(suggestions)
+        else:
+            todo.append((record, path))
+    passed = len(images) - len(todo)
+    shrink = shrunk and masks.method == "octagon"  # a backend that follows the image needs all its pixels
+
+    def read(job: tuple[ImageRecord, Path]) -> np.ndarray:
+        record, path = job
+        return read_rgb(path, shrink_for(record.width, record.height, predictor.size) if shrink else 1)
+
+    with contextlib.closing(read_ahead(todo, read, ahead)) as decoded:
+        for k, ((record, _), image) in enumerate(zip(todo, decoded, strict=True)):
+            progress(passed + k, len(images))
+            found = predictor(image, min_score, (record.width, record.height))
+            suggestions = []
+            for points, score, label in zip(found.extreme_points(), found.scores.tolist(), found.labels.tolist(),
+                                            strict=True):
+                name = predictor.classes[label]
+                if name not in categories:
+                    categories[name] = project.add_category(name).id
+                if points is None:
+                    continue
+                suggestions.append(Annotation.from_extreme(0, record.id, categories[name], points,
+                                                           source=Source.MODEL, score=score))
+            project.add_suggestions([masks.given(image, s) for s in suggestions], model=model)
+            result.images += 1
+            result.suggestions += len(suggestions)
     progress(len(images), len(images))
     return result
 

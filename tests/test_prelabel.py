@@ -17,8 +17,14 @@ FOUND = torch.tensor([[[60.0, 25.0], [35.0, 50.0], [60.0, 75.0], [85.0, 50.0]]])
 
 class FindsTheDisc:
     classes = ["disc"]
+    size = 50  # the long side its network sees
 
-    def __call__(self, image: np.ndarray, score_threshold: float = 0.05) -> Detections:
+    def __init__(self):
+        self.seen: list[tuple[tuple[int, ...], tuple[int, int] | None]] = []
+
+    def __call__(self, image: np.ndarray, score_threshold: float = 0.05,
+                 original: tuple[int, int] | None = None) -> Detections:
+        self.seen.append((image.shape, original))
         return Detections(torch.tensor([[35.0, 25.0, 85.0, 75.0]]), torch.tensor([0.9]), torch.tensor([0]), FOUND)
 
 
@@ -54,3 +60,13 @@ def test_without_a_backend_chosen_a_suggestion_gets_the_octagon_which_the_window
         assert suggestion.attributes["mask_method"] == "octagon"
         assert suggestion.polygons == [suggestion.extreme.octagon()]
         assert needs_mask(project.accept_suggestion(suggestion.id), "grabcut")
+
+
+def test_with_octagons_the_detector_sees_a_shrunk_decode_and_the_suggestions_stay_in_the_photos_pixels(tmp_path):
+    project, _ = project_with_the_disc(tmp_path)
+    finds = FindsTheDisc()
+    with project:
+        prelabel(project, finds, "m")
+        assert finds.seen == [((50, 60, 3), (120, 100))]  # 120 px // 2 still covers the 50 the network sees
+        prelabel(project, grabcut := FindsTheDisc(), "m2", masks=MaskChoice("grabcut"))
+        assert grabcut.seen == [((100, 120, 3), (120, 100))]  # GrabCut follows every pixel of the photo

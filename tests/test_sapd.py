@@ -1,9 +1,11 @@
 """SAPD: anchor points, target assignment on hand-made boxes, extreme points through the head's
 fractions, decoding, and the loss falling on a tiny synthetic set."""
+import numpy as np
 import pytest
 import torch
 
-from detectors.detections import Instances
+from detectors.detections import Detections, Instances
+from detectors.predictor import Predictor
 from detectors.sapd import (
     EPSILON,
     SAPD,
@@ -147,3 +149,13 @@ def test_a_pretrained_backbone_keeps_its_batch_norm_statistics_while_a_head_lear
     head_norms = [m for m in dextr.layer5.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert not dextr.layer1[0].bn1.training and head_norms and all(m.training for m in head_norms)
     assert ResNet(18).train().bn1.training
+
+
+def test_detections_on_a_shrunk_decode_are_given_in_the_original_photos_pixels():
+    found = Detections(torch.tensor([[10.0, 20.0, 30.0, 40.0]]), torch.tensor([0.9]), torch.tensor([0]),
+                       torch.tensor([[[20.0, 20.0], [10.0, 30.0], [20.0, 40.0], [30.0, 30.0]]]))
+    predictor = Predictor(torch.nn.Identity(), ["thing"], 64, lambda outputs, threshold: [found], amp=False)
+    full = predictor(np.zeros((96, 128, 3), np.uint8))
+    half = predictor(np.zeros((48, 64, 3), np.uint8), original=(128, 96))
+    assert torch.allclose(full.boxes, half.boxes) and torch.allclose(full.extremes, half.extremes)
+    assert full.boxes.tolist() == [[20.0, 40.0, 60.0, 80.0]]  # 128 px seen at 64: twice the network's pixels

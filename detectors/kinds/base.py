@@ -17,6 +17,7 @@ from converters import Dataset, UserError
 
 from ..checkpoints import CONFIG, load_matching, read_config
 from ..configs import Key, checked_config, read_model
+from ..device import fast_layout
 
 
 class Role(enum.StrEnum):
@@ -134,7 +135,7 @@ class ModelKind:
             config = self.anchored(config, anchors, Path(weights))
         model = self.build(config)
         load_matching(model, state, weights)
-        return self.predictor(model, config, device)
+        return self.predictor(model.to(memory_format=fast_layout(torch.device(device))), config, device)
 
     def start_from(self, model: nn.Module, weights: Path) -> None:
         """Training from a model of this kind instead of from scratch."""
