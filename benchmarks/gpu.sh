@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 DEVICE=cuda
 TINY=()
 PYTHON=${PYTHON:-python3}
-MISSING=(pycocotools==2.0.10 shapely==2.1.2 orjson==3.11.5 imagesize==1.4.1)
+MISSING=(pycocotools==2.0.11 shapely==2.2.0 orjson==3.13.0 imagesize==2.0.1)
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) DEVICE=$2; shift 2 ;;
@@ -36,7 +36,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 status=0
 
 echo "== the tests that need CUDA"
-"$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$OUT/tests.txt" || status=1
+CUDA_TESTS_ON=$DEVICE "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$OUT/tests.txt" || status=1
 
 echo "== speed"
 "$PYTHON" benchmarks/gpu_speed.py --device "$DEVICE" "${TINY[@]}" --out "$OUT/speed.md" || status=1
@@ -44,7 +44,7 @@ echo "== speed"
 echo "== torchrun, 1 process ($([ "$DEVICE" = cuda ] && echo NCCL || echo gloo))"
 rm -rf /tmp/gpu-torchrun
 "$PYTHON" -m torch.distributed.run --standalone --nproc-per-node 1 -m annotator train --arch sapd \
-  --data assets/sample/labels.json --out /tmp/gpu-torchrun --epochs 2 --batch 2 --img-size 256 \
+  --data assets/sample/labels.json --images assets/sample/images --out /tmp/gpu-torchrun --epochs 2 --batch 2 --img-size 256 \
   --device "$DEVICE" $([ "$DEVICE" = cuda ] && echo --amp) 2>&1 | tee "$OUT/torchrun.txt" || status=1
 grep -q '"epoch": 2' /tmp/gpu-torchrun/metrics.json && echo "torchrun: 2 epochs written" | tee -a "$OUT/torchrun.txt" \
   || { echo "torchrun: no second epoch in metrics.json" | tee -a "$OUT/torchrun.txt"; status=1; }

@@ -16,7 +16,7 @@ from .masks import (
     Polygons,
     Rle,
     extreme_points_from_mask,
-    extreme_points_from_polygons,
+    extreme_points_of_many,
     rle_bbox,
     rle_to_mask,
     valid_polygons,
@@ -71,13 +71,13 @@ def checked(make: Make, file: Any, place: str) -> Make:
 
 def derive_extremes(ds: Dataset, report: Report | None = None) -> None:
     """Give each masked object without extreme points (crowd regions aside) the ones its mask defines."""
-    derived = 0
-    for a in ds.annotations:
-        if a.extreme is None and a.shape is Shape.REGION and not a.iscrowd:
-            if a.polygons:
-                a.extreme = extreme_points_from_polygons(a.polygons)
-            elif a.rle is not None:
-                a.extreme = extreme_points_from_mask(rle_to_mask(a.rle))
-            derived += a.extreme is not None
+    without = [a for a in ds.annotations if a.extreme is None and a.shape is Shape.REGION and not a.iscrowd]
+    outlined = [a for a in without if a.polygons]
+    for a, extreme in zip(outlined, extreme_points_of_many([a.polygons for a in outlined]), strict=True):
+        a.extreme = extreme
+    for a in without:
+        if not a.polygons and a.rle is not None:
+            a.extreme = extreme_points_from_mask(rle_to_mask(a.rle))
+    derived = sum(a.extreme is not None for a in without)
     if report is not None:
         report.add(DERIVED, derived)

@@ -6,10 +6,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from converters import ExtremePoints, UserError
+from converters.masks import EXTREME_BAND
 from converters.masks import (
     compress_rle,
     extreme_points_from_mask,
     extreme_points_from_polygons,
+    extreme_points_of_many,
     has_bridge,
     mask_to_polygons,
     mask_to_rle,
@@ -161,3 +163,31 @@ def test_areas_rasterised_together_equal_each_one_alone(polygons):
 def test_areas_of_more_polygons_than_a_uint8_counts():
     squares = [[i % 30, 0, i % 30 + 10, 0, i % 30 + 10, 10, i % 30, 10] for i in range(600)]
     assert polygon_areas(squares, 30, 40) == [100.0] * 600
+
+
+def one_object_at_a_time(polygons: list[list[float]]) -> ExtremePoints | None:
+    """ExtremeNet's rule written plainly: within 2 % of each side, the middle of the vertices there."""
+    vertices = [(p[k], p[k + 1]) for p in polygons if len(p) >= 6 and len(p) % 2 == 0 for k in range(0, len(p), 2)]
+    if not vertices:
+        return None
+    xs, ys = [x for x, _ in vertices], [y for _, y in vertices]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    if x0 == x1 or y0 == y1:
+        return None
+
+    def mid(values: list[float]) -> float:
+        return (min(values) + max(values)) / 2
+    return ExtremePoints(top=(mid([x for x, y in vertices if y <= y0 + EXTREME_BAND * (y1 - y0)]), y0),
+                         left=(x0, mid([y for x, y in vertices if x <= x0 + EXTREME_BAND * (x1 - x0)])),
+                         bottom=(mid([x for x, y in vertices if y >= y1 - EXTREME_BAND * (y1 - y0)]), y1),
+                         right=(x1, mid([y for x, y in vertices if x >= x1 - EXTREME_BAND * (x1 - x0)])))
+
+
+coordinate = st.one_of(st.integers(-5, 50), st.floats(-5, 50, allow_nan=False).map(lambda v: round(v, 2)))
+polygon = st.lists(coordinate, min_size=0, max_size=14)
+
+
+@given(st.lists(st.lists(polygon, max_size=3), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_all_objects_at_once_give_each_objects_points_as_one_at_a_time(objects):
+    assert extreme_points_of_many(objects) == [one_object_at_a_time(polygons) for polygons in objects]
