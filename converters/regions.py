@@ -73,7 +73,7 @@ def derive_extremes(ds: Dataset, report: Report | None = None) -> None:
     """Give each masked object without extreme points (crowd regions aside) the ones its mask defines."""
     without = [a for a in ds.annotations if a.extreme is None and a.shape is Shape.REGION and not a.iscrowd]
     outlined = [a for a in without if a.polygons]
-    for a, extreme in zip(outlined, extreme_points_of_many([a.polygons for a in outlined]), strict=True):
+    for a, extreme in zip(outlined, extreme_points_of_many([a.polygons or [] for a in outlined]), strict=True):
         a.extreme = extreme
     for a in without:
         if not a.polygons and a.rle is not None:

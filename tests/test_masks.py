@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from converters import ExtremePoints, UserError
-from converters.masks import EXTREME_BAND
 from converters.masks import (
+    EXTREME_BAND,
     compress_rle,
     extreme_points_from_mask,
     extreme_points_from_polygons,
