@@ -44,6 +44,10 @@ STANDARD_SIDE = 4  # in strides: RetinaNet's anchor of scale 1 and ratio 1:1 (32
 PRIOR_JITTER = 0.5  # MetaAnchor's training priors: each side times exp(U(-0.5, 0.5)) around the anchors
 RESIDUAL_SCALE = 0.01  # the generator's output, in units of the last layers' initial weights
 WARM, COLD = 1.0, 0.05  # the soft assignment's temperature at the start and from half way
+#: The learned anchor shapes' learning rate as a multiple of the weights': Adam moves a parameter by
+#: about one rate per step, and a log side must travel some 1.4 (a 1:2 anchor to a 1:8 rod) in the few
+#: hundred steps of a CPU run; at the weights' rate it moved 0.3 at most.
+ANCHOR_RATE = 20.0
 
 
 # -- model ------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from .kinds.base import ModelKind, Validator
 
 RESUME_STATE = "training_state.pt"
 #: Optimisers by name, over the parameters that train.
-OPTIMISERS: dict[str, Callable[[list[nn.Parameter], float], torch.optim.Optimizer]] = {
+OPTIMISERS: dict[str, Callable[[list[dict[str, Any]], float], torch.optim.Optimizer]] = {
     "adamw": lambda params, lr: torch.optim.AdamW(params, lr=lr, weight_decay=1e-4),
     "adam": lambda params, lr: torch.optim.Adam(params, lr=lr, weight_decay=1e-4),
     "sgd": lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4),
@@ -82,7 +82,9 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     amp = amp and on_gpu
     memory_format = torch.channels_last if on_gpu else torch.contiguous_format
     model.to(device, memory_format=memory_format).train()
-    optimiser = OPTIMISERS[plan.optimiser]([p for p in model.parameters() if p.requires_grad], plan.lr)
+    groups = [{"params": params, "factor": factor, **({} if factor == 1.0 else {"weight_decay": 0.0})}
+              for params, factor in kind.parameter_groups(model) if params]
+    optimiser = OPTIMISERS[plan.optimiser](groups, plan.lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     dataset, collate = kind.training_data(samples, config)
     data = loader(dataset, plan.batch, group, workers, seed, collate)
@@ -101,7 +103,7 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
             if share >= 1:
                 break
             for param_group in optimiser.param_groups:
-                param_group["lr"] = plan.lr * kind.rate(share)
+                param_group["lr"] = plan.lr * kind.rate(share) * param_group["factor"]
             parts = step(kind.to_device(batch, device, memory_format), share)
             loss = sum(parts.values())
             optimiser.zero_grad(set_to_none=True)

@@ -207,3 +207,18 @@ def test_an_optimiser_step_on_the_generator_moves_the_weights_about_as_much_as_o
     moved = (layer.weights(priors)[0].detach() - before).abs().max()
     base_moved = (layer.weight.detach() - before_base).abs().max()
     assert moved < 2 * base_moved
+
+
+def test_the_learned_anchor_shapes_train_at_their_own_rate_and_everything_else_at_the_runs():
+    from detectors.retinanet import ANCHOR_RATE
+
+    config = RETINANET.completed({**RETINANET.new_config(18), "classes": ["a"], "channels": 16,
+                                  "anchor_mode": "learned"}, None)
+    model = RETINANET.build(config)
+    groups = RETINANET.parameter_groups(model)
+    assert [factor for _, factor in groups] == [1.0, ANCHOR_RATE]
+    assert groups[1][0] == [model.log_shapes]
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert sorted(id(p) for params, _ in groups for p in params) == sorted(trainable)
+    fixed = RETINANET.build({**config, "anchor_mode": "default"})
+    assert RETINANET.parameter_groups(fixed)[1][0] == []  # default anchors are no parameter

@@ -105,6 +105,12 @@ class ModelKind:
         it, so it sees every parameter the loss uses. `share`: how far the run is, 0 to 1."""
         raise NotImplementedError
 
+    def parameter_groups(self, model: nn.Module) -> list[tuple[list[nn.Parameter], float]]:
+        """The trainable parameters, in groups with a factor on the run's learning rate: a kind whose few
+        parameters live on another scale than the weights (RetinaNet's learned anchor shapes) gives them
+        their own."""
+        return [([p for p in model.parameters() if p.requires_grad], 1.0)]
+
     def to_device(self, batch: Any, device: str, memory_format: torch.memory_format) -> Any:
         raise NotImplementedError
 

@@ -19,7 +19,16 @@ from ..configs import Key, between
 from ..detection_data import DetectionSamples, collate
 from ..detections import Detections, Instances
 from ..fpn import STRIDES
-from ..retinanet import LevelOutputs, RetinaNet, RetinaOutputs, decode, jittered, retina_loss, temperature_at
+from ..retinanet import (
+    ANCHOR_RATE,
+    LevelOutputs,
+    RetinaNet,
+    RetinaOutputs,
+    decode,
+    jittered,
+    retina_loss,
+    temperature_at,
+)
 from .base import Option
 from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
@@ -99,6 +108,11 @@ class RetinaNetKind(DetectorKind):
     def network(self, config: dict[str, Any]) -> RetinaNet:
         return RetinaNet(len(config["classes"]), config["depth"], config["channels"], config["anchors"],
                          learned=config["anchor_mode"] == "learned", meta=config["anchor_mode"] == "meta")
+
+    def parameter_groups(self, model: torch.nn.Module) -> list[tuple[list[torch.nn.Parameter], float]]:
+        shapes = [p for name, p in model.named_parameters() if name == "log_shapes"]
+        rest = [p for name, p in model.named_parameters() if p.requires_grad and name != "log_shapes"]
+        return [(rest, 1.0), (shapes, ANCHOR_RATE)]
 
     def training_step(self, model: torch.nn.Module, config: dict[str, Any], amp: bool, seed: int) -> TrainingStep:
         return TrainingStep(model, amp, seed)
