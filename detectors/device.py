@@ -22,22 +22,25 @@ def native_bf16() -> bool:
     return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
 
-def inference_precision(device: torch.device) -> contextlib.AbstractContextManager:
-    """Autocast for a network's forward pass at inference: float16 on a GPU, bfloat16 on a CPU that has
-    it natively, float32 otherwise. On fruits_nuts DEXTR light went from 70 to 40 ms per object with
-    bfloat16 and channels-last, mean IoU 0.9182 -> 0.9181 (benchmarks/README.md)."""
+def reduced_dtype(device: torch.device) -> torch.dtype | None:
+    """The dtype a network infers in on `device`: float16 on a GPU, bfloat16 on a CPU that has it
+    natively; None for float32. On fruits_nuts DEXTR light went from 70 to 40 ms per object in
+    bfloat16 with channels-last, mean IoU 0.9182 -> 0.9181 (benchmarks/README.md)."""
     if os.environ.get(PRECISION_VARIABLE, "") == "full":
-        return contextlib.nullcontext()
+        return None
     if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
+        return torch.float16
     if device.type == "cpu" and native_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+        return torch.bfloat16
+    return None
+
+
+def inference_precision(device: torch.device) -> contextlib.AbstractContextManager:
+    """Autocast in `reduced_dtype` for a network's forward pass at inference."""
+    dtype = reduced_dtype(device)
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
 def fast_layout(device: torch.device) -> torch.memory_format:
     """Channels-last where autocast runs: oneDNN's and cuDNN's reduced-precision convolutions want it."""
-    if os.environ.get(PRECISION_VARIABLE, "") == "full":
-        return torch.contiguous_format
-    return torch.channels_last if device.type == "cuda" or (device.type == "cpu" and native_bf16()) \
-        else torch.contiguous_format
+    return torch.channels_last if reduced_dtype(device) is not None else torch.contiguous_format

@@ -156,3 +156,19 @@ def test_a_mask_network_trained_from_the_window_becomes_the_mask_backend_if_the_
     QTest.mouseClick(window.offer.button(QMessageBox.Yes), Qt.LeftButton)
     assert window.mask_method.currentText() == "dextr"
     assert window.settings.weights["dextr"] == str(window.training.run)
+
+
+def test_the_train_dialog_offers_a_kinds_word_choices_and_the_run_gets_them(window, qtbot, tmp_path):
+    QTest.keyClick(window, Qt.Key_T, Qt.ControlModifier)
+    dialog = window.train_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.kind.setCurrentText("sapd")
+    assert dialog.choices == {} and dialog._choice_rows.isHidden()
+    dialog.kind.setCurrentText("retinanet")
+    anchors = dialog.choices["anchor_mode"]
+    assert [anchors.itemText(k) for k in range(anchors.count())] == ["default", "kmeans", "learned", "meta"]
+    assert anchors.currentText() == "default" and not dialog._choice_rows.isHidden()
+    anchors.setCurrentText("learned")
+    request = dialog.request(window.project.path, tmp_path / "run")
+    assert request.kind == "retinanet" and request.options == {"anchor_mode": "learned"}
+    dialog.reject()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QProcess, Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -31,6 +32,9 @@ from ..runs import Run, list_runs, new_run
 from ..training import TrainingRequest
 from ..training_process import command, read_event
 
+if TYPE_CHECKING:  # the kinds load torch; the window passes their options when the dialog opens
+    from detectors.kinds import Option
+
 BACKBONES = ("resnet18", "resnet34", "resnet50")
 IMAGENET = ("none (train from scratch)", "torchvision's ImageNet file (downloaded once, checked)", "a file...")
 #: The share of the done images held back to validate on.
@@ -40,17 +44,26 @@ LOG_FILE = "training.log"
 
 
 class TrainDialog(QDialog):
-    """What to train: the kind, the minutes, the backbone and its ImageNet weights."""
+    """What to train: the kind and its word choices (RetinaNet's anchors), the minutes, the backbone and
+    its ImageNet weights. `kinds`: each kind's name and its options that take a word."""
 
-    def __init__(self, parent: QWidget, kinds: list[str], done: int, minutes: float = 10.0):
+    def __init__(self, parent: QWidget, kinds: dict[str, list[Option]], done: int, minutes: float = 10.0):
         super().__init__(parent)
         self.setWindowTitle("Train")
         form = QFormLayout(self)
         form.addRow(QLabel(f"Trains on the {done} images marked done, holding back {HOLD_OUT:.0%} of them to "
                            "validate on after every epoch. Labelling goes on meanwhile."))
+        self.kinds = kinds
         self.kind = QComboBox()
-        self.kind.addItems(kinds)
+        self.kind.addItems(list(kinds))
         form.addRow("Model kind", self.kind)
+        self.choices: dict[str, QComboBox] = {}  # the chosen kind's word options, by config key
+        self._choice_rows = QWidget()
+        self._choice_form = QFormLayout(self._choice_rows)
+        self._choice_form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self._choice_rows)
+        self.kind.currentTextChanged.connect(self._show_choices)
+        self._show_choices(self.kind.currentText())
         self.minutes = QDoubleSpinBox(minimum=0.05, maximum=24 * 60, decimals=2, value=minutes, suffix=" min")
         form.addRow("Time budget", self.minutes)
         self.backbone = QComboBox()
@@ -72,6 +85,19 @@ class TrainDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def _show_choices(self, kind: str) -> None:
+        while self._choice_form.rowCount():
+            self._choice_form.removeRow(0)
+        self.choices = {}
+        for option in self.kinds.get(kind, []):
+            combo = QComboBox()
+            combo.addItems(list(option.choices))
+            combo.setCurrentText(str(option.default))
+            combo.setToolTip(option.help)
+            self._choice_form.addRow(option.flag.removeprefix("--").replace("-", " ").capitalize(), combo)
+            self.choices[option.key] = combo
+        self._choice_rows.setVisible(bool(self.choices))
+
     def _browse(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, "ImageNet weights", "", "PyTorch weights (*.pth *.pt)")
         if chosen:
@@ -87,6 +113,7 @@ class TrainDialog(QDialog):
         device = default_device()
         return TrainingRequest(self.kind.currentText(), out, data=project, minutes=self.minutes.value(),
                                depth=int(self.backbone.currentText().removeprefix("resnet")),
+                               options={key: combo.currentText() for key, combo in self.choices.items()},
                                backbone_weights=weights, hold_out=HOLD_OUT, device=device,
                                amp=device.startswith("cuda"))
 

@@ -487,7 +487,8 @@ class MainWindow(QMainWindow):
             return
         from detectors.kinds import KINDS  # loads torch: only when it is needed
 
-        kinds = [name for name in KINDS if (name in MASK_KINDS) == masks]
+        kinds = {name: [o for o in kind.options if o.choices] for name, kind in KINDS.items()
+                 if (name in MASK_KINDS) == masks}
         self.train_dialog = TrainDialog(self, kinds, done)
         self.train_dialog.accepted.connect(self._start_training)
         self.train_dialog.open()
