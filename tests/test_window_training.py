@@ -163,12 +163,16 @@ def test_the_train_dialog_offers_a_kinds_word_choices_and_the_run_gets_them(wind
     dialog = window.train_dialog
     qtbot.waitUntil(dialog.isVisible)
     dialog.kind.setCurrentText("sapd")
-    assert dialog.choices == {} and dialog._choice_rows.isHidden()
+    rows = dialog.layout().rowCount()
+    assert dialog.choices == {}
     dialog.kind.setCurrentText("retinanet")
     anchors = dialog.choices["anchor_mode"]
     assert [anchors.itemText(k) for k in range(anchors.count())] == ["default", "kmeans", "learned", "meta"]
-    assert anchors.currentText() == "default" and not dialog._choice_rows.isHidden()
+    assert anchors.currentText() == "default" and dialog.layout().rowCount() == rows + 1
+    assert dialog.layout().labelForField(anchors).text() == "Anchors"
     anchors.setCurrentText("learned")
     request = dialog.request(window.project.path, tmp_path / "run")
     assert request.kind == "retinanet" and request.options == {"anchor_mode": "learned"}
+    dialog.kind.setCurrentText("extremenet")
+    assert dialog.choices == {} and dialog.layout().rowCount() == rows
     dialog.reject()

@@ -57,11 +57,8 @@ class TrainDialog(QDialog):
         self.kind = QComboBox()
         self.kind.addItems(list(kinds))
         form.addRow("Model kind", self.kind)
-        self.choices: dict[str, QComboBox] = {}  # the chosen kind's word options, by config key
-        self._choice_rows = QWidget()
-        self._choice_form = QFormLayout(self._choice_rows)
-        self._choice_form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self._choice_rows)
+        self.choices: dict[str, QComboBox] = {}  # the chosen kind's word options, by config key, as rows here
+        self._form, self._choices_at = form, form.rowCount()
         self.kind.currentTextChanged.connect(self._show_choices)
         self._show_choices(self.kind.currentText())
         self.minutes = QDoubleSpinBox(minimum=0.05, maximum=24 * 60, decimals=2, value=minutes, suffix=" min")
@@ -86,17 +83,16 @@ class TrainDialog(QDialog):
         form.addRow(buttons)
 
     def _show_choices(self, kind: str) -> None:
-        while self._choice_form.rowCount():
-            self._choice_form.removeRow(0)
+        for combo in self.choices.values():
+            self._form.removeRow(combo)
         self.choices = {}
-        for option in self.kinds.get(kind, []):
+        for row, option in enumerate(self.kinds.get(kind, []), self._choices_at):
             combo = QComboBox()
             combo.addItems(list(option.choices))
             combo.setCurrentText(str(option.default))
             combo.setToolTip(option.help)
-            self._choice_form.addRow(option.flag.removeprefix("--").replace("-", " ").capitalize(), combo)
+            self._form.insertRow(row, option.flag.removeprefix("--").replace("-", " ").capitalize(), combo)
             self.choices[option.key] = combo
-        self._choice_rows.setVisible(bool(self.choices))
 
     def _browse(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, "ImageNet weights", "", "PyTorch weights (*.pth *.pt)")
