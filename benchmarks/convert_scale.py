@@ -3,11 +3,11 @@
 Generates (fixed seed) a COCO instances file like a real export: polygons, boxes and areas, no
 extreme points, with every image on disk (hard links to a few copies of one small JPEG, so image
 sizes can be read).
-Then times our conversions in this process and, when `--datumaro PYTHON` names an interpreter with
-datumaro installed (its own environment), the same conversions there. Both write the images beside a
+Then times our conversions, each in a process of its own, and, when `--datumaro PYTHON` names an
+interpreter with datumaro installed (its own environment), the same conversions there. Both write the images beside a
 YOLO dataset (we hard-link them, datumaro copies them): YOLO's coordinates are normalised, so a reader
-needs each image's size. Prints one table with the ratio theirs / ours. Peak memory is the process's
-maximum resident set size (for datumaro, its process's VmHWM).
+needs each image's size. Prints one table with the ratio theirs / ours. Peak memory is each conversion's
+process's high-water mark of resident memory (VmHWM), ours and datumaro's alike.
 
     python -m venv /tmp/dm && /tmp/dm/bin/pip install datumaro     # once, apart from ours
     python benchmarks/convert_scale.py [--images 100000] [--per-image 10] [--keep DIR] [--datumaro /tmp/dm/bin/python]
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import random
-import resource
+import re
 import shutil
 import subprocess
 import sys
@@ -78,13 +79,20 @@ def generate(folder: Path, n_images: int, per_image: int, seed: int = 0) -> Path
     return path
 
 
-def ours(src: Path, out: Path, fmt: str, images: Path | None = None) -> float:
+def ours(src: Path, out: Path, fmt: str, images: Path | None = None) -> tuple[float, float]:
+    """(seconds, peak GiB) of one conversion in a fresh process, so that each has its own peak."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(convert, (src, out, fmt, images))
+
+
+def convert(src: Path, out: Path, fmt: str, images: Path | None) -> tuple[float, float]:
     """As `annotator convert` runs: extreme points derived only for a target that holds them."""
     os.sync()  # earlier writes are flushed first, not charged to this conversion
     start = time.perf_counter()
     loaded = read_dataset(src, None, images, Report(), extremes=Content.EXTREME_POINTS in FORMATS[fmt].holds)
     write_dataset(loaded.dataset, out, fmt, Report(), image_root=loaded.image_root)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return seconds, int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 2**20
 
 
 def theirs(python: str, src: Path, src_fmt: str, out: Path, out_fmt: str) -> tuple[float, float]:
@@ -117,10 +125,6 @@ def floor(coco: Path, folder: Path, n_files: int) -> tuple[float, float]:
     return parse, write
 
 
-def peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=100_000)
@@ -136,12 +140,8 @@ def main() -> None:
         print(f"generated {coco} ({coco.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
     for old in ("yolo", "coco_back.json", "dm_yolo", "dm_coco", "floor"):
         shutil.rmtree(folder / old, ignore_errors=True) if not old.endswith(".json") else None
-    rows = []
-    to_yolo = ours(coco, folder / "yolo", "yolo", folder / "images")
-    mem_yolo = peak_gib()
-    rows.append(["COCO -> YOLO", to_yolo, mem_yolo])
-    to_coco = ours(folder / "yolo", folder / "coco_back.json", "coco")
-    rows.append(["YOLO -> COCO", to_coco, peak_gib()])
+    rows = [["COCO -> YOLO", *ours(coco, folder / "yolo", "yolo", folder / "images")],
+            ["YOLO -> COCO", *ours(folder / "yolo", folder / "coco_back.json", "coco")]]
     if args.datumaro:
         # datumaro's COCO importer wants its own layout: annotations/instances_<subset>.json + images/<subset>
         dm_src = folder / "dm_src"
@@ -155,7 +155,7 @@ def main() -> None:
     n = args.images * args.per_image
     print(f"\n{args.images} images, {n} annotations; {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    head = "| conversion | ours | peak memory (ours, cumulative) |"
+    head = "| conversion | ours | our peak memory |"
     print(head + (" datumaro | datumaro peak memory | datumaro / ours |" if args.datumaro else ""))
     print("|" + " --- |" * (6 if args.datumaro else 3))
     for row in rows:

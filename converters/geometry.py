@@ -45,7 +45,7 @@ def fmt_number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Box:
     """An axis-aligned box as COCO writes it: top-left corner, width, height."""
 
@@ -71,7 +71,7 @@ class Box:
         return x0, y0, x1, y1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Correction:
     """A correction point a person adds to an object after its extreme clicks: the mask must hold it
     (`foreground`) or must not. The mask backends take them with the clicks."""
@@ -84,7 +84,7 @@ class Correction:
         return box.x <= self.x <= box.x + box.w and box.y <= self.y <= box.y + box.h
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExtremePoints:
     """The top-, left-, bottom- and right-most points of one object, checked to agree with each other."""
 
@@ -168,7 +168,8 @@ class ExtremePoints:
         """Points known to agree, built without the checks: validated when stored (the project store's
         rows) or consistent by construction (derived from an outline). A million labels must not pay twice."""
         obj = object.__new__(cls)
-        obj.__dict__.update(top=top, left=left, bottom=bottom, right=right)
+        for name, value in (("top", top), ("left", left), ("bottom", bottom), ("right", right)):
+            object.__setattr__(obj, name, value)
         return obj
 
     @classmethod

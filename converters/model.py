@@ -45,7 +45,7 @@ class ImageStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass
+@dataclass(slots=True)
 class Category:
     id: int
     name: str
@@ -53,7 +53,7 @@ class Category:
     supercategory: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ImageRecord:
     id: int
     file_name: str  # relative to the dataset's image folder, '/'-separated
@@ -63,7 +63,7 @@ class ImageRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Annotation:
     """One object. `box` always holds; it follows the extreme points whenever they are set.
 

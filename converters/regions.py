@@ -69,12 +69,17 @@ def checked(make: Make, file: Any, place: str) -> Make:
     return make
 
 
+_PASS = 50_000  # objects per numpy pass: fast as one pass, and its arrays stay small beside a million objects
+
+
 def derive_extremes(ds: Dataset, report: Report | None = None) -> None:
     """Give each masked object without extreme points (crowd regions aside) the ones its mask defines."""
     without = [a for a in ds.annotations if a.extreme is None and a.shape is Shape.REGION and not a.iscrowd]
     outlined = [a for a in without if a.polygons]
-    for a, extreme in zip(outlined, extreme_points_of_many([a.polygons or [] for a in outlined]), strict=True):
-        a.extreme = extreme
+    for start in range(0, len(outlined), _PASS):
+        chunk = outlined[start:start + _PASS]
+        for a, extreme in zip(chunk, extreme_points_of_many([a.polygons or [] for a in chunk]), strict=True):
+            a.extreme = extreme
     for a in without:
         if not a.polygons and a.rle is not None:
             a.extreme = extreme_points_from_mask(rle_to_mask(a.rle))

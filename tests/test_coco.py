@@ -143,6 +143,16 @@ def test_broken_json_is_one_clear_error(tmp_path, content, place, message):
     assert str(err.value).startswith(str(path))
 
 
+def test_a_byte_order_mark_and_python_written_nan_scores_are_read(tmp_path):
+    """Windows tools start UTF-8 with a BOM; Python's json writes NaN for a missing score."""
+    data = tricky_coco()
+    data["annotations"][0]["score"] = float("nan")
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(data).encode())
+    ds = read_coco(path)
+    assert len(ds.annotations) == len(tricky_coco()["annotations"]) and ds.annotations[0].score is None
+
+
 def test_missing_sizes_are_read_from_the_image_files(tmp_path):
     import cv2
     (tmp_path / "img").mkdir()
