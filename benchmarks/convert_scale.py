@@ -4,10 +4,11 @@ Generates (fixed seed) a COCO instances file like a real export: polygons, boxes
 extreme points, with every image on disk (hard links to a few copies of one small JPEG, so image
 sizes can be read).
 Then times our conversions, each in a process of its own, and, when `--datumaro PYTHON` names an
-interpreter with datumaro installed (its own environment), the same conversions there. Both write the images beside a
-YOLO dataset (we hard-link them, datumaro copies them): YOLO's coordinates are normalised, so a reader
-needs each image's size. Prints one table with the ratio theirs / ours. Peak memory is each conversion's
-process's high-water mark of resident memory (VmHWM), ours and datumaro's alike.
+interpreter with datumaro installed (its own environment), the same conversions there. Both write the
+images beside a YOLO dataset (we hard-link them, datumaro copies them): YOLO's coordinates are
+normalised, so a reader needs each image's size. Prints one table with the ratio theirs / ours. Peak
+memory is each conversion's process's high-water mark of resident memory (VmHWM), ours and datumaro's
+alike.
 
     python -m venv /tmp/dm && /tmp/dm/bin/pip install datumaro     # once, apart from ours
     python benchmarks/convert_scale.py [--images 100000] [--per-image 10] [--keep DIR] [--datumaro /tmp/dm/bin/python]
