@@ -241,6 +241,8 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
                         "them after every epoch, as --val does; the same images each time")
     _device_argument(s)
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    s.add_argument("--seed", type=int, default=0, help="the network's start, the shuffling and the augmentation "
+                                                       "(default 0): runs that differ only here measure the spread")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -262,7 +264,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     request = TrainingRequest(
         args.arch, args.out, args.data, args.images, args.val, args.synthetic, depth,
         Path(weights) if weights is not None else None, args.init, options, args.epochs, args.minutes, args.batch,
-        args.lr, args.optimizer, args.amp, args.resume, _device(args), args.workers, args.hold_out)
+        args.lr, args.optimizer, args.amp, args.resume, _device(args), args.workers, args.hold_out, args.seed)
 
     def say(line: str) -> None:  # under torchrun every process runs this command: the first one speaks
         if main_process:

@@ -42,6 +42,7 @@ class TrainingRequest:
     device: str = "cpu"
     workers: int = 0
     hold_out: float = 0.0  # the share of a project's done images held back to validate on, instead of `val`
+    seed: int = 0  # the network's start, the shuffling and the augmentation
 
     def saved(self, trained_on: dict[str, int] | None = None) -> None:
         """Write the request as `request.json` in its run directory, with what it was `trained_on` once
@@ -128,7 +129,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
         request.saved({**trained_on, "samples": len(samples)})
     schedule = Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser)
     return train(kind, samples, request.out, config, schedule, request.device, request.amp, request.resume,
-                 weights, request.init, request.workers, validate=validate, progress=progress, show=show, log=say,
+                 weights, request.init, request.workers, request.seed, validate=validate, progress=progress, show=show, log=say,
                  epoch_done=epoch_done)
 
 
