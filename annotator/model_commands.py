@@ -72,7 +72,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                         "pre-labelling makes them: mask AP (segm_ap, segm_ap50) against the true masks; "
                         f"{', '.join(METHODS)} (dextr needs --weights)")
     s.add_argument("--weights", type=Path, metavar="W", help="--masks dextr: " + BACKENDS["dextr"].weights)
-    _anchors_argument(s, "COCO's boxes")
+    _anchors_argument(s, None)
     _device_argument(s)
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval)
@@ -326,10 +326,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     if args.masks is None and args.weights is not None:
         raise UserError("--weights goes with --masks dextr")
+    if args.anchors == "kmeans":
+        raise UserError("eval --anchors kmeans would fit the anchors to the very boxes it scores, and the score "
+                        "would be worth nothing: fit them to the training labels (annotator anchors TRAIN --levels 5 "
+                        "-o FILE) and give --anchors FILE")
     network = _network(args, "masks") if args.masks is not None else None
-    loaded = _read_coco(args.data, args.images, extremes=True) if args.anchors == "kmeans" else None
-    predictor = load_detector(args.model, _device(args), _other_anchors(args, loaded.dataset if loaded else None))
-    loaded = loaded or _read_coco(args.data, args.images, extremes=True)
+    predictor = load_detector(args.model, _device(args), _other_anchors(args, None))
+    loaded = _read_coco(args.data, args.images, extremes=True)
     with TerminalProgress("evaluating") as progress:
         scores = evaluate_detector(predictor, loaded.dataset, loaded.image_root, progress, args.masks, network)
     if args.json:
@@ -345,11 +348,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
               f"(the sides' midpoints: {scores['midpoint_error']:.1%})")
 
 
-def _anchors_argument(s: argparse.ArgumentParser, labels: str) -> None:
-    s.add_argument("--anchors", metavar="FILE|kmeans",
+def _anchors_argument(s: argparse.ArgumentParser, labels: str | None) -> None:
+    """`labels`: what kmeans fits the anchors to; None: no kmeans (eval would fit them to what it scores)."""
+    s.add_argument("--anchors", metavar="FILE" + ("|kmeans" if labels else ""),
                    help="retinanet: run with other anchors than the model's, without retraining: a file of "
-                        f"`annotator anchors --levels 5`, or kmeans (45 fitted to {labels}). A MetaAnchor model "
-                        "(trained with --anchors meta) takes any; the others take as many per level as they have")
+                        "`annotator anchors --levels 5`" + (f", or kmeans (45 fitted to {labels})" if labels else "")
+                        + ". A MetaAnchor model (trained with --anchors meta) takes any; the others take as many "
+                        "per level as they have; a model that learned its anchors takes none")
 
 
 def _other_anchors(args: argparse.Namespace, dataset) -> list | None:

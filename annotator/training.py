@@ -129,8 +129,8 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
         request.saved({**trained_on, "samples": len(samples)})
     schedule = Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser)
     return train(kind, samples, request.out, config, schedule, request.device, request.amp, request.resume,
-                 weights, request.init, request.workers, request.seed, validate=validate, progress=progress, show=show, log=say,
-                 epoch_done=epoch_done)
+                 weights, request.init, request.workers, request.seed, validate=validate, progress=progress,
+                 show=show, log=say, epoch_done=epoch_done)
 
 
 def held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:

@@ -27,11 +27,17 @@ class Photo:
     boxes: np.ndarray  # K x 4, x0 y0 x1 y1
     labels: np.ndarray  # K, 0-based class indices
     extremes: np.ndarray  # K x 4 x 2: top, left, bottom, right
+    known: np.ndarray = None  # type: ignore[assignment]  # K bool: extreme points known (default all)
+
+    def __post_init__(self) -> None:
+        if self.known is None:
+            self.known = np.ones(len(self.boxes), bool)
 
 
 def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[str]]:
     """Every image with its regions (crowds left out), and the class names in index order. A region
-    without extreme points gets its box's side midpoints, so it still trains the box."""
+    without extreme points (box only: VOC, YOLO) trains its box and centre; its extreme points are marked
+    unknown, so that no detector learns its sides' midpoints as where an object's extreme points are."""
     names = [c.name for c in dataset.categories]
     index = {c.id: k for k, c in enumerate(dataset.categories)}
     folder = ImageFolder(image_root)
@@ -43,11 +49,12 @@ def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[s
         boxes = np.array([[a.box.x, a.box.y, a.box.x + a.box.w, a.box.y + a.box.h] for a in anns], np.float32)
         extremes = np.array([_extremes(a) for a in anns], np.float32)
         photos.append(Photo(path, boxes.reshape(-1, 4), np.array([index[a.category_id] for a in anns], np.int64),
-                            extremes.reshape(-1, 4, 2)))
+                            extremes.reshape(-1, 4, 2), np.array([a.extreme is not None for a in anns], bool)))
     return photos, names
 
 
 def _extremes(ann) -> list[list[float]]:
+    """The extreme points, or for a box-only object its sides' midpoints: a place holder, marked unknown."""
     if ann.extreme is not None:
         return [list(p) for p in (ann.extreme.top, ann.extreme.left, ann.extreme.bottom, ann.extreme.right)]
     b = ann.box
@@ -96,7 +103,7 @@ class DetectionSamples(TorchDataset):
         boxes = np.minimum(boxes[keep], self.size)
         extremes = np.minimum(extremes[keep], self.size)
         return tensor, Instances(torch.from_numpy(boxes), torch.from_numpy(photo.labels[keep]),
-                                 torch.from_numpy(extremes))
+                                 torch.from_numpy(extremes), torch.from_numpy(photo.known[keep]))
 
 
 def _flip(image: np.ndarray, boxes: np.ndarray, extremes: np.ndarray):

@@ -11,10 +11,17 @@ from converters import ExtremePoints, UserError
 
 @dataclasses.dataclass
 class Instances:
-    """One image's ground truth: boxes K x 4, labels K, extreme points K x 4 x 2."""
+    """One image's ground truth: boxes K x 4, labels K, extreme points K x 4 x 2, and whether each
+    object's extreme points are known (K, bool; default all): a box-only object (VOC, YOLO) trains the
+    box and the centre, and nothing where its extreme points would be."""
     boxes: torch.Tensor
     labels: torch.Tensor
     extremes: torch.Tensor
+    known: torch.Tensor = None  # type: ignore[assignment]  # filled in below
+
+    def __post_init__(self) -> None:
+        if self.known is None:
+            self.known = torch.ones(len(self.boxes), dtype=torch.bool, device=self.boxes.device)
 
 
 @dataclasses.dataclass

@@ -44,14 +44,17 @@ def draw_gaussian(heat: torch.Tensor, x: int, y: int, radius: int) -> None:
 
 
 # -- loss ------------------------------------------------------------------------------------------
-def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, ignored: torch.Tensor | None = None) -> torch.Tensor:
     """CornerNet's focal loss: (1 - p)^2 log p at the peaks (target 1), (1 - y)^4 p^2 log(1 - p)
-    elsewhere, so the Gaussian's skirt is punished less near the peak; summed and divided by the peaks."""
+    elsewhere, so the Gaussian's skirt is punished less near the peak; summed and divided by the peaks.
+    `ignored`: cells (bool) that add nothing."""
     p = logits.sigmoid()
     log_p, log_not_p = F.logsigmoid(logits), F.logsigmoid(-logits)
     peak = target.eq(1).to(logits.dtype)
     positive = (1 - p) ** 2 * log_p * peak
     negative = (1 - target) ** 4 * p ** 2 * log_not_p * (1 - peak)
+    if ignored is not None:
+        negative = negative * ~ignored
     return -(positive.sum() + negative.sum()) / peak.sum().clamp(min=1)
 
 

@@ -82,17 +82,23 @@ class ExtremeNet(nn.Module):
 @dataclasses.dataclass
 class ExtremeTargets:
     heat: torch.Tensor  # (5, C, H, W): a Gaussian peak at each object's points
+    ignored: torch.Tensor  # (4, C, H, W) bool: where an extreme map learns nothing (a box-only object's sides)
     cells: torch.Tensor  # (N, 4, 2) long: the (x, y) cell of each extreme point
     offsets: torch.Tensor  # (N, 4, 2): where in its cell the point lies
+    known: torch.Tensor  # (N,) bool: the object's extreme points are known
 
 
-def extreme_targets(extremes: torch.Tensor, classes: torch.Tensor, size: tuple[int, int], num_classes: int
-                    ) -> ExtremeTargets:
+def extreme_targets(extremes: torch.Tensor, classes: torch.Tensor, size: tuple[int, int], num_classes: int,
+                    known: torch.Tensor | None = None) -> ExtremeTargets:
     """Targets of one image of `size` (height, width) in pixels: `extremes` (N, 4, 2) holds each object's
     top, left, bottom and right (x, y); the centre is its box's centre. The Gaussian's radius follows
-    CornerNet's rule for the box's size on the map."""
+    CornerNet's rule for the box's size on the map. An object whose extreme points are not `known` (a
+    box-only one: its points are somewhere along each side) gets its centre peak, and on each extreme
+    map the band along its side, as wide as the peak would be, is ignored rather than taught a point."""
     height, width = (s // STRIDE for s in size)
+    known = torch.ones(len(extremes), dtype=torch.bool) if known is None else known.cpu()
     heat = torch.zeros(len(MAPS), num_classes, height, width)
+    ignored = torch.zeros(4, num_classes, height, width, dtype=torch.bool)
     points = extremes.float() / STRIDE
     limit = torch.tensor([width - 1, height - 1], dtype=points.dtype)
     cells = torch.minimum(points.floor().clamp(min=0), limit).long()
@@ -100,23 +106,45 @@ def extreme_targets(extremes: torch.Tensor, classes: torch.Tensor, size: tuple[i
         x0, y0 = object_points[1, 0], object_points[0, 1]
         x1, y1 = object_points[3, 0], object_points[2, 1]
         radius = max(0, int(gaussian_radius(float(y1 - y0), float(x1 - x0))))
-        for j in range(4):
-            draw_gaussian(heat[j, cls], int(cells[n, j, 0]), int(cells[n, j, 1]), radius)
+        if known[n]:
+            for j in range(4):
+                draw_gaussian(heat[j, cls], int(cells[n, j, 0]), int(cells[n, j, 1]), radius)
+        else:
+            _ignore_sides(ignored[:, cls], cells[n], radius)
         centre = torch.minimum((torch.stack([x0 + x1, y0 + y1]) / 2).floor().clamp(min=0), limit).long()
         draw_gaussian(heat[4, cls], int(centre[0]), int(centre[1]), radius)
-    return ExtremeTargets(heat, cells, points - cells)
+    return ExtremeTargets(heat, ignored, cells, points - cells, known)
+
+
+def _ignore_sides(ignored: torch.Tensor, cells: torch.Tensor, radius: int) -> None:
+    """On the (4, H, W) maps of top, left, bottom and right, the band along each side of the box the four
+    cells span, `radius` cells either side of it: a box-only object's extreme point lies somewhere there."""
+    (_, top), (left, _), (_, bottom), (right, _) = cells.tolist()
+    rows, columns = slice(top, bottom + 1), slice(left, right + 1)
+    for j, line in enumerate((top, left, bottom, right)):
+        band = slice(max(0, line - radius), line + radius + 1)
+        if j in (0, 2):
+            ignored[j, band, columns] = True
+        else:
+            ignored[j, rows, band] = True
 
 
 # -- loss ------------------------------------------------------------------------------------------
 def extreme_loss(outputs: ExtremeOutputs, targets: list[ExtremeTargets]) -> dict[str, torch.Tensor]:
-    """The focal loss on every heat map and smooth-L1 on the offsets at the extreme points."""
+    """As the reference sums it: the focal loss of each of the five heat maps, each divided by its own
+    number of peaks, and smooth-L1 on each extreme map's offsets at its points, each divided by the
+    number of objects (only those whose extreme points are known teach the extreme maps)."""
     heat = torch.stack([t.heat for t in targets]).to(outputs.heat)
+    ignored = torch.stack([t.ignored for t in targets]).to(outputs.heat.device)
+    focal = torch.stack([focal_loss(outputs.heat[:, m], heat[:, m], ignored[:, m] if m < 4 else None)
+                         for m in range(len(MAPS))]).sum()
     offsets = []
     for image, t in enumerate(targets):
-        predicted = _offsets_at(outputs.offsets[image], t.cells)
-        offsets.append(F.smooth_l1_loss(predicted, t.offsets.to(predicted), reduction="sum"))
-    points = max(sum(t.cells.shape[0] * 4 for t in targets), 1)
-    return {"heat": focal_loss(outputs.heat, heat), "offsets": torch.stack(offsets).sum() / points}
+        known = t.known.to(t.cells.device)
+        predicted = _offsets_at(outputs.offsets[image], t.cells[known])
+        offsets.append(F.smooth_l1_loss(predicted, t.offsets[known].to(predicted), reduction="sum"))
+    objects = max(sum(int(t.known.sum()) for t in targets), 1)
+    return {"heat": focal, "offsets": torch.stack(offsets).sum() / objects}
 
 
 def _offsets_at(offsets: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
@@ -131,8 +159,8 @@ def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, score_threshold: fl
            limit: int = DETECTIONS) -> Detections:
     """One image's (5, C, H, W) heat logits and (4, 2, H, W) offsets to detections in the input's
     pixels: sigmoid, edge aggregation, the top K peaks of each extreme map over all classes, grouping
-    within each class, then ghost-box suppression and soft-NMS per class; the scores after them that
-    reach `score_threshold`. Unlike the reference code, a peak's score is read on the map before
+    within each class, then soft-NMS and ghost-box suppression per class (`suppress`); the scores after
+    them that reach `score_threshold`. Unlike the reference code, a peak's score is read on the map before
     aggregation, so that a detection's score stays in [0, 1] as the person's threshold expects."""
     heat = heat_logits.float().sigmoid()
     maps = [edge_aggregate(heat[0], -1), edge_aggregate(heat[1], -2), edge_aggregate(heat[2], -1),
@@ -161,9 +189,12 @@ def decode(heat_logits: torch.Tensor, offsets: torch.Tensor, score_threshold: fl
 
 def suppress(extremes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, limit: int = DETECTIONS
              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The best `CANDIDATES` groups through ghost-box suppression and soft-NMS per class: the indices
-    kept, best first, at most `limit`, and their new scores."""
+    """The best `CANDIDATES` groups through soft-NMS per class, the best `limit` of all classes, then
+    ghost-box suppression per class, as the reference runs them: the indices kept, best first, and
+    their new scores."""
     best = scores.argsort(descending=True)[:CANDIDATES]
     boxes = boxes_of(extremes[best])
-    kept, kept_scores = batched_soft_nms(boxes, suppress_ghosts(boxes, scores[best]), classes[best], limit=limit)
-    return best[kept], kept_scores
+    kept, kept_scores = batched_soft_nms(boxes, scores[best], classes[best], limit=limit)
+    kept_scores = suppress_ghosts(boxes[kept], kept_scores, classes[best][kept])
+    order = kept_scores.argsort(descending=True, stable=True)
+    return best[kept][order], kept_scores[order]

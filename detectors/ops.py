@@ -41,8 +41,16 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor
     """NMS within each class: the boxes of different classes are moved apart so they never overlap."""
     if boxes.numel() == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
-    offsets = classes.to(boxes.dtype) * (boxes.max() + 1)
-    return nms(boxes + offsets[:, None], scores, threshold, limit)
+    return nms(apart_by_class(boxes, classes), scores, threshold, limit)
+
+
+def apart_by_class(boxes: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """The boxes moved so that two of different classes never overlap: each class by its index times
+    the whole set's span (and one), from the set's smallest coordinate, so boxes below zero or beyond
+    the image part as well as any."""
+    low = boxes.min()
+    span = boxes.max() - low + 1
+    return boxes - low + (classes.to(boxes.dtype) * span)[:, None]
 
 
 def soft_nms(boxes: torch.Tensor, scores: torch.Tensor, sigma: float = 0.5, floor: float = 1e-3,
@@ -83,21 +91,22 @@ def batched_soft_nms(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.T
     """Soft-NMS within each class, the classes' boxes moved apart so they never overlap."""
     if boxes.numel() == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device), scores[:0]
-    offsets = classes.to(boxes.dtype) * (boxes.max() + 1)
-    return soft_nms(boxes + offsets[:, None], scores, sigma, floor, limit)
+    return soft_nms(apart_by_class(boxes, classes), scores, sigma, floor, limit)
 
 
-def suppress_ghosts(boxes: torch.Tensor, scores: torch.Tensor, floor: float = 0.2, factor: float = 3.0
-                    ) -> torch.Tensor:
-    """ExtremeNet's ghost-box suppression: a box scored above `floor` whose boxes lying wholly inside it
-    score more than `factor` times its own, together, is likely two or three objects side by side seen
-    as one: its score is halved. The new scores. Only the boxes above `floor` are checked against the
-    others (in numpy, as soft-NMS), not every pair."""
+def suppress_ghosts(boxes: torch.Tensor, scores: torch.Tensor, classes: torch.Tensor, floor: float = 0.2,
+                    factor: float = 3.0) -> torch.Tensor:
+    """ExtremeNet's ghost-box suppression, as its reference code runs it, per class on the detections
+    left after soft-NMS: a box scored above `floor` whose boxes of its class lying wholly inside it
+    (itself among them) score more than `factor` times its own, together, is likely two or three objects
+    side by side seen as one: its score is halved. The new scores. Only the boxes above `floor` are
+    checked against the others (in numpy, as soft-NMS), not every pair."""
     x0, y0, x1, y1 = np.ascontiguousarray(boxes.detach().cpu().numpy().T)  # rows, not strided columns
     given = scores.detach().cpu().numpy()
+    kinds = classes.detach().cpu().numpy()
     rows = np.flatnonzero(given > floor)
-    inside = (x0 >= x0[rows, None]) & (y0 >= y0[rows, None]) & (x1 <= x1[rows, None]) & (y1 <= y1[rows, None])
-    inside[np.arange(len(rows)), rows] = False
+    inside = (x0 >= x0[rows, None]) & (y0 >= y0[rows, None]) & (x1 <= x1[rows, None]) & (y1 <= y1[rows, None]) \
+        & (kinds == kinds[rows, None])
     inner = inside.astype(given.dtype) @ given
     out = given.copy()
     out[rows[inner > factor * given[rows]]] /= 2
@@ -152,11 +161,14 @@ def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: float
     return alpha_t * (1 - p_t) ** gamma * ce
 
 
-def iou_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """-ln IoU of boxes given as distances (left, top, right, bottom) from the same point."""
+def iou_loss(predicted: torch.Tensor, target: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
+    """-ln IoU of boxes given as distances (left, top, right, bottom) from the same point, as
+    ln(union) - ln(width) - ln(height) of the intersection: the gradient stays where the IoU is tiny (a
+    clamp of the IoU itself left a predicted box of width zero with none, and SAPD's box loss sat at
+    -ln(1e-6) for good)."""
     pl, pt, pr, pb = predicted.unbind(dim=-1)
     tl, tt, tr, tb = target.unbind(dim=-1)
-    inter = (torch.minimum(pl, tl) + torch.minimum(pr, tr)).clamp(min=0) * \
-        (torch.minimum(pt, tt) + torch.minimum(pb, tb)).clamp(min=0)
-    union = (pl + pr) * (pt + pb) + (tl + tr) * (tt + tb) - inter
-    return -torch.log((inter / union.clamp(min=1e-9)).clamp(min=1e-6))
+    across = (torch.minimum(pl, tl) + torch.minimum(pr, tr)).clamp(min=eps)
+    down = (torch.minimum(pt, tt) + torch.minimum(pb, tb)).clamp(min=eps)
+    union = (pl + pr) * (pt + pb) + (tl + tr) * (tt + tb) - across * down
+    return torch.log(union.clamp(min=eps)) - torch.log(across) - torch.log(down)

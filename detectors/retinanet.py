@@ -13,12 +13,15 @@ pixels at the input size): RetinaNet's default 3 scales x 3 ratios, k-means' on 
 their log widths and heights are parameters, moved by the regression loss through its targets
 log(w / a_w), log(h / a_h), and by an online clustering loss that pulls each anchor towards the true
 shapes softly assigned to it (softmax(-distance / T), T falling from 1 to 0.05 over the first half of
-the run); the head's dw, dh go through a batch norm without shift, so that their mean is left to the
-anchors. Or MetaAnchor (Yang et al., NeurIPS 2018): the head's last layers are anchor functions, their
-weights made from each anchor's prior box b by a small generator, theta_b = theta* + W2 relu(W1 b),
-with b the log of the box's width and height over the level's standard anchor (4 strides square);
-trained on priors drawn around the anchors at every step, so that other anchors can be given when it
-runs, without retraining."""
+the run, the soft assignment within each level (a box belongs to the level of the anchor shape that fits
+it best), and off from half way); the head's dw, dh go through a batch norm without shift, one per
+level, so that their mean is left to the anchors; only dw, dh carry the regression's gradient to the
+anchors (dx, dy are in units of the anchor's size, but how far a centre is off says nothing of shape).
+Or MetaAnchor (Yang et al., NeurIPS 2018): the head's last layers are anchor functions, their weights
+made from each anchor's prior box b by a small generator, theta_b = theta* + W2 relu(W1 b), with b the
+log of the box's width and height over the level's standard anchor (4 strides square); trained on priors
+drawn around the anchors at every step, so that other anchors can be given when it runs, without
+retraining."""
 from __future__ import annotations
 
 import dataclasses
@@ -32,7 +35,7 @@ from .backbones import ResNet
 from .detections import Detections, Instances
 from .fpn import FPN, STRIDES, tower
 from .ops import batched_nms, box_iou, sigmoid_focal_loss
-from .sapd import anchor_points, extreme_fractions, extremes_from_fractions
+from .sapd import anchor_points, clipped, extreme_fractions, extremes_from_fractions
 
 FOREGROUND, BACKGROUND = 0.5, 0.4
 IGNORED, NEGATIVE = -2, -1
@@ -40,6 +43,7 @@ PRIOR = 0.01
 SMOOTH_L1_BETA = 1 / 9  # Detectron's RetinaNet
 LARGEST_SCALE = math.log(1000 / 16)  # dw, dh are clamped here before exp, as Detectron does
 CLUSTER_WEIGHT = 1.0
+CLUSTER_UNTIL = 0.5  # the clustering loss is a warm-up: off from this share of the run, once T is cold
 STANDARD_SIDE = 4  # in strides: RetinaNet's anchor of scale 1 and ratio 1:1 (32 px on P3)
 PRIOR_JITTER = 0.5  # MetaAnchor's training priors: each side times exp(U(-0.5, 0.5)) around the anchors
 RESIDUAL_SCALE = 0.01  # the generator's output, in units of the last layers' initial weights
@@ -86,12 +90,15 @@ class RetinaHead(nn.Module):
     (`meta`) whose weights each level's priors make."""
 
     def __init__(self, channels: int, num_classes: int, anchors: int, normalised_sizes: bool = False,
-                 meta: bool = False):
-        """`normalised_sizes`: dw and dh through a batch norm without shift (learned anchors)."""
+                 meta: bool = False, levels: int = len(STRIDES)):
+        """`normalised_sizes`: dw and dh through a batch norm without shift (learned anchors), one per
+        level: the levels' statistics differ, and one norm shared by all of them disagreed with itself
+        between training and use by up to 14% in box size."""
         super().__init__()
         self.num_classes, self.anchors = num_classes, anchors
-        self.size_norm = nn.BatchNorm2d(anchors * 2, affine=False) if normalised_sizes else None
-        self.size_scale = nn.Parameter(torch.ones(anchors * 2, 1, 1)) if normalised_sizes else None
+        self.size_norm = nn.ModuleList(nn.BatchNorm2d(anchors * 2, affine=False) for _ in range(levels)) \
+            if normalised_sizes else None
+        self.size_scale = nn.Parameter(torch.ones(levels, anchors * 2, 1, 1)) if normalised_sizes else None
         self.cls_subnet, self.reg_subnet = tower(channels), tower(channels)
         layer = (lambda outputs: AnchorFunction(channels, outputs)) if meta else \
             (lambda outputs: nn.Conv2d(channels, anchors * outputs, 3, padding=1))
@@ -102,8 +109,8 @@ class RetinaHead(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.constant_(self.cls_logits.bias, -math.log((1 - PRIOR) / PRIOR))
 
-    def forward(self, feature: torch.Tensor, priors: torch.Tensor | None = None) -> LevelOutputs:
-        """`priors`: with anchor functions, this level's (A x 2)."""
+    def forward(self, feature: torch.Tensor, level: int, priors: torch.Tensor | None = None) -> LevelOutputs:
+        """`level`: 0 for P3; `priors`: with anchor functions, this level's (A x 2)."""
         def last(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
             return layer(x) if priors is None else layer(x, priors)
         reg = self.reg_subnet(feature)
@@ -111,7 +118,7 @@ class RetinaHead(nn.Module):
         if self.size_norm is not None:
             n, _, h, w = deltas.shape
             parts = deltas.reshape(n, self.anchors, 4, h, w)
-            sizes = self.size_norm(parts[:, :, 2:].reshape(n, self.anchors * 2, h, w)) * self.size_scale
+            sizes = self.size_norm[level](parts[:, :, 2:].reshape(n, self.anchors * 2, h, w)) * self.size_scale[level]
             deltas = torch.cat([parts[:, :, :2], sizes.reshape(n, self.anchors, 2, h, w)], dim=2).reshape(n, -1, h, w)
         return LevelOutputs(last(self.cls_logits, self.cls_subnet(feature)), deltas, last(self.extreme_logits, reg))
 
@@ -163,9 +170,9 @@ class RetinaNet(nn.Module):
         _, c3, c4, c5 = self.backbone(images)
         features = self.fpn(c3, c4, c5)
         if not self.meta:
-            return RetinaOutputs([self.head(f) for f in features], shapes)
-        return RetinaOutputs([self.head(f, priors_of(level, stride)) for f, level, stride in
-                              zip(features, shapes, STRIDES, strict=True)], shapes)
+            return RetinaOutputs([self.head(f, k) for k, f in enumerate(features)], shapes)
+        return RetinaOutputs([self.head(f, k, priors_of(level, stride)) for k, (f, level, stride) in
+                              enumerate(zip(features, shapes, STRIDES, strict=True))], shapes)
 
 
 def priors_of(shapes: torch.Tensor, stride: int) -> torch.Tensor:
@@ -205,11 +212,12 @@ def match(anchors: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
 
 
 def encode(anchors: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-    """(dx, dy, dw, dh): the box's centre offset in anchor sizes, and the log of its size ratios."""
+    """(dx, dy, dw, dh): the box's centre offset in anchor sizes, and the log of its size ratios. With
+    learned anchors only dw, dh pass a gradient to the anchor's size."""
     aw, ah = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
     bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    return torch.stack([((boxes[:, 0] + boxes[:, 2]) - (anchors[:, 0] + anchors[:, 2])) / 2 / aw,
-                        ((boxes[:, 1] + boxes[:, 3]) - (anchors[:, 1] + anchors[:, 3])) / 2 / ah,
+    return torch.stack([((boxes[:, 0] + boxes[:, 2]) - (anchors[:, 0] + anchors[:, 2]).detach()) / 2 / aw.detach(),
+                        ((boxes[:, 1] + boxes[:, 3]) - (anchors[:, 1] + anchors[:, 3]).detach()) / 2 / ah.detach(),
                         torch.log(bw / aw), torch.log(bh / ah)], dim=1)
 
 
@@ -222,12 +230,13 @@ def decode_boxes(anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
 
 
 # -- loss -------------------------------------------------------------------------------------------
-def retina_loss(outputs: RetinaOutputs, targets: list[Instances],
-                temperature: float | None = None) -> dict[str, torch.Tensor]:
+def retina_loss(outputs: RetinaOutputs, targets: list[Instances], temperature: float | None = None,
+                cluster_weight: float = CLUSTER_WEIGHT) -> dict[str, torch.Tensor]:
     """Focal loss over the anchors not ignored, smooth L1 on the foreground's offsets and the extreme
-    fractions' cross-entropy, each summed over the images and divided by the foreground count. With a
-    `temperature` (learned anchors), also the online clustering loss; the matching then uses the
-    anchors as they are, and the offsets' targets carry the gradient to them."""
+    fractions' cross-entropy (for objects whose extreme points are known), each summed over the images
+    and divided by the foreground count. With a `temperature` (learned anchors), also the online
+    clustering loss times `cluster_weight`; the matching then uses the anchors as they are, and the
+    offsets' targets carry the gradient to them."""
     levels, shapes = outputs.levels, outputs.shapes
     device = levels[0].cls.device
     losses = {name: torch.zeros((), device=device) for name in ("cls", "box", "extreme")}
@@ -249,26 +258,40 @@ def retina_loss(outputs: RetinaOutputs, targets: list[Instances],
         losses["box"] = losses["box"] + F.smooth_l1_loss(deltas[positive], encode(anchors[positive], boxes),
                                                          beta=SMOOTH_L1_BETA, reduction="sum")
         fractions = extreme_fractions(target.boxes, target.extremes)[matched[positive]]
-        losses["extreme"] = losses["extreme"] + F.binary_cross_entropy_with_logits(
-            extremes[positive], fractions, reduction="none").mean(dim=1).sum()
+        known = target.known[matched[positive]].to(fractions.dtype)
+        losses["extreme"] = losses["extreme"] + (F.binary_cross_entropy_with_logits(
+            extremes[positive], fractions, reduction="none").mean(dim=1) * known).sum()
         foreground = foreground + positive.sum()
     normaliser = foreground.clamp(min=1.0)
     out = {name: value / normaliser for name, value in losses.items()}
     if temperature is not None:
-        out["cluster"] = CLUSTER_WEIGHT * clustering_loss(torch.cat([t.boxes for t in targets]), shapes, temperature)
+        out["cluster"] = cluster_weight * clustering_loss(torch.cat([t.boxes for t in targets]), shapes, temperature)
     return out
 
 
 def clustering_loss(boxes: torch.Tensor, shapes: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Zhong et al.'s online clustering: each true shape's squared distance to every anchor in log
-    width and height, weighted by its soft assignment softmax(-distance / T) (held fixed, as k-means'
-    assignment step is); a hot T moves every anchor, a cold one only the nearest."""
+    """Zhong et al.'s online clustering, within each level: each true shape goes to the level whose
+    anchor shape fits it best (IoU, both centred), and there its squared distance to each of that
+    level's anchors in log width and height is weighted by its soft assignment softmax(-distance / T)
+    (held fixed, as k-means' assignment step is); a hot T moves every anchor of the level, a cold one
+    only the nearest. Pooled over all levels instead, every level's anchors drifted to the whole set's
+    sizes (P3's to 78-249 px on the rods)."""
     if len(boxes) == 0:
         return shapes.sum() * 0  # in the graph all the same (DistributedDataParallel)
-    sizes = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1.0).log()
-    distance = ((sizes[:, None, :] - shapes.reshape(-1, 2).log()[None, :, :]) ** 2).sum(dim=2)
+    sizes = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1.0)
+    levels = _best_level(sizes, shapes.detach())
+    logs = shapes.log()  # L x A x 2
+    distance = ((sizes.log()[:, None, :] - logs[levels]) ** 2).sum(dim=2)  # boxes x A, within each box's level
     weight = torch.softmax(-distance.detach() / temperature, dim=1)
     return (weight * distance).sum(dim=1).mean()
+
+
+def _best_level(sizes: torch.Tensor, shapes: torch.Tensor) -> torch.Tensor:
+    """For each (w, h), the level of the anchor shape with the highest IoU with it, both centred."""
+    flat = shapes.reshape(-1, 2)
+    inter = torch.minimum(sizes[:, None, :], flat[None]).prod(dim=2)
+    iou = inter / (sizes.prod(dim=1)[:, None] + flat.prod(dim=1)[None] - inter)
+    return iou.argmax(dim=1) // shapes.shape[1]
 
 
 def temperature_at(share: float) -> float:
@@ -279,8 +302,8 @@ def temperature_at(share: float) -> float:
 # -- decoding ---------------------------------------------------------------------------------------
 def decode(outputs: RetinaOutputs, score_threshold: float = 0.05, top_per_level: int = 1000,
            nms_threshold: float = 0.5, max_detections: int = 100) -> list[Detections]:
-    """Per image: each level's best anchor-class pairs above the threshold, their boxes and extreme
-    points, class-wise NMS, the best `max_detections`."""
+    """Per image: each level's best anchor-class pairs above the threshold, their boxes (clipped to the
+    input) and extreme points, class-wise NMS, the best `max_detections`."""
     levels, shapes = outputs.levels, outputs.shapes
     count, results = shapes.shape[1], []
     for n in range(levels[0].cls.shape[0]):
@@ -296,6 +319,7 @@ def decode(outputs: RetinaOutputs, score_threshold: float = 0.05, top_per_level:
                                            torch.sigmoid(extremes[anchor])), strict=True):
                 part.append(value)
         boxes, scores, labels, fractions = (torch.cat(part) for part in found)
+        boxes = clipped(boxes, levels[0].cls.shape[-2:], STRIDES[0])
         kept = batched_nms(boxes, scores, labels, nms_threshold, max_detections)
         results.append(Detections(boxes[kept], scores[kept], labels[kept],
                                   extremes_from_fractions(boxes[kept], fractions[kept])))

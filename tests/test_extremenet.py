@@ -1,6 +1,7 @@
 """ExtremeNet: the network's outputs, its targets, its loss, and decoding (alone and as the kind's predictor)
 that reads the targets back."""
 import numpy as np
+import pytest
 import torch
 
 from detectors.extremenet import STRIDE, ExtremeNet, ExtremeOutputs, decode, extreme_loss, extreme_targets
@@ -85,3 +86,66 @@ def test_a_few_steps_on_one_image_bring_the_loss_down():
         optimiser.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_a_box_only_object_teaches_its_centre_and_nothing_where_its_extreme_points_would_be():
+    known = torch.tensor([True, False])
+    t = extreme_targets(EXTREMES, CLASSES, (128, 128), num_classes=3, known=known)
+    assert t.heat[:4, 2].max() == 0  # no extreme peak of the box-only object (class 2)
+    assert t.heat[4, 2].max() == 1  # its centre is drawn
+    (_, top), (left, _), (_, bottom), (right, _) = t.cells[1].tolist()
+    assert t.ignored[0, 2, top, left:right + 1].all() and t.ignored[2, 2, bottom, left:right + 1].all()
+    assert t.ignored[1, 2, top:bottom + 1, left].all() and t.ignored[3, 2, top:bottom + 1, right].all()
+    assert not t.ignored[:, 0].any()  # the object with points: nothing ignored
+    torch.manual_seed(0)
+    outputs = ExtremeOutputs(torch.randn(1, 5, 3, 32, 32), torch.randn(1, 4, 2, 32, 32))
+    base = extreme_loss(outputs, [t])
+    moved = ExtremeOutputs(outputs.heat.clone(), outputs.offsets.clone())
+    moved.heat[0, 0, 2, top, left:right + 1] += 5  # whatever it says along the box-only object's top side
+    moved.offsets[0, :, :, bottom, left:right + 1] += 3  # and its offsets there
+    again = extreme_loss(moved, [t])
+    assert again["heat"].item() == base["heat"].item() and again["offsets"].item() == base["offsets"].item()
+
+
+def test_each_heat_map_is_normalised_by_its_own_peaks_and_the_offsets_by_the_objects():
+    """The reference sums five focal losses, each over its own map's peaks, and four offset losses,
+    each over the objects."""
+    from detectors.extreme_heatmaps import focal_loss
+
+    t = extreme_targets(EXTREMES, CLASSES, (128, 128), num_classes=3)
+    torch.manual_seed(0)
+    outputs = ExtremeOutputs(torch.randn(1, 5, 3, 32, 32), torch.randn(1, 4, 2, 32, 32))
+    parts = extreme_loss(outputs, [t])
+    per_map = sum(focal_loss(outputs.heat[:, m], t.heat[None, m]) for m in range(5))
+    assert parts["heat"].item() == pytest.approx(float(per_map), rel=1e-5)
+    assert all((t.heat[m] == 1).sum() == 2 for m in range(5))  # two objects: two peaks on each map
+    offsets = sum(torch.nn.functional.smooth_l1_loss(outputs.offsets[0, j, :, t.cells[n, j, 1], t.cells[n, j, 0]],
+                                                     t.offsets[n, j], reduction="sum")
+                  for n in range(2) for j in range(4)) / 2
+    assert parts["offsets"].item() == pytest.approx(float(offsets), rel=1e-5)
+
+
+def test_ghost_suppression_runs_per_class_after_soft_nms():
+    """A large box over three of another class keeps its score; over three of its own class it is
+    halved (after soft-NMS has decayed it a little). Soft-NMS runs first, so duplicates of an inner box
+    are decayed before they count."""
+    import math
+
+    from detectors.extremenet import suppress
+
+    def extremes_of(box):
+        x0, y0, x1, y1 = box
+        return [[(x0 + x1) / 2, y0], [x0, (y0 + y1) / 2], [(x0 + x1) / 2, y1], [x1, (y0 + y1) / 2]]
+
+    def score_of_first(boxes, scores, classes):
+        kept, new = suppress(torch.tensor([extremes_of(b) for b in boxes], dtype=torch.float32),
+                             torch.tensor(scores), torch.tensor(classes))
+        assert new.tolist() == sorted(new.tolist(), reverse=True)
+        return dict(zip(kept.tolist(), new.tolist(), strict=True))[0]
+    big, inner = [0, 0, 90, 30], [[0, 0, 30, 30], [30, 0, 60, 30], [60, 0, 90, 30]]  # each inner: IoU 1/3
+    decay = math.exp(-(1 / 3) ** 2 / 0.5)  # soft-NMS's, per inner box kept before it
+    assert score_of_first([big, *inner], [0.5, 0.6, 0.6, 0.6], [0, 1, 1, 1]) == pytest.approx(0.5)
+    assert score_of_first([big, *inner], [0.5, 0.6, 0.6, 0.6], [0, 0, 0, 0]) == pytest.approx(0.5 * decay ** 3 / 2)
+    # one inner box and two duplicates of it: 0.4 x 3 > 3 x 0.35 before soft-NMS, not after it
+    assert score_of_first([big, inner[0], inner[0], inner[0]], [0.35, 0.4, 0.4, 0.4], [0, 0, 0, 0]) == \
+        pytest.approx(0.35 * decay)

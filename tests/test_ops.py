@@ -144,7 +144,35 @@ def test_soft_nms_keeps_an_overlapping_box_with_less_and_leaves_other_classes_al
 def test_a_box_holding_boxes_that_outscore_it_three_times_is_halved():
     big = [0.0, 0, 30, 10]
     three = [[0.0, 0, 10, 10], [10, 0, 20, 10], [20, 0, 30, 10]]
-    scores = suppress_ghosts(torch.tensor([big, *three]), torch.tensor([0.3, 0.4, 0.4, 0.4]))
+    same = torch.zeros(4, dtype=torch.long)
+    scores = suppress_ghosts(torch.tensor([big, *three]), torch.tensor([0.3, 0.4, 0.4, 0.4]), same)
     assert scores.tolist() == pytest.approx([0.15, 0.4, 0.4, 0.4])
-    one = suppress_ghosts(torch.tensor([big, three[0]]), torch.tensor([0.3, 0.4]))
+    one = suppress_ghosts(torch.tensor([big, three[0]]), torch.tensor([0.3, 0.4]), same[:2])
     assert one.tolist() == pytest.approx([0.3, 0.4])
+
+
+def test_ghost_suppression_counts_the_box_itself_and_only_boxes_of_its_own_class():
+    """The reference sums the scores of the boxes inside, itself among them, against 3 times its own."""
+    big, inner = [0.0, 0, 30, 10], [[0.0, 0, 10, 10], [10, 0, 20, 10]]
+    boxes = torch.tensor([big, *inner])
+    # 0.3 + 0.35 + 0.35 = 1.0 > 0.9 with the box itself; 0.7 < 0.9 without it
+    halved = suppress_ghosts(boxes, torch.tensor([0.3, 0.35, 0.35]), torch.tensor([0, 0, 0]))
+    assert halved.tolist() == pytest.approx([0.15, 0.35, 0.35])
+    other_class = suppress_ghosts(boxes, torch.tensor([0.3, 0.35, 0.35]), torch.tensor([0, 1, 1]))
+    assert other_class.tolist() == pytest.approx([0.3, 0.35, 0.35])
+
+
+def test_nms_per_class_keeps_boxes_of_other_classes_apart_below_zero_too():
+    """The classes were moved apart by their index times the largest coordinate: boxes at negative
+    coordinates (off the picture's top left) of two classes then overlapped and one suppressed the other."""
+    boxes = torch.tensor([[-100.0, -100, 10, 10], [-99, -99, 10, 10], [-100, -100, 10, 10]])
+    assert sorted(batched_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.tensor([0, 0, 1]), 0.5).tolist()) == [0, 2]
+    kept, _ = batched_soft_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.tensor([0, 0, 1]), floor=0.5)
+    assert sorted(kept.tolist()) == [0, 2]
+
+
+def test_the_iou_loss_keeps_a_gradient_for_a_box_shrunk_to_nothing():
+    predicted = torch.tensor([1e-6, 1e-6, 1e-6, 1e-6], requires_grad=True)
+    loss = iou_loss(predicted, torch.tensor([4.0, 4, 4, 4]))
+    loss.backward()
+    assert math.isfinite(loss.item()) and (predicted.grad < 0).all()  # every side pushed to grow

@@ -159,3 +159,56 @@ def test_detections_on_a_shrunk_decode_are_given_in_the_original_photos_pixels()
     half = predictor(np.zeros((48, 64, 3), np.uint8), original=(128, 96))
     assert torch.allclose(full.boxes, half.boxes) and torch.allclose(full.extremes, half.extremes)
     assert full.boxes.tolist() == [[20.0, 40.0, 60.0, 80.0]]  # 128 px seen at 64: twice the network's pixels
+
+
+def test_a_16_px_object_has_a_positive_anchor_point_wherever_it_lies():
+    """Its shrunk box is 3.2 px wide: at stride 8, 78% of placements held no anchor point before."""
+    points = anchor_points(8, 8, 8)
+    for dx in np.arange(0, 8, 0.5).tolist():
+        for dy in np.arange(0, 8, 0.75).tolist():
+            box = torch.tensor([[20.0 + dx, 20.0 + dy, 36.0 + dx, 36.0 + dy]])
+            t = level_targets(points, 8, box, torch.tensor([1.0]))
+            positive = t.instance >= 0
+            assert positive.sum() >= 1
+            assert (t.distances[positive] > 0).all()  # the point lies inside the box: a real box target
+
+
+def test_soft_selection_takes_the_levels_of_least_loss_weighted_by_the_selection_net():
+    """The paper: "each instance to top-k feature levels with k minimal instance-dependent losses", the
+    anchor weights times the net's level weights; not the net's own top levels."""
+    from detectors.sapd import TOP_LEVELS, levels_of
+
+    loss = torch.tensor([[0.1, 0.2, 5.0, 6.0, 0.3]])
+    logits = torch.tensor([[0.0, 0.0, 3.0, 3.0, 3.0]])  # the net prefers levels 2-4
+    weights = levels_of(loss, logits, soft_selection=True)
+    p = logits.softmax(dim=1)[0].tolist()
+    assert TOP_LEVELS == 3
+    assert weights[0].tolist() == pytest.approx([p[0], p[1], 0, 0, p[4]])
+    assert levels_of(loss, logits, soft_selection=False)[0].tolist() == [1, 0, 0, 0, 0]
+    no_point = torch.tensor([[0.1, float("inf"), float("inf"), float("inf"), float("inf")]])
+    assert levels_of(no_point, logits, True)[0, 1:].tolist() == [0, 0, 0, 0]  # nothing where it has no positive
+
+
+def test_a_box_only_object_adds_nothing_to_the_extreme_loss_but_trains_its_box():
+    torch.manual_seed(0)
+    model = SAPD(num_classes=2, depth=18, channels=32)
+    images, targets = squares(0, n=2)
+    outputs, features = model(images)
+    box_only = [Instances(t.boxes, t.labels, t.extremes, torch.zeros(len(t.boxes), dtype=torch.bool))
+                for t in targets]
+    losses = sapd_loss(outputs, features, box_only, model.selection, soft_selection=False)
+    assert losses["extreme"].item() == 0 and losses["box"].item() > 0
+    garbage = [Instances(t.boxes, t.labels, t.extremes * 0, t.known) for t in box_only]  # where its points would be
+    again = sapd_loss(outputs, features, garbage, model.selection, soft_selection=False)
+    assert again["extreme"].item() == 0 and again["box"].item() == pytest.approx(losses["box"].item())
+    assert sapd_loss(outputs, features, targets, model.selection, False)["extreme"].item() > 0
+
+
+def test_decoded_boxes_are_clipped_to_the_input_before_nms():
+    levels = [LevelOutputs(torch.full((1, 1, size, size), -10.0), torch.zeros(1, 4, size, size),
+                           torch.zeros(1, 4, size, size)) for size in (8, 4, 2, 1, 1)]
+    p3 = levels[0]
+    p3.cls[0, 0, 0, 0] = 5.0  # the point (4, 4), its box reaching 20 px out of the 64 px input
+    p3.distances[0, :, 0, 0] = torch.tensor([24.0, 24.0, 10.0, 10.0]) / (Z * 8)
+    [found] = decode(levels)
+    assert found.boxes.tolist() == [pytest.approx([0.0, 0.0, 14.0, 14.0])]

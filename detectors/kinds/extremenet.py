@@ -25,7 +25,7 @@ class TrainingStep(DetectorStep):
 def collate(batch: list[tuple[torch.Tensor, Instances]], num_classes: int) -> tuple[torch.Tensor, list[ExtremeTargets]]:
     images = torch.stack([image for image, _ in batch])
     size = tuple(images.shape[-2:])
-    return images, [extreme_targets(t.extremes, t.labels, size, num_classes) for _, t in batch]
+    return images, [extreme_targets(t.extremes, t.labels, size, num_classes, t.known) for _, t in batch]
 
 
 def decoded(outputs: ExtremeOutputs, score_threshold: float) -> list[Detections]:

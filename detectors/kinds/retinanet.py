@@ -21,6 +21,8 @@ from ..detections import Detections, Instances
 from ..fpn import STRIDES
 from ..retinanet import (
     ANCHOR_RATE,
+    CLUSTER_UNTIL,
+    CLUSTER_WEIGHT,
     LevelOutputs,
     RetinaNet,
     RetinaOutputs,
@@ -63,7 +65,8 @@ class TrainingStep(DetectorStep):
         with torch.autocast("cuda", enabled=self.amp):
             outputs = self.model(images, shapes)
         learned = isinstance(self.model.log_shapes, torch.nn.Parameter)
-        return retina_loss(in_full_precision(outputs), targets, temperature_at(share) if learned else None)
+        return retina_loss(in_full_precision(outputs), targets, temperature_at(share) if learned else None,
+                           CLUSTER_WEIGHT if share < CLUSTER_UNTIL else 0.0)
 
 
 def in_full_precision(outputs: RetinaOutputs) -> RetinaOutputs:
@@ -120,6 +123,10 @@ class RetinaNetKind(DetectorKind):
     def anchored(self, config: dict[str, Any], anchors: list, weights: Path) -> dict[str, Any]:
         """Any anchors for a MetaAnchor model; for the others, as many per level as it was trained with
         (its last layers have one set of outputs per anchor)."""
+        if config["anchor_mode"] == "learned":
+            raise UserError("--anchors: this model learned its anchors with its weights (--anchors learned) and "
+                            "runs with those; train another kind of anchors to run with others",
+                            weights / "config.json")
         levels = [np.asarray(level, float).reshape(-1, 2) for level in anchors]
         if len(levels) != len(STRIDES):
             raise UserError(f"--anchors: RetinaNet has {len(STRIDES)} levels (P3-P7), the anchors given have "
