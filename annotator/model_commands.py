@@ -11,6 +11,7 @@ from pathlib import Path
 from converters import UserError, write_coco
 from converters.formats import read_dataset
 from detectors.mask_backends import BACKENDS, METHODS
+from detectors.suggesting import MAX_SUGGESTIONS
 
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
@@ -81,13 +82,20 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                        description="Run the detector in RUN_DIR on the project's images and store what it finds as "
                                    "pending suggestions, never touching your labels: each with its four extreme "
                                    "points and the mask --method makes from them, so accepting one gives its "
-                                   "mask too. Review them in the window (Enter accepts, Delete rejects). Images "
-                                   "this model already suggested on are skipped, so a stopped run resumes.")
+                                   "mask too. Review them in the window (Enter accepts, Delete rejects). One "
+                                   "suggestion per object, whatever its class; none where the image already has "
+                                   "the object. Images this model already pre-labelled are skipped, so a stopped "
+                                   "run resumes, unless --min-score is lower than then: their pending "
+                                   "suggestions are replaced.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
                    help="a run of `annotator train` with a detector (--arch sapd or extremenet)")
-    s.add_argument("--min-score", type=float, default=MIN_SCORE,
-                   help=f"keep detections scoring at least this (default {MIN_SCORE})")
+    s.add_argument("--min-score", type=float,
+                   help="suggest detections scoring at least this (default: the score at which the model's "
+                        "suggestions did best on the images its training held out, or else "
+                        f"{MIN_SCORE}); lower than a run before, the images it did are done again")
+    s.add_argument("--max-per-image", type=int, default=MAX_SUGGESTIONS, metavar="N",
+                   help=f"at most N suggestions on an image, the best (default {MAX_SUGGESTIONS})")
     s.add_argument("--images", choices=("todo", "all"), default="todo",
                    help="todo (default): images not marked done; all: every image")
     _mask_method_arguments(s, "the suggestions' masks, from their extreme points: ")
@@ -284,15 +292,18 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 
     from .prelabel import MaskChoice, prelabel
 
+    if args.min_score is not None and not 0 <= args.min_score <= 1:
+        raise UserError(f"--min-score is a score from 0 to 1, not {args.min_score:g}")
+    if not 1 <= args.max_per_image <= 10_000:
+        raise UserError(f"--max-per-image must be a whole number from 1 to 10000, not {args.max_per_image}")
     masks = MaskChoice(args.method, _network(args))
     with Project.open(args.project) as project, TerminalProgress("pre-labelling") as progress:
         project.lock_for_labelling("annotator prelabel")
         predictor = load_detector(args.model, _device(args),
                                   _other_anchors(args, project.to_dataset() if args.anchors == "kmeans" else None))
         result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress,
-                          masks)
-    print(f"{args.project}: {result.suggestions} suggestions on {result.images} images; "
-          f"{result.skipped} images suggested on before by this model were skipped")
+                          masks, limit=args.max_per_image)
+    print(f"{args.project}: {result.summary()}")
     if result.missing_images:
         print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
 

@@ -15,6 +15,9 @@ from .training import REQUEST_FILE, TRAINED_ON
 MASK_KINDS = ("dextr",)
 #: The validation scores the panel shows (all are in metrics.json).
 SHOWN_SCORES = ("ap50", "ap", "mean_iou")
+#: A detector whose held-out AP50 is below this finds too few objects to pre-label with: its suggestions
+#: would cost a person more time to check than they save.
+USEFUL_AP50 = 0.5
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,8 @@ class Run:
     images: int | None = None  # trained on
     held_out: int | None = None
     epochs: int = 0
-    scores: dict[str, float] = field(default_factory=dict)  # the last epoch's val_* (without the prefix)
+    kept: int | None = None  # the epoch whose model the run keeps (its best held-out one)
+    scores: dict[str, float] = field(default_factory=dict)  # the kept epoch's val_* (without the prefix)
     has_model: bool = False  # model.safetensors is there: it can be used
     problem: str = ""  # why it cannot be read
 
@@ -37,7 +41,31 @@ class Run:
         if self.held_out:
             trained += f" (+{self.held_out} held out)"
         scores = self.scores_text()
-        return f"{self.kind}  {self.when}\n{trained}, {self.epochs} epochs" + (f", {scores}" if scores else "")
+        epochs = f"{self.epochs} epochs"
+        if self.kept and self.kept != self.epochs:
+            epochs += f" (epoch {self.kept} kept)"
+        return f"{self.kind}  {self.when}\n{trained}, {epochs}" + (f", {scores}" if scores else "")
+
+    def verdict(self) -> tuple[bool | None, str]:
+        """Whether a detector run is good enough to pre-label with, by its held-out AP50 against
+        USEFUL_AP50 (None: no held-out images to tell), and why, in words for the person, with what to
+        do when it is not."""
+        ap50 = self.scores.get("ap50")
+        if ap50 is None:
+            return None, ("no images were held out to check the model on (training holds some back from 3 images "
+                          "done): look at its suggestions before trusting them")
+        held = f"{self.held_out} images" if self.held_out else "images"
+        found = f"it found {ap50:.0%} of the objects on the {held} held out (AP50 {ap50:.2f})"
+        if ap50 < USEFUL_AP50:
+            return False, (f"The model is not good enough to pre-label with yet: {found}. To do better: mark more "
+                           f"images done (it trained on {self.images}), train longer, or start from ImageNet weights "
+                           "(Train detector, ImageNet weights).")
+        score, precision, recall = (self.scores.get(k) for k in ("suggest_score", "suggest_precision",
+                                                                  "suggest_recall"))
+        if score is not None and precision is not None and recall is not None:
+            found += (f"; from a score of {score:.2f}, {precision:.0%} of its suggestions were right and they found "
+                      f"{recall:.0%} of the objects")
+        return True, found[0].upper() + found[1:] + "."
 
     def scores_text(self) -> str:
         """The last epoch's held-out scores worth showing: "ap50 0.500, ap 0.310"."""
@@ -84,12 +112,15 @@ def read_run(path: Path) -> Run:
     if not isinstance(request, dict) or not isinstance(config, dict) or not isinstance(history, list):
         return Run(path, problem="its request.json, config.json or metrics.json is not what training writes")
     last = history[-1] if history and isinstance(history[-1], dict) else {}
+    kept = config.get("epoch")  # the epoch the model files are from; runs before it kept their last
+    kept = kept if isinstance(kept, int) and 1 <= kept <= len(history) else None
+    scored = history[kept - 1] if kept and isinstance(history[kept - 1], dict) else last
     trained = request.get(TRAINED_ON) or {}
     metrics = path / "metrics.json"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(metrics.stat().st_mtime)) if metrics.exists() else ""
     return Run(path, kind=str(config.get("arch") or request.get("kind") or ""), when=when,
                images=trained.get("images"), held_out=trained.get("held_out"), epochs=int(last.get("epoch", 0)),
-               scores={k.removeprefix("val_"): v for k, v in last.items() if k.startswith("val_")},
+               kept=kept, scores={k.removeprefix("val_"): v for k, v in scored.items() if k.startswith("val_")},
                has_model=(path / "model.safetensors").is_file())
 
 

@@ -77,6 +77,20 @@ MIGRATIONS: list[str] = [
         value REAL NOT NULL
     );
     """,
+    # 4 -> 5: the images each model has pre-labelled, and the minimum score it suggested at, also where it
+    # found nothing: a stopped run resumes past them, and a run at a lower score does them again. A file from
+    # before takes its rows from the suggestions (the lowest score suggested stands in for the minimum).
+    """
+    CREATE TABLE prelabelled (
+        model TEXT NOT NULL,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        min_score REAL NOT NULL,
+        PRIMARY KEY (model, image_id)
+    );
+    INSERT INTO prelabelled (model, image_id, min_score)
+        SELECT model, image_id, MIN(COALESCE(score, 0)) FROM suggestions WHERE model IS NOT NULL
+        GROUP BY model, image_id;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -530,10 +530,25 @@ class Project:
             self._changed([Part.SUGGESTIONS], {a.image_id for a in stored})
             return stored
 
-    def images_suggested_by(self, model: str) -> set[int]:
-        """The images `model` has already made suggestions on (pending or reviewed): a re-run skips them."""
-        rows = self._conn.execute("SELECT DISTINCT image_id FROM suggestions WHERE model = ?", (model,))
-        return {r[0] for r in rows}
+    def prelabelled(self, model: str) -> dict[int, float]:
+        """Image id -> the minimum score `model` pre-labelled it at (with or without finding anything)."""
+        rows = self._conn.execute("SELECT image_id, min_score FROM prelabelled WHERE model = ?", (model,))
+        return dict(rows.fetchall())
+
+    def replace_suggestions(self, image_id: int, model: str, anns: Iterable[Annotation],
+                            min_score: float) -> list[Annotation]:
+        """`model`'s new suggestions on an image, in place of its pending ones there (what a person has
+        accepted or rejected stays), and the image marked pre-labelled by it at `min_score`; one
+        transaction."""
+        with self._transaction() as c:
+            c.execute("DELETE FROM suggestions WHERE image_id = ? AND model = ? AND review = 'pending'",
+                      (image_id, model))
+            stored = [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
+                                   {"model": model}) for a in anns]
+            c.execute("INSERT OR REPLACE INTO prelabelled (model, image_id, min_score) VALUES (?, ?, ?)",
+                      (model, image_id, min_score))
+            self._changed([Part.SUGGESTIONS], [image_id])
+            return stored
 
     def pending_suggestion_counts(self) -> dict[int, int]:
         """Image id -> how many pending suggestions it has (images without any are left out)."""
@@ -564,6 +579,7 @@ class Project:
             cur = c.execute(f"SELECT * FROM suggestions WHERE {where}", (model,))
             columns, rows = [d[0] for d in cur.description], cur.fetchall()
             c.execute(f"DELETE FROM suggestions WHERE {where}", (model,))
+            c.execute("DELETE FROM prelabelled WHERE model = ?", (model,))  # a later run suggests there again
             self._changed([Part.SUGGESTIONS], None)
             return columns, rows
 

@@ -10,7 +10,7 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from converters import Dataset, ImageStatus, UserError
 from converters.atomic import atomic_write
@@ -18,6 +18,9 @@ from converters.formats import read_dataset
 from converters.progress import Progress, no_progress
 
 from .store import Project, is_project_file
+
+if TYPE_CHECKING:  # torch is imported when a run starts, not by importing this
+    from detectors.kinds import ModelKind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +84,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     from detectors.train import Schedule, train
 
     kind = KINDS[request.kind]
-    if not 0 <= request.hold_out < 1:
-        raise UserError(f"--hold-out is a share of the images, from 0 to below 1, not {request.hold_out:g}")
+    _check_request(request, kind)
     if request.data is None and not request.synthetic:
         raise UserError("give the labels to train on (--data PROJECT|COCO), synthetic objects (--synthetic N), "
                         "or both")
@@ -131,6 +133,34 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     return train(kind, samples, request.out, config, schedule, request.device, request.amp, request.resume,
                  weights, request.init, request.workers, request.seed, validate=validate, progress=progress,
                  show=show, log=say, epoch_done=epoch_done)
+
+
+def _check_request(request: TrainingRequest, kind: ModelKind) -> None:
+    """What the schedule does not check, before anything is read or written: the share held out, the
+    device, the workers and the output."""
+    import torch
+
+    from detectors.train import Schedule
+
+    Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser).filled(kind)
+    if not 0 <= request.hold_out < 1:
+        raise UserError(f"--hold-out is a share of the images, from 0 to below 1, not {request.hold_out:g}")
+    if not 0 <= request.workers <= MAX_WORKERS:
+        raise UserError(f"--workers must be a whole number from 0 to {MAX_WORKERS}, not {request.workers}")
+    device = request.device
+    if device != "cpu" and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise UserError(f"--device must be cpu, cuda or cuda:N, not {device!r}")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {device}: this machine has no CUDA GPU that torch can use (train with "
+                            "--device cpu)")
+        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
+            raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} GPUs, numbered from 0")
+    if request.out.exists() and not request.out.is_dir():
+        raise UserError("is a file, not a run directory: give --out a folder", request.out)
+
+
+MAX_WORKERS = 64
 
 
 def held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:

@@ -61,6 +61,14 @@ class Box:
     def to_list(self) -> list[float]:
         return [self.x, self.y, self.w, self.h]
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union with another box (0 when neither has an area)."""
+        across = min(self.x + self.w, other.x + other.w) - max(self.x, other.x)
+        down = min(self.y + self.h, other.y + other.h) - max(self.y, other.y)
+        inter = max(across, 0.0) * max(down, 0.0)
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
     def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """The pixels the box covers in a width x height image, as [x0, x1) x [y0, y1): at least one
         pixel, inside the image."""

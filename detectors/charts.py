@@ -67,15 +67,15 @@ def line_chart(series: list[Series], title: str, x_label: str, y_label: str, siz
     return image
 
 
-def run_curves(history: list[dict]) -> np.ndarray:
+def run_curves(history: list[dict], kept: int | None = None) -> np.ndarray:
     """A run's loss (above) and validation scores (below) per epoch: one above the other, to fit the
-    window's narrow Training panel."""
+    window's narrow Training panel; `kept`: the epoch whose model the run keeps, named in the title."""
     epochs = [m.get("epoch", k + 1) for k, m in enumerate(history)]
     loss = line_chart([Series("loss", epochs, [m.get("loss") for m in history])], "training loss", "epoch", "loss")
     scores = sorted({key for m in history for key in m if key.startswith("val_") and key != "val_extreme_error"})
+    title = "validation" + (f" (epoch {kept} kept)" if kept else "") if scores else "validation (no held-out images)"
     val = line_chart([Series(key.removeprefix("val_"), epochs, [m.get(key) for m in history]) for key in scores],
-                     "validation" if scores else "validation (no held-out images)", "epoch", "score",
-                     y_range=(0.0, 1.0))
+                     title, "epoch", "score", y_range=(0.0, 1.0))
     return np.vstack([loss, val])
 
 

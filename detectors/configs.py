@@ -45,6 +45,18 @@ NAMES = Key("a list of names (text, none empty, none twice)",
             and len(set(v)) == len(v))
 DEPTH = one_of(*sorted(DEPTHS))
 
+def _scores(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and (v is None or (isinstance(v, (int, float))
+                                                                                and not isinstance(v, bool)))
+                                           for k, v in value.items())
+
+
+#: What the training loop writes into every kind's config beside the kind's own keys: which epoch the
+#: model is from, and its held-out scores then (val_*; pre-labelling's default minimum score among them).
+RUN_KEYS = {"epoch": between(0, 10**9, default=0),
+            "held_out": Key("an object of held-out scores (numbers or null)", _scores, {})}
+
+
 class Kind(Protocol):
     name: str
     title: str
@@ -58,7 +70,7 @@ def checked_config(config: Any, kind: Kind, source: str | os.PathLike) -> dict[s
     if config.get("arch") != kind.name:
         raise UserError(f"holds a {shown(config.get('arch'))} model, not {kind.title}", source)
     out = dict(config)
-    for name, key in kind.keys.items():
+    for name, key in {**RUN_KEYS, **kind.keys}.items():
         if name not in config:
             if key.default is None:
                 raise UserError(f"has no {name!r}: it must be {key.rule}", source)

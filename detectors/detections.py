@@ -8,6 +8,9 @@ import torch
 
 from converters import ExtremePoints, UserError
 
+from .ops import nms
+from .suggesting import MAX_SUGGESTIONS, SAME_OBJECT
+
 
 @dataclasses.dataclass
 class Instances:
@@ -41,6 +44,15 @@ class Detections:
             except UserError:
                 out.append(None)
         return out
+
+    def suggestible(self, min_score: float, limit: int = MAX_SUGGESTIONS, overlap: float = SAME_OBJECT
+                    ) -> Detections:
+        """What is worth showing a person, best first: detections scoring at least `min_score`, one per
+        object whatever its class (a box overlapping a better one of another class by IoU above `overlap`
+        is that object seen as another class), at most `limit`."""
+        enough = (self.scores >= min_score).nonzero().squeeze(1)
+        kept = enough[nms(self.boxes[enough], self.scores[enough], overlap, limit)]
+        return Detections(self.boxes[kept], self.scores[kept], self.labels[kept], self.extremes[kept])
 
 
 def boxes_of(extremes: torch.Tensor) -> torch.Tensor:

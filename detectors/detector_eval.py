@@ -46,6 +46,7 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path, 
     folder = ImageFolder(image_root)
     by_image = dataset.annotations_by_image()
     found, seconds, point_errors = [], [], []
+    calls: list[tuple[float, bool]] = []  # each suggestion's score and whether it is right
     segments: list[dict] = []
     progress(0, len(dataset.images))
     for done, record in enumerate(dataset.images, 1):
@@ -60,6 +61,7 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path, 
                 found.append({"image_id": record.id, "category_id": class_to_category[label], "score": score,
                               "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
         point_errors += _extreme_errors(detections, by_image.get(record.id, []), class_to_category)
+        calls += _suggestions_judged(detections.suggestible(0.0), by_image.get(record.id, []), class_to_category)
         if masks is not None:
             segments += _masks_found(image, record.id, detections, class_to_category, masks, network)
         progress(done, len(dataset.images))
@@ -67,7 +69,9 @@ def evaluate_detector(predictor: Predictor, dataset: Dataset, image_root: Path, 
     if masks is not None:
         ap.update({f"segm_{key}": value for key, value in _coco_ap(truth, segments, "segm").items()})
     errors = np.array(point_errors).reshape(-1, 2)
-    return {**ap, "images": len(dataset.images), "ms_per_image": 1000 * float(np.median(seconds)) if seconds else 0.0,
+    objects = sum(1 for a in dataset.annotations if a.shape is Shape.REGION and not a.iscrowd)
+    return {**ap, **suggestion_threshold(calls, objects), "images": len(dataset.images),
+            "ms_per_image": 1000 * float(np.median(seconds)) if seconds else 0.0,
             "extreme_error": float(errors[:, 0].mean()) if len(errors) else None,
             "midpoint_error": float(errors[:, 1].mean()) if len(errors) else None}
 
@@ -102,6 +106,47 @@ def _extreme_errors(detections: Detections, truths: list[Annotation],
         midpoints = (abs(mx - tx) / w + abs(my - ly) / h + abs(mx - bx) / w + abs(my - ry) / h) / 4
         out.append((found, midpoints))
     return out
+
+
+def _suggestions_judged(suggestions: Detections, truths: list[Annotation],
+                        class_to_category: dict[int, int]) -> list[tuple[float, bool]]:
+    """Each suggestion's score and whether a person would accept it as it is: it overlaps a true object
+    of its category not yet taken by a better one by IoU >= 0.5 (as AP50 counts)."""
+    truths = [t for t in truths if t.shape is Shape.REGION and not t.iscrowd]
+    if not len(suggestions.scores):
+        return []
+    if not truths:
+        return [(score, False) for score in suggestions.scores.tolist()]
+    overlaps = box_iou(suggestions.boxes, torch.tensor([[t.box.x, t.box.y, t.box.x + t.box.w, t.box.y + t.box.h]
+                                                        for t in truths])).tolist()
+    taken: set[int] = set()
+    out = []
+    for k, (score, label) in enumerate(zip(suggestions.scores.tolist(), suggestions.labels.tolist(), strict=True)):
+        category = class_to_category.get(label)
+        free = [j for j, t in enumerate(truths)
+                if j not in taken and t.category_id == category and overlaps[k][j] >= 0.5]
+        best = max(free, key=lambda j: overlaps[k][j], default=None)
+        if best is not None:
+            taken.add(best)
+        out.append((score, best is not None))
+    return out
+
+
+def suggestion_threshold(calls: list[tuple[float, bool]], objects: int) -> dict[str, float | None]:
+    """The minimum score at which the suggestions' F1 (precision against recall of the true objects) is
+    highest, and the precision and recall there: pre-labelling's default, so that a weak model's
+    suggestions do not flood the image and a strong one's are not held back."""
+    if not calls or not objects:
+        return {"suggest_score": None, "suggest_precision": None, "suggest_recall": None}
+    calls = sorted(calls, key=lambda c: -c[0])
+    right = np.cumsum([c[1] for c in calls])
+    precision = right / np.arange(1, len(calls) + 1)
+    recall = right / objects
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    last_of_score = np.append(np.diff([c[0] for c in calls]) != 0, True)  # a threshold takes all of one score
+    best = int(np.argmax(np.where(last_of_score, f1, -1)))
+    return {"suggest_score": calls[best][0], "suggest_precision": float(precision[best]),
+            "suggest_recall": float(recall[best])}
 
 
 def _add_true_masks(truth: dict, dataset: Dataset) -> None:

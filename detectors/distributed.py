@@ -91,3 +91,12 @@ def agree(value: float, group: Group, device: str) -> float:
     tensor = torch.tensor([value], dtype=torch.float64, device=device)
     dist.broadcast(tensor, src=0)
     return float(tensor.item())
+
+
+def mean_of(value: float, group: Group, device: str) -> float:
+    """The mean of every process's value (NaN if any is), so that all decide alike on a step."""
+    if not group.distributed:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return float(tensor.item()) / group.size

@@ -21,11 +21,14 @@ Decode = Callable[[Any, float], list[Detections]]
 
 class Predictor:
     def __init__(self, model: nn.Module, classes: list[str], size: int, decode: Decode, device: str = "cpu",
-                 amp: bool | None = None):
+                 amp: bool | None = None, min_score: float | None = None):
         """`amp`: the network in reduced precision where that is fast (`inference_precision`: float16 on
         a GPU, bfloat16 on a CPU that has it natively), the default; False: float32. `decode` runs in
-        full precision. A model in memory works too, such as the one being trained (validation)."""
+        full precision. A model in memory works too, such as the one being trained (validation).
+        `min_score`: the score from which its detections are worth suggesting, if its training measured
+        one on held-out images."""
         self.model, self.classes, self.size, self.decode = model, list(classes), size, decode
+        self.min_score = min_score
         self.device = torch.device(device)
         self.amp = amp is None or amp
         self.layout = fast_layout(self.device) if self.amp else torch.contiguous_format

@@ -1,14 +1,16 @@
 """One training loop for every model kind (`detectors.kinds`): processes under torchrun
 (DistributedDataParallel, `distributed`), the time budget (`Budget`: by epochs or by the clock, the
 rate schedule reading the share done either way), mixed precision and channels-last on a GPU, gradient
-clipping where the kind asks for it, and after every epoch a checkpoint, metrics.json, its curves
-(metrics.png) and the state to resume from. `resume` continues where a killed run stopped, on the same
+clipping where the kind asks for it, a guard against divergence (`guard`), and after every epoch the
+state to resume from, metrics.json, its curves (metrics.png), and the model if it is the best so far
+on the held-out labels. `resume` continues where a killed run stopped, on the same
 schedule. The kind supplies the network, the data, the loss and the rate's shape; the loop knows none
 of them."""
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from .budget import Budget
 from .charts import run_curves, write_png
 from .checkpoints import load_matching, save_checkpoint
 from .configs import checked_config, read_model
-from .distributed import join, leave, loader, new_epoch, wrap
+from .distributed import join, leave, loader, mean_of, new_epoch, wrap
+from .guard import Diverged, LossGuard, Snapshot
 from .kinds.base import ModelKind, Validator
 
 RESUME_STATE = "training_state.pt"
@@ -49,13 +52,35 @@ class Schedule:
     optimiser: str | None = None
 
     def filled(self, kind: ModelKind) -> Schedule:
+        """The kind's defaults for what is None; a number out of its range is refused in one line before
+        anything is written (a negative budget once made the rate negative, and the loss grew to 9e9
+        while each epoch overwrote the last good one)."""
         d = kind.defaults
         optimiser = self.optimiser or d.optimiser
         if optimiser not in OPTIMISERS:
             raise UserError(f"the optimiser must be one of {', '.join(OPTIMISERS)}, not {optimiser!r}")
+        _check("--epochs", self.epochs, 1, MAX_EPOCHS, whole=True)
+        _check("--minutes", self.minutes, 0, MAX_MINUTES, low_allowed=False)
+        _check("--batch", self.batch, 1, MAX_BATCH, whole=True)
+        _check("--lr", self.lr, 0, MAX_RATE, low_allowed=False)
         return Schedule(self.epochs if self.epochs is not None or self.minutes is not None else d.epochs,
                         self.minutes, self.batch or d.batch,
                         self.lr or d.rates.get(optimiser, d.rates[d.optimiser]), optimiser)
+
+
+MAX_EPOCHS, MAX_MINUTES, MAX_BATCH, MAX_RATE = 100_000, 7 * 24 * 60, 1024, 1.0
+
+
+def _check(flag: str, value: float | None, low: float, high: float, whole: bool = False,
+           low_allowed: bool = True) -> None:
+    """`value` (None: not given) must be a finite number from `low` (or above it) to `high`."""
+    if value is None:
+        return
+    above = f"from {low:g}" if low_allowed else f"above {low:g}"
+    kind = "a whole number" if whole else "a number"
+    fits = math.isfinite(value) and (value >= low if low_allowed else value > low) and value <= high
+    if not fits or (whole and value != int(value)):
+        raise UserError(f"{flag} must be {kind} {above} to {high:g}, not {value:g}")
 
 
 def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], schedule: Schedule = Schedule(),
@@ -64,10 +89,15 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
           progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
           log: Callable[[str], None] = print,
           epoch_done: Callable[[dict[str, Any]], None] = lambda metrics: None) -> dict[str, Any]:
-    """Train and write `out` after every epoch; returns the last epoch's metrics. Under torchrun, each
-    process trains on its share of the samples with `batch` per step; only the first writes and reports.
-    `init`: a model of this kind to start from instead of from scratch. `epoch_done` gets each epoch's
-    metrics once they are written (the window's chart)."""
+    """Train and write `out` after every epoch; returns the metrics of the epoch kept. Under torchrun,
+    each process trains on its share of the samples with `batch` per step; only the first writes and
+    reports. `init`: a model of this kind to start from instead of from scratch. `epoch_done` gets each
+    epoch's metrics once they are written (the window's chart).
+
+    The model written (config.json and model.safetensors, what pre-labelling and eval use) is the epoch
+    that scored best on the held-out labels (`ModelKind.fitness`; without them, the last); config.json
+    says which (`epoch`). The last epoch, with the optimiser and the history, is RESUME_STATE, one file
+    written whole, which `resume` goes on from. `LossGuard` refuses steps and epochs that diverge."""
     group, device = join(device)
     if not group.main:
         progress, show, log, validate = no_progress, (lambda text: None), (lambda line: None), None
@@ -88,83 +118,137 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     dataset, collate = kind.training_data(samples, config)
     data = loader(dataset, plan.batch, group, workers, seed, collate)
-    state = {"steps": 0, "epoch": 0, "seconds": 0.0, "history": []}
+    state: dict[str, Any] = {"steps": 0, "epoch": 0, "seconds": 0.0, "history": [], "kept": None, "rate_scale": 1.0}
     if resume and (out / RESUME_STATE).is_file():
         state = _restore(out, kind, model, optimiser)
         log(f"resuming after epoch {state['epoch']} ({state['seconds']:.0f} s trained)")
+    guard = LossGuard(rate_scale=state["rate_scale"])
+    kept = Snapshot.of(model, optimiser)
     step = wrap(kind.training_step(model, config, amp, seed + group.rank), group, device)
     budget = Budget(plan.epochs, plan.minutes, len(data), group, device, state["steps"], state["seconds"])
     while budget.share() < 1:
         new_epoch(data, state["epoch"])
+        guard.new_epoch()
         sums: dict[str, float] = {}
         epoch_steps = 0
-        for batch in data:
-            share = budget.share()
-            if share >= 1:
-                break
-            for param_group in optimiser.param_groups:
-                param_group["lr"] = plan.lr * kind.rate(share) * param_group["factor"]
-            parts = step(kind.to_device(batch, device, memory_format), share)
-            loss = sum(parts.values())
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if kind.defaults.clip is not None:
+        try:
+            for batch in data:
+                share = budget.share()
+                if share >= 1:
+                    break
+                for param_group in optimiser.param_groups:
+                    param_group["lr"] = plan.lr * guard.rate_scale * kind.rate(share) * param_group["factor"]
+                parts = step(kind.to_device(batch, device, memory_format), share)
+                loss = sum(parts.values())
+                optimiser.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
                 scaler.unscale_(optimiser)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), kind.defaults.clip)
-            scaler.step(optimiser)
-            scaler.update()
-            budget.steps += 1
-            epoch_steps += 1
-            for name, value in {"loss": loss, **parts}.items():
-                sums[name] = sums.get(name, 0.0) + value.item()
-            progress(int(1000 * min(share, 1)), 1000)
-            show("loss " + " ".join(f"{k} {v / epoch_steps:.3f}" for k, v in sums.items()))
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), kind.defaults.clip or math.inf)
+                budget.steps += 1
+                progress(int(1000 * min(share, 1)), 1000)
+                # under AMP an infinite gradient is the scaler's to skip (it lowers its scale), not a divergence
+                if guard.refuses(mean_of(float(loss.detach()), group, device), 0.0 if amp else float(norm)):
+                    optimiser.zero_grad(set_to_none=True)
+                    scaler.update()
+                    continue
+                scaler.step(optimiser)
+                scaler.update()
+                epoch_steps += 1
+                for name, value in {"loss": loss, **parts}.items():
+                    sums[name] = sums.get(name, 0.0) + value.item()
+                show("loss " + " ".join(f"{k} {v / epoch_steps:.3f}" for k, v in sums.items()))
+            if not epoch_steps:
+                continue
+            guard.epoch_done(mean_of(sums["loss"] / epoch_steps, group, device), model)
+        except Diverged as e:
+            kept.restore(model, optimiser)
+            guard.went_back(str(e))
+            state["rate_scale"] = guard.rate_scale
+            log(f"training diverged ({e}): back to the end of epoch {state['epoch']}, at "
+                f"{guard.rate_scale:g} of the learning rate")
+            continue
         state.update(steps=budget.steps, epoch=state["epoch"] + 1, seconds=budget.seconds)
         metrics = {"epoch": state["epoch"], "steps": state["steps"], "seconds": round(state["seconds"], 1),
                    **{name: value / epoch_steps for name, value in sums.items()}}
+        if guard.skipped:
+            metrics["skipped_steps"] = guard.skipped
         if validate is not None:
             metrics.update(validate(model, config))
             model.train()
         state["history"].append(metrics)
+        best = _better(kind, metrics, state)
+        if best:
+            state["kept"] = state["epoch"]
+        kept = Snapshot.of(model, optimiser)
         if group.main:
             config = kind.trained_config(config, model)
-            _save(out, config, model, optimiser, state)
+            _save(out, config, model, optimiser, state, best)
             epoch_done(metrics)
         log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()  # None: nothing found
                                                       if k not in COUNTS and v is not None)
-            + f", {state['seconds']:.0f} s")
+            + f", {state['seconds']:.0f} s" + (" (kept)" if best and validate is not None else ""))
     progress(1000, 1000)
     leave(group)
-    return state["history"][-1] if state["history"] else {}
+    history = state["history"]
+    return history[state["kept"] - 1] if state["kept"] else (history[-1] if history else {})
 
 
-def _save(out: Path, config: dict, model: nn.Module, optimiser: torch.optim.Optimizer, state: dict) -> None:
-    save_checkpoint(out, config, model)
+def _better(kind: ModelKind, metrics: dict[str, Any], state: dict[str, Any]) -> bool:
+    """Whether this epoch's model is the one to keep: the best held-out score so far, or the last
+    without held-out scores."""
+    score = kind.fitness(metrics)
+    if score is None or state["kept"] is None:
+        return True
+    best = kind.fitness(state["history"][state["kept"] - 1])
+    return best is None or score > best
+
+
+def _save(out: Path, config: dict, model: nn.Module, optimiser: torch.optim.Optimizer, state: dict,
+          best: bool) -> None:
+    """The resume state first, whole in one file; then the kept model if this epoch is it, and the
+    metrics. A kill between them leaves a run that resumes from this epoch with the model of an
+    earlier one, never a model without its state."""
+    with atomic_write(out / RESUME_STATE, "wb") as f:
+        torch.save({"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    "optimiser": optimiser.state_dict(), "step": state["steps"], "epoch": state["epoch"],
+                    "seconds": state["seconds"], "kept": state["kept"], "rate_scale": state["rate_scale"],
+                    "history": json.dumps(state["history"])}, f)
+    if best:
+        metrics = state["history"][-1]
+        save_checkpoint(out, {**config, "epoch": state["epoch"],
+                              "held_out": {k: v for k, v in metrics.items() if k.startswith("val_")}}, model)
     with atomic_write(out / "metrics.json") as f:
         json.dump(state["history"], f, indent=1)
-    write_png(out / "metrics.png", run_curves(state["history"]))
-    with atomic_write(out / RESUME_STATE, "wb") as f:
-        torch.save({"optimiser": optimiser.state_dict(), "step": state["steps"], "epoch": state["epoch"],
-                    "seconds": state["seconds"]}, f)
+    write_png(out / "metrics.png", run_curves(state["history"], state["kept"]))
 
 
 def _restore(out: Path, kind: ModelKind, model: nn.Module, optimiser: torch.optim.Optimizer) -> dict:
-    """The run where it stopped; a damaged resume file or history is refused in one line."""
-    _, weights = read_model(out, kind)
-    load_matching(model, weights, out)
+    """The run where it stopped; a damaged resume file is refused in one line."""
     try:
         saved = torch.load(out / RESUME_STATE, map_location="cpu", weights_only=True)
+        if "model" in saved:
+            load_matching(model, saved["model"], out / RESUME_STATE)
+        else:  # a run from before the state held the weights: its model is its last epoch
+            _, weights = read_model(out, kind)
+            load_matching(model, weights, out)
         optimiser.load_state_dict(saved["optimiser"])
         counts = {"steps": int(saved["step"]), "epoch": int(saved["epoch"]), "seconds": float(saved["seconds"])}
+        history = json.loads(saved["history"]) if "history" in saved else _old_history(out)
+        if not isinstance(history, list):
+            raise ValueError("its history is not a list of epochs")
+        kept = int(saved["kept"]) if saved.get("kept") is not None else (counts["epoch"] or None)
+    except UserError:
+        raise
     except Exception as e:  # truncated, empty, a pickle that is not plain data, other keys: all one answer
         raise UserError(f"cannot be resumed from ({type(e).__name__}: {str(e)[:120]}): train without --resume, "
                         "or into a new RUN_DIR", out / RESUME_STATE) from None
-    history = []
-    if (out / "metrics.json").is_file():
-        try:
-            history = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-        except ValueError as e:
-            raise UserError(f"is not valid JSON: {e}", out / "metrics.json") from None
-        if not isinstance(history, list):
-            raise UserError("must hold a list of epochs", out / "metrics.json")
-    return {**counts, "history": history}
+    return {**counts, "history": history, "kept": kept, "rate_scale": float(saved.get("rate_scale", 1.0))}
+
+
+def _old_history(out: Path) -> list:
+    if not (out / "metrics.json").is_file():
+        return []
+    try:
+        return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise UserError(f"is not valid JSON: {e}", out / "metrics.json") from None

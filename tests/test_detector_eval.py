@@ -78,3 +78,29 @@ def test_mask_ap_needs_every_true_object_to_have_a_mask(tmp_path):
     dataset.annotations[0] = dataset.annotations[0].with_mask()
     with pytest.raises(UserError, match="object 1 on image 1 has no mask"):
         evaluate_detector(Answering(["nut"], found), dataset, tmp_path, masks="octagon")
+
+
+def test_the_suggestion_threshold_is_where_precision_and_recall_together_are_best():
+    from detectors.detector_eval import suggestion_threshold
+
+    # scores best first: right, right, wrong, right, wrong, wrong; 4 true objects
+    calls = [(0.9, True), (0.8, True), (0.7, False), (0.6, True), (0.3, False), (0.2, False)]
+    chosen = suggestion_threshold(calls, 4)
+    # at 0.6: 3 right of 4 suggested, 3 of 4 objects: F1 0.75, better than at 0.8 (2/2, 2/4: 0.667)
+    assert chosen == {"suggest_score": 0.6, "suggest_precision": 0.75, "suggest_recall": 0.75}
+    assert suggestion_threshold([], 4)["suggest_score"] is None
+    tied = suggestion_threshold([(0.5, True), (0.5, False), (0.4, True)], 2)  # a threshold takes a whole score
+    assert tied["suggest_score"] == 0.4
+
+
+def test_a_trained_detector_suggests_from_the_score_its_held_out_images_were_best_at(tmp_path):
+    from detectors.kinds.sapd import SAPD_KIND
+    from detectors.train import Schedule, train
+    from tests.test_detector_train import photos
+
+    out = tmp_path / "run"
+    config = {"depth": 18, "img_size": 64, "channels": 16, "classes": ["small", "large"]}
+    held = {"val_ap50": 0.5, "val_ap": 0.2, "val_suggest_score": 0.42}
+    train(SAPD_KIND, photos(tmp_path), out, config, Schedule(epochs=1, batch=2),
+          validate=lambda model, config: held, log=lambda line: None)
+    assert SAPD_KIND.load(out).min_score == 0.42

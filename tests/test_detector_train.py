@@ -135,7 +135,7 @@ def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path,
             0, 1, small.id, ExtremePoints((20, 10), (10, 20), (20, 30), (30, 20))))
     assert main(["prelabel", str(path), "--model", str(run), "--min-score", "0"]) == 0
     said = capsys.readouterr().out
-    assert "on 4 images" in said
+    assert "pre-labelled 4 images at a minimum score of 0.00" in said
     with Project.open(path) as project:
         assert project.annotations(1) == [mine]  # the person's label, untouched
         suggested = [s for im in project.images() for s in project.suggestions(im.id)]
@@ -143,7 +143,8 @@ def test_prelabel_adds_suggestions_beside_a_persons_labels_and_resumes(tmp_path,
         assert {c.name for c in project.categories()} == {"small", "large"}
         count = len(suggested)
     assert main(["prelabel", str(path), "--model", str(run), "--min-score", "0"]) == 0
-    assert "0 suggestions on 0 images; 4 images suggested on before" in capsys.readouterr().out
+    assert "pre-labelled 0 images at a minimum score of 0.00: 0 suggestions; 4 images pre-labelled before at this " \
+        "score or lower skipped" in capsys.readouterr().out
     with Project.open(path) as project:
         assert sum(len(project.suggestions(im.id)) for im in project.images()) == count
 

@@ -464,7 +464,7 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
     assert window.stop_prelabel.isEnabled()
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
-    assert window.statusBar().currentMessage().startswith("pre-labelled 2 images: ")
+    assert window.statusBar().currentMessage().startswith("pre-labelled 2 images at a minimum score of 0.30: ")
     assert not window.job_bar.isVisible() and not window.stop_prelabel.isEnabled()
     assert window.project.annotations(1) == [mine]  # the person's label, untouched
     assert window.project.suggestions(1) and window.project.suggestions(2)
@@ -476,7 +476,8 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)  # again: every image is suggested on by this model
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
     said = window.statusBar().currentMessage()
-    assert said == "pre-labelled 0 images: 0 suggestions; 2 suggested on before by this model"
+    assert said == "pre-labelled 0 images at a minimum score of 0.30: 0 suggestions; 2 images pre-labelled before " \
+        "at this score or lower skipped"
 
 
 def test_prelabelling_gives_each_suggestion_the_mask_of_the_windows_mask_backend(window, eager_detector, sure_dextr,

@@ -142,8 +142,9 @@ def test_attributes_and_the_crowd_flag_are_set_removed_and_undone(session):
 
 def test_reject_all_and_clearing_one_models_suggestions_are_undone(session):
     ep = ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
-    session.project.add_suggestions([Annotation.from_extreme(0, 1, 1, ep, score=0.5)] * 2, model="/runs/a")
-    session.project.add_suggestions([Annotation.from_extreme(0, 2, 1, ep, score=0.5)], model="/runs/a")
+    session.project.replace_suggestions(1, "/runs/a", [Annotation.from_extreme(0, 1, 1, ep, score=0.5)] * 2, 0.3)
+    session.project.replace_suggestions(2, "/runs/a", [Annotation.from_extreme(0, 2, 1, ep, score=0.5)], 0.3)
+    assert session.project.prelabelled("/runs/a") == {1: 0.3, 2: 0.3}
     session.project.add_suggestions([Annotation.from_extreme(0, 2, 1, ep, score=0.5)], model="/runs/b")
     assert session.reject_all() == 2 and session.project.suggestions(1) == []
     session.undo()
@@ -151,7 +152,7 @@ def test_reject_all_and_clearing_one_models_suggestions_are_undone(session):
     assert session.project.pending_by_model() == {"/runs/a": 3, "/runs/b": 1}
     assert session.clear_model("/runs/a") == 3
     assert session.project.pending_by_model() == {"/runs/b": 1}
-    assert session.project.images_suggested_by("/runs/a") == set()  # a later run suggests there again
+    assert session.project.prelabelled("/runs/a") == {}  # a later run suggests there again
     session.undo()
     assert session.project.pending_by_model() == {"/runs/a": 3, "/runs/b": 1}
 

@@ -2,11 +2,13 @@
 accepting it gives the object's mask, which no backend then makes again."""
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from annotator.masking import needs_mask
 from annotator.prelabel import MaskChoice, prelabel
 from annotator.store import Project
+from converters import Annotation
 from converters.masks import mask_iou, polygons_to_mask
 from detectors.detections import Detections
 
@@ -18,6 +20,7 @@ FOUND = torch.tensor([[[60.0, 25.0], [35.0, 50.0], [60.0, 75.0], [85.0, 50.0]]])
 class FindsTheDisc:
     classes = ["disc"]
     size = 50  # the long side its network sees
+    min_score = None  # measured none
 
     def __init__(self):
         self.seen: list[tuple[tuple[int, ...], tuple[int, int] | None]] = []
@@ -70,3 +73,71 @@ def test_with_octagons_the_detector_sees_a_shrunk_decode_and_the_suggestions_sta
         assert finds.seen == [((50, 60, 3), (120, 100))]  # 120 px // 2 still covers the 50 the network sees
         prelabel(project, grabcut := FindsTheDisc(), "m2", masks=MaskChoice("grabcut"))
         assert grabcut.seen == [((100, 120, 3), (120, 100))]  # GrabCut follows every pixel of the photo
+
+
+class FindsMany:
+    """A detector that sees the disc three times, under three classes, and 60 specks besides."""
+    classes = ["disc", "coin", "moon"]
+    size = 120
+    min_score = 0.4  # what its training measured
+
+    def __call__(self, image, score_threshold: float = 0.05, original=None) -> Detections:
+        disc = [[35.0, 25.0, 85.0, 75.0], [36.0, 25.0, 85.0, 74.0], [35.0, 26.0, 84.0, 75.0]]
+        specks = [[x, y, x + 4.0, y + 4.0] for x in range(0, 120, 12) for y in range(80, 98, 3)]
+        boxes = torch.tensor(disc + specks)
+        scores = torch.tensor([0.9, 0.6, 0.5] + [0.2 + 0.003 * k for k in range(len(specks))])
+        labels = torch.tensor([0, 1, 2] + [0] * len(specks))
+        extremes = torch.stack([torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 1]], 1),
+                                torch.stack([boxes[:, 0], (boxes[:, 1] + boxes[:, 3]) / 2], 1),
+                                torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]], 1),
+                                torch.stack([boxes[:, 2], (boxes[:, 1] + boxes[:, 3]) / 2], 1)], dim=1)
+        keep = scores >= score_threshold
+        return Detections(boxes[keep], scores[keep], labels[keep], extremes[keep])
+
+
+def test_one_object_gets_one_suggestion_whatever_its_classes_and_an_image_no_more_than_the_cap(tmp_path):
+    project, _ = project_with_the_disc(tmp_path)
+    with project:
+        result = prelabel(project, FindsMany(), "m", min_score=0.1, limit=20)
+        suggestions = project.suggestions(1)
+        assert result.suggestions == len(suggestions) == 20
+        on_the_disc = [s for s in suggestions if s.box.w > 40]
+        assert len(on_the_disc) == 1 and on_the_disc[0].score == pytest.approx(0.9)  # the best class of the three
+        assert {c.name for c in project.categories()} == {"disc"}  # the other two were never suggested
+
+
+def test_without_a_minimum_score_the_model_s_own_is_used(tmp_path):
+    project, _ = project_with_the_disc(tmp_path)
+    with project:
+        result = prelabel(project, FindsMany(), "m")
+        assert result.min_score == 0.4 and [s.score for s in project.suggestions(1)] == [pytest.approx(0.9)]
+
+
+def test_a_lower_minimum_score_does_the_images_again_and_replaces_only_the_models_pending_suggestions(tmp_path):
+    project, _ = project_with_the_disc(tmp_path)
+    with project:
+        prelabel(project, FindsMany(), "m", min_score=0.4)
+        [disc] = project.suggestions(1)
+        project.reject_suggestion(disc.id)  # the person said no to it
+        again = prelabel(project, FindsMany(), "m", min_score=0.4)
+        assert again.skipped == 1 and again.images == 0
+        lower = prelabel(project, FindsMany(), "m", min_score=0.25)
+        assert lower.again == 1 and lower.images == 1 and lower.known == 1  # the rejected disc is not back
+        pending = project.suggestions(1)
+        assert pending and all(s.score >= 0.25 and s.box.w < 10 for s in pending)
+        lowest = prelabel(project, FindsMany(), "m", min_score=0.21)
+        assert len(project.suggestions(1)) > len(pending) and lowest.again == 1  # replaced, not added twice
+        assert len({(s.box.x, s.box.y) for s in project.suggestions(1)}) == len(project.suggestions(1))
+        assert project.prelabelled("m") == {1: 0.21}
+
+
+def test_an_object_the_person_labelled_is_not_suggested_again(tmp_path):
+    from converters import ExtremePoints
+
+    project, _ = project_with_the_disc(tmp_path)
+    with project:
+        category = project.add_category("disc")
+        project.add_annotation(Annotation.from_extreme(0, 1, category.id, ExtremePoints((60, 25), (35, 50),
+                                                                                          (60, 75), (85, 50))))
+        result = prelabel(project, FindsMany(), "m", min_score=0.4)
+        assert result.known == 1 and project.suggestions(1) == []

@@ -86,3 +86,17 @@ def test_a_line_is_drawn_where_its_values_are():
     assert len(drawn) > 100
     top_right = drawn[drawn[:, 1] > 300]
     assert top_right[:, 0].mean() < 150  # the line rises to the right
+
+
+def test_a_detector_runs_verdict_says_whether_to_pre_label_with_it_and_what_to_do_if_not(tmp_path):
+    from annotator.runs import USEFUL_AP50, Run
+
+    weak = Run(tmp_path, kind="sapd", images=11, held_out=3, scores={"ap50": USEFUL_AP50 - 0.01, "ap": 0.1})
+    useful, why = weak.verdict()
+    assert useful is False and "not good enough" in why and "trained on 11" in why and "ImageNet" in why
+    good = Run(tmp_path, kind="sapd", images=11, held_out=3, scores={
+        "ap50": 0.8, "ap": 0.5, "suggest_score": 0.42, "suggest_precision": 0.9, "suggest_recall": 0.75})
+    useful, why = good.verdict()
+    assert useful is True and why.startswith("It found 80% of the objects on the 3 images held out (AP50 0.80)")
+    assert "from a score of 0.42, 90% of its suggestions were right and they found 75%" in why
+    assert Run(tmp_path, kind="sapd").verdict()[0] is None

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox, QInputDialog, QMessageBox
 
+from annotator import runs
 from annotator.gui import window as window_module
 from annotator.runs import runs_folder
 from annotator.store import Project
@@ -58,6 +59,7 @@ def ask_to_train(window, qtbot, minutes):
 
 
 def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(window, qtbot, monkeypatch):
+    monkeypatch.setattr(runs, "USEFUL_AP50", -1.0)  # this tiny run counts as useful: the offer is what is tested
     before = labels(window.project)
     ask_to_train(window, qtbot, minutes=0.05)
     assert window.train_bar.isVisible()
@@ -75,8 +77,8 @@ def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(windo
     assert window.models.count() == 1 and "sapd" in window.models.item(0).text()
     assert labels(window.project) == before
 
-    offer = window.offer  # the window offers to pre-label with the new model
-    assert offer.isVisible() and "Pre-label the 1 images" in offer.text()
+    offer = window.offer  # the window offers to pre-label with the new model, saying how well it did
+    assert offer.isVisible() and "Pre-label the 1 images" in offer.text() and "held out (AP50" in offer.text()
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.0, True))  # every detection, for the test
     QTest.mouseClick(offer.button(QMessageBox.Yes), Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)
@@ -110,12 +112,16 @@ def test_stop_keeps_the_last_epoch_and_resume_goes_on_from_it(window, qtbot):
     assert labels(window.project) == before
 
 
-def test_a_run_chosen_in_the_models_panel_is_used_for_pre_labelling(window, qtbot):
+def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models_panel(window, qtbot, monkeypatch):
+    monkeypatch.setattr(runs, "USEFUL_AP50", 1.01)  # no model is good enough
     ask_to_train(window, qtbot, minutes=0.05)
     with qtbot.waitSignal(window.training.ended, timeout=TRAINING_S):
         pass
-    window.offer.button(QMessageBox.No).click()
-    window.settings.detector = ""
+    told = window.offer
+    assert told.isVisible() and told.button(QMessageBox.Yes) is None
+    assert "not good enough to pre-label with yet" in told.text() and "mark more images done" in told.text()
+    QTest.mouseClick(told.button(QMessageBox.Ok), Qt.LeftButton)
+    assert not window.prelabeller.running() and window.settings.detector == ""
     window.docks["Models"].raise_()  # its tab, beside Training's
     qtbot.waitUntil(window.models.isVisible)
     item = window.models.item(0)

@@ -41,7 +41,7 @@ from ..prelabel import PrelabelResult, prelabel_project
 from ..progress import clock_text
 from ..ranking import RankResult, rank_project
 from ..recent import recent_projects
-from ..runs import MASK_KINDS, read_run
+from ..runs import MASK_KINDS, Run, read_run
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
 from ..store import Project
@@ -410,7 +410,11 @@ class MainWindow(QMainWindow):
             self, "Choose the detector (a run of annotator train --arch sapd or extremenet)", self.settings.detector)
         if not chosen:
             return
-        score, ok = QInputDialog.getDouble(self, "Pre-label", "Suggest the detections scoring at least:",
+        own = read_run(Path(chosen)).scores.get("suggest_score")
+        said = "Suggest the detections scoring at least:" if own is None else \
+            f"Suggest the detections scoring at least\n(the model's suggestions did best from {own:.2f} on its " \
+            "held-out images;\nlower finds more and is wrong more often):"
+        score, ok = QInputDialog.getDouble(self, "Pre-label", said, own if own is not None else
                                            self.settings.prelabel_score, 0.0, 1.0, 2)
         if not ok:
             return
@@ -431,9 +435,7 @@ class MainWindow(QMainWindow):
         self.stop_prelabel.setEnabled(False)
         outcome = self.prelabeller.outcome
         if isinstance(outcome, PrelabelResult):
-            outcome = f"pre-labelled {outcome.images} images: {outcome.suggestions} suggestions" + \
-                (f"; {outcome.skipped} suggested on before by this model" if outcome.skipped else "") + \
-                (f"; {len(outcome.missing_images)} images missing" if outcome.missing_images else "")
+            outcome = outcome.summary()
         self.statusBar().showMessage(outcome, 10000)
 
     def _rank(self) -> None:
@@ -536,25 +538,33 @@ class MainWindow(QMainWindow):
         self.train_bar.hide()
         self._show_runs()
         done = job.outcome == "finished"
-        scores = read_run(job.run).scores_text()
+        run = read_run(job.run)
+        scores = run.scores_text()
         said = {"finished": f"training {job.kind} finished" + (f" (held-out {scores})" if scores else "")
                             + f": {job.run}",
                 "stopped": f"training stopped after {len(job.history)} epochs of this go; Resume goes on from "
                            "its last epoch"}.get(job.outcome, job.outcome)
         self.statusBar().showMessage(said, 15000)
         self.training_panel.show_state(False, job.outcome != "finished", said)
-        if done and (job.run / "model.safetensors").is_file():
-            self._offer(job.run, job.kind)
+        if done and run.has_model:
+            self._offer(run)
 
-    def _offer(self, run: Path, kind: str) -> None:
-        if kind in MASK_KINDS:
+    def _offer(self, run: Run) -> None:
+        """Offer the new model for use; a detector too weak to help is not offered, and the person is told
+        what to do instead."""
+        if run.kind in MASK_KINDS:
             question = "Use the new mask network for the masks from now on?"
         else:
+            useful, why = run.verdict()
+            if useful is False:
+                self.offer = QMessageBox(QMessageBox.Warning, "Training finished", why, QMessageBox.Ok, self)
+                self.offer.open()
+                return
             todo = len([im for im in self._every if im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED)])
-            question = f"Pre-label the {todo} images not yet done with the new model?"
+            question = f"{why[0].upper()}{why[1:]}\n\nPre-label the {todo} images not yet done with the new model?"
         self.offer = QMessageBox(QMessageBox.Question, "Training finished", question,
                                  QMessageBox.Yes | QMessageBox.No, self)
-        self.offer.button(QMessageBox.Yes).clicked.connect(lambda: self._use_run(run, start=True))
+        self.offer.button(QMessageBox.Yes).clicked.connect(lambda: self._use_run(run.path, start=True))
         self.offer.open()
 
     def _use_run(self, run: Path, start: bool = False) -> None:

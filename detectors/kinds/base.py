@@ -122,6 +122,11 @@ class ModelKind:
         """Scores the model being trained on held-out labels (keys val_*, into metrics.json)."""
         raise NotImplementedError
 
+    def fitness(self, metrics: dict[str, Any]) -> float | None:
+        """How good an epoch's model is by its held-out scores (higher is better), to keep the best
+        epoch; None without them."""
+        raise NotImplementedError
+
     def predictor(self, model: nn.Module, config: dict[str, Any], device: str):
         raise NotImplementedError
 

@@ -81,14 +81,25 @@ class DetectorKind(ModelKind):
         return 0.1 ** sum(share >= d for d in DROPS)
 
     def validator(self, dataset: Dataset, image_root: Path) -> Validator:
-        """Box AP on the held-out file, as val_ap, val_ap50, val_ap75 and val_extreme_error."""
+        """Box AP on the held-out file, as val_ap, val_ap50, val_ap75 and val_extreme_error, and the score
+        threshold at which the suggestions' F1 is best, with their precision and recall there
+        (val_suggest_score, val_suggest_precision, val_suggest_recall)."""
         from ..detector_eval import evaluate_detector
 
         def validate(model: nn.Module, config: dict[str, Any]) -> dict[str, float]:
             scores = evaluate_detector(self.predictor(model, config, str(next(model.parameters()).device)),
                                        dataset, image_root)
-            return {f"val_{key}": scores[key] for key in ("ap", "ap50", "ap75", "extreme_error")}
+            return {f"val_{key}": scores[key] for key in ("ap", "ap50", "ap75", "extreme_error", "suggest_score",
+                                                          "suggest_precision", "suggest_recall")}
         return validate
 
+    def fitness(self, metrics: dict[str, Any]) -> float | None:
+        """Held-out AP50, the share of objects a person need not draw; AP breaks ties."""
+        if metrics.get("val_ap50") is None:
+            return None
+        return metrics["val_ap50"] + 1e-3 * (metrics.get("val_ap") or 0.0)
+
     def predictor(self, model: nn.Module, config: dict[str, Any], device: str) -> Predictor:
-        return Predictor(model, config["classes"], config["img_size"], self.decode, device)
+        """With the minimum score at which the model's suggestions did best on its held-out images."""
+        return Predictor(model, config["classes"], config["img_size"], self.decode, device,
+                         min_score=config.get("held_out", {}).get("val_suggest_score"))

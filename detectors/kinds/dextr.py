@@ -139,6 +139,9 @@ class DextrKind(ModelKind):
             return {"val_mean_iou": mean_iou(self.predictor(model, config, device), objects)}
         return validate
 
+    def fitness(self, metrics: dict[str, Any]) -> float | None:
+        return metrics.get("val_mean_iou")
+
     def predictor(self, model: nn.Module, config: dict[str, Any], device: str) -> DextrPredictor:
         return DextrPredictor(model, config["crop"], device)
 
