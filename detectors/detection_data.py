@@ -1,5 +1,6 @@
 """The detector's training samples: a photo scaled to the training size with jitter, flipped, its
-colours jittered, padded to a square; its boxes, classes and extreme points moved the same way."""
+colours jittered, padded to a square, or with `augment` a mosaic of four (and objects pasted from other
+photos: `augment`); its boxes, classes and extreme points moved the same way."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,9 +11,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
-from converters import Dataset, Shape
+from converters import Annotation, Dataset, Shape
 from converters.images import ImageFolder
+from converters.masks import Polygons, mask_to_polygons, polygons_to_mask, rle_to_mask
 
+from .augment import Cutout, Piece, colour, flip, mosaic, paste
 from .detections import Instances
 from .images import read_rgb
 
@@ -28,16 +31,20 @@ class Photo:
     labels: np.ndarray  # K, 0-based class indices
     extremes: np.ndarray  # K x 4 x 2: top, left, bottom, right
     known: np.ndarray = None  # type: ignore[assignment]  # K bool: extreme points known (default all)
+    outlines: list = None  # type: ignore[assignment]  # K: each object's polygons (Polygons), or None: no mask
 
     def __post_init__(self) -> None:
         if self.known is None:
             self.known = np.ones(len(self.boxes), bool)
+        if self.outlines is None:
+            self.outlines = [None] * len(self.boxes)
 
 
 def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[str]]:
     """Every image with its regions (crowds left out), and the class names in index order. A region
     without extreme points (box only: VOC, YOLO) trains its box and centre; its extreme points are marked
-    unknown, so that no detector learns its sides' midpoints as where an object's extreme points are."""
+    unknown, so that no detector learns its sides' midpoints as where an object's extreme points are. A
+    region with a mask can be pasted onto other photos (`augment.paste`)."""
     names = [c.name for c in dataset.categories]
     index = {c.id: k for k, c in enumerate(dataset.categories)}
     folder = ImageFolder(image_root)
@@ -49,11 +56,19 @@ def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[s
         boxes = np.array([[a.box.x, a.box.y, a.box.x + a.box.w, a.box.y + a.box.h] for a in anns], np.float32)
         extremes = np.array([_extremes(a) for a in anns], np.float32)
         photos.append(Photo(path, boxes.reshape(-1, 4), np.array([index[a.category_id] for a in anns], np.int64),
-                            extremes.reshape(-1, 4, 2), np.array([a.extreme is not None for a in anns], bool)))
+                            extremes.reshape(-1, 4, 2), np.array([a.extreme is not None for a in anns], bool),
+                            [_outline(a, record.height, record.width) for a in anns]))
     return photos, names
 
 
-def _extremes(ann) -> list[list[float]]:
+def _outline(ann: Annotation, height: int, width: int) -> Polygons | None:
+    if ann.polygons:
+        return ann.polygons
+    rle = ann.mask_rle(height, width)
+    return mask_to_polygons(rle_to_mask(rle)) or None if rle is not None else None
+
+
+def _extremes(ann: Annotation) -> list[list[float]]:
     """The extreme points, or for a box-only object its sides' midpoints: a place holder, marked unknown."""
     if ann.extreme is not None:
         return [list(p) for p in (ann.extreme.top, ann.extreme.left, ann.extreme.bottom, ann.extreme.right)]
@@ -72,53 +87,80 @@ def prepare(image: np.ndarray, size: int, canvas: int | None = None) -> tuple[to
     return torch.from_numpy(out.transpose(2, 0, 1).copy()), scale
 
 
+#: How a detector's samples are augmented (its config's `augment`): light (flip, colour, scale), mosaic
+#: (and half the samples mosaics of four photos), paste (and objects pasted from other photos by their masks).
+AUGMENTS = ("light", "mosaic", "paste")
+MOSAIC_SHARE = 0.5
+PASTED = (0, 3)  # objects pasted on a photo, at least and at most
+
+
 class DetectionSamples(TorchDataset):
-    def __init__(self, photos: list[Photo], size: int, train: bool = True):
+    def __init__(self, photos: list[Photo], size: int, train: bool = True, augment: str = "light"):
         self.photos = photos
         self.size = size
         self.train = train
-        self._cache: dict[int, np.ndarray] = {}
+        self.augment = augment
+        self._cache: dict[int, tuple[np.ndarray, float]] = {}
+        self._masked = [(k, j) for k, p in enumerate(photos) for j, outline in enumerate(p.outlines) if outline]
 
     def __len__(self) -> int:
         return len(self.photos)
 
-    def __getitem__(self, k: int) -> tuple[torch.Tensor, Instances]:
+    def _photo(self, k: int) -> tuple[np.ndarray, float]:
+        """Photo k, no larger than twice the training size (a 12-megapixel photo is scaled on every step
+        otherwise), and the factor it was shrunk by; each worker keeps the photos it has decoded."""
+        if k not in self._cache:
+            image = read_rgb(self.photos[k].path)
+            factor = min(1.0, 2 * self.size / max(image.shape[:2]))
+            if factor < 1:
+                image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            self._cache[k] = image, factor
+        return self._cache[k]
+
+    def _piece(self, k: int) -> Piece:
         photo = self.photos[k]
-        if k not in self._cache:  # each worker keeps the photos it has decoded
-            self._cache[k] = read_rgb(photo.path)
-        image = self._cache[k]
-        boxes, extremes = photo.boxes.copy(), photo.extremes.copy()
+        image, factor = self._photo(k)
+        return Piece(image, photo.boxes * factor, photo.labels, photo.extremes * factor, photo.known)
+
+    def _cutout(self, rng: np.random.Generator) -> Cutout:
+        """A random object with a mask, cut out of its photo."""
+        k, j = self._masked[int(rng.integers(len(self._masked)))]
+        image, factor = self._photo(k)
+        x0, y0, x1, y1 = np.clip(np.round(self.photos[k].boxes[j] * factor).astype(int), 0,
+                                 [image.shape[1], image.shape[0]] * 2)
+        outline = [(np.asarray(p, np.float64).reshape(-1, 2) * factor - [x0, y0]).ravel().tolist()
+                   for p in self.photos[k].outlines[j]]
+        mask = polygons_to_mask(outline, max(1, y1 - y0), max(1, x1 - x0)).astype(np.uint8)
+        return Cutout(image[y0:y1, x0:x1], mask, int(self.photos[k].labels[j]))
+
+    def _augmented(self, k: int, rng: np.random.Generator) -> Piece:
+        piece = self._piece(k)
+        if self.augment == "paste" and self._masked:
+            piece = paste(piece, [self._cutout(rng) for _ in range(int(rng.integers(PASTED[0], PASTED[1] + 1)))],
+                          rng)
+        if rng.random() < 0.5:
+            piece = flip(piece)
+        return colour(piece, rng)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, Instances]:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
         size = self.size
-        if self.train:
-            jitter = rng.uniform(*SCALE_JITTER)
-            size = int(self.size * jitter)
-            if rng.random() < 0.5:
-                image, boxes, extremes = _flip(image, boxes, extremes)
-            image = _colour_jitter(image, rng)
-        tensor, scale = prepare(image, size, self.size)
-        boxes, extremes = boxes * scale, extremes * scale
+        if not self.train:
+            piece = self._piece(k)
+        elif self.augment != "light" and rng.random() < MOSAIC_SHARE:
+            others = rng.integers(len(self.photos), size=3).tolist()
+            piece = mosaic([self._augmented(i, rng) for i in [k, *others]], self.size, MEAN.astype(np.uint8), rng)
+        else:
+            piece = self._augmented(k, rng)
+            size = int(self.size * rng.uniform(*SCALE_JITTER))
+        tensor, scale = prepare(piece.image, size, self.size)
+        boxes, extremes = piece.boxes * scale, piece.extremes * scale
         keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2) & \
             (boxes[:, 0] < self.size) & (boxes[:, 1] < self.size)
         boxes = np.minimum(boxes[keep], self.size)
         extremes = np.minimum(extremes[keep], self.size)
-        return tensor, Instances(torch.from_numpy(boxes), torch.from_numpy(photo.labels[keep]),
-                                 torch.from_numpy(extremes), torch.from_numpy(photo.known[keep]))
-
-
-def _flip(image: np.ndarray, boxes: np.ndarray, extremes: np.ndarray):
-    width = image.shape[1]
-    flipped = boxes.copy()
-    flipped[:, 0], flipped[:, 2] = width - boxes[:, 2], width - boxes[:, 0]
-    points = extremes.copy()
-    points[:, :, 0] = width - extremes[:, :, 0]
-    points = points[:, [0, 3, 2, 1]]  # left and right swap roles
-    return np.ascontiguousarray(image[:, ::-1]), flipped, points
-
-
-def _colour_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    contrast, brightness = rng.uniform(0.8, 1.2), rng.uniform(-20, 20)
-    return np.clip(image.astype(np.float32) * contrast + brightness, 0, 255).astype(np.uint8)
+        return tensor, Instances(torch.from_numpy(boxes), torch.from_numpy(piece.labels[keep]),
+                                 torch.from_numpy(extremes), torch.from_numpy(piece.known[keep]))
 
 
 def collate(batch: list[tuple[torch.Tensor, Instances]]) -> tuple[torch.Tensor, list[Instances]]:

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from detectors.detection_data import DetectionSamples, Photo, _flip
+from detectors.augment import Piece, flip
+from detectors.detection_data import DetectionSamples, Photo
 from detectors.kinds import KINDS, Role
 from detectors.kinds.sapd import SAPD_KIND
 from detectors.train import RESUME_STATE, Schedule, train
@@ -50,9 +51,9 @@ def test_a_flip_mirrors_boxes_and_swaps_the_left_and_right_points():
     image = np.zeros((10, 100, 3), np.uint8)
     boxes = np.array([[10.0, 2, 30, 8]], np.float32)
     extremes = np.array([[[15, 2], [10, 5], [20, 8], [30, 4]]], np.float32)
-    _, flipped, points = _flip(image, boxes, extremes)
-    assert flipped.tolist() == [[70, 2, 90, 8]]
-    assert points.tolist() == [[[85, 2], [70, 4], [80, 8], [90, 5]]]  # the old right point is the new left
+    flipped = flip(Piece(image, boxes, np.array([0]), extremes, np.array([True])))
+    assert flipped.boxes.tolist() == [[70, 2, 90, 8]]
+    assert flipped.extremes.tolist() == [[[85, 2], [70, 4], [80, 8], [90, 5]]]  # the old right point is the new left
 
 
 def test_a_sample_is_the_normalised_square_and_its_objects_scaled_with_it(tmp_path):

@@ -13,16 +13,22 @@ from torch import nn
 from converters import Dataset
 
 from ..backbones import load_imagenet
-from ..configs import DEPTH, NAMES, between
-from ..detection_data import load_photos
+from ..configs import DEPTH, NAMES, Key, between
+from ..detection_data import AUGMENTS, load_photos
 from ..predictor import Decode, Predictor
 from .base import ModelKind, Option, Role, TrainingDefaults, Validator
 
 WARMUP = 0.05  # share of the schedule
 DROPS = (0.75, 11 / 12)  # SAPD's epochs 9 and 11 of 12; CenterNet's 90 and 120 of 140 are near
 #: The keys of every detector's config.json.
-DETECTOR_KEYS = {"depth": DEPTH, "img_size": between(64, 4096), "classes": NAMES}
+DETECTOR_KEYS = {"depth": DEPTH, "img_size": between(64, 4096), "classes": NAMES,
+                 "augment": Key(" or ".join(AUGMENTS), lambda v: v in AUGMENTS, "light")}
 IMG_SIZE = Option("--img-size", "img_size", "training image side in pixels (default 384)")
+#: What a new run augments with, when the person does not say (`benchmarks/detector_seeds.py` chose it).
+DEFAULT_AUGMENT = "light"
+AUGMENT = Option("--augment", "augment", "light (flip, colour, scale), mosaic (and half the samples mosaics of four "
+                 "photos) or paste (and objects pasted onto other photos by their masks) (default "
+                 f"{DEFAULT_AUGMENT})", choices=AUGMENTS, default=DEFAULT_AUGMENT)
 
 
 class DetectorStep(nn.Module):

@@ -11,7 +11,7 @@ import torch
 from ..detection_data import DetectionSamples
 from ..detections import Detections, Instances
 from ..extremenet import ExtremeNet, ExtremeOutputs, ExtremeTargets, decode, extreme_loss, extreme_targets
-from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
 
 class TrainingStep(DetectorStep):
@@ -35,7 +35,7 @@ def decoded(outputs: ExtremeOutputs, score_threshold: float) -> list[Detections]
 class ExtremeNetKind(DetectorKind):
     name, title = "extremenet", "an ExtremeNet detector"
     keys = DETECTOR_KEYS
-    options = (IMG_SIZE,)
+    options = (IMG_SIZE, AUGMENT)
     decode = staticmethod(decoded)
     step = TrainingStep
 
@@ -46,7 +46,7 @@ class ExtremeNetKind(DetectorKind):
         return ExtremeNet(len(config["classes"]), config["depth"])
 
     def training_data(self, samples: list, config: dict[str, Any]):
-        return (DetectionSamples(samples, config["img_size"]),
+        return (DetectionSamples(samples, config["img_size"], augment=config["augment"]),
                 functools.partial(collate, num_classes=len(config["classes"])))
 
 

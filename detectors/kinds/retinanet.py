@@ -32,7 +32,7 @@ from ..retinanet import (
     temperature_at,
 )
 from .base import Option
-from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
 DEFAULT_ANCHORS = [[[round(w, 2), round(h, 2)] for w, h in level] for level in STANDARD["retinanet"]]
 ANCHOR_MODES = ("default", "kmeans", "learned", "meta")
@@ -83,7 +83,7 @@ class RetinaNetKind(DetectorKind):
     name, title = "retinanet", "a RetinaNet detector"
     keys = {**DETECTOR_KEYS, "channels": between(8, 1024, default=256), "anchors": ANCHORS,
             "anchor_mode": Key(" or ".join(ANCHOR_MODES), lambda v: v in ANCHOR_MODES, "default")}
-    options = (IMG_SIZE,
+    options = (IMG_SIZE, AUGMENT,
                Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"),
                Option("--anchors", "anchor_mode", "default (3 scales x 3 ratios per level), kmeans (45 fitted to "
                       "the training boxes, 9 per level), learned (from the default ones, trained with the "
@@ -147,7 +147,7 @@ class RetinaNetKind(DetectorKind):
         return {**config, "anchors": np.round(model.shapes.detach().cpu().numpy(), 2).tolist()}
 
     def training_data(self, samples: list, config: dict[str, Any]):
-        return DetectionSamples(samples, config["img_size"]), collate
+        return DetectionSamples(samples, config["img_size"], augment=config["augment"]), collate
 
 
 RETINANET = RetinaNetKind()

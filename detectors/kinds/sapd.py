@@ -12,7 +12,7 @@ from ..detection_data import DetectionSamples, collate
 from ..detections import Detections, Instances
 from ..sapd import SAPD, LevelOutputs, decode, sapd_loss
 from .base import Option
-from .detector import DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
 SOFT_SELECTION_FROM = 0.5
 
@@ -41,7 +41,7 @@ def decoded(forward: tuple[list[LevelOutputs], list[torch.Tensor]], score_thresh
 class SapdKind(DetectorKind):
     name, title = "sapd", "a SAPD detector"
     keys = {**DETECTOR_KEYS, "channels": between(8, 1024, default=256)}
-    options = (IMG_SIZE,
+    options = (IMG_SIZE, AUGMENT,
                Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"))
     decode = staticmethod(decoded)
     step = TrainingStep
@@ -53,7 +53,7 @@ class SapdKind(DetectorKind):
         return SAPD(len(config["classes"]), config["depth"], config["channels"])
 
     def training_data(self, samples: list, config: dict[str, Any]):
-        return DetectionSamples(samples, config["img_size"]), collate
+        return DetectionSamples(samples, config["img_size"], augment=config["augment"]), collate
 
 
 SAPD_KIND = SapdKind()
