@@ -25,7 +25,7 @@ import torch
 
 from converters.formats import read_dataset
 from converters.geometry import ExtremePoints
-from detectors.device import fast_layout
+from detectors.device import fast_layout, training_precision
 from detectors.kinds import KINDS
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
@@ -74,7 +74,7 @@ def training(name: str, depth: int, size: int, batch: int, device: torch.device,
     layout = fast_layout(device)
     model = kind.build(config).to(device, memory_format=layout).train()
     amp = device.type == "cuda"
-    step = kind.training_step(model, config, amp, 0)
+    step = kind.training_step(model, config, 0)
     data, collate = kind.training_data(samples, config)
     items = [data[k % len(data)] for k in range(batch)]
     on_device = kind.to_device((collate or torch.utils.data.default_collate)(items), str(device), layout)
@@ -82,7 +82,8 @@ def training(name: str, depth: int, size: int, batch: int, device: torch.device,
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     def one_step() -> None:
-        parts = step(on_device, 0.5)
+        with training_precision(device, amp):
+            parts = step(on_device, 0.5)
         optimiser.zero_grad(set_to_none=True)
         scaler.scale(sum(parts.values())).backward()
         scaler.step(optimiser)

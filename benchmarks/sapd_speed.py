@@ -21,6 +21,7 @@ import torch
 
 from detectors.detection_data import collate
 from detectors.detections import Instances
+from detectors.device import training_precision
 from detectors.kinds.sapd import TrainingStep, decoded
 from detectors.predictor import Predictor
 from detectors.sapd import SAPD, LevelOutputs, decode
@@ -65,7 +66,7 @@ def inference(depth: int, size: int, device: str, amp: bool, args) -> tuple[floa
 
 def training(depth: int, size: int, batch: int, device: str, amp: bool, args) -> float:
     model = SAPD(args.classes, depth, args.channels).to(device)
-    step = TrainingStep(model, amp).train()
+    step = TrainingStep(model).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     rng = np.random.default_rng(0)
@@ -81,7 +82,8 @@ def training(depth: int, size: int, batch: int, device: str, amp: bool, args) ->
     targets = [Instances(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
 
     def one_step() -> None:
-        parts = step((images, targets), 1.0)
+        with training_precision(torch.device(device), amp):
+            parts = step((images, targets), 1.0)
         optimiser.zero_grad(set_to_none=True)
         scaler.scale(sum(parts.values())).backward()
         scaler.step(optimiser)

@@ -41,6 +41,15 @@ def inference_precision(device: torch.device) -> contextlib.AbstractContextManag
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
+def training_precision(device: torch.device, reduced: bool) -> contextlib.AbstractContextManager:
+    """Autocast for a training step's forward pass: with `reduced`, in `reduced_dtype` (float16 on a GPU,
+    with the loop's gradient scaler; bfloat16 on a CPU that has it natively, which needs none: its range
+    is float32's); else, and where neither is fast, float32. The losses run in float32 either way: each
+    kind casts its network's outputs."""
+    dtype = reduced_dtype(device) if reduced else None
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
 def fast_layout(device: torch.device) -> torch.memory_format:
     """Channels-last where autocast runs: oneDNN's and cuDNN's reduced-precision convolutions want it."""
     return torch.channels_last if reduced_dtype(device) is not None else torch.contiguous_format

@@ -26,6 +26,7 @@ from .budget import Budget
 from .charts import run_curves, write_png
 from .checkpoints import load_matching, save_checkpoint
 from .configs import checked_config, read_model
+from .device import reduced_dtype, training_precision
 from .distributed import join, leave, loader, mean_of, new_epoch, wrap
 from .guard import Diverged, LossGuard, Snapshot
 from .kinds.base import ModelKind, Validator
@@ -89,7 +90,9 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
           progress: Progress = no_progress, show: Callable[[str], None] = lambda text: None,
           log: Callable[[str], None] = print,
           epoch_done: Callable[[dict[str, Any]], None] = lambda metrics: None) -> dict[str, Any]:
-    """Train and write `out` after every epoch; returns the metrics of the epoch kept. Under torchrun,
+    """Train and write `out` after every epoch; returns the metrics of the epoch kept. `amp`: the network
+    in reduced precision where that is fast (float16 with a gradient scaler on a GPU, bfloat16 on a CPU
+    that has it in hardware; `device.training_precision`), else float32. Under torchrun,
     each process trains on its share of the samples with `batch` per step; only the first writes and
     reports. `init`: a model of this kind to start from instead of from scratch. `epoch_done` gets each
     epoch's metrics once they are written (the window's chart).
@@ -108,14 +111,14 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     model = kind.build(config, backbone_weights)
     if init is not None:
         kind.start_from(model, init)
+    amp = amp and reduced_dtype(torch.device(device)) is not None
     on_gpu = device.startswith("cuda")
-    amp = amp and on_gpu
-    memory_format = torch.channels_last if on_gpu else torch.contiguous_format
+    memory_format = torch.channels_last if amp or on_gpu else torch.contiguous_format
     model.to(device, memory_format=memory_format).train()
     groups = [{"params": params, "factor": factor, **({} if factor == 1.0 else {"weight_decay": 0.0})}
               for params, factor in kind.parameter_groups(model) if params]
     optimiser = OPTIMISERS[plan.optimiser](groups, plan.lr)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and on_gpu)  # bfloat16 on a CPU needs none
     dataset, collate = kind.training_data(samples, config)
     data = loader(dataset, plan.batch, group, workers, seed, collate)
     state: dict[str, Any] = {"steps": 0, "epoch": 0, "seconds": 0.0, "history": [], "kept": None, "rate_scale": 1.0}
@@ -124,7 +127,7 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
         log(f"resuming after epoch {state['epoch']} ({state['seconds']:.0f} s trained)")
     guard = LossGuard(rate_scale=state["rate_scale"])
     kept = Snapshot.of(model, optimiser)
-    step = wrap(kind.training_step(model, config, amp, seed + group.rank), group, device)
+    step = wrap(kind.training_step(model, config, seed + group.rank), group, device)
     budget = Budget(plan.epochs, plan.minutes, len(data), group, device, state["steps"], state["seconds"])
     while budget.share() < 1:
         new_epoch(data, state["epoch"])
@@ -138,7 +141,8 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
                     break
                 for param_group in optimiser.param_groups:
                     param_group["lr"] = plan.lr * guard.rate_scale * kind.rate(share) * param_group["factor"]
-                parts = step(kind.to_device(batch, device, memory_format), share)
+                with training_precision(torch.device(device), amp):
+                    parts = step(kind.to_device(batch, device, memory_format), share)
                 loss = sum(parts.values())
                 optimiser.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -146,8 +150,9 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
                 norm = torch.nn.utils.clip_grad_norm_(model.parameters(), kind.defaults.clip or math.inf)
                 budget.steps += 1
                 progress(int(1000 * min(share, 1)), 1000)
-                # under AMP an infinite gradient is the scaler's to skip (it lowers its scale), not a divergence
-                if guard.refuses(mean_of(float(loss.detach()), group, device), 0.0 if amp else float(norm)):
+                # with float16 an infinite gradient is the scaler's to skip (it lowers its scale), not a divergence
+                if guard.refuses(mean_of(float(loss.detach()), group, device),
+                                 0.0 if scaler.is_enabled() else float(norm)):
                     optimiser.zero_grad(set_to_none=True)
                     scaler.update()
                     continue

@@ -272,7 +272,7 @@ def test_the_clustering_warm_up_ends_half_way(tmp_path):
     model = RETINANET.build(config)
     data, collate = RETINANET.training_data(photos(tmp_path, 2), config)
     batch = RETINANET.to_device(collate([data[0], data[1]]), "cpu", torch.contiguous_format)
-    step = TrainingStep(model, amp=False)
+    step = TrainingStep(model)
     assert step(batch, share=0.1)["cluster"].item() > 0
     assert step(batch, share=0.6)["cluster"].item() == 0
 

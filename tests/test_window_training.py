@@ -14,6 +14,7 @@ from annotator.runs import runs_folder
 from annotator.store import Project
 from converters import ImageStatus
 from converters.formats import read_dataset
+from detectors.kinds.detector import DEFAULT_AUGMENT
 from tests.samples import blob_photos
 
 TRAINING_S = 120_000  # the process starts torch (seconds) and trains a few epochs of a 512 px detector
@@ -170,7 +171,7 @@ def test_the_train_dialog_offers_a_kinds_word_choices_and_the_run_gets_them(wind
     qtbot.waitUntil(dialog.isVisible)
     dialog.kind.setCurrentText("sapd")
     rows = dialog.layout().rowCount()
-    assert dialog.choices == {}
+    assert list(dialog.choices) == ["augment"]  # every detector's
     dialog.kind.setCurrentText("retinanet")
     anchors = dialog.choices["anchor_mode"]
     assert [anchors.itemText(k) for k in range(anchors.count())] == ["default", "kmeans", "learned", "meta"]
@@ -178,7 +179,7 @@ def test_the_train_dialog_offers_a_kinds_word_choices_and_the_run_gets_them(wind
     assert dialog.layout().labelForField(anchors).text() == "Anchors"
     anchors.setCurrentText("learned")
     request = dialog.request(window.project.path, tmp_path / "run")
-    assert request.kind == "retinanet" and request.options == {"anchor_mode": "learned"}
+    assert request.kind == "retinanet" and request.options == {"augment": DEFAULT_AUGMENT, "anchor_mode": "learned"}
     dialog.kind.setCurrentText("extremenet")
-    assert dialog.choices == {} and dialog.layout().rowCount() == rows
+    assert list(dialog.choices) == ["augment"] and dialog.layout().rowCount() == rows
     dialog.reject()

@@ -100,9 +100,11 @@ class ModelKind:
         """The dataset the loop batches, and its collate function (None: torch's)."""
         raise NotImplementedError
 
-    def training_step(self, model: nn.Module, config: dict[str, Any], amp: bool, seed: int) -> nn.Module:
+    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> nn.Module:
         """A module whose forward(batch, share) returns the loss's parts: DistributedDataParallel wraps
-        it, so it sees every parameter the loss uses. `share`: how far the run is, 0 to 1."""
+        it, so it sees every parameter the loss uses. `share`: how far the run is, 0 to 1. The loop runs
+        it under autocast where it trains in reduced precision; the step casts the network's outputs to
+        float32 for the loss."""
         raise NotImplementedError
 
     def parameter_groups(self, model: nn.Module) -> list[tuple[list[nn.Parameter], float]]:

@@ -33,12 +33,11 @@ AUGMENT = Option("--augment", "augment", "light (flip, colour, scale), mosaic (a
 
 class DetectorStep(nn.Module):
     """A detector's forward pass and loss as one module (`forward(batch, share)` in each kind), so that
-    DistributedDataParallel sees every parameter the loss uses; `amp`: the network under autocast."""
+    DistributedDataParallel sees every parameter the loss uses."""
 
-    def __init__(self, model: nn.Module, amp: bool):
+    def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.amp = amp
 
 
 class DetectorKind(ModelKind):
@@ -49,6 +48,9 @@ class DetectorKind(ModelKind):
     #: 0.61 against 0.09 with SGD), and so does ExtremeNet; SGD with momentum is the papers', for long runs
     #: (CenterNet's Adam at 1.25e-4 is for batches of 32 over 140 epochs).
     defaults = TrainingDefaults(epochs=12, batch=4, rates={"adamw": 1e-3, "sgd": 1e-2}, clip=10.0)
+
+    def new_config(self, depth: int) -> dict[str, Any]:
+        return {"arch": self.name, "depth": depth, "img_size": 384, "augment": DEFAULT_AUGMENT}
 
     def network(self, config: dict[str, Any]) -> nn.Module:
         """The kind's network, with a torchvision-layout ResNet as `backbone`."""
@@ -70,8 +72,8 @@ class DetectorKind(ModelKind):
     def described(self, samples: list, config: dict[str, Any]) -> str:
         return f"{len(samples)} images, {len(config['classes'])} classes"
 
-    def training_step(self, model: nn.Module, config: dict[str, Any], amp: bool, seed: int) -> DetectorStep:
-        return self.step(model, amp)
+    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> DetectorStep:
+        return self.step(model)
 
     def to_device(self, batch: tuple[torch.Tensor, list], device: str, memory_format: torch.memory_format
                   ) -> tuple[torch.Tensor, list]:

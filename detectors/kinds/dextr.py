@@ -44,9 +44,9 @@ CORRECTION_COUNTS = (0.25, 0.25, 0.25, 0.25)
 
 
 class TrainingStep(nn.Module):
-    def __init__(self, model: DextrNet, amp: bool, seed: int):
+    def __init__(self, model: DextrNet, seed: int):
         super().__init__()
-        self.model, self.amp = model, amp
+        self.model = model
         self.corrected = model.conv1.in_channels == WITH_BACKGROUND
         self.rng = np.random.default_rng(seed)
 
@@ -54,8 +54,7 @@ class TrainingStep(nn.Module):
         x, y, boxes = batch
         if self.corrected:
             x = with_corrections(self.model, x, y, boxes, self.rng)
-        with torch.autocast("cuda", enabled=self.amp):
-            logits = self.model(x)
+        logits = self.model(x)
         logits = F.interpolate(logits.float(), size=y.shape[-2:], mode="bilinear", align_corners=True)
         return {"loss": balanced_bce(logits, y)}
 
@@ -120,8 +119,8 @@ class DextrKind(ModelKind):
     def training_data(self, samples: list, config: dict[str, Any]):
         return ObjectCrops(samples, config["crop"], inputs=config["inputs"]), None
 
-    def training_step(self, model: nn.Module, config: dict[str, Any], amp: bool, seed: int) -> TrainingStep:
-        return TrainingStep(model, amp, seed)
+    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> TrainingStep:
+        return TrainingStep(model, seed)
 
     def to_device(self, batch, device: str, memory_format: torch.memory_format):
         x, y, boxes = batch

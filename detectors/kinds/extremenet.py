@@ -17,8 +17,7 @@ from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorSt
 class TrainingStep(DetectorStep):
     def forward(self, batch: tuple[torch.Tensor, list[ExtremeTargets]], share: float) -> dict[str, torch.Tensor]:
         images, targets = batch
-        with torch.autocast("cuda", enabled=self.amp):
-            outputs = self.model(images)
+        outputs = self.model(images)
         return extreme_loss(ExtremeOutputs(outputs.heat.float(), outputs.offsets.float()), targets)
 
 
@@ -38,9 +37,6 @@ class ExtremeNetKind(DetectorKind):
     options = (IMG_SIZE, AUGMENT)
     decode = staticmethod(decoded)
     step = TrainingStep
-
-    def new_config(self, depth: int) -> dict[str, Any]:
-        return {"arch": self.name, "depth": depth, "img_size": 384}
 
     def network(self, config: dict[str, Any]) -> ExtremeNet:
         return ExtremeNet(len(config["classes"]), config["depth"])

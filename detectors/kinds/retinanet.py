@@ -55,15 +55,14 @@ ANCHORS = Key(f"a list of {len(STRIDES)} levels, each the same number of [width,
 class TrainingStep(DetectorStep):
     """With anchor functions (MetaAnchor), each step trains on priors drawn around the anchors."""
 
-    def __init__(self, model: RetinaNet, amp: bool, seed: int = 0):
-        super().__init__(model, amp)
+    def __init__(self, model: RetinaNet, seed: int = 0):
+        super().__init__(model)
         self.priors = torch.Generator().manual_seed(seed)
 
     def forward(self, batch: tuple[torch.Tensor, list[Instances]], share: float) -> dict[str, torch.Tensor]:
         images, targets = batch
         shapes = jittered(self.model.shapes, self.priors) if self.model.meta else None
-        with torch.autocast("cuda", enabled=self.amp):
-            outputs = self.model(images, shapes)
+        outputs = self.model(images, shapes)
         learned = isinstance(self.model.log_shapes, torch.nn.Parameter)
         return retina_loss(in_full_precision(outputs), targets, temperature_at(share) if learned else None,
                            CLUSTER_WEIGHT if share < CLUSTER_UNTIL else 0.0)
@@ -92,8 +91,7 @@ class RetinaNetKind(DetectorKind):
     decode = staticmethod(decoded)
 
     def new_config(self, depth: int) -> dict[str, Any]:
-        return {"arch": self.name, "depth": depth, "img_size": 384, "channels": 128, "anchors": DEFAULT_ANCHORS,
-                "anchor_mode": "default"}
+        return {**super().new_config(depth), "channels": 128, "anchors": DEFAULT_ANCHORS, "anchor_mode": "default"}
 
     def completed(self, config: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]:
         if config.get("anchor_mode") in ("default", "learned", "meta"):
@@ -117,8 +115,8 @@ class RetinaNetKind(DetectorKind):
         rest = [p for name, p in model.named_parameters() if p.requires_grad and name != "log_shapes"]
         return [(rest, 1.0), (shapes, ANCHOR_RATE)]
 
-    def training_step(self, model: torch.nn.Module, config: dict[str, Any], amp: bool, seed: int) -> TrainingStep:
-        return TrainingStep(model, amp, seed)
+    def training_step(self, model: torch.nn.Module, config: dict[str, Any], seed: int) -> TrainingStep:
+        return TrainingStep(model, seed)
 
     def anchored(self, config: dict[str, Any], anchors: list, weights: Path) -> dict[str, Any]:
         """Any anchors for a MetaAnchor model; for the others, as many per level as it was trained with

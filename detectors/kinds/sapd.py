@@ -22,8 +22,7 @@ class TrainingStep(DetectorStep):
 
     def forward(self, batch: tuple[torch.Tensor, list[Instances]], share: float) -> dict[str, torch.Tensor]:
         images, targets = batch
-        with torch.autocast("cuda", enabled=self.amp):
-            outputs, features = self.model(images)
+        outputs, features = self.model(images)
         return sapd_loss(in_full_precision(outputs), [f.float() for f in features], targets, self.model.selection,
                          share >= SOFT_SELECTION_FROM)
 
@@ -47,7 +46,7 @@ class SapdKind(DetectorKind):
     step = TrainingStep
 
     def new_config(self, depth: int) -> dict[str, Any]:
-        return {"arch": self.name, "depth": depth, "img_size": 384, "channels": 128}
+        return {**super().new_config(depth), "channels": 128}
 
     def network(self, config: dict[str, Any]) -> SAPD:
         return SAPD(len(config["classes"]), config["depth"], config["channels"])
