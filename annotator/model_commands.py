@@ -115,8 +115,9 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
     s.add_argument("--model", type=Path, metavar="RUN_DIR",
                    help="a run of `annotator train` with a detector (not needed for --by random)")
     s.add_argument("--by", choices=list(MEASURES), default="uncertainty", help="the measure (default uncertainty)")
-    s.add_argument("--threshold", type=float, default=MIN_SCORE,
-                   help=f"the score that decides a suggestion (default {MIN_SCORE}, pre-labelling's)")
+    s.add_argument("--threshold", type=float,
+                   help="the score that decides a suggestion (default: pre-labelling's for the model, its "
+                        f"suggestion threshold, or else {MIN_SCORE})")
     s.add_argument("--seed", type=int, default=0, help="--by random: the shuffle's seed (default 0)")
     s.add_argument("--top", type=int, default=10, metavar="N", help="print the first N images (default 10)")
     _device_argument(s)
@@ -312,7 +313,7 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
 def cmd_rank(args: argparse.Namespace) -> None:
     from .ranking import rank
 
-    if not 0 < args.threshold < 1:
+    if args.threshold is not None and not 0 < args.threshold < 1:
         raise UserError(f"--threshold must lie between 0 and 1, not {args.threshold:g}")
     predictor = None
     if args.by != "random":

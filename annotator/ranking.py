@@ -62,10 +62,14 @@ def unfinished(project: Project) -> list:
     return [im for im in project.images() if im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED)]
 
 
-def rank(project: Project, predictor: Predictor | None, by: str = "uncertainty", threshold: float = MIN_SCORE,
+def rank(project: Project, predictor: Predictor | None, by: str = "uncertainty", threshold: float | None = None,
          seed: int = 0, progress: Progress = no_progress, model: str = "") -> RankResult:
-    """Score the images not yet done and store the ranks; `predictor` may be None for `random`."""
+    """Score the images not yet done and store the ranks; `predictor` may be None for `random`.
+    `threshold`: the score that decides a suggestion; None for pre-labelling's default for the model
+    (its suggestion threshold, or else MIN_SCORE)."""
     measure = MEASURES[by]
+    if threshold is None:
+        threshold = predictor.min_score if predictor is not None and predictor.min_score is not None else MIN_SCORE
     images = unfinished(project)
     values: dict[int, float] = {}
     result = RankResult([])

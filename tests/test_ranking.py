@@ -29,8 +29,9 @@ def test_confidence_is_the_mean_score_of_what_would_be_suggested():
 class FakeDetector:
     """Scores by the image's grey level, so that each test image gets known detections."""
 
-    def __init__(self, scores_by_grey):
+    def __init__(self, scores_by_grey, min_score=None):
         self.scores_by_grey = scores_by_grey
+        self.min_score = min_score  # the suggestion threshold its training measured, if any
         self.seen = []
 
     def __call__(self, image, score_threshold):
@@ -62,6 +63,12 @@ def test_the_most_uncertain_image_ranks_first_and_done_images_are_left_out(proje
     ranks = project.ranks()
     assert set(ranks) == {1, 2, 3} and ranks[2] > ranks[3] > ranks[1]
     assert project.ranked_by() == {"measure": "uncertainty", "model": "run"}
+
+
+def test_by_default_uncertainty_is_measured_around_the_models_own_suggestion_threshold(project):
+    scores = {10: [0.3], 20: [0.6], 30: [0.9], 40: []}
+    assert rank(project, FakeDetector(scores), "uncertainty").ranked[0][0] == "a.png"  # 0.3 without one
+    assert rank(project, FakeDetector(scores, min_score=0.6), "uncertainty").ranked[0][0] == "b.png"
 
 
 def test_by_score_the_surest_suggestions_come_first(project):
