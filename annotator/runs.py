@@ -55,7 +55,7 @@ class Run:
             return None, ("no images were held out to check the model on (training holds some back from 3 images "
                           "done): look at its suggestions before trusting them")
         held = f"{self.held_out} images" if self.held_out else "images"
-        found = f"it found {ap50:.0%} of the objects on the {held} held out (AP50 {ap50:.2f})"
+        found = f"on the {held} held out it scored AP50 {ap50:.2f} (1 is every object found and nothing else)"
         if ap50 < USEFUL_AP50:
             return False, (f"The model is not good enough to pre-label with yet: {found}. To do better: mark more "
                            f"images done (it trained on {self.images}), train longer, or start from ImageNet weights "
@@ -63,8 +63,8 @@ class Run:
         score, precision, recall = (self.scores.get(k) for k in ("suggest_score", "suggest_precision",
                                                                   "suggest_recall"))
         if score is not None and precision is not None and recall is not None:
-            found += (f"; from a score of {score:.2f}, {precision:.0%} of its suggestions were right and they found "
-                      f"{recall:.0%} of the objects")
+            found += (f"; from a score of {score:.2f} its suggestions found {recall:.0%} of the objects, and "
+                      f"{precision:.0%} of them were right")
         return True, found[0].upper() + found[1:] + "."
 
     def scores_text(self) -> str:

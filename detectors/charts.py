@@ -72,7 +72,8 @@ def run_curves(history: list[dict], kept: int | None = None) -> np.ndarray:
     window's narrow Training panel; `kept`: the epoch whose model the run keeps, named in the title."""
     epochs = [m.get("epoch", k + 1) for k, m in enumerate(history)]
     loss = line_chart([Series("loss", epochs, [m.get("loss") for m in history])], "training loss", "epoch", "loss")
-    scores = sorted({key for m in history for key in m if key.startswith("val_") and key != "val_extreme_error"})
+    scores = sorted({key for m in history for key in m if key.startswith("val_") and key != "val_extreme_error"
+                     and not key.startswith("val_suggest_")})  # a threshold and its precision: not curves
     title = "validation" + (f" (epoch {kept} kept)" if kept else "") if scores else "validation (no held-out images)"
     val = line_chart([Series(key.removeprefix("val_"), epochs, [m.get(key) for m in history]) for key in scores],
                      title, "epoch", "score", y_range=(0.0, 1.0))

@@ -97,6 +97,6 @@ def test_a_detector_runs_verdict_says_whether_to_pre_label_with_it_and_what_to_d
     good = Run(tmp_path, kind="sapd", images=11, held_out=3, scores={
         "ap50": 0.8, "ap": 0.5, "suggest_score": 0.42, "suggest_precision": 0.9, "suggest_recall": 0.75})
     useful, why = good.verdict()
-    assert useful is True and why.startswith("It found 80% of the objects on the 3 images held out (AP50 0.80)")
-    assert "from a score of 0.42, 90% of its suggestions were right and they found 75%" in why
+    assert useful is True and why.startswith("On the 3 images held out it scored AP50 0.80")
+    assert "from a score of 0.42 its suggestions found 75% of the objects, and 90% of them were right" in why
     assert Run(tmp_path, kind="sapd").verdict()[0] is None

@@ -79,7 +79,7 @@ def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(windo
     assert labels(window.project) == before
 
     offer = window.offer  # the window offers to pre-label with the new model, saying how well it did
-    assert offer.isVisible() and "Pre-label the 1 images" in offer.text() and "held out (AP50" in offer.text()
+    assert offer.isVisible() and "Pre-label the 1 images" in offer.text() and "held out it scored AP50" in offer.text()
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.0, True))  # every detection, for the test
     QTest.mouseClick(offer.button(QMessageBox.Yes), Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)

@@ -41,7 +41,7 @@ from ..prelabel import PrelabelResult, prelabel_project
 from ..progress import clock_text
 from ..ranking import RankResult, rank_project
 from ..recent import recent_projects
-from ..runs import MASK_KINDS, Run, read_run
+from ..runs import MASK_KINDS, Run, read_run, runs_folder
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
 from ..store import Project
@@ -407,13 +407,17 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("pre-labelling is already running", 3000)
             return
         chosen = chosen or QFileDialog.getExistingDirectory(
-            self, "Choose the detector (a run of annotator train --arch sapd or extremenet)", self.settings.detector)
+            self, "Choose the detector (a run of annotator train)",
+            self.settings.detector or str(runs_folder(self.project.path)))  # the project's own runs first
         if not chosen:
             return
-        own = read_run(Path(chosen)).scores.get("suggest_score")
+        run = read_run(Path(chosen))
+        own = run.scores.get("suggest_score")
         said = "Suggest the detections scoring at least:" if own is None else \
             f"Suggest the detections scoring at least\n(the model's suggestions did best from {own:.2f} on its " \
             "held-out images;\nlower finds more and is wrong more often):"
+        if run.verdict()[0] is False:
+            said = f"This model is not good enough to help yet (held-out AP50 {run.scores['ap50']:.2f}).\n\n" + said
         score, ok = QInputDialog.getDouble(self, "Pre-label", said, own if own is not None else
                                            self.settings.prelabel_score, 0.0, 1.0, 2)
         if not ok:
