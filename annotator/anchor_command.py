@@ -10,6 +10,7 @@ from converters.formats import FORMATS as DATA_FORMATS
 from detectors.anchor_boxes import STANDARD
 
 from .anchors import FORMATS, boxes_of, compared, fitted, statistics, summary_of, written
+from .export import check_output
 from .sources import load_source
 
 
@@ -50,7 +51,10 @@ def add_anchor_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_anchors(args: argparse.Namespace) -> None:
-    dataset, _ = load_source(args, extremes=False, quiet=args.json)
+    dataset, image_root = load_source(args, extremes=False, quiet=args.json)
+    for out in (args.output, args.plot):
+        if out is not None:
+            check_output(out, args.src, image_root)
     boxes = boxes_of(dataset, args.img_size)
     stats = statistics(boxes)
     result = fitted(boxes, args.num, args.levels, args.algorithm, args.threshold, args.seed)

@@ -40,8 +40,9 @@ def export_project(project_path: Path, out: Path, fmt: str, progress: Progress =
 
 
 def check_output(out: Path, source: Path, image_root: Path | None) -> None:
-    """An export never replaces what it reads: the input itself, any project file, or an image under
-    the image folder (the person's data, not an earlier export)."""
+    """A command's output never replaces what it reads: the input itself, any project file, or an image
+    under the image folder (the person's data, not an earlier export). Every command that writes a file
+    the person names goes through here."""
     target = out.resolve()
     if target == source.resolve() or (out.is_file() and is_project_file(out)):
         raise UserError("is the input or a project file: choose another output", out)

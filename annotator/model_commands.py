@@ -13,6 +13,7 @@ from converters.formats import read_dataset
 from detectors.mask_backends import BACKENDS, METHODS
 from detectors.suggesting import MAX_SUGGESTIONS
 
+from .export import check_output
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
 from .ranking import MEASURES
@@ -165,6 +166,8 @@ def cmd_masks(args: argparse.Namespace) -> None:
             result = fill_project(project, args.method, network, progress)
         where = str(args.src)
     else:
+        if args.output is not None and args.output.resolve() != args.src.resolve():
+            check_output(args.output, args.src, args.images or args.src.parent)
         out = args.output or args.src
         src = out if out.exists() and out != args.src else args.src
         if src != args.src:

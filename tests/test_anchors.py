@@ -116,7 +116,7 @@ def test_statistics_per_category_with_coco_sizes_and_tiny_boxes():
     assert stats["b"]["aspect_w_over_h"]["min"] == 0.5
 
 
-def test_the_command_writes_yolov5_anchors_and_compares_with_the_standard_ones(tmp_path, capsys):
+def test_the_command_writes_yolov5_anchors_and_compares_with_the_standard_ones(tmp_path, tmp_path_factory, capsys):
     rng = np.random.default_rng(0)
     data = dataset([(float(w), float(h)) for w, h in np.exp(rng.normal(4, 0.5, (60, 2)))])
     coco = {"images": [{"id": im.id, "file_name": im.file_name, "width": 1000, "height": 500} for im in data.images],
@@ -125,12 +125,13 @@ def test_the_command_writes_yolov5_anchors_and_compares_with_the_standard_ones(t
                              "bbox": a.box.to_list(), "area": a.box.area} for a in data.annotations]}
     path = write_json(tmp_path / "coco.json", coco)
     out = tmp_path / "anchors.yaml"
+    plot = tmp_path_factory.mktemp("plots") / "anchors.png"  # in the image folder it would be one more image
     assert main(["anchors", str(path), "--num", "6", "--levels", "2", "--compare", "yolov5", "-o", str(out),
-                 "--plot", str(tmp_path / "anchors.png")]) == 0
+                 "--plot", str(plot)]) == 0
     printed = capsys.readouterr().out
     assert "6 anchors by kmeans, at img-size 640" in printed and "| yolov5 |" in printed
     assert [len(level) for level in read_anchors(out)] == [3, 3]
-    assert (tmp_path / "anchors.png").stat().st_size > 10_000
+    assert plot.stat().st_size > 10_000
     assert main(["anchors", str(path), "--json", "--compare", str(out)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) >= {"levels", "fit", "compared", "boxes"} and str(out) in result["compared"]
@@ -155,3 +156,28 @@ def test_a_dataset_without_boxes_gets_one_line(tmp_path, capsys):
     path = write_json(tmp_path / "empty.json", {"images": [], "categories": [], "annotations": []})
     assert main(["anchors", str(path)]) == 2
     assert "has no boxes to fit anchors to" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["project", "input", "photo", "plot onto the project"])
+def test_anchors_never_write_over_the_project_the_input_or_a_photo(tmp_path, capsys, target):
+    """`anchors p.sqlite -o p.sqlite` left 159 bytes of YAML where the project was."""
+    import cv2
+
+    from annotator.store import Project
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((100, 100, 3), np.uint8))
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 100}],
+            "categories": [{"id": 1, "name": "a"}],
+            "annotations": [{"id": k, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5 * k, 4 * k], "area": 1}
+                            for k in (1, 2, 3)]}
+    path = write_json(tmp_path / "coco.json", coco)
+    project = tmp_path / "p.sqlite"
+    with Project.create(project, tmp_path):
+        pass
+    src, flag, out = {"project": (project, "-o", project), "input": (path, "-o", path),
+                      "photo": (path, "-o", tmp_path / "a.png"),
+                      "plot onto the project": (path, "--plot", project)}[target]
+    before = out.read_bytes()
+    assert main(["anchors", str(src), "--num", "2", flag, str(out)]) == 2
+    assert "choose another output" in capsys.readouterr().err
+    assert out.read_bytes() == before

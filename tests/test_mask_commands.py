@@ -216,3 +216,16 @@ def test_a_large_object_is_masked_at_a_few_hundred_pixels_and_scaled_back():
     made = make_mask(object_photo(truth), extreme_points_from_mask(truth), "grabcut")
     assert made.method == "grabcut"
     assert mask_iou(polygons_to_mask(made.polygons, 1500, 2000).astype(bool), truth) > 0.95
+
+
+@pytest.mark.parametrize("onto", ["project", "photo"])
+def test_masks_never_writes_its_coco_output_over_a_project_or_a_photo(photo, tmp_path, capsys, onto):
+    folder, truth = photo
+    src = write_json(tmp_path / "labels.json", coco(truth, clicked_only=True))
+    if onto == "project":
+        with Project.create(tmp_path / "p.sqlite", folder):
+            pass
+    out = {"project": tmp_path / "p.sqlite", "photo": folder / "a.png"}[onto]
+    before = out.read_bytes()
+    assert main(["masks", str(src), "--images", str(folder), "--method", "octagon", "-o", str(out)]) == 2
+    assert "choose another output" in capsys.readouterr().err and out.read_bytes() == before
