@@ -12,11 +12,12 @@ import dataclasses
 import fcntl
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -66,7 +67,7 @@ class Project:
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self._conn = conn
-        self._lock: IO | None = None
+        self._lock: int | None = None  # a descriptor of the project file, flocked
         # One image's labels and pending suggestions as last read: the window reads them after every
         # click, and at a thousand objects a read costs 24 ms. Any write here, or a commit by another
         # connection (data_version), empties it.
@@ -145,26 +146,27 @@ class Project:
         self._conn.close()
         self._subscribers.clear()
         if self._lock is not None:
-            self._lock.close()  # closing the file releases the lock
+            os.close(self._lock)  # closing the file releases the lock
             self._lock = None
 
     def lock_for_labelling(self, holder: str = "a labelling window") -> None:
         """Take the project for one labelling window or one command that labels (`holder` says which, in
         the words the refused one is told). A second one on the same project, in this process or another,
         is refused, naming the first; the lock goes with the process, so a killed app never leaves the
-        project locked."""
-        lock = open(self.path.with_name(self.path.name + ".lock"), "a+")
+        project locked.
+
+        The lock is on the project file itself (flock, apart from SQLite's own byte-range locks), so a
+        project opened through a symbolic or a hard link is the same project. Who holds it is written
+        beside the file's real path, in PROJECT.lock, never through a link: a link there is left alone."""
+        lock = os.open(self.path, os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            lock.seek(0)
-            held_by = lock.read(200).strip() or "a labelling window"
-            lock.close()
+            os.close(lock)
+            held_by = _holder(self.path) or "another labelling window or command"
             raise UserError(f"is in use by {held_by}: close it, or let it finish, and try again", self.path) from None
-        lock.truncate(0)
-        lock.write(f"{holder} (process {os.getpid()})")
-        lock.flush()
         self._lock = lock
+        _holder(self.path, f"{holder} (process {os.getpid()})")
 
     def __enter__(self) -> Project:
         return self
@@ -809,6 +811,29 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
+
+
+def _holder(project: Path, holder: str | None = None) -> str:
+    """Who holds the project, from PROJECT.lock beside its real path; with `holder`, write it there. The
+    file is opened without following a link, and one that is not a regular file is left alone."""
+    path = project.resolve().with_name(project.resolve().name + ".lock")
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_RDWR | os.O_CREAT if holder is not None else os.O_RDONLY)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError:  # a link (ELOOP), missing, not ours to write: the lock holds all the same
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        if holder is None:
+            return os.read(fd, 200).decode("utf-8", "replace").strip()
+        os.ftruncate(fd, 0)
+        os.write(fd, holder.encode())
+        return holder
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def _check_writable(path: Path) -> None:

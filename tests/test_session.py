@@ -1,4 +1,6 @@
 """The labelling session without a window: clicks, edits, undo and redo, suggestions."""
+import os
+
 import pytest
 
 from annotator.session import LabellingSession
@@ -213,3 +215,29 @@ def test_a_digit_with_a_label_selected_changes_its_category_and_undo_restores_it
     changed = session.choose_category(2)
     assert changed.category_id == 2 and session.undo() == "change category"
     assert session.project.annotation(obj.id).category_id == 1
+
+
+def test_the_lock_file_is_never_followed_through_a_link(session, tmp_path):
+    """With p.sqlite.lock a link to another file, taking the project truncated that file."""
+    victim = tmp_path / "precious.txt"
+    victim.write_text("the person's own file")
+    (tmp_path / "p.sqlite.lock").symlink_to(victim)
+    session.project.lock_for_labelling("annotator masks")
+    assert victim.read_text() == "the person's own file"
+    with Project.open(tmp_path / "p.sqlite") as other:
+        with pytest.raises(UserError, match="is in use by another labelling window or command"):
+            other.lock_for_labelling()  # the lock holds though its holder could not be written down
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_a_project_opened_through_a_link_is_the_same_project_to_the_lock(session, tmp_path, link):
+    session.project.lock_for_labelling("annotator masks")
+    other = tmp_path / "elsewhere" / "q.sqlite"
+    other.parent.mkdir()
+    if link == "symbolic":
+        other.symlink_to(tmp_path / "p.sqlite")
+    else:
+        os.link(tmp_path / "p.sqlite", other)
+    with Project.open(other) as through_the_link:
+        with pytest.raises(UserError, match="is in use by"):
+            through_the_link.lock_for_labelling()
