@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=["sapd", "extremenet"])
     parser.add_argument("--datasets", nargs="+", default=["fruits", "scenes"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    length = parser.add_mutually_exclusive_group(required=True)
+    length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="train this many steps (rounded up to whole epochs)")
     length.add_argument("--minutes", type=float, help="train this many minutes (needs a quiet machine)")
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout to run (default: this one)")
@@ -148,6 +148,8 @@ def main() -> None:
     if args.table:
         print("\n".join(summary(results, args.label)))
         return
+    if not args.steps and not args.minutes:
+        parser.error("give --steps or --minutes")
     label = args.label or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.code, capture_output=True,
                                          text=True).stdout.strip()
     length = f"{args.steps} steps" if args.steps else f"{args.minutes:g} min"
