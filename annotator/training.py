@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -49,8 +50,12 @@ class TrainingRequest:
 
     def saved(self, trained_on: dict[str, int] | None = None) -> None:
         """Write the request as `request.json` in its run directory, with what it was `trained_on` once
-        that is known (images, held-out images, samples)."""
-        fields: dict[str, Any] = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        that is known (images, held-out images, samples). Its paths are written relative to the run
+        directory, so that a project moved with its runs still resumes them, and a copy resumes its own."""
+        run = self.out.resolve()
+        fields: dict[str, Any] = {k: _relative(v, run) if isinstance(v, Path) else v
+                                  for k, v in dataclasses.asdict(self).items()}
+        fields["out"] = "."
         if trained_on is not None:
             fields[TRAINED_ON] = trained_on
         with atomic_write(self.out / REQUEST_FILE) as f:
@@ -58,17 +63,33 @@ class TrainingRequest:
 
     @classmethod
     def of_run(cls, run: Path) -> TrainingRequest:
-        """The request a run directory was made by; a damaged file is refused in one line."""
+        """The request a run directory was made by, writing into that directory whatever its file says
+        (a request.json naming another `out` led a resumed run to write there); a damaged file is refused
+        in one line."""
         path = run / REQUEST_FILE
         try:
             fields = json.loads(path.read_text(encoding="utf-8"))
             fields.pop(TRAINED_ON, None)
             paths = {f.name for f in dataclasses.fields(cls) if "Path" in str(f.type)}
-            return cls(**{k: Path(v) if k in paths and v is not None else v for k, v in fields.items()})
+            read = {k: _from_run(v, run) if k in paths and v is not None else v for k, v in fields.items()}
+            return cls(**{**read, "out": run})
         except FileNotFoundError:
             raise UserError("no request.json: not a run directory of annotator train", run) from None
         except (ValueError, TypeError) as e:
             raise UserError(f"is not a training request: {e}", path) from None
+
+
+def _relative(path: Path, run: Path) -> str:
+    """A path as `request.json` holds it: relative to the run directory (torchvision's "imagenet" stays)."""
+    if str(path) == "imagenet":
+        return "imagenet"
+    return os.path.relpath(path.resolve(), run)
+
+
+def _from_run(value: Any, run: Path) -> Path:
+    if not isinstance(value, str):
+        raise TypeError(f"a path must be text, not {value!r}")
+    return Path(value) if value == "imagenet" else run / value
 
 
 REQUEST_FILE = "request.json"

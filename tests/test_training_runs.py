@@ -100,3 +100,26 @@ def test_a_detector_runs_verdict_says_whether_to_pre_label_with_it_and_what_to_d
     assert useful is True and why.startswith("On the 3 images held out it scored AP50 0.80")
     assert "from a score of 0.42 its suggestions found 75% of the objects, and 90% of them were right" in why
     assert Run(tmp_path, kind="sapd").verdict()[0] is None
+
+
+def test_a_run_directory_writes_into_itself_whatever_its_request_says(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "request.json").write_text(json.dumps({"kind": "sapd", "out": str(tmp_path / "elsewhere"),
+                                                  "data": str(tmp_path / "p.sqlite")}))
+    assert TrainingRequest.of_run(run).out == run
+
+
+def test_a_project_moved_with_its_runs_still_finds_its_data(tmp_path):
+    before = tmp_path / "before"
+    run = before / "p-runs" / "sapd-1"
+    run.mkdir(parents=True)
+    TrainingRequest("sapd", run, data=before / "p.sqlite", init=before / "p-runs" / "sapd-0",
+                    backbone_weights=Path("imagenet")).saved()
+    assert json.loads((run / "request.json").read_text())["data"] == "../../p.sqlite"  # no absolute path
+    after = tmp_path / "after"
+    before.rename(after)
+    moved = TrainingRequest.of_run(after / "p-runs" / "sapd-1")
+    assert moved.data.resolve() == (after / "p.sqlite").resolve()
+    assert moved.init.resolve() == (after / "p-runs" / "sapd-0").resolve()
+    assert moved.backbone_weights == Path("imagenet") and moved.out == after / "p-runs" / "sapd-1"
