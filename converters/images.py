@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import imagesize
 
@@ -74,15 +74,27 @@ def _jpeg_or_png_size(head: bytes) -> tuple[int, int] | None:
     return None
 
 
+def contained(name: str) -> str:
+    """An image name as it may be read under its folder: one that leads out of it (an absolute path,
+    `..`, a drive) is only its file name."""
+    given = PurePosixPath(name.replace("\\", "/"))
+    if given.is_absolute() or ".." in given.parts or PureWindowsPath(name).drive:
+        return given.name
+    return name
+
+
 class ImageFolder:
     """Finds a label file's image in a folder, forgiving what real exporters get wrong: the letter case
-    (`0af.jpg` for the file `0AF.jpg`) and a missing extension (`1be` for `1be.jpg`)."""
+    (`0af.jpg` for the file `0AF.jpg`) and a missing extension (`1be` for `1be.jpg`). A name that leads
+    out of the folder (an absolute path, `..`) is never followed: only its file name is looked for in
+    the folder, as for an exporter's path from another machine."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._index: dict[str, Path] | None = None
 
     def find(self, name: str) -> Path | None:
+        name = contained(name)
         exact = self.root / name
         try:
             if exact.is_file():

@@ -30,3 +30,44 @@ def test_a_file_that_is_not_an_image_is_one_clear_error(tmp_path):
         read_image_size(tmp_path / "notes.jpg")
     with pytest.raises(UserError, match="image file not found"):
         read_image_size(tmp_path / "gone.jpg")
+
+
+def test_an_image_name_never_leads_out_of_the_image_folder(tmp_path):
+    import cv2
+    import numpy as np
+
+    from converters.images import ImageFolder
+
+    root, outside = tmp_path / "images", tmp_path / "secret"
+    root.mkdir()
+    outside.mkdir()
+    for folder in (root, outside):
+        cv2.imwrite(str(folder / "outside.png"), np.zeros((4, 4, 3), np.uint8))
+    cv2.imwrite(str(outside / "only-there.png"), np.zeros((4, 4, 3), np.uint8))
+    folder = ImageFolder(root)
+    assert folder.find("../secret/outside.png") == root / "outside.png"  # the name, looked for inside
+    assert folder.find(str(outside / "outside.png")) == root / "outside.png"
+    assert folder.find("../secret/only-there.png") is None
+    assert folder.find(str(outside / "only-there.png")) is None
+    assert folder.find("C:\\\\data\\\\only-there.png") is None
+
+
+def test_masks_on_a_project_never_reads_an_image_outside_its_folder(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    from annotator.cli import main
+    from annotator.store import Project
+    from converters import Annotation, ExtremePoints
+
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "secret.png"), np.full((60, 60, 3), 200, np.uint8))
+    with Project.create(tmp_path / "images" / "p.sqlite", tmp_path / "images") as project:
+        project.add_images([("../secret.png", 60, 60)])
+        [record] = project.images()
+        category = project.add_category("thing")
+        project.add_annotation(Annotation.from_extreme(0, record.id, category.id,
+                                                       ExtremePoints((30, 10), (10, 30), (30, 50), (50, 30))))
+    assert main(["masks", str(tmp_path / "images" / "p.sqlite"), "--method", "grabcut"]) == 0
+    said = capsys.readouterr().out
+    assert "made 0 masks" in said and "skipped 1 missing images, e.g. ../secret.png" in said

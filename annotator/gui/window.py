@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from converters import Annotation, ImageStatus, UserError
 from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
+from converters.images import contained
 from detectors.mask_backends import BACKENDS, METHODS
 
 from ..changes import Change, ChangeLog, Part
@@ -695,7 +696,7 @@ class MainWindow(QMainWindow):
                 self._prefetcher.prefetch(self._path(near))
 
     def _path(self, row: int) -> str:
-        return str(self.project.image_root / self.images.records[row].file_name)
+        return str(self.project.image_root / contained(self.images.records[row].file_name))
 
     def _app_state(self, state: Qt.ApplicationState) -> None:
         """Coming back to the app looks for other processes' changes at once, also where the file
