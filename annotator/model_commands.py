@@ -175,7 +175,8 @@ def cmd_masks(args: argparse.Namespace) -> None:
         loaded = _read_coco(src, args.images or args.src.parent)
         with TerminalProgress(f"{args.method} masks") as progress:
             result = fill_dataset(loaded.dataset, loaded.image_root, args.method,
-                                  save=lambda: write_coco(loaded.dataset, out), network=network, progress=progress)
+                                  save=lambda: write_coco(loaded.dataset, out, keep_ids=True), network=network,
+                                  progress=progress)
         where = str(out)
     fallbacks = f" ({result.fallbacks} by the octagon: {args.method} found no object)" if result.fallbacks else ""
     print(f"{where}: made {result.made} masks{fallbacks}; kept {result.kept} made before or drawn by a person")

@@ -96,9 +96,12 @@ def _parse(data: Any, images_dir: Path | None, report: Report) -> Dataset:
     sizes = {im.id: (im.height, im.width) for im in images}
     category_ids = {c.id for c in categories}
 
+    given_ids = [a.get("id") if isinstance(a, dict) else None for a in annotations]
+    kept = all(type(v) is int for v in given_ids) and len(set(given_ids)) == len(given_ids)
     anns = []
-    for i, a in enumerate(annotations):
-        anns.append(_annotation(a, f"annotations[{i}]", i + 1, sizes, category_ids, report))
+    for i, a in enumerate(annotations):  # the file's ids where they are whole and unique, else from 1
+        anns.append(_annotation(a, f"annotations[{i}]", given_ids[i] if kept else i + 1, sizes, category_ids,
+                                report))
         annotations[i] = None  # each JSON object goes as its annotation comes, so the two never peak together
     info = given if isinstance(given := data.get("info"), dict) else {}
     licenses = listed if isinstance(listed := data.get("licenses"), list) else []
@@ -268,10 +271,13 @@ def _segmentation(seg: Any, height: int, width: int, place: str):
 
 
 def write_coco(dataset: Dataset, path: str | os.PathLike, rle: bool = False,
-               progress: Progress = no_progress) -> None:
-    """Write `dataset` as COCO instances JSON; annotations stream out in chunks to bound memory."""
-    image_ids = {im.id: i for i, im in enumerate(dataset.images, 1)}
-    category_ids = {c.id: i for i, c in enumerate(dataset.categories, 1)}
+               progress: Progress = no_progress, keep_ids: bool = False) -> None:
+    """Write `dataset` as COCO instances JSON; annotations stream out in chunks to bound memory. Ids are
+    numbered from 1, or with `keep_ids` are the dataset's own (a COCO file rewritten in place keeps the
+    ids anything else may be keyed by)."""
+    number = (lambda items: {x.id: x.id for x in items}) if keep_ids else \
+        (lambda items: {x.id: i for i, x in enumerate(items, 1)})
+    image_ids, category_ids = number(dataset.images), number(dataset.categories)
     images = {im.id: im for im in dataset.images}
     head = {
         "info": dataset.info or _default_info(),
@@ -282,20 +288,20 @@ def write_coco(dataset: Dataset, path: str | os.PathLike, rle: bool = False,
     }
     anns = tracked(dataset.annotations, len(dataset.annotations), progress)
     try:
-        _write(path, head, anns, images, image_ids, category_ids, rle)
+        _write(path, head, anns, images, image_ids, category_ids, rle, keep_ids)
     except OSError as e:
         raise UserError(f"cannot write: {e.strerror or e}", path) from None
 
 
 def _write(path, head: dict, anns: Iterator[Annotation], images: dict[int, ImageRecord],
-           image_ids: dict[int, int], category_ids: dict[int, int], rle: bool) -> None:
+           image_ids: dict[int, int], category_ids: dict[int, int], rle: bool, keep_ids: bool) -> None:
     with bulk(), atomic_write(path, "wb") as f:
         f.write(orjson.dumps(head)[:-1] + b',"annotations":[')
         first = True
         for chunk in _chunks(anns, 5000):
             areas = _areas(chunk, images)
-            dicts = [_annotation_json(a, n, images[a.image_id], image_ids, category_ids, rle, areas[n])
-                     for n, a in chunk]
+            dicts = [_annotation_json(a, a.id if keep_ids else n, images[a.image_id], image_ids, category_ids, rle,
+                                      areas[n]) for n, a in chunk]
             f.write((b"" if first else b",") + orjson.dumps(dicts)[1:-1])
             first = False
         f.write(b"]}\n")

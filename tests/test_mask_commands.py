@@ -229,3 +229,17 @@ def test_masks_never_writes_its_coco_output_over_a_project_or_a_photo(photo, tmp
     before = out.read_bytes()
     assert main(["masks", str(src), "--images", str(folder), "--method", "octagon", "-o", str(out)]) == 2
     assert "choose another output" in capsys.readouterr().err and out.read_bytes() == before
+
+
+def test_masks_over_a_coco_file_keeps_its_image_category_and_annotation_ids(photo, tmp_path, capsys):
+    folder, truth = photo
+    data = coco(truth, clicked_only=True)
+    data["images"][0]["id"] = 70
+    data["categories"][0]["id"] = 9
+    for ann, new in zip(data["annotations"], (501, 33), strict=True):
+        ann.update(id=new, image_id=70, category_id=9)
+    src = write_json(tmp_path / "labels.json", data)
+    assert main(["masks", str(src), "--images", str(folder), "--method", "octagon"]) == 0
+    written = json.loads(src.read_text())
+    assert [im["id"] for im in written["images"]] == [70] and [c["id"] for c in written["categories"]] == [9]
+    assert [(a["id"], a["image_id"], a["category_id"]) for a in written["annotations"]] == [(501, 70, 9), (33, 70, 9)]
