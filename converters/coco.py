@@ -98,10 +98,10 @@ def _parse(data: Any, images_dir: Path | None, report: Report) -> Dataset:
 
     given_ids = [a.get("id") if isinstance(a, dict) else None for a in annotations]
     kept = all(type(v) is int for v in given_ids) and len(set(given_ids)) == len(given_ids)
+    ids: list[int] = given_ids if kept else list(range(1, len(annotations) + 1))  # type: ignore[assignment]
     anns = []
     for i, a in enumerate(annotations):  # the file's ids where they are whole and unique, else from 1
-        anns.append(_annotation(a, f"annotations[{i}]", given_ids[i] if kept else i + 1, sizes, category_ids,
-                                report))
+        anns.append(_annotation(a, f"annotations[{i}]", ids[i], sizes, category_ids, report))
         annotations[i] = None  # each JSON object goes as its annotation comes, so the two never peak together
     info = given if isinstance(given := data.get("info"), dict) else {}
     licenses = listed if isinstance(listed := data.get("licenses"), list) else []
