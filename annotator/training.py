@@ -5,6 +5,7 @@ lines. A request is also written as `request.json` in its run directory: the win
 reads it there, a resume starts from it, and the Models panel says from it what the run was."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -102,7 +103,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     """Train as asked; `say` gets what was chosen and each epoch's line. Returns the last metrics."""
     from detectors.distributed import launched
     from detectors.kinds import KINDS
-    from detectors.train import Schedule, train
+    from detectors.train import RESUME_STATE, Schedule, train
 
     kind = KINDS[request.kind]
     _check_request(request, kind)
@@ -148,12 +149,22 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     say(f"training {kind.name} resnet{config['depth']} on {kind.described(samples, config)}"
         + (f", validated on {request.val}" if request.val else "") + f", on {request.device}"
         + (f", {processes} processes" if processes > 1 else ""))
+    existed = request.out.exists()
     if launched().main:
         request.saved({**trained_on, "samples": len(samples)})
     schedule = Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser)
-    return train(kind, samples, request.out, config, schedule, request.device, request.amp, request.resume,
-                 weights, request.init, request.workers, request.seed, validate=validate, progress=progress,
-                 show=show, log=say, epoch_done=epoch_done)
+    try:
+        return train(kind, samples, request.out, config, schedule, request.device, request.amp, request.resume,
+                     weights, request.init, request.workers, request.seed, validate=validate, progress=progress,
+                     show=show, log=say, epoch_done=epoch_done)
+    except BaseException:
+        # not one epoch done in a directory this run made: no run to keep (the window's own directory stays,
+        # and Resume starts it again)
+        if launched().main and not existed and not (request.out / RESUME_STATE).exists():
+            (request.out / REQUEST_FILE).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                request.out.rmdir()
+        raise
 
 
 def _check_request(request: TrainingRequest, kind: ModelKind) -> None:

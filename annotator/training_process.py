@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _yield_to_the_window()
     _end_with_the_window()
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))  # Stop: files written whole
     emit = _emitter()
     try:
         request = TrainingRequest.of_run(Path(args[0]))
@@ -97,7 +99,6 @@ def _end_with_the_window() -> None:
     unseen (the last epoch stays, and Resume goes on from it)."""
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

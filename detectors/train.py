@@ -24,7 +24,7 @@ from converters.progress import Progress, no_progress
 
 from .budget import Budget
 from .charts import run_curves, write_png
-from .checkpoints import load_matching, save_checkpoint
+from .checkpoints import CONFIG, WEIGHTS, load_matching, save_checkpoint
 from .configs import checked_config, read_model
 from .device import reduced_dtype, training_precision
 from .distributed import join, leave, loader, mean_of, new_epoch, wrap
@@ -121,6 +121,8 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     scaler = torch.amp.GradScaler("cuda", enabled=amp and on_gpu)  # bfloat16 on a CPU needs none
     dataset, collate = kind.training_data(samples, config)
     data = loader(dataset, plan.batch, group, workers, seed, collate)
+    if group.main:
+        _clear_leftovers(out)
     state: dict[str, Any] = {"steps": 0, "epoch": 0, "seconds": 0.0, "history": [], "kept": None, "rate_scale": 1.0}
     if resume and (out / RESUME_STATE).is_file():
         state = _restore(out, kind, model, optimiser)
@@ -196,6 +198,14 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     leave(group)
     history = state["history"]
     return history[state["kept"] - 1] if state["kept"] else (history[-1] if history else {})
+
+
+def _clear_leftovers(out: Path) -> None:
+    """The temporary files of a run killed while it wrote (a resume state is as large as the model)."""
+    if out.is_dir():
+        for leftover in out.glob(".*.tmp"):
+            if leftover.name.startswith(tuple(f".{name}" for name in (RESUME_STATE, WEIGHTS, CONFIG, "metrics."))):
+                leftover.unlink(missing_ok=True)
 
 
 def _better(kind: ModelKind, metrics: dict[str, Any], state: dict[str, Any]) -> bool:

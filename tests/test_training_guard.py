@@ -157,3 +157,25 @@ def test_a_run_kept_at_an_earlier_epoch_is_listed_with_its_scores(tmp_path):
     run = read_run(out)
     assert run.kept == 2 and run.scores["ap50"] == 0.6
     assert "3 epochs (epoch 2 kept)" in run.described()
+
+
+def test_a_run_that_fails_before_its_first_epoch_leaves_no_directory_behind(tmp_path, monkeypatch, capsys):
+    import detectors.kinds.sapd as sapd_kind
+
+    def broken(*args, **kwargs):
+        raise MemoryError("as if the machine ran out")
+    monkeypatch.setattr(sapd_kind, "sapd_loss", broken)
+    labels = labelled_photos(tmp_path, 4)
+    with pytest.raises(MemoryError):
+        main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(tmp_path / "run"), "--img-size", "64",
+              "--epochs", "1"])
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_temporary_files_of_a_run_killed_while_writing_are_cleared_when_it_goes_on(tmp_path):
+    out = tmp_path / "run"
+    train(SAPD_KIND, photos(tmp_path), out, CONFIG, Schedule(epochs=1, batch=2), log=lambda line: None)
+    (out / f".{RESUME_STATE}.abc123.tmp").write_bytes(b"x" * 1000)  # as a kill while the state was written
+    (out / "notes.tmp").write_text("the person's")
+    train(SAPD_KIND, photos(tmp_path), out, CONFIG, Schedule(epochs=2, batch=2), resume=True, log=lambda line: None)
+    assert not (out / f".{RESUME_STATE}.abc123.tmp").exists() and (out / "notes.tmp").exists()
