@@ -187,8 +187,15 @@ class Project:
     def _transaction(self, labels: bool = False) -> Iterator[sqlite3.Connection]:
         """One edit, all or nothing. It empties the read cache, before and after (an import reads what
         an image holds while it writes), except for an edit of single labels (`labels`), which brings the
-        cached lists up to date itself (`_relabel`)."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        cached lists up to date itself (`_relabel`). Another process's long write (a large import) that
+        outlasts the busy timeout is one line, not a traceback: nothing was changed, and the caller says so."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            raise UserError("is busy: another program is writing it (an import?), and nothing was changed: try "
+                            "again in a moment", self.path) from None
         if not labels:
             self._read.clear()
         try:

@@ -291,3 +291,19 @@ def test_another_connections_commit_is_told_once_as_from_outside(project, tmp_pa
         other.add_category("nut")
     assert project.check_outside() and not project.check_outside()
     assert heard == [Change(frozenset({Part.CATEGORIES}), frozenset()), OUTSIDE]
+
+
+def test_a_write_while_another_process_writes_for_long_is_one_line_and_changes_nothing(tmp_path):
+    import sqlite3
+
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
+        other = sqlite3.connect(tmp_path / "p.sqlite", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # as a long import holds the project
+        project._conn.execute("PRAGMA busy_timeout = 50")
+        with pytest.raises(UserError, match="is busy: another program is writing it"):
+            project.add_category("date")
+        other.execute("ROLLBACK")
+        other.close()
+        assert project.categories() == []
+        project.add_category("date")  # free again
+        assert [c.name for c in project.categories()] == ["date"]
