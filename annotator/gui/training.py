@@ -39,6 +39,9 @@ BACKBONES = ("resnet18", "resnet34", "resnet50")
 IMAGENET = ("none (train from scratch)", "torchvision's ImageNet file (downloaded once, checked)", "a file...")
 #: The share of the done images held back to validate on.
 HOLD_OUT = 0.2
+#: The detector and the budget a new run starts with: the kind that learned new datasets best from scratch
+#: on a CPU, and long enough for it (benchmarks/README.md, "The detectors on several datasets and seeds").
+FIRST_CHOICE, MINUTES = "extremenet", 15.0
 #: The training process's stderr (warnings, a crash's trace), in its run directory.
 LOG_FILE = "training.log"
 
@@ -47,7 +50,7 @@ class TrainDialog(QDialog):
     """What to train: the kind and its word choices (RetinaNet's anchors), the minutes, the backbone and
     its ImageNet weights. `kinds`: each kind's name and its options that take a word."""
 
-    def __init__(self, parent: QWidget, kinds: dict[str, list[Option]], done: int, minutes: float = 10.0):
+    def __init__(self, parent: QWidget, kinds: dict[str, list[Option]], done: int, minutes: float = MINUTES):
         super().__init__(parent)
         self.setWindowTitle("Train")
         form = QFormLayout(self)
@@ -56,6 +59,8 @@ class TrainDialog(QDialog):
         self.kinds = kinds
         self.kind = QComboBox()
         self.kind.addItems(list(kinds))
+        if FIRST_CHOICE in kinds:
+            self.kind.setCurrentText(FIRST_CHOICE)
         form.addRow("Model kind", self.kind)
         self.choices: dict[str, QComboBox] = {}  # the chosen kind's word options, by config key, as rows here
         self._form, self._choices_at = form, form.rowCount()
