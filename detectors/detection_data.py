@@ -13,7 +13,7 @@ from torch.utils.data import Dataset as TorchDataset
 
 from converters import Annotation, Dataset, Shape
 from converters.images import ImageFolder
-from converters.masks import Polygons, mask_to_polygons, polygons_to_mask, rle_to_mask
+from converters.masks import Polygons, extreme_points_from_mask, mask_to_polygons, polygons_to_mask, rle_to_mask
 
 from .augment import Cutout, Piece, colour, flip, mosaic, paste
 from .detections import Instances
@@ -32,12 +32,15 @@ class Photo:
     extremes: np.ndarray  # K x 4 x 2: top, left, bottom, right
     known: np.ndarray = None  # type: ignore[assignment]  # K bool: extreme points known (default all)
     outlines: list = None  # type: ignore[assignment]  # K: each object's polygons (Polygons), or None: no mask
+    guessed: np.ndarray = None  # type: ignore[assignment]  # K bool: extreme points guessed by `guess_extremes`
 
     def __post_init__(self) -> None:
         if self.known is None:
             self.known = np.ones(len(self.boxes), bool)
         if self.outlines is None:
             self.outlines = [None] * len(self.boxes)
+        if self.guessed is None:
+            self.guessed = np.zeros(len(self.boxes), bool)
 
 
 def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[str]]:
@@ -59,6 +62,32 @@ def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[s
                             extremes.reshape(-1, 4, 2), np.array([a.extreme is not None for a in anns], bool),
                             [_outline(a, record.height, record.width) for a in anns]))
     return photos, names
+
+
+def guess_extremes(photos: list[Photo]) -> int:
+    """Extreme points for the box-only objects, from a GrabCut mask in each box (ExtremeNet's rule on the
+    mask, each point kept on its side of the box): for a detector whose boxes come from its extreme
+    points alone (ExtremeNet), which could not learn a box-only dataset otherwise. How many it guessed."""
+    from .mask_backends.grabcut import box_mask
+
+    guessed = 0
+    for photo in photos:
+        unknown = np.flatnonzero(~photo.known)
+        if not len(unknown):
+            continue
+        image = read_rgb(photo.path)
+        for k in unknown:
+            x0, y0, x1, y1 = photo.boxes[k]
+            pixels = (int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1)))
+            points = extreme_points_from_mask(box_mask(image, pixels))
+            if points is None:
+                continue
+            (tx, _), (_, ly), (bx, _), (_, ry) = points.top, points.left, points.bottom, points.right
+            photo.extremes[k] = [[np.clip(tx, x0, x1), y0], [x0, np.clip(ly, y0, y1)], [np.clip(bx, x0, x1), y1],
+                                 [x1, np.clip(ry, y0, y1)]]
+            photo.known[k] = photo.guessed[k] = True
+            guessed += 1
+    return guessed
 
 
 def _outline(ann: Annotation, height: int, width: int) -> Polygons | None:

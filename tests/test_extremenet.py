@@ -149,3 +149,36 @@ def test_ghost_suppression_runs_per_class_after_soft_nms():
     # one inner box and two duplicates of it: 0.4 x 3 > 3 x 0.35 before soft-NMS, not after it
     assert score_of_first([big, inner[0], inner[0], inner[0]], [0.35, 0.4, 0.4, 0.4], [0, 0, 0, 0]) == \
         pytest.approx(0.35 * decay)
+
+
+def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_for_extremenet(tmp_path):
+    """ExtremeNet's boxes come from its extreme points alone: a box-only dataset (VOC, YOLO) would teach
+    it nothing, and its sides' midpoints would teach it wrong points."""
+    import json
+
+    from converters.formats import read_dataset
+    from converters.masks import extreme_points_from_polygons
+    from tests.samples import blob_photos
+
+    coco = json.loads(blob_photos(tmp_path, 4).read_text())
+    truth = [extreme_points_from_polygons(a["segmentation"]) for a in coco["annotations"]]
+    for a in coco["annotations"]:
+        a["segmentation"] = []
+    (tmp_path / "boxes.json").write_text(json.dumps(coco))
+    loaded = read_dataset(tmp_path / "boxes.json", "coco", tmp_path, extremes=True)
+    assert all(a.extreme is None for a in loaded.dataset.annotations)
+    photos, keys = EXTREMENET.training_set(loaded.dataset, tmp_path)
+    assert all(p.known.all() and p.guessed.all() for p in photos)
+    said = EXTREMENET.described(photos, keys)
+    assert said == "4 images, 1 classes, 4 box-only objects with their extreme points from GrabCut in their boxes"
+    errors, midpoint_errors = [], []
+    for photo, points in zip(photos, truth, strict=True):
+        x0, y0, x1, y1 = photo.boxes[0]
+        w, h = x1 - x0, y1 - y0
+        true = [points.top[0] / w, points.left[1] / h, points.bottom[0] / w, points.right[1] / h]
+        got = photo.extremes[0]
+        errors += [abs(got[0, 0] / w - true[0]), abs(got[1, 1] / h - true[1]), abs(got[2, 0] / w - true[2]),
+                   abs(got[3, 1] / h - true[3])]
+        middle = [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h] * 2
+        midpoint_errors += [abs(m - t) for m, t in zip(middle, true, strict=True)]
+    assert np.mean(errors) < 0.5 * np.mean(midpoint_errors)  # closer to the truth than the sides' middles

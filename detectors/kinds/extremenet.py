@@ -4,11 +4,14 @@ is put together, in the loader's workers."""
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..detection_data import DetectionSamples
+from converters import Dataset
+
+from ..detection_data import DetectionSamples, guess_extremes
 from ..detections import Detections, Instances
 from ..extremenet import ExtremeNet, ExtremeOutputs, ExtremeTargets, decode, extreme_loss, extreme_targets
 from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
@@ -37,6 +40,18 @@ class ExtremeNetKind(DetectorKind):
     options = (IMG_SIZE, AUGMENT)
     decode = staticmethod(decoded)
     step = TrainingStep
+
+    def training_set(self, dataset: Dataset, image_root: Path) -> tuple[list, dict[str, Any]]:
+        """Box-only objects get extreme points from GrabCut in their boxes: ExtremeNet's boxes come from
+        its extreme points alone, so without them it learns nothing of those objects (said by `described`)."""
+        photos, keys = super().training_set(dataset, image_root)
+        guess_extremes(photos)
+        return photos, keys
+
+    def described(self, samples: list, config: dict[str, Any]) -> str:
+        guessed = sum(int(p.guessed.sum()) for p in samples)
+        return super().described(samples, config) + (
+            f", {guessed} box-only objects with their extreme points from GrabCut in their boxes" if guessed else "")
 
     def network(self, config: dict[str, Any]) -> ExtremeNet:
         return ExtremeNet(len(config["classes"]), config["depth"])

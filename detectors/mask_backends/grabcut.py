@@ -88,6 +88,33 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
     return mask
 
 
+def box_mask(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Plain GrabCut in a box (x0, y0, x1, y1 pixels), for an object known by its box alone: the box's
+    inside may be object, its outside is not. A boolean mask of the image's size (empty: nothing found)."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return np.zeros((height, width), dtype=bool)
+    margin = max(MIN_MARGIN, int(round(MARGIN * max(x1 - x0, y1 - y0))))
+    cx0, cy0, cx1, cy1 = max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin)
+    crop = _colour(image[cy0:cy1, cx0:cx1])
+    scale = min(1.0, WORK_SIZE / max(crop.shape[:2]))
+    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+    labels = np.full(crop.shape[:2], cv2.GC_BGD, np.uint8)
+    inner = [int((x0 - cx0) * scale), int((y0 - cy0) * scale), int(np.ceil((x1 - cx0) * scale)),
+             int(np.ceil((y1 - cy0) * scale))]
+    labels[inner[1]:inner[3], inner[0]:inner[2]] = cv2.GC_PR_FGD
+    if not (labels == cv2.GC_BGD).any():
+        return np.zeros((height, width), dtype=bool)  # the box fills the image: no background to model
+    work_mask = _cut(crop, labels)
+    if scale < 1:
+        work_mask = cv2.resize(work_mask.astype(np.float32), (cx1 - cx0, cy1 - cy0),
+                               interpolation=cv2.INTER_LINEAR) > 0.5
+    mask = np.zeros((height, width), dtype=bool)
+    mask[y0:y1, x0:x1] = work_mask[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] > 0
+    return mask
+
+
 def _cut(crop: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """GrabCut's rounds on `labels` (changed in place) until they settle; the foreground as 0/1."""
     background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
