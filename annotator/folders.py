@@ -13,6 +13,7 @@ from .store import Project, is_project_file
 
 DEFAULT_PROJECT_NAME = "annotator.sqlite"
 UNREADABLE = "{n} files could not be read as images: skipped"
+NOT_LISTED = "{n} names that are no regular file, or not UTF-8, were skipped"
 
 
 @dataclass
@@ -31,7 +32,9 @@ def init_project(image_dir: Path, project_path: Path | None = None, labels: list
     project_path = project_path or image_dir / DEFAULT_PROJECT_NAME
     report = Report()
     rows = []
-    paths = list(find_images(image_dir))
+    skipped: list[str] = []
+    paths = list(find_images(image_dir, skipped))
+    report.add(NOT_LISTED, len(skipped))
     for n, rel in enumerate(paths, 1):
         try:
             rows.append((rel.as_posix(), *read_image_size(image_dir / rel)))

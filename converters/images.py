@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -14,14 +15,16 @@ _HEAD = 65536  # JPEG frame headers follow the EXIF block, which is usually well
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-def find_images(folder: str | os.PathLike) -> Iterator[Path]:
+def find_images(folder: str | os.PathLike, skipped: list[str] | None = None) -> Iterator[Path]:
     """Image files under `folder` (recursively, hidden folders skipped), relative to it, sorted. An
     export of ours inside it is skipped too: its images are links to the person's, and a project opened
-    on the folder again must not take them in as new ones."""
-    return iter([Path(name) for name in image_names(folder)])
+    on the folder again must not take them in as new ones. So is what is not a regular file (a named
+    pipe called x.jpg hung the listing's reader for ever) and a name that is not UTF-8 (no project can
+    store it): their names go into `skipped`."""
+    return iter([Path(name) for name in image_names(folder, skipped)])
 
 
-def image_names(folder: str | os.PathLike) -> list[str]:
+def image_names(folder: str | os.PathLike, skipped: list[str] | None = None) -> list[str]:
     """As `find_images`, as '/'-separated strings: a folder of 100k images is listed without building
     a path object per file."""
     if not os.path.isdir(folder):
@@ -32,9 +35,29 @@ def image_names(folder: str | os.PathLike) -> list[str]:
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and not os.path.exists(os.path.join(dirpath, d, EXPORT_MARK)))
         prefix = os.path.relpath(dirpath, top).replace(os.sep, "/") + "/" if dirpath != top else ""
-        found += [prefix + f for f in filenames
-                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and not f.startswith(".")]
+        for f in filenames:
+            if os.path.splitext(f)[1].lower() not in IMAGE_EXTENSIONS or f.startswith("."):
+                continue
+            if _readable_file(os.path.join(dirpath, f)) and _utf8(f) and _utf8(prefix):
+                found.append(prefix + f)
+            elif skipped is not None:
+                skipped.append((prefix + f).encode("utf-8", "backslashreplace").decode())
     return sorted(found)
+
+
+def _readable_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:  # a dangling link, a loop
+        return False
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the file system gave that are not UTF-8, kept as surrogates
+        return False
+    return True
 
 
 def read_image_size(path: str | os.PathLike, place: str | None = None) -> tuple[int, int]:

@@ -1,4 +1,6 @@
 """Image sizes from file headers, without decoding pixels."""
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -71,3 +73,16 @@ def test_masks_on_a_project_never_reads_an_image_outside_its_folder(tmp_path, ca
     assert main(["masks", str(tmp_path / "images" / "p.sqlite"), "--method", "grabcut"]) == 0
     said = capsys.readouterr().out
     assert "made 0 masks" in said and "skipped 1 missing images, e.g. ../secret.png" in said
+
+
+def test_a_named_pipe_and_a_name_that_is_not_utf8_are_skipped_and_reported(tmp_path, capsys):
+    from annotator.cli import main
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    os.mkfifo(tmp_path / "x.jpg")  # reading it would wait for a writer for ever
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.png"  # Latin-1 bytes on a UTF-8 system
+    with open(raw, "wb") as f:
+        f.write((tmp_path / "a.png").read_bytes())
+    assert main(["init", str(tmp_path)]) == 0
+    said = capsys.readouterr().out
+    assert "1 new images" in said and "2 names that are no regular file, or not UTF-8, were skipped" in said
