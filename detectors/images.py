@@ -11,8 +11,12 @@ import cv2
 import numpy as np
 
 from converters import UserError
+from converters.images import read_image_size
 
 T = TypeVar("T")
+#: Larger photos are refused before they are decoded: OpenCV stops at 2^30 pixels with an error of its
+#: own, and a 30000 x 30000 photo decoded to 2.7 GB without a word.
+MAX_PIXELS = 2**28
 
 
 #: What a JPEG decoder can shrink by while decoding (it skips the fine DCT coefficients): 2, 4 or 8.
@@ -32,10 +36,20 @@ def read_rgb(path: str | os.PathLike, shrink: int = 1) -> np.ndarray:
 
     Read through numpy, not cv2.imread, so that non-ASCII paths work on every platform."""
     try:
+        width, height = read_image_size(path)
+    except UserError:
+        width = height = 0  # a format whose header imagesize does not know: the decoder says
+    if width * height > MAX_PIXELS:
+        raise UserError(f"is {width} x {height} pixels, more than annotator decodes ({MAX_PIXELS / 1e6:.0f} "
+                        "megapixels): scale it down first", path)
+    try:
         data = np.fromfile(os.fspath(path), dtype=np.uint8)
     except OSError as e:
         raise UserError(f"cannot read the image: {e.strerror or e}", path) from None
-    image = cv2.imdecode(data, SHRINKS[shrink]) if data.size else None
+    try:
+        image = cv2.imdecode(data, SHRINKS[shrink]) if data.size else None
+    except cv2.error as e:
+        raise UserError(f"not an image OpenCV can decode ({str(e).strip().splitlines()[-1][:120]})", path) from None
     if image is None:
         raise UserError("not an image OpenCV can decode (corrupt or unsupported)", path)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -86,3 +86,16 @@ def test_a_named_pipe_and_a_name_that_is_not_utf8_are_skipped_and_reported(tmp_p
     assert main(["init", str(tmp_path)]) == 0
     said = capsys.readouterr().out
     assert "1 new images" in said and "2 names that are no regular file, or not UTF-8, were skipped" in said
+
+
+def test_a_photo_claiming_more_pixels_than_we_decode_is_refused_in_one_line_before_decoding(tmp_path):
+    import struct
+
+    from detectors.images import read_rgb
+
+    cv2.imwrite(str(tmp_path / "small.png"), np.zeros((8, 8, 3), np.uint8))
+    data = bytearray((tmp_path / "small.png").read_bytes())
+    data[16:24] = struct.pack(">II", 65000, 65000)  # the IHDR's width and height
+    (tmp_path / "huge.png").write_bytes(bytes(data))
+    with pytest.raises(UserError, match="is 65000 x 65000 pixels, more than annotator decodes"):
+        read_rgb(tmp_path / "huge.png")
