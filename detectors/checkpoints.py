@@ -56,12 +56,14 @@ def load_matching(module: nn.Module, state: dict[str, torch.Tensor], source: str
     module.load_state_dict(state, strict=False)
 
 
-def save_checkpoint(directory: str | os.PathLike, config: dict[str, Any], module: nn.Module) -> None:
-    """Write the weights, then the config: a directory with a config always has its weights."""
+def save_checkpoint(directory: str | os.PathLike, config: dict[str, Any], module: nn.Module | dict) -> None:
+    """Write the weights (a module's, or a state dict), then the config: a directory with a config always
+    has its weights."""
+    state = module.state_dict() if isinstance(module, nn.Module) else module
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{WEIGHTS}.tmp"
-    save_file({k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}, str(tmp))
+    save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp))
     os.replace(tmp, directory / WEIGHTS)
     with atomic_write(directory / CONFIG) as f:
         json.dump(config, f, indent=2)

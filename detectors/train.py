@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from .guard import Diverged, LossGuard, Snapshot
 from .kinds.base import ModelKind, Validator
 
 RESUME_STATE = "training_state.pt"
+#: The resume state is written at most this often (and at the end, and for a new best held-out epoch).
+SAVE_EVERY_S = 30.0
 #: Optimisers by name, over the parameters that train.
 OPTIMISERS: dict[str, Callable[[list[dict[str, Any]], float], torch.optim.Optimizer]] = {
     "adamw": lambda params, lr: torch.optim.AdamW(params, lr=lr, weight_decay=1e-4),
@@ -131,69 +134,74 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     kept = Snapshot.of(model, optimiser)
     step = wrap(kind.training_step(model, config, seed + group.rank), group, device)
     budget = Budget(plan.epochs, plan.minutes, len(data), group, device, state["steps"], state["seconds"])
-    while budget.share() < 1:
-        new_epoch(data, state["epoch"])
-        guard.new_epoch()
-        sums: dict[str, float] = {}
-        epoch_steps = 0
-        try:
-            for batch in data:
-                share = budget.share()
-                if share >= 1:
-                    break
-                for param_group in optimiser.param_groups:
-                    param_group["lr"] = plan.lr * guard.rate_scale * kind.rate(share) * param_group["factor"]
-                with training_precision(torch.device(device), amp):
-                    parts = step(kind.to_device(batch, device, memory_format), share)
-                loss = sum(parts.values())
-                optimiser.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimiser)
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), kind.defaults.clip or math.inf)
-                budget.steps += 1
-                progress(int(1000 * min(share, 1)), 1000)
-                # with float16 an infinite gradient is the scaler's to skip (it lowers its scale), not a divergence
-                if guard.refuses(mean_of(float(loss.detach()), group, device),
-                                 0.0 if scaler.is_enabled() else float(norm)):
+    writer = _Writer(out)
+    try:  # the last epoch is written however the loop ends (a stop, a divergence it gave up on)
+        while budget.share() < 1:
+            new_epoch(data, state["epoch"])
+            guard.new_epoch()
+            sums: dict[str, float] = {}
+            epoch_steps = 0
+            try:
+                for batch in data:
+                    share = budget.share()
+                    if share >= 1:
+                        break
+                    for param_group in optimiser.param_groups:
+                        param_group["lr"] = plan.lr * guard.rate_scale * kind.rate(share) * param_group["factor"]
+                    with training_precision(torch.device(device), amp):
+                        parts = step(kind.to_device(batch, device, memory_format), share)
+                    loss = sum(parts.values())
                     optimiser.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimiser)
+                    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), kind.defaults.clip or math.inf)
+                    budget.steps += 1
+                    progress(int(1000 * min(share, 1)), 1000)
+                    # with float16 an infinite gradient is the scaler's to skip (it lowers its scale), not a divergence
+                    if guard.refuses(mean_of(float(loss.detach()), group, device),
+                                     0.0 if scaler.is_enabled() else float(norm)):
+                        optimiser.zero_grad(set_to_none=True)
+                        scaler.update()
+                        continue
+                    scaler.step(optimiser)
                     scaler.update()
+                    epoch_steps += 1
+                    for name, value in {"loss": loss, **parts}.items():
+                        sums[name] = sums.get(name, 0.0) + value.item()
+                    show("loss " + " ".join(f"{k} {v / epoch_steps:.3f}" for k, v in sums.items()))
+                if not epoch_steps:
                     continue
-                scaler.step(optimiser)
-                scaler.update()
-                epoch_steps += 1
-                for name, value in {"loss": loss, **parts}.items():
-                    sums[name] = sums.get(name, 0.0) + value.item()
-                show("loss " + " ".join(f"{k} {v / epoch_steps:.3f}" for k, v in sums.items()))
-            if not epoch_steps:
+                guard.epoch_done(mean_of(sums["loss"] / epoch_steps, group, device), model)
+            except Diverged as e:
+                kept.restore(model, optimiser)
+                guard.went_back(str(e))
+                state["rate_scale"] = guard.rate_scale
+                log(f"training diverged ({e}): back to the end of epoch {state['epoch']}, at "
+                    f"{guard.rate_scale:g} of the learning rate")
                 continue
-            guard.epoch_done(mean_of(sums["loss"] / epoch_steps, group, device), model)
-        except Diverged as e:
-            kept.restore(model, optimiser)
-            guard.went_back(str(e))
-            state["rate_scale"] = guard.rate_scale
-            log(f"training diverged ({e}): back to the end of epoch {state['epoch']}, at "
-                f"{guard.rate_scale:g} of the learning rate")
-            continue
-        state.update(steps=budget.steps, epoch=state["epoch"] + 1, seconds=budget.seconds)
-        metrics = {"epoch": state["epoch"], "steps": state["steps"], "seconds": round(state["seconds"], 1),
-                   **{name: value / epoch_steps for name, value in sums.items()}}
-        if guard.skipped:
-            metrics["skipped_steps"] = guard.skipped
-        if validate is not None:
-            metrics.update(validate(model, config))
-            model.train()
-        state["history"].append(metrics)
-        best = _better(kind, metrics, state)
-        if best:
-            state["kept"] = state["epoch"]
-        kept = Snapshot.of(model, optimiser)
+            state.update(steps=budget.steps, epoch=state["epoch"] + 1, seconds=budget.seconds)
+            metrics = {"epoch": state["epoch"], "steps": state["steps"], "seconds": round(state["seconds"], 1),
+                       **{name: value / epoch_steps for name, value in sums.items()}}
+            if guard.skipped:
+                metrics["skipped_steps"] = guard.skipped
+            if validate is not None:
+                metrics.update(validate(model, config))
+                model.train()
+            state["history"].append(metrics)
+            best = _better(kind, metrics, state)
+            if best:
+                state["kept"] = state["epoch"]
+            kept = Snapshot.of(model, optimiser)
+            if group.main:
+                config = kind.trained_config(config, model)
+                writer.epoch(config, kept, state, best, soon=best and validate is not None)
+                epoch_done(metrics)
+            log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
+                                                          if k not in COUNTS and v is not None)  # None: none found
+                + f", {state['seconds']:.0f} s" + (" (kept)" if best and validate is not None else ""))
+    finally:
         if group.main:
-            config = kind.trained_config(config, model)
-            _save(out, config, model, optimiser, state, best)
-            epoch_done(metrics)
-        log(f"epoch {state['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()  # None: nothing found
-                                                      if k not in COUNTS and v is not None)
-            + f", {state['seconds']:.0f} s" + (" (kept)" if best and validate is not None else ""))
+            writer.flush()
     progress(1000, 1000)
     leave(group)
     history = state["history"]
@@ -218,23 +226,46 @@ def _better(kind: ModelKind, metrics: dict[str, Any], state: dict[str, Any]) -> 
     return best is None or score > best
 
 
-def _save(out: Path, config: dict, model: nn.Module, optimiser: torch.optim.Optimizer, state: dict,
-          best: bool) -> None:
-    """The resume state first, whole in one file; then the kept model if this epoch is it, and the
-    metrics. A kill between them leaves a run that resumes from this epoch with the model of an
-    earlier one, never a model without its state."""
-    with atomic_write(out / RESUME_STATE, "wb") as f:
-        torch.save({"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                    "optimiser": optimiser.state_dict(), "step": state["steps"], "epoch": state["epoch"],
-                    "seconds": state["seconds"], "kept": state["kept"], "rate_scale": state["rate_scale"],
-                    "history": json.dumps(state["history"])}, f)
-    if best:
-        metrics = state["history"][-1]
-        save_checkpoint(out, {**config, "epoch": state["epoch"],
-                              "held_out": {k: v for k, v in metrics.items() if k.startswith("val_")}}, model)
-    with atomic_write(out / "metrics.json") as f:
-        json.dump(state["history"], f, indent=1)
-    write_png(out / "metrics.png", run_curves(state["history"], state["kept"]))
+class _Writer:
+    """Writes a run's files: the metrics and their curves after every epoch; the resume state and the
+    kept model at most every SAVE_EVERY_S, at once for a new best held-out epoch, and when the loop ends
+    however it ends. On a small dataset an epoch is a few steps, and writing the state (the weights and
+    the optimiser, three times the model's size) after each took a quarter of the time."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.written = time.monotonic()
+        self.pending: dict[str, Any] | None = None
+
+    def epoch(self, config: dict, snapshot: Snapshot, state: dict, best: bool, soon: bool) -> None:
+        with atomic_write(self.out / "metrics.json") as f:
+            json.dump(state["history"], f, indent=1)
+        write_png(self.out / "metrics.png", run_curves(state["history"], state["kept"]))
+        model = None if self.pending is None else self.pending["model"]
+        if best:
+            metrics = state["history"][-1]
+            model = ({**config, "epoch": state["epoch"],
+                      "held_out": {k: v for k, v in metrics.items() if k.startswith("val_")}}, snapshot.weights)
+        self.pending = {"model": model, "snapshot": snapshot,
+                        "state": {**state, "history": json.dumps(state["history"])}}
+        if soon or time.monotonic() - self.written >= SAVE_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """The resume state first, whole in one file; then the kept model if it changed. A kill between
+        them leaves a run that resumes from this epoch with the model of an earlier one, never a model
+        without its state."""
+        if self.pending is None:
+            return
+        snapshot, state = self.pending["snapshot"], self.pending["state"]
+        with atomic_write(self.out / RESUME_STATE, "wb") as f:
+            torch.save({"model": {k: v.cpu() for k, v in snapshot.weights.items()}, "optimiser": snapshot.optimiser,
+                        "step": state["steps"], "epoch": state["epoch"], "seconds": state["seconds"],
+                        "kept": state["kept"], "rate_scale": state["rate_scale"], "history": state["history"]}, f)
+        if self.pending["model"] is not None:
+            save_checkpoint(self.out, *self.pending["model"])
+        self.pending = None
+        self.written = time.monotonic()
 
 
 def _restore(out: Path, kind: ModelKind, model: nn.Module, optimiser: torch.optim.Optimizer) -> dict:

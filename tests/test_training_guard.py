@@ -179,3 +179,20 @@ def test_the_temporary_files_of_a_run_killed_while_writing_are_cleared_when_it_g
     (out / "notes.tmp").write_text("the person's")
     train(SAPD_KIND, photos(tmp_path), out, CONFIG, Schedule(epochs=2, batch=2), resume=True, log=lambda line: None)
     assert not (out / f".{RESUME_STATE}.abc123.tmp").exists() and (out / "notes.tmp").exists()
+
+
+def test_the_resume_state_is_written_at_most_every_half_minute_and_always_at_the_end(tmp_path, monkeypatch):
+    import detectors.train as loop
+
+    saves = []
+    real = loop.torch.save
+    monkeypatch.setattr(loop.torch, "save", lambda obj, f: (saves.append(obj["epoch"]), real(obj, f)))
+    out = tmp_path / "run"
+    train(SAPD_KIND, photos(tmp_path), out, CONFIG, Schedule(epochs=4, batch=2), log=lambda line: None)
+    assert saves == [4]  # four quick epochs: once, at the end
+    assert torch.load(out / RESUME_STATE, weights_only=True)["epoch"] == 4
+    assert [m["epoch"] for m in json.loads((out / "metrics.json").read_text())] == [1, 2, 3, 4]  # every epoch
+    monkeypatch.setattr(loop, "SAVE_EVERY_S", 0.0)
+    saves.clear()
+    train(SAPD_KIND, photos(tmp_path), tmp_path / "again", CONFIG, Schedule(epochs=3, batch=2), log=lambda line: None)
+    assert saves == [1, 2, 3]
