@@ -65,6 +65,8 @@ def load_json(path: str | os.PathLike) -> Any:
         raise UserError(f"invalid JSON: {e.msg}", path, f"line {e.lineno} column {e.colno}") from None
     except RecursionError:
         raise UserError("JSON nested too deeply to be labels (over a thousand levels)", path) from None
+    except ValueError as e:  # a number of thousands of digits: Python's int() limit, not a decode error
+        raise UserError(f"a number in it cannot be a label's ({str(e).split(';')[0][:100]})", path) from None
 
 
 def read_coco(path: str | os.PathLike, images_dir: str | os.PathLike | None = None,

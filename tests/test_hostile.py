@@ -174,3 +174,14 @@ def test_json_nested_ten_thousand_deep_is_one_line_not_a_crash(tmp_path, capsys)
     code = main(["convert", str(deep), "--from", "coco", "--to", "coco", "-o", str(tmp_path / "out.json")])
     err = capsys.readouterr().err
     assert code == 2 and "nested too deeply" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_number_of_thousands_of_digits_in_a_coco_file_is_one_line(tmp_path, capsys):
+    from annotator.cli import main
+
+    path = tmp_path / "big.json"
+    path.write_text('{"images": [{"id": ' + "9" * 5000 + ', "file_name": "a.png", "width": 4, "height": 4}], '
+                    '"categories": [], "annotations": []}')
+    assert main(["convert", str(path), "--to", "yolo", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "big.json: a number in it cannot be a label's" in err and len(err.strip().splitlines()) == 1
