@@ -266,6 +266,8 @@ def _ellipse(shape: ET.Element, im: ImageRecord, path: Path, where: str):
 
 def _mask(shape: ET.Element, im: ImageRecord, path: Path, where: str) -> np.ndarray:
     left, top, width, height = (_int(shape, k, path, where) for k in ("left", "top", "width", "height"))
+    if width <= 0 or height <= 0:
+        raise UserError(f"the mask's width and height must be above 0, not {width}x{height}", path, where)
     try:
         counts = [int(v) for v in (shape.get("rle") or "").split(",")]
     except ValueError:

@@ -28,6 +28,8 @@ class ExportFolder:
         (`../`, an absolute path) is refused before anything is written."""
         if not _inside(rel):
             raise UserError(f"the name {rel!r} would be written outside the output folder; refused", self.root)
+        if "\0" in rel:
+            raise UserError(f"the name {rel!r} holds a NUL character, which no file name may; refused", self.root)
         full = os.path.join(self.root, rel)
         folder = os.path.dirname(full)
         if folder not in self._made:

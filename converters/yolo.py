@@ -83,7 +83,7 @@ def _ultralytics(path: Path, report: Report) -> tuple[list[str], dict[str, list[
         raise UserError("missing `names`", path, "top level")
     raw = data["names"]
     if isinstance(raw, dict):
-        if sorted(raw) != list(range(len(raw))):
+        if not all(type(k) is int for k in raw) or sorted(raw) != list(range(len(raw))):
             raise UserError("`names` keys must be 0, 1, 2, ...", path, "names")
         names = [str(raw[i]) for i in range(len(raw))]
     elif isinstance(raw, list):

@@ -185,3 +185,33 @@ def test_a_number_of_thousands_of_digits_in_a_coco_file_is_one_line(tmp_path, ca
     assert main(["convert", str(path), "--to", "yolo", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "big.json: a number in it cannot be a label's" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_cvat_mask_of_negative_width_and_height_is_one_line(tmp_path):
+    from converters import UserError
+    from converters.cvat import read_cvat
+    from tests.test_cvat import cvat_file
+
+    cvat_file(tmp_path, '<mask label="car" rle="12" left="10" top="5" width="-4" height="-3"/>')
+    with pytest.raises(UserError, match="the mask's width and height must be above 0, not -4x-3"):
+        read_cvat(tmp_path)
+
+
+def test_yolo_names_with_keys_of_mixed_types_are_one_line(tmp_path):
+    from converters import UserError
+    from converters.yolo import read_yolo
+
+    (tmp_path / "data.yaml").write_text('names: {0: cat, "1": dog}\ntrain: images\n')
+    (tmp_path / "images").mkdir()
+    with pytest.raises(UserError, match="`names` keys must be 0, 1, 2"):
+        read_yolo(tmp_path / "data.yaml")
+
+
+def test_an_image_name_with_a_nul_character_is_refused_before_a_yolo_export_writes(tmp_path):
+    from converters import Category, Dataset, ImageRecord, UserError
+    from converters.formats import write_dataset
+    from converters.report import Report
+
+    data = Dataset(images=[ImageRecord(1, "a\0b.png", 10, 10)], categories=[Category(1, "x")])
+    with pytest.raises(UserError, match="holds a NUL character"):
+        write_dataset(data, tmp_path / "out", "yolo", Report())
