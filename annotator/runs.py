@@ -109,7 +109,8 @@ def read_run(path: Path) -> Run:
         history = _json(path / "metrics.json", [])
     except ValueError as e:
         return Run(path, problem=str(e))
-    if not isinstance(request, dict) or not isinstance(config, dict) or not isinstance(history, list):
+    if not isinstance(request, dict) or not isinstance(config, dict) or not isinstance(history, list) or \
+            not isinstance(config.get("arch", ""), str) or not isinstance(request.get("kind", ""), str):
         return Run(path, problem="its request.json, config.json or metrics.json is not what training writes")
     last = history[-1] if history and isinstance(history[-1], dict) else {}
     kept = config.get("epoch")  # the epoch the model files are from; runs before it kept their last
@@ -125,9 +126,18 @@ def read_run(path: Path) -> Run:
 
 
 def _json(path: Path, missing: Any) -> Any:
+    """A run's JSON file; a folder, a device or a loop in its place, or a file too large, is a problem
+    the panel shows, never a read that does not end."""
     if not path.is_file():
+        if path.exists() or path.is_symlink():
+            raise ValueError(f"{path.name} is not a regular file")
         return missing
     try:
+        if path.stat().st_size > MAX_RUN_FILE:
+            raise ValueError(f"{path.name} is too large to be what training writes")
         return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as e:
-        raise ValueError(f"{path.name} cannot be read ({e})") from None
+    except (ValueError, OSError, RecursionError) as e:
+        raise ValueError(f"{path.name} cannot be read ({str(e)[:120]})") from None
+
+
+MAX_RUN_FILE = 50_000_000

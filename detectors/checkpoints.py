@@ -18,6 +18,7 @@ from converters import UserError
 from converters.atomic import atomic_write
 
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
+MAX_CONFIG_BYTES = 10_000_000
 #: Buffers old PyTorch versions did not save; a file without them is still whole.
 OPTIONAL_SUFFIXES = ("num_batches_tracked",)
 
@@ -72,12 +73,21 @@ def save_checkpoint(directory: str | os.PathLike, config: dict[str, Any], module
 def read_config(directory: str | os.PathLike) -> Any:
     """The config of one of our model directories as it was written (`configs.read_model` checks it)."""
     directory = Path(directory)
+    path = directory / CONFIG
     try:
-        return json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        if not path.is_file():  # a folder, a named pipe, /dev/zero behind a link: nothing a config can be
+            if path.exists() or path.is_symlink():
+                raise UserError("is not a regular file", path)
+            raise FileNotFoundError(path)
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise UserError(f"is {path.stat().st_size} bytes: no config is that large", path)
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"is not a model directory: no {CONFIG}", directory) from None
-    except ValueError as e:
-        raise UserError(f"is not valid JSON: {e}", directory / CONFIG) from None
+    except (ValueError, RecursionError) as e:
+        raise UserError(f"is not valid JSON: {str(e)[:120] or 'nested too deeply'}", path) from None
+    except OSError as e:  # a link loop, a folder that is a loop, no permission
+        raise UserError(f"cannot be read: {e.strerror or e}", path) from None
 
 
 def read_checkpoint(directory: str | os.PathLike) -> tuple[Any, dict[str, torch.Tensor]]:

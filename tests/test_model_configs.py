@@ -120,3 +120,33 @@ def test_a_damaged_resume_file_is_refused_in_one_line(tmp_path, damage):
     with pytest.raises(UserError, match=f"{RESUME_STATE}: cannot be resumed from"):
         train(SAPD_KIND, data, out, {**config, "classes": ["small", "large"]}, Schedule(epochs=2, batch=2),
               resume=True, log=lambda line: None)
+
+
+@pytest.mark.parametrize("damage", ["nested", "arch list", "arch object", "folder", "loop", "dev zero", "run is a file"])
+def test_a_damaged_run_directory_is_one_line_for_every_command(tmp_path, capsys, damage):
+    from annotator.cli import main
+    from annotator.runs import read_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    config = run / "config.json"
+    if damage == "nested":
+        config.write_text("[" * 100_000 + "]" * 100_000)
+    elif damage.startswith("arch"):
+        config.write_text(json.dumps({"arch": ["sapd"] if damage == "arch list" else {"a": 1}}))
+    elif damage == "folder":
+        config.mkdir()
+    elif damage == "loop":
+        config.symlink_to(config)
+    elif damage == "dev zero":
+        config.symlink_to("/dev/zero")
+    else:
+        run.rmdir()
+        run.write_text("not a folder")
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"images": [], "categories": [], "annotations": []}))
+    assert main(["eval", "--model", str(run), "--data", str(labels)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(run) in err
+    if run.is_dir():
+        assert read_run(run).problem  # the Models panel says what is wrong instead of hanging or failing

@@ -28,7 +28,7 @@ def kind_of(directory: str | os.PathLike) -> ModelKind:
     one is refused with the kinds there are."""
     config = read_config(directory)
     arch = config.get("arch") if isinstance(config, dict) else None
-    if arch not in KINDS:
+    if not isinstance(arch, str) or arch not in KINDS:
         raise UserError(f"holds a {shown(arch)} model: known kinds are {', '.join(KINDS)}", Path(directory) / CONFIG)
     return KINDS[arch]
 
