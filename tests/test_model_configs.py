@@ -122,7 +122,8 @@ def test_a_damaged_resume_file_is_refused_in_one_line(tmp_path, damage):
               resume=True, log=lambda line: None)
 
 
-@pytest.mark.parametrize("damage", ["nested", "arch list", "arch object", "folder", "loop", "dev zero", "run is a file"])
+@pytest.mark.parametrize("damage", ["nested", "arch list", "arch object", "folder", "loop", "dev zero",
+                                    "run is a file"])
 def test_a_damaged_run_directory_is_one_line_for_every_command(tmp_path, capsys, damage):
     from annotator.cli import main
     from annotator.runs import read_run
