@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,7 +86,7 @@ def fitted(boxes: Boxes, k: int, levels: int, algorithm: str, threshold: float, 
            generations: int = 1000) -> Result:
     if k < 1:
         raise UserError(f"--num must be at least 1, not {k}")
-    if threshold <= 1:
+    if not threshold > 1 or not math.isfinite(threshold):  # nan passed `<= 1` unrefused
         raise UserError(f"--threshold is a ratio above 1 (YOLOv5's default is 4.0), not {threshold:g}")
     try:
         anchors = kmeans(boxes.scaled, k, seed)

@@ -187,6 +187,10 @@ def cmd_masks(args: argparse.Namespace) -> None:
 def cmd_eval_masks(args: argparse.Namespace) -> None:
     from detectors.mask_eval import evaluate_masks
 
+    if not 0 <= args.jitter <= MAX_JITTER:  # nan fails both sides
+        raise UserError(f"--jitter is a distance in pixels from 0 to {MAX_JITTER}, not {args.jitter:g}")
+    if not 0 <= args.corrections <= MAX_CORRECTIONS:
+        raise UserError(f"--corrections must be a whole number from 0 to {MAX_CORRECTIONS}, not {args.corrections}")
     network = _network(args)
     loaded = _read_coco(args.coco, args.images)
     with TerminalProgress(f"evaluating {args.method}") as progress:
@@ -196,6 +200,11 @@ def cmd_eval_masks(args: argparse.Namespace) -> None:
         print(json.dumps(dataclasses.asdict(scores)))
     else:
         print("\n".join(scores.lines(args.method)))
+
+
+#: eval-masks' bounds: a click moved farther than this is no longer the object's, and the standard
+#: interactive-segmentation protocol stops at 20 clicks.
+MAX_JITTER, MAX_CORRECTIONS = 1000, 20
 
 
 def _train_arguments(s: argparse.ArgumentParser) -> None:

@@ -177,6 +177,8 @@ def _check_request(request: TrainingRequest, kind: ModelKind) -> None:
     Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser).filled(kind)
     if not 0 <= request.hold_out < 1:
         raise UserError(f"--hold-out is a share of the images, from 0 to below 1, not {request.hold_out:g}")
+    if not 0 <= request.synthetic <= MAX_SYNTHETIC:
+        raise UserError(f"--synthetic must be a whole number from 0 to {MAX_SYNTHETIC}, not {request.synthetic}")
     if not 0 <= request.workers <= MAX_WORKERS:
         raise UserError(f"--workers must be a whole number from 0 to {MAX_WORKERS}, not {request.workers}")
     device = request.device
@@ -193,6 +195,7 @@ def _check_request(request: TrainingRequest, kind: ModelKind) -> None:
 
 
 MAX_WORKERS = 64
+MAX_SYNTHETIC = 100_000  # drawn objects held in memory at once, as the samples are
 
 
 def held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:

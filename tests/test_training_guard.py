@@ -196,3 +196,18 @@ def test_the_resume_state_is_written_at_most_every_half_minute_and_always_at_the
     saves.clear()
     train(SAPD_KIND, photos(tmp_path), tmp_path / "again", CONFIG, Schedule(epochs=3, batch=2), log=lambda line: None)
     assert saves == [1, 2, 3]
+
+
+@pytest.mark.parametrize("command, said", [
+    (["eval-masks", "X", "--jitter", "-5"], "--jitter is a distance in pixels from 0 to 1000, not -5"),
+    (["eval-masks", "X", "--jitter", "nan"], "--jitter is a distance in pixels from 0 to 1000, not nan"),
+    (["eval-masks", "X", "--corrections", "-5"], "--corrections must be a whole number from 0 to 20, not -5"),
+    (["eval-masks", "X", "--corrections", "1000"], "--corrections must be a whole number from 0 to 20, not 1000"),
+    (["anchors", "X", "--threshold", "nan"], "--threshold is a ratio above 1"),
+    (["train", "--arch", "dextr", "--synthetic", "10000000", "--out", "RUN"], "--synthetic must be a whole number"),
+])
+def test_the_other_commands_numbers_are_checked_before_work_starts(tmp_path, capsys, command, said):
+    labels = labelled_photos(tmp_path, 4)
+    args = [str(labels) if a == "X" else str(tmp_path / "run") if a == "RUN" else a for a in command]
+    assert main(args) == 2
+    assert said in capsys.readouterr().err
