@@ -99,3 +99,40 @@ def test_a_photo_claiming_more_pixels_than_we_decode_is_refused_in_one_line_befo
     (tmp_path / "huge.png").write_bytes(bytes(data))
     with pytest.raises(UserError, match="is 65000 x 65000 pixels, more than annotator decodes"):
         read_rgb(tmp_path / "huge.png")
+
+
+def with_orientation(jpeg: bytes, orientation: int, order: str = "MM") -> bytes:
+    """The JPEG with an EXIF block holding only the orientation tag, as a camera writes it."""
+    big = order == "MM"
+
+    def n(value: int, size: int) -> bytes:
+        return value.to_bytes(size, "big" if big else "little")
+    tiff = order.encode() + n(42, 2) + n(8, 4) + n(1, 2) + n(0x0112, 2) + n(3, 2) + n(1, 4) + n(orientation, 2) \
+        + b"\0\0" + n(0, 4)
+    block = b"Exif\0\0" + tiff
+    return jpeg[:2] + b"\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block + jpeg[2:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_is_sized_and_read_as_displayed_whatever_its_exif_orientation(tmp_path, orientation):
+    """One rule for the whole tool, the browsers' and labelme's and CVAT's: the photo as displayed."""
+    from detectors.images import read_rgb
+
+    photo = np.zeros((30, 50, 3), np.uint8)
+    photo[:10, :10] = 255  # a white corner, to see where it went
+    ok, encoded = cv2.imencode(".jpg", photo)
+    path = tmp_path / f"o{orientation}.jpg"
+    path.write_bytes(with_orientation(encoded.tobytes(), orientation, "MM" if orientation % 2 else "II"))
+    turned = orientation >= 5
+    assert read_image_size(path) == ((30, 50) if turned else (50, 30))
+    assert read_rgb(path).shape[:2] == ((50, 30) if turned else (30, 50))  # OpenCV turns it as well
+
+
+def test_the_window_shows_a_turned_photo_as_displayed(tmp_path, qtbot):
+    from annotator.gui.prefetch import displayed
+
+    ok, encoded = cv2.imencode(".jpg", np.zeros((30, 50, 3), np.uint8))
+    path = tmp_path / "turned.jpg"
+    path.write_bytes(with_orientation(encoded.tobytes(), 6))
+    image = displayed(str(path))
+    assert (image.width(), image.height()) == read_image_size(path) == (30, 50)

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QImageReader
+
+
+def displayed(path: str) -> QImage:
+    """The photo as it is displayed: turned as its EXIF orientation says, as every reader of ours reads it
+    (the images' sizes, OpenCV's decoding for masks and models, the exports)."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    return reader.read()
 
 
 class ImagePrefetcher:
@@ -17,7 +25,7 @@ class ImagePrefetcher:
 
     def prefetch(self, path: str) -> None:
         if path not in self._futures:
-            self._futures[path] = self._pool.submit(QImage, path)
+            self._futures[path] = self._pool.submit(displayed, path)
         self._futures[path] = self._futures.pop(path)  # most recent last
         while len(self._futures) > self._keep:
             self._futures.pop(next(iter(self._futures))).cancel()
