@@ -161,6 +161,9 @@ def cmd_import(args: argparse.Namespace) -> None:
     say_format(args.file, loaded.format, loaded.why)
     with Project.open_or_create(args.project, loaded.image_root) as project, \
             TerminalProgress("importing") as progress:
+        # An import is one transaction, minutes long for a large file: with the project open in a
+        # window, the window's edits would wait on it and fail. One of them waits for the other instead.
+        project.lock_for_labelling("annotator import")
         result = project.import_dataset(loaded.dataset, loaded.image_root, progress)
     suggestions = f" and {result.suggestions_added} pending suggestions" if result.suggestions_added else ""
     print(f"imported {result.annotations_added} annotations{suggestions} on {len(loaded.dataset.images)} images "

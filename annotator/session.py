@@ -223,7 +223,7 @@ class LabellingSession:
         target = self.box_only_selected()
         if self.category_id is None and target is None:
             raise UserError("add a category first")
-        starts = not self.clicks.points
+        starts, before = not self.clicks.points, list(self.clicks.points)
         extreme = self.clicks.add(x, y)
         lap = self.stopwatch.lap(("clicks", image_id))
         self._click_seconds = 0.0 if starts else self._click_seconds + lap
@@ -237,7 +237,11 @@ class LabellingSession:
         else:
             first = AddLabel(with_octagon(Annotation.from_extreme(0, image_id, self.category_id, extreme,
                                                                   source=Source.HUMAN), extreme))
-        self._push_starting(first, image_id)
+        try:
+            self._push_starting(first, image_id)
+        except UserError:  # the project busy, say: the first three clicks stay, to click the fourth again
+            self.clicks.points = before
+            raise
         made = first.after if isinstance(first, ReplaceLabel) else first.label
         self.project.record_effort(made.id, self._click_seconds, None if target is not None else Origin.CLICKED)
         self.stopwatch.rename(("label", made.id))

@@ -150,10 +150,10 @@ class Project:
             self._lock = None
 
     def lock_for_labelling(self, holder: str = "a labelling window") -> None:
-        """Take the project for one labelling window or one command that labels (`holder` says which, in
-        the words the refused one is told). A second one on the same project, in this process or another,
-        is refused, naming the first; the lock goes with the process, so a killed app never leaves the
-        project locked.
+        """Take the project for one labelling window or one command that labels or imports at length
+        (`holder` says which, in the words the refused one is told). A second one on the same project,
+        in this process or another, is refused, naming the first; the lock goes with the process, so a
+        killed app never leaves the project locked.
 
         The lock is on the project file itself (flock, apart from SQLite's own byte-range locks), so a
         project opened through a symbolic or a hard link is the same project. Who holds it is written

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from annotator.cli import main
+from annotator.store import Project
 from tests.samples import tricky_coco, write_json
 
 
@@ -67,6 +69,21 @@ def test_import_then_convert_then_stats(image_dir, tmp_path):
     assert "time per object: none timed yet" in stats.stdout  # imported labels have no origin
     effort = json.loads(run("stats", str(project), "--json").stdout)["effort"]
     assert effort["clicked"] == {"objects": 0, "median_seconds": 0.0}
+
+
+def test_an_import_waits_for_no_window_and_no_window_waits_for_an_import(image_dir, tmp_path, capsys):
+    """An import is one long transaction: edits made in a window meanwhile would time out and be lost,
+    so the two refuse each other, in one line, before anything is written."""
+    coco = write_json(tmp_path / "labels.json", tricky_coco())
+    path = tmp_path / "p.sqlite"
+    with Project.create(path, image_dir) as window_side:
+        window_side.lock_for_labelling()
+        assert main(["import", "--from", "coco", str(coco), "--images", str(image_dir), "--project", str(path)]) == 2
+        assert window_side.stats()["objects"] == 0
+    assert f"is in use by a labelling window (process {os.getpid()})" in capsys.readouterr().err
+    assert main(["import", "--from", "coco", str(coco), "--images", str(image_dir), "--project", str(path)]) == 0
+    with Project.open(path) as project:
+        assert project.stats()["objects"] == 4
 
 
 def test_convert_reads_a_coco_file_too(tmp_path):

@@ -47,6 +47,22 @@ def test_a_contradicting_fourth_click_is_refused_and_the_first_three_kept(sessio
     assert session.click(*RIGHT) is not None
 
 
+def test_a_fourth_click_while_another_program_writes_keeps_the_first_three(session, tmp_path):
+    import sqlite3
+
+    for p in (TOP, LEFT, BOTTOM):
+        session.click(*p)
+    other = sqlite3.connect(tmp_path / "p.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as another program's long write holds the project
+    session.project._conn.execute("PRAGMA busy_timeout = 50")
+    with pytest.raises(UserError, match="is busy"):
+        session.click(*RIGHT)
+    other.execute("ROLLBACK")
+    other.close()
+    assert session.clicks.points == [TOP, LEFT, BOTTOM] and session.project.annotations(1) == []
+    assert session.click(*RIGHT).extreme == ExtremePoints(TOP, LEFT, BOTTOM, RIGHT)
+
+
 def test_backspace_removes_the_last_click_and_escape_all(session):
     session.click(*TOP)
     session.click(*LEFT)
