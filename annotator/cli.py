@@ -21,7 +21,7 @@ from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .model_commands import add_model_commands
 from .progress import TerminalProgress
 from .sources import load_source, print_report, say_format
-from .store import Project
+from .store import Project, damaged, is_damage
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,10 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as e:
         print(f"annotator: error: {e}", file=sys.stderr)
         return 2
-    except (OSError, sqlite3.OperationalError) as e:
-        if (full := disk_full(e)) is None:
+    except (OSError, sqlite3.DatabaseError) as e:
+        line = disk_full(e)
+        if line is None and isinstance(e, sqlite3.DatabaseError) and is_damage(e):  # a damaged page, met mid-read
+            line = damaged(getattr(args, "project", None) or getattr(args, "src", None), str(e))
+        if line is None:
             raise
-        print(f"annotator: error: {full}", file=sys.stderr)
+        print(f"annotator: error: {line}", file=sys.stderr)
         return 2
     except (Cancelled, KeyboardInterrupt):
         print("annotator: cancelled; nothing was written", file=sys.stderr)
@@ -115,7 +118,25 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_stats)
+
+    s = sub.add_parser("salvage", help="copy what can be read of a damaged project into a new one",
+                       description="Read a damaged project (a damaged page, a missing table, unreadable fields, "
+                                   "objects whose category is gone) and copy its images, categories, objects and "
+                                   "pending suggestions into a new project with the same image folder. The "
+                                   "damaged file is only read. Says what was lost and what was left empty.")
+    s.add_argument("damaged", metavar="PROJECT", type=Path, help="the damaged project file")
+    s.add_argument("new", metavar="NEW", type=Path, help="the new project file (must not exist yet)")
+    s.add_argument("--images", type=Path, help="the image folder, when the damaged project no longer says")
+    s.set_defaults(run=cmd_salvage)
     return p
+
+
+def cmd_salvage(args: argparse.Namespace) -> None:
+    from .salvage import salvage
+
+    if args.images is not None and not args.images.is_dir():
+        raise UserError("no such folder (--images)", args.images)
+    print(salvage(args.damaged, args.new, args.images).summary(args.new))
 
 
 def cmd_init(args: argparse.Namespace) -> None:

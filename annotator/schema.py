@@ -9,6 +9,9 @@ each runs inside one transaction, so a failed upgrade leaves the file as it was.
 """
 from __future__ import annotations
 
+import functools
+import sqlite3
+
 _ANNOTATION_COLUMNS = """
     image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     category_id INTEGER NOT NULL REFERENCES categories(id),
@@ -94,3 +97,20 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@functools.cache
+def expected_columns(migrations: tuple[str, ...]) -> dict[str, list[str]]:
+    """Table -> its columns, as `migrations` make them: what an opened project must have."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for script in migrations:
+            conn.executescript(script)
+        return columns_of(conn)
+    finally:
+        conn.close()
+
+
+def columns_of(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {t: [row[1] for row in conn.execute(f"PRAGMA table_info('{t}')")] for t in tables}

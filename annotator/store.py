@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from converters import Annotation, Category, Dataset, ExtremePoints, ImageRecord, ImageStatus, Review, Shape, Source
-from converters.errors import UserError
+from converters.errors import UserError, nothing_at
 from converters.geometry import Box, Correction
 from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
@@ -30,7 +30,7 @@ from converters.report import Report
 from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
 from .effort import Origin, summary
 from .palette import default_color
-from .schema import MIGRATIONS, SCHEMA_VERSION
+from .schema import MIGRATIONS, SCHEMA_VERSION, columns_of, expected_columns
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SKIP_REASON = "skip_reason"  # an image attribute: why the person skipped it
@@ -115,7 +115,9 @@ class Project:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             app = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone() if version else None
         except sqlite3.DatabaseError as e:
-            raise UserError(f"cannot open the project: {e}", path) from None
+            if not is_damage(e):
+                raise UserError(f"cannot open the project: {e}", path) from None
+            raise damaged(path, str(e)) from None
         if version == 0 or app is None or app[0] != "annotator":
             conn.close()
             raise UserError("an SQLite file, but not an annotator project", path)
@@ -129,7 +131,31 @@ class Project:
                             "writes (or the window), in a folder it may write to, to bring it up to date", path)
         project = cls(path, conn)
         project._migrate(version)
+        project._check_tables()
         return project
+
+    def _check_tables(self) -> None:
+        """A table or column the schema has and the file lacks (an old tool, a hand edit) is damage, said
+        at once rather than as a traceback at the first read of it."""
+        with self._reading("its tables"):
+            found = columns_of(self._conn)
+        for table, columns in expected_columns(tuple(MIGRATIONS)).items():
+            if table not in found:
+                raise damaged(self.path, f"table {table} is missing")
+            lacking = [c for c in columns if c not in found[table]]
+            if lacking:
+                raise damaged(self.path, f"table {table} lacks column {lacking[0]}")
+
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Rows that cannot be read (a damaged page, JSON that does not parse, a value no writer stores)
+        are one line naming the project and what was read, pointing at `annotator salvage`."""
+        try:
+            yield
+        except Exception as e:
+            if not is_damage(e):
+                raise
+            raise damaged(self.path, f"{what}: {e}") from None
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> Project:
@@ -146,6 +172,10 @@ class Project:
         self._conn.close()
         self._subscribers.clear()
         if self._lock is not None:
+            holder = _holder_file(self.path)
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(holder.lstat().st_mode):  # ours; a link or anything else is left alone
+                    holder.unlink()  # before the lock goes, so a new holder's name stays
             os.close(self._lock)  # closing the file releases the lock
             self._lock = None
 
@@ -265,7 +295,13 @@ class Project:
             self._read.clear()
             self._read_version = version
         if (table, image_id) not in self._read:
-            self._read[table, image_id] = read()
+            with self._reading(f"{'objects' if table == 'annotations' else 'suggestions'} of image {image_id}"):
+                rows = read()
+                known = {c.id for c in self.categories()}
+                for a in rows:
+                    if a.category_id not in known:
+                        raise KeyError(f"object {a.id} has category {a.category_id}, which does not exist")
+            self._read[table, image_id] = rows
         return list(self._read[table, image_id])
 
     def data_version(self) -> int:
@@ -297,16 +333,18 @@ class Project:
 
     def images(self, status: ImageStatus | None = None) -> list[ImageRecord]:
         sql = "SELECT id, path, width, height, status, attributes FROM images"
-        rows = (self._conn.execute(sql + " WHERE status = ? ORDER BY id", (ImageStatus(status).value,))
-                if status else self._conn.execute(sql + " ORDER BY id"))
-        return [_image(r) for r in rows]
+        with self._reading("images"):
+            rows = (self._conn.execute(sql + " WHERE status = ? ORDER BY id", (ImageStatus(status).value,))
+                    if status else self._conn.execute(sql + " ORDER BY id"))
+            return [_image(r) for r in rows]
 
     def image(self, image_id: int) -> ImageRecord:
         row = self._conn.execute("SELECT id, path, width, height, status, attributes FROM images WHERE id = ?",
                                  (image_id,)).fetchone()
         if row is None:
             raise UserError(f"no image with id {image_id}", self.path)
-        return _image(row)
+        with self._reading(f"image {image_id}"):
+            return _image(row)
 
     def image_count(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
@@ -347,8 +385,9 @@ class Project:
 
     # -- categories ----------------------------------------------------------------------------
     def categories(self) -> list[Category]:
-        rows = self._conn.execute("SELECT id, name, color, supercategory FROM categories ORDER BY position, id")
-        return [Category(id=i, name=n, color=c, supercategory=s) for i, n, c, s in rows]
+        with self._reading("categories"):
+            rows = self._conn.execute("SELECT id, name, color, supercategory FROM categories ORDER BY position, id")
+            return [Category(id=i, name=n, color=c, supercategory=s) for i, n, c, s in rows]
 
     def add_category(self, name: str, color: str | None = None, supercategory: str | None = None) -> Category:
         """The category called `name`, created (at the end of the order) if the project lacks it."""
@@ -451,7 +490,8 @@ class Project:
                                  (annotation_id,)).fetchone()
         if row is None:
             raise UserError(f"no annotation with id {annotation_id}", self.path)
-        return _annotation(row)
+        with self._reading(f"object {annotation_id}"):
+            return _annotation(row)
 
     def add_annotation(self, ann: Annotation) -> Annotation:
         """Store a new label (its `id` is ignored) and return it with the id it got."""
@@ -683,18 +723,25 @@ class Project:
     # -- whole datasets ------------------------------------------------------------------------
     def to_dataset(self, progress: Progress = no_progress) -> Dataset:
         """The labels (not the pending or rejected suggestions) as the shared dataset model."""
-        total = self._conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
-        rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
-        with bulk():
-            annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
-        return Dataset(images=self.images(), categories=self.categories(), annotations=annotations)
+        with self._reading("objects"):
+            total = self._conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
+            rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
+            with bulk():
+                annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
+        categories = self.categories()
+        known = {c.id for c in categories}
+        for a in annotations:
+            if a.category_id not in known:
+                raise damaged(self.path, f"object {a.id} has category {a.category_id}, which does not exist")
+        return Dataset(images=self.images(), categories=categories, annotations=annotations)
 
     def import_dataset(self, dataset: Dataset, images_dir: str | os.PathLike,
-                       progress: Progress = no_progress) -> ImportResult:
+                       progress: Progress = no_progress, skip_duplicates: bool = True) -> ImportResult:
         """Merge a dataset in one transaction: categories by name, images by path, labels as imported.
 
         Pending annotations (model output, such as a COCO results file) become suggestions, apart from the
-        labels. Ones identical to what the image already has are skipped, so importing twice is harmless.
+        labels. Ones identical to what the image already has are skipped, so importing twice is harmless
+        (`skip_duplicates`; a salvage into a new project copies every object).
         """
         result = ImportResult()
         root = self.image_root
@@ -725,7 +772,7 @@ class Project:
                     present = self.suggestions(image_id, None) if table == "suggestions" else self.annotations(image_id)
                     existing[table, image_id] = {_identity(a) for a in present}
                 moved = dataclasses.replace(ann, image_id=image_id, category_id=categories[ann.category_id])
-                if _identity(moved) in existing[table, image_id]:
+                if skip_duplicates and _identity(moved) in existing[table, image_id]:
                     result.report.add(SKIPPED_DUPLICATES)
                     continue
                 existing[table, image_id].add(_identity(moved))
@@ -761,6 +808,23 @@ class Project:
             "pending_suggestions": pending,
             "effort": self.effort_summary(),
         }
+
+
+def is_damage(e: BaseException) -> bool:
+    """Whether an error reading a project means the file is damaged, rather than busy or out of disk."""
+    if isinstance(e, sqlite3.OperationalError):
+        return "no such" in str(e)
+    return isinstance(e, (sqlite3.DatabaseError, ValueError, KeyError, TypeError, IndexError))
+
+
+class ProjectDamaged(UserError):
+    """A project file that cannot be read as the schema says: the window shows it, commands end on it."""
+
+
+def damaged(path: Path | str | None, detail: str) -> ProjectDamaged:
+    where = f"annotator salvage {path} NEW.sqlite" if path else "annotator salvage PROJECT NEW.sqlite"
+    return ProjectDamaged(f"the project is damaged ({detail}); nothing was changed: `{where}` copies what can "
+                     "be read into a new project", path)
 
 
 def _forget_effort(c: sqlite3.Connection, first_new_id: int) -> None:
@@ -823,7 +887,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 def _holder(project: Path, holder: str | None = None) -> str:
     """Who holds the project, from PROJECT.lock beside its real path; with `holder`, write it there. The
     file is opened without following a link, and one that is not a regular file is left alone."""
-    path = project.resolve().with_name(project.resolve().name + ".lock")
+    path = _holder_file(project)
     flags = os.O_NOFOLLOW | os.O_NONBLOCK | (os.O_RDWR | os.O_CREAT if holder is not None else os.O_RDONLY)
     try:
         fd = os.open(path, flags, 0o644)
@@ -841,6 +905,10 @@ def _holder(project: Path, holder: str | None = None) -> str:
         return ""
     finally:
         os.close(fd)
+
+
+def _holder_file(project: Path) -> Path:
+    return project.resolve().with_name(project.resolve().name + ".lock")
 
 
 def _check_writable(path: Path) -> None:
@@ -862,7 +930,7 @@ def is_project_file(path: Path) -> bool:
 
 def _check_is_project_file(path: Path) -> None:
     if not path.exists():
-        raise UserError("no such project file", path)
+        raise nothing_at(path, "project file")
     if path.is_dir():
         raise UserError("is a folder, not a project file", path)
     if not is_project_file(path):

@@ -10,6 +10,7 @@ import errno
 import os
 import sqlite3
 from importlib import metadata
+from pathlib import Path
 
 
 class UserError(Exception):
@@ -42,6 +43,14 @@ def shown(value: object, limit: int = 40) -> str:
     except (ValueError, RecursionError):  # an integer past Python's digit limit, a deep structure
         text = f"<a {type(value).__name__}>"
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def nothing_at(path: Path, what: str) -> UserError:
+    """A path that names nothing: `what` missing, or a symbolic link that leads nowhere (said apart, as a
+    person looking at the folder sees the link)."""
+    if path.is_symlink():
+        return UserError("a symbolic link that leads nowhere (or round to itself)", path)
+    return UserError(f"no such {what}", path)
 
 
 class Cancelled(Exception):

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from . import coco, cvat, labelme, voc, yolo
-from .errors import UserError
+from .errors import UserError, nothing_at
 from .fileformat import Content, FileFormat, ReadOptions, WriteOptions
 from .geometry import check_image_size
 from .model import Annotation, Dataset, Shape
@@ -62,7 +62,7 @@ class Loaded:
 def detect_format(src: Path) -> tuple[str, str]:
     """(format, reason) from the files themselves."""
     if not src.exists():
-        raise UserError("no such file or folder", src)
+        raise nothing_at(src, "file or folder")
     for fmt in FORMATS.values():
         why = fmt.recognise(src)
         if why is not None:
@@ -78,6 +78,8 @@ def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
     them). Built under `bulk()`: a million labels must not be rescanned by GC."""
     report = report if report is not None else Report()
     why = "named with --from"
+    if not src.exists():
+        raise nothing_at(src, "file or folder")
     if fmt is None:
         fmt, why = detect_format(src)
     reader = _format(fmt).read

@@ -84,6 +84,7 @@ def test_an_import_waits_for_no_window_and_no_window_waits_for_an_import(image_d
     assert main(["import", "--from", "coco", str(coco), "--images", str(image_dir), "--project", str(path)]) == 0
     with Project.open(path) as project:
         assert project.stats()["objects"] == 4
+    assert not (tmp_path / "p.sqlite.lock").exists()  # who held it goes with the lock
 
 
 def test_convert_reads_a_coco_file_too(tmp_path):

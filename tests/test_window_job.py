@@ -464,6 +464,29 @@ def test_an_edit_the_full_disk_refuses_is_a_dialog_and_the_window_goes_on(window
     assert label_object(window).extreme is not None  # room again: the same clicks label the object
 
 
+@pytest.mark.qt_no_exception_capture  # the app's own hook is what is tested
+def test_a_damaged_object_is_a_dialog_naming_salvage_once(window, monkeypatch, tmp_path):
+    import sqlite3
+    import sys
+
+    from annotator.gui.app import say_unsaved_edits
+
+    label = window.project.add_annotation(Annotation(0, 2, 1, Box(30, 20, 40, 30), attributes={"a": 1}))
+    other = sqlite3.connect(tmp_path / "p.sqlite")  # another tool, or a failing disk, spoils the row
+    other.execute("UPDATE annotations SET attributes = X'7B6E6F74' WHERE id = ?", (label.id,))
+    other.commit()
+    other.close()
+    said = []
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # put back after the test
+    monkeypatch.setattr("annotator.gui.app.QMessageBox.critical", lambda parent, title, text: said.append(text))
+    say_unsaved_edits()
+    QTest.keyClick(window, Qt.Key_D)  # to b.png, whose object cannot be read
+    QTest.keyClick(window, Qt.Key_A)
+    QTest.keyClick(window, Qt.Key_D)  # again: the same line is not said twice
+    assert len(said) == 1 and "the project is damaged (objects of image 2" in said[0]
+    assert "annotator salvage" in said[0]
+
+
 def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks(qtbot, tmp_path):
     project = make_project(tmp_path, images=("a.png", "b.png", "c.png"))
     project.set_ranks({1: 0.2, 2: 3.0, 3: 1.5}, "uncertainty", "run")

@@ -3,6 +3,7 @@ labelling window at a time: File > Open puts another project in its place, File 
 start page, and each project is closed (its lock released) with its window."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from converters.errors import disk_full
 
 from ..folders import project_for
 from ..recent import remember
-from ..store import Project
+from ..store import Project, ProjectDamaged, damaged, is_damage
 
 
 def run(project: Project) -> int:
@@ -34,17 +35,24 @@ def run_start_page() -> int:
 
 
 def say_unsaved_edits() -> None:
-    """A write the disk refuses, in whichever slot it happens (a click, a stroke, a mask arriving),
-    becomes a dialog: the edit was rolled back and the person must know. Anything else goes on to the
-    hook that was there (a traceback: a bug to report)."""
+    """A write the disk refuses, or a read of a damaged project, in whichever slot it happens (a click, a
+    stroke, a mask arriving), becomes a dialog: the edit was rolled back, or the project needs salvage,
+    and the person must know (each different message once). Anything else goes on to the hook that was
+    there (a traceback: a bug to report)."""
     previous = sys.excepthook
+    shown: set[str] = set()
 
     def hook(kind, error, trace) -> None:
         full = disk_full(error)
-        if full is None:
-            previous(kind, error, trace)
-        else:
+        if full is not None:
             QMessageBox.critical(QApplication.activeWindow(), "Not saved", str(full))
+        elif isinstance(error, ProjectDamaged) or (isinstance(error, sqlite3.DatabaseError) and is_damage(error)):
+            said = str(error if isinstance(error, ProjectDamaged) else damaged(None, str(error)))
+            if said not in shown:
+                shown.add(said)
+                QMessageBox.critical(QApplication.activeWindow(), "Project damaged", said)
+        else:
+            previous(kind, error, trace)
 
     sys.excepthook = hook
 
