@@ -764,18 +764,18 @@ class Project:
                 image_ids[im.id] = c.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
                 if not (images_dir / im.file_name).is_file():
                     result.report.add(MISSING_ON_IMPORT)
-            existing: dict[tuple[str, int], set] = {}
+            existing: dict[tuple[str, int], _Present] = {}
             for ann in tracked(dataset.annotations, len(dataset.annotations), progress):
                 image_id = image_ids[ann.image_id]
                 table = "suggestions" if ann.review == Review.PENDING else "annotations"
                 if (table, image_id) not in existing:
                     present = self.suggestions(image_id, None) if table == "suggestions" else self.annotations(image_id)
-                    existing[table, image_id] = {_identity(a) for a in present}
+                    existing[table, image_id] = _Present(present)
                 moved = dataclasses.replace(ann, image_id=image_id, category_id=categories[ann.category_id])
-                if skip_duplicates and _identity(moved) in existing[table, image_id]:
+                if skip_duplicates and existing[table, image_id].holds(moved):
                     result.report.add(SKIPPED_DUPLICATES)
                     continue
-                existing[table, image_id].add(_identity(moved))
+                existing[table, image_id].add(moved)
                 self._insert(c, table, moved)
                 if table == "suggestions":
                     result.suggestions_added += 1
@@ -1000,7 +1000,34 @@ _REVIEWS = {r.value: r for r in Review}
 _SHAPES = {s.value: s for s in Shape}
 
 
-def _identity(a: Annotation) -> tuple:
-    """What makes two labels on one image the same object for a re-import."""
-    return (a.category_id, tuple(a.box.to_list()), _json(a.polygons), _json(a.rle), a.iscrowd, a.shape,
-            _json(a.points))
+SAME_OBJECT_PX = 1.0
+
+
+class _Present:
+    """The objects an image holds, to tell an imported object that is already one of them, so that
+    importing a file twice, or a project's own export in any format, adds nothing. Formats round a box to
+    whole pixels (VOC), or give the outline's box in place of the stated one (LabelMe, CVAT), so an object
+    of the same category and shape whose box sides all lie within SAME_OBJECT_PX is the same object."""
+
+    def __init__(self, objects: Iterable[Annotation]):
+        self._cells: dict[tuple, list[tuple[float, float, float, float]]] = {}
+        for a in objects:
+            self.add(a)
+
+    @staticmethod
+    def _cell(a: Annotation) -> tuple:
+        return a.category_id, a.shape, int(a.box.x // SAME_OBJECT_PX), int(a.box.y // SAME_OBJECT_PX)
+
+    def add(self, a: Annotation) -> None:
+        self._cells.setdefault(self._cell(a), []).append(_sides(a.box))
+
+    def holds(self, a: Annotation) -> bool:
+        category, shape, cx, cy = self._cell(a)
+        sides = _sides(a.box)
+        return any(max(abs(p - q) for p, q in zip(sides, other, strict=True)) <= SAME_OBJECT_PX
+                   for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                   for other in self._cells.get((category, shape, cx + dx, cy + dy), ()))
+
+
+def _sides(box: Box) -> tuple[float, float, float, float]:
+    return box.x, box.y, box.x + box.w, box.y + box.h

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -85,6 +86,34 @@ def test_an_import_waits_for_no_window_and_no_window_waits_for_an_import(image_d
     with Project.open(path) as project:
         assert project.stats()["objects"] == 4
     assert not (tmp_path / "p.sqlite.lock").exists()  # who held it goes with the lock
+
+
+@pytest.mark.parametrize("fmt", ["labelme", "voc", "cvat", "coco"])
+def test_importing_the_projects_own_export_adds_nothing(tmp_path, capsys, fmt):
+    """A format may round a box to whole pixels (VOC) or give the outline's box for the stated one
+    (LabelMe, CVAT): the object is the same, and importing it back must not double it."""
+    sample = Path(__file__).resolve().parent.parent / "assets" / "sample"
+    project = tmp_path / "p.sqlite"
+    assert main(["import", "--from", "coco", str(sample / "labels.json"), "--images", str(sample / "images"),
+                 "--project", str(project)]) == 0
+    out = tmp_path / ("export.json" if fmt == "coco" else "export")
+    assert main(["convert", str(project), "--to", fmt, "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["import", str(out), "--images", str(sample / "images"), "--project", str(project)]) == 0
+    said = capsys.readouterr().out
+    assert "imported 0 annotations" in said and "39 annotations already in the project: skipped" in said
+
+
+def test_objects_two_pixels_apart_are_two_objects(tmp_path):
+    from converters import Annotation, Box, Dataset, ImageRecord
+    from converters.model import Category
+
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
+        dataset = Dataset(images=[ImageRecord(1, "a.png", 100, 100)], categories=[Category(1, "nut")],
+                          annotations=[Annotation(1, 1, 1, Box(10, 10, 20, 20)),
+                                       Annotation(2, 1, 1, Box(12, 10, 20, 20)),
+                                       Annotation(3, 1, 1, Box(10.6, 10.4, 19.5, 20.3))])
+        assert project.import_dataset(dataset, tmp_path).annotations_added == 2  # the third is the first, rounded
 
 
 def test_convert_reads_a_coco_file_too(tmp_path):
