@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from converters import Dataset, ImageStatus, UserError
 from converters.atomic import atomic_write
 from converters.formats import read_dataset
+from converters.images import RUN_MARK
 from converters.progress import Progress, no_progress
 
 from .store import Project, is_project_file
@@ -93,7 +94,7 @@ def _from_run(value: Any, run: Path) -> Path:
     return Path(value) if value == "imagenet" else run / value
 
 
-REQUEST_FILE = "request.json"
+REQUEST_FILE = RUN_MARK  # the folder it is in is not searched for images
 TRAINED_ON = "trained_on"
 
 
@@ -174,7 +175,7 @@ def _check_request(request: TrainingRequest, kind: ModelKind) -> None:
 
     from detectors.train import Schedule
 
-    Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser).filled(kind)
+    schedule = Schedule(request.epochs, request.minutes, request.batch, request.lr, request.optimiser).filled(kind)
     if not 0 <= request.hold_out < 1:
         raise UserError(f"--hold-out is a share of the images, from 0 to below 1, not {request.hold_out:g}")
     if not 0 <= request.synthetic <= MAX_SYNTHETIC:
@@ -192,6 +193,20 @@ def _check_request(request: TrainingRequest, kind: ModelKind) -> None:
             raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} GPUs, numbered from 0")
     if request.out.exists() and not request.out.is_dir():
         raise UserError("is a file, not a run directory: give --out a folder", request.out)
+    _check_memory(request, kind, schedule.batch)
+
+
+def _check_memory(request: TrainingRequest, kind: ModelKind, batch: int) -> None:
+    from detectors.memory import available_bytes, training_bytes
+
+    base = kind.config_of(request.init) if request.init is not None else kind.new_config(request.depth)
+    config = {**base, **request.options}
+    needed, free = training_bytes(config, batch), available_bytes(request.device)
+    if free is not None and needed > free:
+        side = "--crop" if "crop" in config else "--img-size"
+        raise UserError(f"a step of {batch} samples at {config.get('img_size') or config.get('crop')} px needs about "
+                        f"{needed / 2**30:.1f} GB and {request.device} has {free / 2**30:.1f} GB free: lower "
+                        f"{side} or --batch")
 
 
 MAX_WORKERS = 64

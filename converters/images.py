@@ -12,15 +12,16 @@ from .atomic import EXPORT_MARK
 from .errors import UserError
 
 _HEAD = 65536  # JPEG frame headers follow the EXIF block, which is usually well inside this
+RUN_MARK = "request.json"  # what every training run writes first in its directory
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 def find_images(folder: str | os.PathLike, skipped: list[str] | None = None) -> Iterator[Path]:
     """Image files under `folder` (recursively, hidden folders skipped), relative to it, sorted. An
     export of ours inside it is skipped too: its images are links to the person's, and a project opened
-    on the folder again must not take them in as new ones. So is what is not a regular file (a named
-    pipe called x.jpg hung the listing's reader for ever) and a name that is not UTF-8 (no project can
-    store it): their names go into `skipped`."""
+    on the folder again must not take them in as new ones; so is a training run's directory (its
+    curves). So is what is not a regular file (a named pipe called x.jpg hung the listing's reader for
+    ever) and a name that is not UTF-8 (no project can store it): their names go into `skipped`."""
     return iter([Path(name) for name in image_names(folder, skipped)])
 
 
@@ -32,8 +33,7 @@ def image_names(folder: str | os.PathLike, skipped: list[str] | None = None) -> 
     top = os.fspath(folder)
     found = []
     for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames
-                             if not d.startswith(".") and not os.path.exists(os.path.join(dirpath, d, EXPORT_MARK)))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not _ours(os.path.join(dirpath, d)))
         prefix = os.path.relpath(dirpath, top).replace(os.sep, "/") + "/" if dirpath != top else ""
         for f in filenames:
             if os.path.splitext(f)[1].lower() not in IMAGE_EXTENSIONS or f.startswith("."):
@@ -43,6 +43,12 @@ def image_names(folder: str | os.PathLike, skipped: list[str] | None = None) -> 
             elif skipped is not None:
                 skipped.append((prefix + f).encode("utf-8", "backslashreplace").decode())
     return sorted(found)
+
+
+def _ours(folder: str) -> bool:
+    """An export of ours, or a training run (its curves are a PNG; the window's runs lie beside the
+    project, which lies in the image folder by default)."""
+    return any(os.path.exists(os.path.join(folder, mark)) for mark in (EXPORT_MARK, RUN_MARK))
 
 
 def _readable_file(path: str) -> bool:

@@ -4,6 +4,7 @@ and ended with one line when that keeps happening, never a checkpoint of NaNs, a
 epoch kept as the model while the last one is what a resume goes on from."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -58,6 +59,43 @@ def test_out_onto_a_file_is_refused(tmp_path, capsys):
     assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(tmp_path / "file")]) == 2
     assert "is a file, not a run directory" in capsys.readouterr().err
     assert (tmp_path / "file").read_text() == "mine"
+
+
+@pytest.mark.parametrize("options, said", [
+    (["--arch", "sapd", "--img-size", "2048"], "a step of 4 samples at 2048 px needs about 23.4 GB and cpu has 8.0 GB "
+                                               "free: lower --img-size or --batch"),
+    (["--arch", "dextr", "--backbone", "resnet101", "--crop", "1024"], "lower --crop or --batch"),
+])
+def test_a_step_larger_than_the_free_memory_is_refused_before_it_starts(tmp_path, capsys, monkeypatch, options,
+                                                                         said):
+    """Once it started, the kernel killed the run minutes later without a word."""
+    monkeypatch.setattr("detectors.memory.available_bytes", lambda device: 8 * 2**30)
+    labels = labelled_photos(tmp_path, 4)
+    assert main(["train", "--data", str(labels), "--out", str(tmp_path / "run"), *options]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_default_step_fits_a_small_laptop():
+    from annotator.training import TrainingRequest
+    from detectors.kinds import KINDS
+    from detectors.memory import training_bytes
+
+    for kind in KINDS.values():
+        config = kind.new_config(TrainingRequest(kind.name, Path("run")).depth)
+        assert training_bytes(config, kind.defaults.batch) < 2 * 2**30, kind.name
+
+
+def test_a_run_beside_the_photos_is_never_taken_for_photos(tmp_path):
+    from converters.images import image_names
+
+    labels = labelled_photos(tmp_path, 4)
+    run = labels.parent / "runs" / "first"
+    assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(run), "--img-size", "64",
+                 "--epochs", "1", "--channels", "16"]) == 0
+    assert (run / "metrics.png").exists()
+    assert not [name for name in image_names(labels.parent) if name.startswith("runs/")]
 
 
 def poisoned(monkeypatch, when):

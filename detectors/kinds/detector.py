@@ -21,7 +21,7 @@ from .base import ModelKind, Option, Role, TrainingDefaults, Validator
 WARMUP = 0.05  # share of the schedule
 DROPS = (0.75, 11 / 12)  # SAPD's epochs 9 and 11 of 12; CenterNet's 90 and 120 of 140 are near
 #: The keys of every detector's config.json.
-DETECTOR_KEYS = {"depth": DEPTH, "img_size": between(64, 4096), "classes": NAMES,
+DETECTOR_KEYS = {"depth": DEPTH, "img_size": between(64, 2048), "classes": NAMES,
                  "augment": Key(" or ".join(AUGMENTS), lambda v: v in AUGMENTS, "light")}
 IMG_SIZE = Option("--img-size", "img_size", "training image side in pixels (default 384)")
 #: What a new run augments with, when the person does not say (`benchmarks/detector_seeds.py` chose it).

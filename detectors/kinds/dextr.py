@@ -90,7 +90,7 @@ def mean_iou(predictor: DextrPredictor, objects: list[Object]) -> float:
 
 class DextrKind(ModelKind):
     name, title, role = "dextr", "a DEXTR mask network", Role.MASKS
-    keys = {"depth": DEPTH, "crop": between(32, 2048), "output_stride": one_of(8, 16, default=8),
+    keys = {"depth": DEPTH, "crop": between(32, 1024), "output_stride": one_of(8, 16, default=8),
             "inputs": one_of(CLICKS_ONLY, WITH_BACKGROUND, default=CLICKS_ONLY)}
     defaults = TrainingDefaults(epochs=30, batch=8, rates={"adam": 1e-3})
     options = (Option("--crop", "crop", "crop side in pixels (default: 256, or 512 for resnet101)"),
