@@ -252,8 +252,12 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
             s.add_argument(flag, dest=f"set_{option.key}", type=int, metavar="N", help=said)
         else:
             s.add_argument(flag, dest=f"set_{option.key}", action="store_const", const=option.value, help=said)
-    s.add_argument("--amp", action="store_true", help="mixed precision where it is fast: float16 on cuda, bfloat16 on "
-                                                      "a CPU that has it in hardware (AVX-512 BF16, AMX)")
+    s.add_argument("--full-precision", dest="amp", action="store_false",
+                   help="train in float32 throughout (by default the forward pass runs in reduced precision where "
+                        "it is fast: float16 on cuda, bfloat16 on a CPU that has it in hardware, AVX-512 BF16 or "
+                        "AMX; elsewhere float32 anyway)")
+    s.add_argument("--amp", dest="amp", action="store_true", help=argparse.SUPPRESS)  # the default now; scripts say it
+    s.set_defaults(amp=True)
     s.add_argument("--resume", action="store_true", help="go on from RUN_DIR's last epoch, on the same schedule")
     s.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="dextr: add N objects our code draws (default 0); without --data, train on them alone")

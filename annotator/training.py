@@ -43,7 +43,7 @@ class TrainingRequest:
     batch: int | None = None
     lr: float | None = None
     optimiser: str | None = None
-    amp: bool = False
+    amp: bool = True  # reduced precision where it is fast (detectors.device.training_precision)
     resume: bool = False
     device: str = "cpu"
     workers: int = 0

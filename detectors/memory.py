@@ -15,11 +15,16 @@ BYTES_PER_PIXEL = {18: 1500, 34: 2000, 50: 2600, 101: 4200}
 
 def training_bytes(config: dict[str, Any], batch: int) -> int:
     """About what one training step of `config` at `batch` holds at its peak."""
-    side = config.get("img_size") or config.get("crop") or 0
+    side = sample_side(config)
     per_pixel = BYTES_PER_PIXEL.get(config.get("depth", 101), BYTES_PER_PIXEL[101])
     if config.get("output_stride") == 8:  # DEXTR's dilated last stages keep 4x the features
         per_pixel *= 2
     return int(batch * side * side * per_pixel)
+
+
+def sample_side(config: dict[str, Any]) -> int:
+    """The side of one training sample: a detector's image size, DEXTR's crop."""
+    return int(config.get("img_size") or config.get("crop") or 0)
 
 
 def available_bytes(device: str) -> int | None:

@@ -69,9 +69,12 @@ class FeatureSelection(nn.Module):
         self.fc = nn.Linear(256, levels)
 
     def forward(self, features: list[torch.Tensor], boxes: torch.Tensor, batch_index: torch.Tensor) -> torch.Tensor:
-        """Logits over the levels, one row per box."""
-        pooled = [roi_align(f, boxes, batch_index, self.pool, 1 / s) for f, s in zip(features, STRIDES, strict=True)]
-        return self.fc(self.convs(torch.cat(pooled, dim=1)).flatten(1))
+        """Logits over the levels, one row per box. In float32 even under autocast: in bfloat16 its
+        gradient overflowed to inf in the first steps on small images (all the others' were finite)."""
+        with torch.autocast(boxes.device.type, enabled=False):
+            pooled = [roi_align(f.float(), boxes.float(), batch_index, self.pool, 1 / s)
+                      for f, s in zip(features, STRIDES, strict=True)]
+            return self.fc(self.convs(torch.cat(pooled, dim=1)).flatten(1))
 
 
 @dataclasses.dataclass

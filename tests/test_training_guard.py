@@ -128,6 +128,26 @@ def test_a_step_whose_loss_is_not_finite_is_skipped_and_training_goes_on(tmp_pat
     assert all(math.isfinite(m["loss"]) for m in history) and finite(out)
 
 
+def test_a_run_whose_every_step_was_refused_says_so_and_writes_no_model(tmp_path, monkeypatch, capsys):
+    """It once ended with exit 0 and no model: too few steps for the guard to call it a divergence."""
+    poisoned(monkeypatch, lambda call: math.nan)
+    labels = labelled_photos(tmp_path, 4)
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "sapd", "--data", str(labels), "--out", str(run), "--epochs", "1",
+                 "--img-size", "64", "--batch", "2"]) == 2
+    assert "no epoch finished: every step was refused" in capsys.readouterr().err
+    assert not (run / "model.safetensors").exists()
+
+
+def test_bfloat16_trains_only_samples_large_enough_for_it(tmp_path):
+    from detectors.device import native_bf16
+
+    lines = []
+    train(SAPD_KIND, photos(tmp_path), tmp_path / "run", CONFIG, Schedule(epochs=1, batch=2), amp=True,
+          log=lines.append)
+    assert ("training in float32: bfloat16 needs samples of 128 px or more" in lines) is native_bf16()
+
+
 def test_a_run_that_keeps_diverging_goes_back_halves_the_rate_and_ends_in_one_line(tmp_path, monkeypatch):
     poisoned(monkeypatch, lambda call: math.nan if call > 4 else 1)  # from the third epoch on (2 steps each)
     out, lines = tmp_path / "run", []

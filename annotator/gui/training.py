@@ -115,8 +115,7 @@ class TrainDialog(QDialog):
         return TrainingRequest(self.kind.currentText(), out, data=project, minutes=self.minutes.value(),
                                depth=int(self.backbone.currentText().removeprefix("resnet")),
                                options={key: combo.currentText() for key, combo in self.choices.items()},
-                               backbone_weights=weights, hold_out=HOLD_OUT, device=device,
-                               amp=device.startswith("cuda"))
+                               backbone_weights=weights, hold_out=HOLD_OUT, device=device)
 
 
 class TrainingJob(QObject):
