@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.run(args)
     except UserError as e:
-        print(f"annotator: error: {e}", file=sys.stderr)
+        _say_error(str(e))
         return 2
     except (OSError, sqlite3.DatabaseError) as e:
         line = disk_full(e)
@@ -50,12 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             line = damaged(getattr(args, "project", None) or getattr(args, "src", None), str(e))
         if line is None:
             raise
-        print(f"annotator: error: {line}", file=sys.stderr)
+        _say_error(str(line))
         return 2
     except (Cancelled, KeyboardInterrupt):
         print("annotator: cancelled; nothing was written", file=sys.stderr)
         return 130
     return 0
+
+
+def _say_error(text: str) -> None:
+    """The one line, whatever it quotes: a name from a hostile file may hold a lone surrogate, which no
+    terminal encoding takes."""
+    print(f"annotator: error: {text}".encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
 
 
 def _parser(training: bool = False) -> argparse.ArgumentParser:

@@ -19,13 +19,16 @@ from pathlib import Path
 import orjson
 
 from converters import Annotation, Category, Dataset, ImageRecord, ImageStatus, Review, Shape, Source
-from converters.errors import UserError
+from converters.errors import UserError, shown
+from converters.images import contained, read_image_size
 
 from .store import _ANN_FIELDS, EMPTY, Project, _annotation, _check_is_project_file, _image, is_damage
 
 FIRST_ID = -(2**63)
 LAST_ID = 2**63 - 1
 BATCH = 1000
+#: What reading a damaged file raises: SQLite's errors, and Python's when damaged text is in the message.
+UNREADABLE = (sqlite3.DatabaseError, UnicodeDecodeError)
 
 
 @dataclass
@@ -58,7 +61,7 @@ def salvage(damaged: Path, new: Path, images: Path | None = None) -> Salvaged:
         if root is None:
             raise UserError("the project no longer says where its images are: give the folder with --images",
                             damaged)
-        dataset = Dataset(categories=_categories(conn, result), images=_images(conn, result))
+        dataset = Dataset(categories=_categories(conn, result), images=_images(conn, result, root))
         labels = [*_objects(conn, "annotations", result), *_objects(conn, "suggestions", result)]
     named = {c.id for c in dataset.categories}
     for gone in sorted({a.category_id for a in labels} - named):
@@ -76,18 +79,27 @@ def salvage(damaged: Path, new: Path, images: Path | None = None) -> Salvaged:
 
 def _open(path: Path) -> sqlite3.Connection:
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        return conn
-    except sqlite3.DatabaseError:  # no write-ahead log's shared memory here: read the file as it is
-        return sqlite3.connect(uri + "&immutable=1", uri=True)
+    for mode in ("", "&immutable=1"):  # the second where the write-ahead log's shared memory cannot be made
+        conn = _reading(uri + mode)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return conn
+        except UNREADABLE as e:
+            conn.close()
+            why = e
+    raise UserError(f"its list of tables is damaged ({shown(str(why), 80)}): nothing in it can be found", path)
+
+
+def _reading(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True)
+    conn.text_factory = lambda raw: raw.decode("utf-8", "replace")  # damaged text is still a row
+    return conn
 
 
 def _image_root(conn: sqlite3.Connection, damaged: Path) -> Path | None:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'image_root'").fetchone()
-    except sqlite3.DatabaseError:
+    except UNREADABLE:
         return None
     if row is None:
         return None
@@ -104,7 +116,7 @@ def rows(conn: sqlite3.Connection, table: str, columns: str, where: str = "") ->
     while start <= LAST_ID:
         try:
             batch = conn.execute(sql, (start, size)).fetchall()
-        except sqlite3.DatabaseError as e:
+        except UNREADABLE as e:
             if not is_damage(e) or "no such" in str(e):
                 return  # the table itself is gone
             if size > 1:
@@ -122,7 +134,7 @@ def _readable(conn: sqlite3.Connection, sql: str, start: int) -> bool:
     try:
         conn.execute(sql, (start, 1)).fetchall()
         return True
-    except sqlite3.DatabaseError:
+    except UNREADABLE:
         return False
 
 
@@ -148,7 +160,7 @@ def _past_damage(readable: Callable[[int], bool], bad: int) -> int:
 def _count_table(conn: sqlite3.Connection, table: str, result: Salvaged) -> None:
     try:
         conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
-    except sqlite3.DatabaseError as e:
+    except UNREADABLE as e:
         if "no such" in str(e):
             result.lost[f"table {table} (missing)"] += 1
 
@@ -165,15 +177,27 @@ def _categories(conn: sqlite3.Connection, result: Salvaged) -> list[Category]:
     return found
 
 
-def _images(conn: sqlite3.Connection, result: Salvaged) -> list[ImageRecord]:
+def _images(conn: sqlite3.Connection, result: Salvaged, root: Path) -> list[ImageRecord]:
     _count_table(conn, "images", result)
     found = []
     for row in rows(conn, "images", "path, width, height, status, attributes"):
         row = _known(row, {4: _STATUSES}, result, "image status")
         record = _tolerant(_image, row, {5: EMPTY}, result, "images")
-        if record is not None:
-            found.append(record)
+        if record is None:
+            continue
+        if not (isinstance(record.file_name, str) and record.file_name and _sized(record.width, record.height)):
+            try:  # the size from the photo itself
+                record.width, record.height = read_image_size(root / contained(record.file_name))
+                result.emptied["image sizes (read from the photo again)"] += 1
+            except (UserError, OSError, TypeError, ValueError):
+                result.lost["images without a name or a size"] += 1
+                continue
+        found.append(record)
     return found
+
+
+def _sized(width: object, height: object) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (width, height))
 
 
 #: Annotation row positions (after the id) of fields that can be left empty, and their empty value.

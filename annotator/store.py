@@ -114,7 +114,7 @@ class Project:
             conn = _connect(path, read_only)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             app = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone() if version else None
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # the latter: damaged text in the schema
             if not is_damage(e):
                 raise UserError(f"cannot open the project: {e}", path) from None
             raise damaged(path, str(e)) from None
@@ -741,12 +741,14 @@ class Project:
             rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
             with bulk():
                 annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
-        categories = self.categories()
-        known = {c.id for c in categories}
+        categories, images = self.categories(), self.images()
+        known, placed = {c.id for c in categories}, {im.id for im in images}
         for a in annotations:
             if a.category_id not in known:
                 raise damaged(self.path, f"object {a.id} has category {a.category_id}, which does not exist")
-        return Dataset(images=self.images(), categories=categories, annotations=annotations)
+            if a.image_id not in placed:
+                raise damaged(self.path, f"object {a.id} is on image {a.image_id}, which does not exist")
+        return Dataset(images=images, categories=categories, annotations=annotations)
 
     def import_dataset(self, dataset: Dataset, images_dir: str | os.PathLike,
                        progress: Progress = no_progress, skip_duplicates: bool = True) -> ImportResult:
@@ -799,6 +801,10 @@ class Project:
     def stats(self) -> dict[str, Any]:
         """Images by status, labels per category, the share with masks, pending suggestions, and the images
         missing on disk (their count and the first few paths)."""
+        with self._reading("its counts"):
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
         c = self._conn
         by_status = {s.value: 0 for s in ImageStatus}
         by_status.update(dict(c.execute("SELECT status, COUNT(*) FROM images GROUP BY status")))
@@ -826,7 +832,7 @@ class Project:
 def is_damage(e: BaseException) -> bool:
     """Whether an error reading a project means the file is damaged, rather than busy or out of disk."""
     if isinstance(e, sqlite3.OperationalError):
-        return "no such" in str(e)
+        return any(sign in str(e) for sign in ("no such", "Could not decode"))
     return isinstance(e, (sqlite3.DatabaseError, ValueError, KeyError, TypeError, IndexError))
 
 
@@ -836,6 +842,7 @@ class ProjectDamaged(UserError):
 
 def damaged(path: Path | str | None, detail: str) -> ProjectDamaged:
     where = f"annotator salvage {path} NEW.sqlite" if path else "annotator salvage PROJECT NEW.sqlite"
+    detail = "".join(c if c.isprintable() else " " for c in detail)[:300]  # damaged text may hold anything
     return ProjectDamaged(f"the project is damaged ({detail}); nothing was changed: `{where}` copies what can "
                      "be read into a new project", path)
 
