@@ -14,7 +14,6 @@ from .store import Project, is_project_file
 DEFAULT_PROJECT_NAME = "annotator.sqlite"
 UNREADABLE = "{n} files could not be read as images: skipped"
 NOT_LISTED = "{n} names that are no regular file, or not UTF-8, were skipped"
-TURNED = "{n} photos had their size stored as they lie in the file: now as displayed (EXIF orientation)"
 
 
 @dataclass
@@ -45,7 +44,6 @@ def init_project(image_dir: Path, project_path: Path | None = None, labels: list
     created = not project_path.exists()
     with Project.open_or_create(project_path, image_dir) as project:
         added = project.add_images(rows)
-        report.add(TURNED, project.turn_sizes(rows))
         for name in labels:
             project.add_category(name)
         categories = [c.name for c in project.categories()]

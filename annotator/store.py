@@ -331,19 +331,6 @@ class Project:
             self._changed([Part.IMAGES], None)
             return c.total_changes - before
 
-    def turn_sizes(self, images: Iterable[tuple[str, int, int]]) -> int:
-        """Give (relative path, width, height) rows stored with width and height swapped the size given:
-        projects made before sizes followed the EXIF orientation hold photos turned by it as they lie in
-        the file, while their labels were clicked on the photo as displayed. Returns how many changed."""
-        with self._transaction() as c:
-            before = c.total_changes
-            c.executemany("UPDATE images SET width = ?, height = ? WHERE path = ? AND width = ? AND height = ?",
-                          ((w, h, _posix(p), h, w) for p, w, h in images if w != h))
-            turned = c.total_changes - before
-            if turned:
-                self._changed([Part.IMAGES], None)
-            return turned
-
     def images(self, status: ImageStatus | None = None) -> list[ImageRecord]:
         sql = "SELECT id, path, width, height, status, attributes FROM images"
         with self._reading("images"):

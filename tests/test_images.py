@@ -128,24 +128,6 @@ def test_a_photo_is_sized_and_read_as_displayed_whatever_its_exif_orientation(tm
     assert read_rgb(path).shape[:2] == ((50, 30) if turned else (30, 50))  # OpenCV turns it as well
 
 
-def test_a_project_made_before_the_rule_gets_its_turned_photos_sizes_on_the_next_open(tmp_path):
-    from annotator.folders import init_project
-    from annotator.store import Project
-
-    ok, encoded = cv2.imencode(".jpg", np.zeros((30, 50, 3), np.uint8))
-    (tmp_path / "turned.jpg").write_bytes(with_orientation(encoded.tobytes(), 6, "II"))
-    cv2.imwrite(str(tmp_path / "plain.png"), np.zeros((30, 50, 3), np.uint8))
-    with Project.create(tmp_path / "annotator.sqlite", tmp_path) as old:  # as the size was read before
-        old.add_images([("turned.jpg", 50, 30), ("plain.png", 50, 30)])
-    opened = init_project(tmp_path)
-    assert opened.report.lines() == ["1 photos had their size stored as they lie in the file: now as displayed "
-                                     "(EXIF orientation)"]
-    with Project.open(tmp_path / "annotator.sqlite") as project:
-        assert [(im.file_name, im.width, im.height) for im in project.images()] == [
-            ("turned.jpg", 30, 50), ("plain.png", 50, 30)]
-    assert init_project(tmp_path).report.lines() == []  # once
-
-
 def test_the_window_shows_a_turned_photo_as_displayed(tmp_path, qtbot):
     from annotator.gui.prefetch import displayed
 
