@@ -186,8 +186,10 @@ class DetectionSamples(TorchDataset):
         boxes, extremes = piece.boxes * scale, piece.extremes * scale
         keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2) & \
             (boxes[:, 0] < self.size) & (boxes[:, 1] < self.size)
-        boxes = np.minimum(boxes[keep], self.size)
-        extremes = np.minimum(extremes[keep], self.size)
+        # float32 whatever the augmentation did: a mosaic's offsets made them float64, and SAPD's and
+        # RetinaNet's targets then failed against the network's float32 or bfloat16
+        boxes = np.minimum(boxes[keep], self.size).astype(np.float32)
+        extremes = np.minimum(extremes[keep], self.size).astype(np.float32)
         return tensor, Instances(torch.from_numpy(boxes), torch.from_numpy(piece.labels[keep]),
                                  torch.from_numpy(extremes), torch.from_numpy(piece.known[keep]))
 

@@ -2,6 +2,7 @@
 objects pasted from other photos by their masks, with every box, class and extreme point kept true."""
 import numpy as np
 import pytest
+import torch
 
 from detectors.augment import KEPT_SHARE, Cutout, Piece, mosaic, paste
 from detectors.detection_data import DetectionSamples, Photo
@@ -68,6 +69,7 @@ def test_augmented_samples_stay_inside_the_square_with_their_points_on_their_box
     for _ in range(20):
         image, target = samples[0]
         assert image.shape == (3, 96, 96)
+        assert target.boxes.dtype == target.extremes.dtype == torch.float32  # a mosaic made them float64
         boxes, points = target.boxes, target.extremes
         assert ((boxes >= 0) & (boxes <= 96)).all()
         known = target.known

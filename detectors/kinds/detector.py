@@ -25,7 +25,7 @@ DETECTOR_KEYS = {"depth": DEPTH, "img_size": between(64, 2048), "classes": NAMES
                  "augment": Key(" or ".join(AUGMENTS), lambda v: v in AUGMENTS, "light")}
 IMG_SIZE = Option("--img-size", "img_size", "training image side in pixels (default 384)")
 #: What a new run augments with, when the person does not say (`benchmarks/detector_seeds.py` chose it).
-DEFAULT_AUGMENT = "light"
+DEFAULT_AUGMENT = "paste"  # ADR 0012
 AUGMENT = Option("--augment", "augment", "light (flip, colour, scale), mosaic (and half the samples mosaics of four "
                  "photos) or paste (and objects pasted onto other photos by their masks) (default "
                  f"{DEFAULT_AUGMENT})", choices=AUGMENTS, default=DEFAULT_AUGMENT)
