@@ -297,10 +297,8 @@ class Project:
         if (table, image_id) not in self._read:
             with self._reading(f"{'objects' if table == 'annotations' else 'suggestions'} of image {image_id}"):
                 rows = read()
-                known = {c.id for c in self.categories()}
-                for a in rows:
-                    if a.category_id not in known:
-                        raise KeyError(f"object {a.id} has category {a.category_id}, which does not exist")
+                known = {i for (i,) in self._conn.execute("SELECT id FROM categories")}
+            self._check_placed(rows, known)
             self._read[table, image_id] = rows
         return list(self._read[table, image_id])
 
@@ -729,13 +727,16 @@ class Project:
             with bulk():
                 annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
         categories, images = self.categories(), self.images()
-        known, placed = {c.id for c in categories}, {im.id for im in images}
-        for a in annotations:
-            if a.category_id not in known:
-                raise damaged(self.path, f"object {a.id} has category {a.category_id}, which does not exist")
-            if a.image_id not in placed:
-                raise damaged(self.path, f"object {a.id} is on image {a.image_id}, which does not exist")
+        self._check_placed(annotations, {c.id for c in categories}, {im.id for im in images})
         return Dataset(images=images, categories=categories, annotations=annotations)
+
+    def _check_placed(self, objects: list[Annotation], categories: set[int], images: set[int] | None = None) -> None:
+        """Objects whose category (or image) is gone, which the foreign keys forbid every writer: damage."""
+        for a in objects:
+            if a.category_id not in categories:
+                raise damaged(self.path, f"object {a.id} has category {a.category_id}, which does not exist")
+            if images is not None and a.image_id not in images:
+                raise damaged(self.path, f"object {a.id} is on image {a.image_id}, which does not exist")
 
     def import_dataset(self, dataset: Dataset, images_dir: str | os.PathLike,
                        progress: Progress = no_progress, skip_duplicates: bool = True) -> ImportResult:

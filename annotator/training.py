@@ -132,7 +132,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
         if drawn is None:
             raise UserError(f"--synthetic: {kind.name} has no synthetic data")
         samples = samples + drawn
-    base = kind.config_of(request.init) if request.init is not None else kind.new_config(request.depth)
+    base = _base_config(request, kind)
     switches = {o.key: o.default for o in kind.options if o.default is not None}
     config = kind.completed({**base, **switches, **request.options, **from_data}, dataset)
     if len(samples) < 2:
@@ -196,17 +196,20 @@ def _check_request(request: TrainingRequest, kind: ModelKind) -> None:
     _check_memory(request, kind, schedule.batch)
 
 
-def _check_memory(request: TrainingRequest, kind: ModelKind, batch: int) -> None:
-    from detectors.memory import available_bytes, training_bytes
+def _base_config(request: TrainingRequest, kind: ModelKind) -> dict[str, Any]:
+    """The config a run starts from: the model it starts from (`--init`), or the kind's new one."""
+    return kind.config_of(request.init) if request.init is not None else kind.new_config(request.depth)
 
-    base = kind.config_of(request.init) if request.init is not None else kind.new_config(request.depth)
-    config = {**base, **request.options}
+
+def _check_memory(request: TrainingRequest, kind: ModelKind, batch: int) -> None:
+    from detectors.memory import available_bytes, sample_side, training_bytes
+
+    config = {**_base_config(request, kind), **request.options}
     needed, free = training_bytes(config, batch), available_bytes(request.device)
     if free is not None and needed > free:
-        side = "--crop" if "crop" in config else "--img-size"
-        raise UserError(f"a step of {batch} samples at {config.get('img_size') or config.get('crop')} px needs about "
-                        f"{needed / 2**30:.1f} GB and {request.device} has {free / 2**30:.1f} GB free: lower "
-                        f"{side} or --batch")
+        option = "--crop" if "crop" in config else "--img-size"
+        raise UserError(f"a step of {batch} samples at {sample_side(config)} px needs about {needed / 2**30:.1f} GB "
+                        f"and {request.device} has {free / 2**30:.1f} GB free: lower {option} or --batch")
 
 
 MAX_WORKERS = 64

@@ -78,10 +78,10 @@ def read_dataset(src: Path, fmt: str | None = None, images: Path | None = None,
     them). Built under `bulk()`: a million labels must not be rescanned by GC."""
     report = report if report is not None else Report()
     why = "named with --from"
-    if not src.exists():
-        raise nothing_at(src, "file or folder")
     if fmt is None:
-        fmt, why = detect_format(src)
+        fmt, why = detect_format(src)  # it says when SRC names nothing
+    elif not src.exists():
+        raise nothing_at(src, "file or folder")
     reader = _format(fmt).read
     with bulk():
         read = reader(src, ReadOptions(images=images, gt=gt), report)

@@ -115,11 +115,11 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
     model = kind.build(config, backbone_weights)
     if init is not None:
         kind.start_from(model, init)
+    on_gpu = device.startswith("cuda")
     amp = amp and reduced_dtype(torch.device(device)) is not None
-    if amp and not device.startswith("cuda") and sample_side(config) < MIN_BF16_SIDE:
+    if amp and not on_gpu and sample_side(config) < MIN_BF16_SIDE:
         log(f"training in float32: bfloat16 needs samples of {MIN_BF16_SIDE} px or more")
         amp = False
-    on_gpu = device.startswith("cuda")
     memory_format = torch.channels_last if amp or on_gpu else torch.contiguous_format
     model.to(device, memory_format=memory_format).train()
     groups = [{"params": params, "factor": factor, **({} if factor == 1.0 else {"weight_decay": 0.0})}
