@@ -11,7 +11,7 @@ retraining between batches would: every order gets the same compute, counted in 
 does not depend on how busy the machine is. `--until`: stop at this many labelled.
 
     .venv/bin/python benchmarks/active_loop.py [--dataset fruits|scenes] [--arch extremenet] [--steps 40]
-        [--start 4] [--step 2] [--until N] [--img-size 384] [--seeds 3] [--amp] [--out runs/active_loop]
+        [--start 4] [--step 2] [--until N] [--img-size 384] [--seeds 3] [--full-precision] [--out runs/active_loop]
         [--plot benchmarks/active_loop.png]
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--until", type=int, help="stop at this many labelled (default: all)")
     parser.add_argument("--img-size", type=int, default=384)
     parser.add_argument("--seeds", type=int, default=3, help="random orders")
-    parser.add_argument("--amp", action="store_true", help="train in reduced precision where it is fast")
+    parser.add_argument("--full-precision", action="store_true", help="train in float32 (as `annotator train`)")
     parser.add_argument("--out", type=Path, default=Path("runs/active_loop"))
     parser.add_argument("--plot", type=Path, default=Path(__file__).resolve().parent / "active_loop.png")
     args = parser.parse_args()
@@ -134,7 +134,7 @@ class Loop:
         batch = KINDS[self.args.arch].defaults.batch
         epochs = max(1, round(self.args.steps / math.ceil(len(self.labelled) / batch)))
         request = TrainingRequest(self.args.arch, run, data=self.project, epochs=epochs, init=init,
-                                  options={"img_size": self.args.img_size}, amp=self.args.amp)
+                                  options={"img_size": self.args.img_size}, amp=not self.args.full_precision)
         run_training(request, say=lambda line: None)
         self.run = run
         scores = evaluate_detector(load_detector(run), self.held, self.args.images)

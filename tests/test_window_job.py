@@ -471,6 +471,9 @@ def test_a_damaged_object_is_a_dialog_naming_salvage_once(window, monkeypatch, t
 
     from annotator.gui.app import say_unsaved_edits
 
+    window.project.add_annotation(Annotation(0, 1, 1, Box(5, 5, 10, 10)))  # a.png's, readable
+    window.refresh()
+    assert window.objects.count() == 1
     label = window.project.add_annotation(Annotation(0, 2, 1, Box(30, 20, 40, 30), attributes={"a": 1}))
     other = sqlite3.connect(tmp_path / "p.sqlite")  # another tool, or a failing disk, spoils the row
     other.execute("UPDATE annotations SET attributes = X'7B6E6F74' WHERE id = ?", (label.id,))
@@ -485,6 +488,7 @@ def test_a_damaged_object_is_a_dialog_naming_salvage_once(window, monkeypatch, t
     QTest.keyClick(window, Qt.Key_D)  # again: the same line is not said twice
     assert len(said) == 1 and "the project is damaged (objects of image 2" in said[0]
     assert "annotator salvage" in said[0]
+    assert window.objects.count() == 0 and window.canvas._objects == ([], [])  # not a.png's object over b.png
 
 
 def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks(qtbot, tmp_path):

@@ -45,7 +45,7 @@ from ..recent import recent_projects
 from ..runs import MASK_KINDS, Run, read_run, runs_folder
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
-from ..store import Project
+from ..store import Project, ProjectDamaged
 from .attributes import AttributesPanel
 from .canvas import ZOOM_STEP, Canvas
 from .categories import CategoryPanel
@@ -1017,12 +1017,16 @@ class MainWindow(QMainWindow):
         if self.session.image_id is None:
             return
         image_id = self.session.image_id
-        suggestions = self.project.suggestions(image_id)
+        try:
+            suggestions = self.project.suggestions(image_id)
+            labels = self.project.annotations(image_id)
+        except ProjectDamaged:
+            self._show_no_objects()  # not another image's objects over this one
+            raise
         self._reread(image_id, len(suggestions))
         categories = self._fill_categories()
         colors = {c.id: c.color or "#ffffff" for c in categories}
         self.canvas.names = {c.id: c.name for c in categories}
-        labels = self.project.annotations(image_id)
         shown = {("label", a.id) for a in labels} | {("suggestion", a.id) for a in suggestions}
         if self.session.selected not in shown:  # deleted, undone, or of another image
             self.session.selected = None
@@ -1032,6 +1036,12 @@ class MainWindow(QMainWindow):
         self._ask_masks(labels)
         self._show_outline()
         self._show_where()
+
+    def _show_no_objects(self) -> None:
+        self.session.selected = None
+        self.canvas.set_objects([], {}, [], None)
+        self._list_objects([], [], {})
+        self._show_attributes([])
 
     def _list_objects(self, labels: list[Annotation], suggestions: list[Annotation], colors: dict[int, str]) -> None:
         rows = [("label", a) for a in labels] + [("suggestion", a) for a in suggestions]
