@@ -7,7 +7,7 @@ from pathlib import Path
 
 from converters.atomic import atomic_write
 from converters.formats import FORMATS as DATA_FORMATS
-from detectors.anchor_boxes import STANDARD
+from detectors.anchor_boxes import RESTARTS, STANDARD
 
 from .anchors import FORMATS, boxes_of, compared, fitted, statistics, summary_of, written
 from .export import check_output
@@ -18,9 +18,9 @@ def add_anchor_command(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("anchors", help="describe a dataset's boxes and fit anchors to them for anchor-based detectors",
                        description="Box statistics per category (sizes, aspect ratios, COCO small/medium/large, "
                                    "boxes per image), then K anchors fitted to the boxes scaled to a long side of "
-                                   "--img-size (as YOLOv5 does): k-means with 1 - IoU as the distance from a "
-                                   "k-means++ start, or that followed by AutoAnchor's genetic search on its "
-                                   "fitness (evolve; kept only if it improves). Scored by mean best IoU, coverage "
+                                   "--img-size (as YOLOv5 does): k-means with 1 - IoU as the distance, the best of "
+                                   "--restarts k-means++ starts, or that followed by AutoAnchor's genetic search on "
+                                   "its fitness (evolve; kept only if it improves). Scored by mean best IoU, coverage "
                                    "(boxes with an anchor at IoU >= 0.5, RetinaNet's and Faster R-CNN's rule), best "
                                    "possible recall at the ratio --threshold and anchors above it per box, side "
                                    "by side with --compare sets. Writes them as YOLOv5's yaml, darknet's cfg, "
@@ -35,6 +35,8 @@ def add_anchor_command(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--levels", type=int, default=3, metavar="L",
                    help="split the anchors by size over L pyramid levels, P3 up (default 3)")
     s.add_argument("--algorithm", choices=("kmeans", "evolve"), default="kmeans", help="default kmeans")
+    s.add_argument("--restarts", type=int, default=RESTARTS, metavar="N",
+                   help=f"k-means from N k-means++ starts, the best kept (default {RESTARTS})")
     s.add_argument("--threshold", type=float, default=4.0,
                    help="the ratio threshold of best possible recall, YOLOv5's anchor_t (default 4.0)")
     s.add_argument("--compare", nargs="+", default=[], metavar="SET",
@@ -57,7 +59,7 @@ def cmd_anchors(args: argparse.Namespace) -> None:
             check_output(out, args.src, image_root)
     boxes = boxes_of(dataset, args.img_size)
     stats = statistics(boxes)
-    result = fitted(boxes, args.num, args.levels, args.algorithm, args.threshold, args.seed)
+    result = fitted(boxes, args.num, args.levels, args.algorithm, args.threshold, args.seed, args.restarts)
     comparisons = {}
     for name in args.compare:
         comparisons[name] = compared(boxes, name, args.threshold)[1]

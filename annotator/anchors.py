@@ -16,12 +16,14 @@ import numpy as np
 import yaml
 
 from converters import Dataset, UserError
-from detectors.anchor_boxes import STANDARD, Fit, box_sizes, by_level, evolve, fit, kmeans, standard
+from detectors.anchor_boxes import RESTARTS, STANDARD, Fit, box_sizes, by_level, evolve, fit, kmeans, standard
 
 FORMATS = ("yolov5", "darknet", "mmdet", "json")
 #: COCO's size classes, by area in pixels of the original image.
 SMALL, MEDIUM = 32 ** 2, 96 ** 2
 TINY_PX = 3
+#: A bound on --restarts: a typo of a few more digits would run for hours.
+MAX_RESTARTS = 1000
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,15 @@ class Result:
 
 
 def fitted(boxes: Boxes, k: int, levels: int, algorithm: str, threshold: float, seed: int = 0,
-           generations: int = 1000) -> Result:
+           restarts: int = RESTARTS, generations: int = 1000) -> Result:
     if k < 1:
         raise UserError(f"--num must be at least 1, not {k}")
+    if not 1 <= restarts <= MAX_RESTARTS:
+        raise UserError(f"--restarts must be from 1 to {MAX_RESTARTS}, not {restarts}")
     if not threshold > 1 or not math.isfinite(threshold):  # nan passed `<= 1` unrefused
         raise UserError(f"--threshold is a ratio above 1 (YOLOv5's default is 4.0), not {threshold:g}")
     try:
-        anchors = kmeans(boxes.scaled, k, seed)
+        anchors = kmeans(boxes.scaled, k, seed, restarts=restarts)
     except ValueError as e:
         raise UserError(f"--num {k}: {e}") from None
     evolved = None

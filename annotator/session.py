@@ -294,12 +294,17 @@ class LabellingSession:
 
     def add_correction(self, x: float, y: float, foreground: bool) -> Annotation:
         """A correction point on the selected object: its mask must hold this point (`foreground`) or
-        must not. The mask is remade from the clicks and every correction point."""
+        must not. The mask is remade from the clicks and every correction point. With nothing selected
+        (back on an image), it corrects the smallest label whose box holds the point, and selects it."""
+        point = Correction(float(x), float(y), foreground)
+        if self.selected is None:
+            holding = [(a.box.area, a.id) for a in self.project.annotations(self._current()) if point.inside(a.box)]
+            if holding:
+                self.select(("label", min(holding)[1]))
         before = self.selected_label("correct its mask")
         if before.extreme is None:
             raise UserError("this object has no extreme points to remake its mask from: click its four "
                             "extreme points first (or paint its mask with the brush, R)")
-        point = Correction(float(x), float(y), foreground)
         if not point.inside(before.box):
             raise UserError("a correction point must lie inside the object's box: to make the object larger, "
                             "drag its extreme point")

@@ -65,7 +65,7 @@ def datasets(out: Path, names: list[str]) -> dict[str, tuple[Path, Path, Path, i
 
 
 def _chess(folder: Path) -> tuple[Path, Path]:
-    """The chess photos' VOC boxes as COCO, through `annotator convert`, split 9 / 3 by file name."""
+    """The chess photos' VOC boxes as COCO, through `annotator convert`, split 8 / 3 by name."""
     coco = folder / "all.json"
     if not coco.exists():
         subprocess.run([sys.executable, "-m", "annotator", "convert", str(SHARED / "fixtures" / "roboflow" / "chess"),

@@ -88,20 +88,50 @@ def _fitness(best: np.ndarray, threshold: float) -> float:
     return float((best * (best > 1 / threshold)).mean())
 
 
-def kmeans(wh: np.ndarray, k: int, seed: int = 0, iterations: int = 300) -> np.ndarray:
-    """k anchors by k-means with 1 - IoU as the distance, from a k-means++ start; sorted by area. Each
-    centre is the mean width and height of its boxes (YOLOv2, darknet). An emptied cluster restarts
-    at the box farthest from every centre."""
+#: The most boxes the genetic search scores its children on.
+SEARCH_SAMPLE = 10_000
+#: The most boxes k-means' starts run on; the best start then runs on every box.
+START_SAMPLE = 2_000
+#: k-means++ starts `kmeans` tries by default: one start can settle in a poor local optimum (mean best IoU
+#: 0.792 against 0.807 for the best of 20 on a held-out set of 177 boxes).
+RESTARTS = 20
+
+
+def kmeans(wh: np.ndarray, k: int, seed: int = 0, iterations: int = 300, restarts: int = RESTARTS) -> np.ndarray:
+    """k anchors by k-means with 1 - IoU as the distance, the best by mean best IoU of `restarts`
+    k-means++ starts; sorted by area. Each centre is the mean width and height of its boxes (YOLOv2,
+    darknet). Past `START_SAMPLE` boxes the starts run on a fixed random sample of that many, and the
+    best is then run on every box: twenty starts on 100,000 boxes would take half a minute."""
     distinct = np.unique(wh, axis=0)
     if k > len(distinct):
         raise ValueError(f"{k} anchors need at least {k} distinct box sizes; these boxes have {len(distinct)}")
     rng = np.random.default_rng(seed)
+    points = wh.astype(np.float32)  # half the memory traffic of the N x k IoU each round
+    sample = points if len(points) <= START_SAMPLE else points[rng.choice(len(points), START_SAMPLE, replace=False)]
+    starts = np.unique(sample, axis=0)
+    if len(starts) < k:  # a sample of few sizes: the starts come from all of them
+        starts = distinct.astype(np.float32)
+    tried = [_lloyd(sample, _plus_plus(starts, k, rng), iterations) for _ in range(max(1, restarts))]
+    best = max(tried, key=lambda centres: float(wh_iou(sample, centres).max(axis=1).mean()))
+    if sample is not points:
+        best = _lloyd(points, best, iterations)
+    centres = best.astype(float)
+    return centres[np.argsort(centres.prod(axis=1))]
+
+
+def _plus_plus(distinct: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++: each next centre drawn with probability ~ distance^2 to the nearest one so far."""
     centres = distinct[[rng.integers(len(distinct))]]
-    for _ in range(1, k):  # k-means++: each next centre drawn with probability ~ distance^2
+    for _ in range(1, k):
         d = (1 - wh_iou(distinct, centres).max(axis=1)) ** 2
         centres = np.vstack([centres, distinct[rng.choice(len(distinct), p=d / d.sum())]])
-    points = wh.astype(np.float32)  # half the memory traffic of the N x k IoU each round
-    centres = centres.astype(np.float32)
+    return centres.astype(np.float32)
+
+
+def _lloyd(points: np.ndarray, centres: np.ndarray, iterations: int) -> np.ndarray:
+    """k-means' rounds from `centres` until no box changes cluster. An emptied cluster restarts at the
+    box farthest from every centre."""
+    k = len(centres)
     assigned = None
     for _ in range(iterations):
         iou = wh_iou(points, centres)
@@ -114,12 +144,7 @@ def kmeans(wh: np.ndarray, k: int, seed: int = 0, iterations: int = 300) -> np.n
         centres = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
         if (counts == 0).any():
             centres[counts == 0] = points[iou.max(axis=1).argmin()]
-    centres = centres.astype(float)
-    return centres[np.argsort(centres.prod(axis=1))]
-
-
-#: The most boxes the genetic search scores its children on.
-SEARCH_SAMPLE = 10_000
+    return centres
 
 
 def evolve(wh: np.ndarray, anchors: np.ndarray, threshold: float = 4.0, generations: int = 1000,

@@ -1,6 +1,7 @@
 """The window driven by real mouse and key events through the view (offscreen Qt)."""
 import json
 import math
+import shutil
 
 import cv2
 import numpy as np
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from annotator.gui.window import MainWindow
 from annotator.masking import MASK_METHOD
+from annotator.runs import runs_folder
 from annotator.settings import Settings, load_settings
 from annotator.store import Project
 from converters.masks import extreme_points_from_mask, mask_iou, polygons_to_mask
@@ -268,12 +270,31 @@ def sure_dextr(tmp_path):
 def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend(photo_window, sure_dextr,
                                                                                  monkeypatch):
     window, _ = photo_window
+    said = []
+    monkeypatch.setattr("annotator.gui.window.ask_mask_model", lambda parent, method, what: said.append(what) or
+                        "choose")
     answers = iter([("", ""), (str(sure_dextr / "config.json"), "")])
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
     window.mask_method.setCurrentText("dextr")
     assert window.mask_method.currentText() == "grabcut" and window.settings.mask_method == "grabcut"
+    assert "a model directory from `annotator train`" in said[0]  # what a model is, before any file dialog
     window.mask_method.setCurrentText("dextr")
     assert load_settings() == Settings(mask_method="dextr", accept_score=0.5, weights={"dextr": str(sure_dextr)})
+
+
+def test_choosing_dextr_offers_to_train_one_and_takes_the_projects_own_model(photo_window, sure_dextr, monkeypatch):
+    window, _ = photo_window
+    monkeypatch.setattr("annotator.gui.window.ask_mask_model", lambda *a: "train")
+    asked = []
+    monkeypatch.setattr(window, "_train", lambda masks: asked.append(masks))
+    window.mask_method.setCurrentText("dextr")
+    assert asked == [True] and window.settings.mask_method == "grabcut"  # no model yet: the training dialog
+    run = runs_folder(window.project.path) / "dextr-1"
+    shutil.copytree(sure_dextr, run)
+    (run / "request.json").write_text(json.dumps({"kind": "dextr"}))
+    window._show_runs()
+    window.mask_method.setCurrentText("dextr")
+    assert window.settings.mask_method == "dextr" and window.settings.weights == {"dextr": str(run)}
 
 
 def clicked_with_dextr(window, truth, weights, qtbot):

@@ -132,6 +132,16 @@ def test_a_correction_needs_a_selected_label_with_extreme_points(session):
         session.add_correction(30, 40, True)
 
 
+def test_a_correction_with_nothing_selected_goes_to_the_object_whose_box_holds_it(session):
+    made = clicked(session)
+    session.select(None)  # back on the image later: nothing selected
+    corrected = session.add_correction(30, 40, True)
+    assert session.selected == ("label", made.id) and corrected.corrections == (Correction(30, 40, True),)
+    session.select(None)
+    with pytest.raises(UserError, match="select an object first"):
+        session.add_correction(95, 95, False)  # in no object's box
+
+
 def test_correction_points_are_kept_when_an_extreme_point_is_dragged(session):
     made = clicked(session)
     session.add_correction(30, 40, True)

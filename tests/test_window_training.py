@@ -92,16 +92,17 @@ def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(windo
 
 def test_stop_keeps_the_last_epoch_and_resume_goes_on_from_it(window, qtbot):
     before = labels(window.project)
+    assert not window.stop_training.isEnabled()  # nothing to stop yet
     ask_to_train(window, qtbot, minutes=5)
     qtbot.waitUntil(lambda: len(window.training.history) >= 1, timeout=TRAINING_S)
-    assert window.training_panel.stop_button.isEnabled()
+    assert window.training_panel.stop_button.isEnabled() and window.stop_training.isEnabled()
     with qtbot.waitSignal(window.training.ended, timeout=30000):
         QTest.mouseClick(window.training_panel.stop_button, Qt.LeftButton)
     assert window.training.outcome == "stopped"
     run = window.training.run
     kept = json.loads((run / "metrics.json").read_text())
     assert len(kept) >= 1 and (run / "model.safetensors").is_file()
-    assert window.training_panel.resume_button.isEnabled()
+    assert window.training_panel.resume_button.isEnabled() and not window.stop_training.isEnabled()
 
     QTest.mouseClick(window.training_panel.resume_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(window.training.history) >= 1, timeout=TRAINING_S)

@@ -82,6 +82,20 @@ def ask_category_removal(parent: QWidget, name: str, labels: int, suggestions: i
     return None
 
 
+def ask_mask_model(parent: QWidget, method: str, what: str) -> str:
+    """What a mask network's model is and where one comes from: "train" one on the project, "choose" a
+    file, or "cancel"."""
+    box = QMessageBox(QMessageBox.Question, f"The {method} mask network", (
+        f"{method} makes a mask from the four clicks with a neural network. It needs a model: {what}.\n\n"
+        "Train one on this project's masks (Model > Train mask network, on the images marked done), or "
+        "choose a model file you have."), QMessageBox.Cancel, parent)
+    train = box.addButton("Train one on this project...", QMessageBox.AcceptRole)
+    choose = box.addButton("Choose a model file...", QMessageBox.ActionRole)
+    box.exec()
+    clicked = box.clickedButton()
+    return "train" if clicked is train else "choose" if clicked is choose else "cancel"
+
+
 class ShortcutSheet(QDialog):
     """Every menu action with its keys, read from the menus themselves so that it never goes stale."""
 

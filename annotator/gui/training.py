@@ -217,6 +217,7 @@ class TrainingPanel(QWidget):
         column = QVBoxLayout(self)
         self.title = QLabel("No training yet: Model > Train detector...")
         self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long lines wrap, the panel stays
         self.chart = QLabel(alignment=Qt.AlignCenter)
         self.chart.setMinimumSize(160, 160)
         self.chart.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Expanding)  # the curves fit the space left

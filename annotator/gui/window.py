@@ -49,7 +49,7 @@ from ..store import Project, ProjectDamaged
 from .attributes import AttributesPanel
 from .canvas import ZOOM_STEP, Canvas
 from .categories import CategoryPanel
-from .dialogs import CategoryPicker, ShortcutSheet, ask_category_removal
+from .dialogs import CategoryPicker, ShortcutSheet, ask_category_removal, ask_mask_model
 from .fields import FieldKeys
 from .imagelistview import ImageList
 from .jobs import BackgroundJob
@@ -282,8 +282,11 @@ class MainWindow(QMainWindow):
             ("Train &mask network (DEXTR)...", "Ctrl+Shift+T", lambda: self._train(masks=True)),
             ("S&top training", None, self.training.stop),
             ("R&esume training", None, self._resume_training)])
-        self.stop_prelabel = self.menuBar().actions()[-1].menu().actions()[1]
-        self.stop_prelabel.setEnabled(False)
+        model_actions = self.menuBar().actions()[-1].menu().actions()
+        self.stop_prelabel = model_actions[1]
+        self.stop_training = next(a for a in model_actions if a.text() == "S&top training")
+        for action in (self.stop_prelabel, self.stop_training):
+            action.setEnabled(False)  # until there is something to stop
         self._menu("&Help", [("&Keyboard and mouse", ["F1", "?"], self._shortcuts), ("&About annotator", None,
                                                                                      self._about)])
 
@@ -511,6 +514,7 @@ class MainWindow(QMainWindow):
     def _run_training(self, run: Path, kind: str, resume: bool) -> None:
         self.training.start(run, kind, resume)
         self.training_panel.show_state(True, False, f"{'resuming' if resume else 'training'} {kind}: {run.name}")
+        self.stop_training.setEnabled(True)
         self.train_bar.setValue(0)
         self.train_bar.setFormat(f"training {kind} %p%")
         self.train_bar.show()
@@ -551,6 +555,7 @@ class MainWindow(QMainWindow):
                            "its last epoch"}.get(job.outcome, job.outcome)
         self.statusBar().showMessage(said, 15000)
         self.training_panel.show_state(False, job.outcome != "finished", said)
+        self.stop_training.setEnabled(False)
         if done and run.has_model:
             self._offer(run)
 
@@ -991,20 +996,35 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{verb} {what}" if what else f"nothing to {verb[:-1]}", 3000)
 
     def _choose_mask_method(self, method: str) -> None:
-        """A backend that needs weights (DEXTR's model) asks for them once; the settings keep them."""
+        """A backend that needs weights (DEXTR's model) takes the project's newest model of its kind, or
+        says what a model is and offers to train one here or to choose a file; the settings keep it."""
         backend = BACKENDS[method]
         weights = self.settings.weights.get(method, "")
         if backend.weights and not (weights and Path(weights).exists()):
-            chosen, _ = QFileDialog.getOpenFileName(
-                self, f"Choose the {method} model: {backend.weights}", "",
-                f"{method} model ({backend.weight_files});;All files (*)")
-            if not chosen:
-                self.mask_method.setCurrentText(self.settings.mask_method)  # cancelled: as it was
-                return
-            path = Path(chosen)
-            self.settings.weights = {**self.settings.weights,
-                                     method: str(path.parent if path.name == "config.json" else path)}
+            own = [run for run in self.models.runs if run.kind == method and run.has_model]
+            if own:
+                self.settings.weights = {**self.settings.weights, method: str(own[0].path)}
+                self.statusBar().showMessage(f"masks now come from this project's {method} model {own[0].path.name}",
+                                             5000)
+            else:
+                chosen = self._ask_for_model(method, backend.weights, backend.weight_files)
+                self.mask_method.setCurrentText(self.settings.mask_method)  # until a model is there
+                if chosen is None:
+                    return
+                self.settings.weights = {**self.settings.weights,
+                                         method: str(chosen.parent if chosen.name == "config.json" else chosen)}
         self._set("mask_method", method)
+
+    def _ask_for_model(self, method: str, what: str, files: str) -> Path | None:
+        """Training a model starts here (the window offers it when it ends). The file chosen, or None."""
+        answer = ask_mask_model(self, method, what)
+        if answer == "train":
+            self._train(masks=True)
+        elif answer == "choose":
+            chosen, _ = QFileDialog.getOpenFileName(self, f"Choose the {method} model: {what}", "",
+                                                    f"{method} model ({files});;All files (*)")
+            return Path(chosen) if chosen else None
+        return None
 
     def _set(self, name: str, value) -> None:
         setattr(self.settings, name, value)
