@@ -68,7 +68,8 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     """`training`: with the train command's arguments, which read the model kinds (and so load torch)."""
     p = argparse.ArgumentParser(
         prog="annotator",
-        description="Label objects by clicking their four extreme points; convert and inspect datasets.",
+        description="Label objects by clicking their four extreme points; convert and inspect datasets. "
+                    "`annotator` alone opens the start page (recent projects, open a folder of images).",
     )
     p.add_argument("--version", action="version", version=f"annotator {package_version()}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")

@@ -50,6 +50,14 @@ def init_project(image_dir: Path, project_path: Path | None = None, labels: list
     return FolderProject(project_path, created, added, len(paths), categories, report)
 
 
+def window_name(project_path: Path) -> str:
+    """What a person calls a project: its folder for the default file name (every such project is
+    annotator.sqlite), else the file's name without the suffix."""
+    if project_path.name == DEFAULT_PROJECT_NAME:
+        return project_path.resolve().parent.name or str(project_path.resolve().parent)
+    return project_path.stem
+
+
 def project_for(path: Path, progress: Progress = no_progress) -> Path:
     """The project to open for what a person chose: the file itself, or a folder's own project
     (created or brought up to date first)."""

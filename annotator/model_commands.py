@@ -49,11 +49,11 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval_masks)
 
-    s = sub.add_parser("train", help="train a model on labels: a detector (sapd, extremenet) or the mask network "
-                                     "(dextr)",
+    s = sub.add_parser("train", help="train a model on labels: a detector (extremenet, sapd, retinanet) or the "
+                                     "mask network (dextr)",
                        description="Train a model kind on the labels of a COCO file, or of a project's images "
-                                   "marked done: sapd and extremenet, the detectors, on boxes and extreme "
-                                   "points; dextr, the mask network, on masks. Writes RUN_DIR/config.json, "
+                                   "marked done: extremenet, sapd and retinanet, the detectors, on boxes and "
+                                   "extreme points; dextr, the mask network, on masks. Writes RUN_DIR/config.json, "
                                    "model.safetensors and metrics.json after every epoch. On several processes or "
                                    "machines: torchrun --nproc-per-node N -m annotator train ... (--batch is then "
                                    "per process).")
@@ -66,7 +66,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "pycocotools: AP (0.5:0.95), AP50, AP75, and ms per image (median, decoding "
                                    "included).")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
-                   help="a run of `annotator train` with a detector (--arch sapd or extremenet)")
+                   help="a run of `annotator train` with a detector (--arch extremenet, sapd or retinanet)")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
     _images_argument(s)
     s.add_argument("--masks", choices=METHODS, metavar="METHOD",
@@ -90,7 +90,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "suggestions are replaced.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
-                   help="a run of `annotator train` with a detector (--arch sapd or extremenet)")
+                   help="a run of `annotator train` with a detector (--arch extremenet, sapd or retinanet)")
     s.add_argument("--min-score", type=float,
                    help="suggest detections scoring at least this (default: the score at which the model's "
                         "suggestions did best on the images its training held out, or else "

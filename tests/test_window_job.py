@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog, QInputDialog
 
+from annotator.folders import window_name
 from annotator.gui import window as window_module
 from annotator.gui.app import Launcher
 from annotator.gui.canvas import MaskItem
@@ -215,8 +216,10 @@ def test_every_key_in_the_readme_is_in_a_menu_with_its_shortcut(window):
         assert key in keys, key
     QTest.keyClick(window, Qt.Key_F1)
     sheet = window.sheet.table
-    shown = {sheet.item(r, 2).text() for r in range(sheet.rowCount())}
-    assert "Ctrl+Z" in shown and "S" in shown and any("pan" in sheet.item(r, 1).text() for r in range(sheet.rowCount()))
+    shown = {sheet.item(r, 1).text() for r in range(sheet.rowCount())}  # the keys column, next to the menu
+    assert "Ctrl+Z" in shown and "S" in shown and any("pan" in sheet.item(r, 2).text() for r in range(sheet.rowCount()))
+    assert all("other one" not in sheet.item(r, 2).text() for r in range(sheet.rowCount()))
+    assert window.sheet.width() >= sum(sheet.columnWidth(c) for c in range(2))  # the keys are in view
 
 
 def test_about_names_the_version(window):
@@ -508,3 +511,22 @@ def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks
     assert [window.images.records[row].file_name for row in range(3)] == ["a.png", "b.png", "c.png"]
     window.close()
     project.close()
+
+
+def test_the_title_names_the_project_and_undo_with_nothing_to_undo_says_so(window, tmp_path):
+    assert window.windowTitle() == "p - annotator"  # p.sqlite: the file's own name
+    assert window_name(tmp_path / "boards" / "annotator.sqlite") == "boards"  # each folder's is annotator.sqlite
+    for key, said in ((Qt.Key_Z, "nothing to undo"), (Qt.Key_Y, "nothing to redo")):
+        QTest.keyClick(window, key, Qt.ControlModifier)
+        assert window.statusBar().currentMessage() == said
+
+
+def test_an_objects_colour_is_a_swatch_beside_text_in_the_themes_colour(window):
+    lemon = window.project.add_category("lemon", "#ffff00")  # yellow: as text on white, unreadable
+    window.project.add_annotation(Annotation(0, 1, lemon.id, Box(5, 5, 10, 10)))
+    window.refresh()
+    model = window.objects.list_model
+    index = model.index(0)
+    color = "#ffff00"
+    assert model.data(index, Qt.ForegroundRole) is None  # the theme's text colour: readable for every category
+    assert model.data(index, Qt.DecorationRole).pixmap(20, 20).toImage().pixelColor(10, 10) == QColor(color)

@@ -132,6 +132,10 @@ def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models
     QTest.mouseDClick(window.models.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
     assert window.settings.detector == str(window.training.run)
     assert window.models.item(0).text().startswith("\u2713")
+    again = window_module.MainWindow(window.project)  # the project opened again: its last run is still shown
+    qtbot.addWidget(again)
+    assert window.training.run.name in again.training_panel.title.text()
+    assert again.training_panel.resume_button.isEnabled() and not again.training_panel.chart.pixmap().isNull()
 
 
 def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_path):

@@ -102,16 +102,19 @@ class ShortcutSheet(QDialog):
     def __init__(self, parent: QWidget, actions: list[tuple[str, QAction]], mouse: list[tuple[str, str]]) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard and mouse")
-        rows = [(menu, action.text().replace("&", ""), ", ".join(k.toString() for k in action.shortcuts()))
-                for menu, action in actions if action.shortcuts()] + [("Mouse", what, how) for how, what in mouse]
+        rows = [(menu, ", ".join(k.toString() for k in action.shortcuts()), action.text().replace("&", ""))
+                for menu, action in actions if action.shortcuts()] + [("Mouse", how, what) for how, what in mouse]
         self.table = QTableWidget(len(rows), 3)
-        self.table.setHorizontalHeaderLabels(["menu", "does", "keys"])
+        self.table.setHorizontalHeaderLabels(["menu", "keys", "does"])  # the keys first: what a person looks up
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         QVBoxLayout(self).addWidget(self.table)
-        self.resize(640, 720)
+        self.table.resizeRowsToContents()
+        wide = sum(self.table.columnWidth(c) for c in range(3)) + 40
+        self.resize(min(max(wide, 640), 1100), 720)  # every column in view, on a laptop screen too

@@ -8,15 +8,17 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QRect,
+    QSize,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListView
 
 from converters import Annotation
 
 from ..masking import MASK_METHOD
+from .categories import swatch
 
 
 def row_text(number: int, ann: Annotation, names: dict[int, str], kind: str) -> str:
@@ -39,6 +41,7 @@ class ObjectListModel(QAbstractListModel):
         self.rows: list[tuple[str, Annotation]] = []  # ("label" or "suggestion", the object)
         self.names: dict[int, str] = {}
         self.colors: dict[int, str] = {}
+        self._swatches: dict[str, QIcon] = {}
 
     def reset(self, rows: list[tuple[str, Annotation]], names: dict[int, str], colors: dict[int, str]) -> None:
         self.beginResetModel()
@@ -54,8 +57,11 @@ class ObjectListModel(QAbstractListModel):
         kind, ann = self.rows[index.row()]
         if role == Qt.DisplayRole:
             return row_text(index.row() + 1, ann, self.names, kind)
-        if role == Qt.ForegroundRole:
-            return QColor(self.colors.get(ann.category_id) or "#ffffff")
+        if role == Qt.DecorationRole:  # a square of the colour: yellow text on white cannot be read
+            color = self.colors.get(ann.category_id) or "#ffffff"
+            if color not in self._swatches:
+                self._swatches[color] = swatch(color, "")
+            return self._swatches[color]
         return None
 
 
@@ -69,6 +75,7 @@ class ObjectList(QListView):
         self.list_model = ObjectListModel()
         self.setModel(self.list_model)
         self.setFocusPolicy(Qt.NoFocus)
+        self.setIconSize(QSize(12, 12))  # the category's colour beside a line of text, no taller
         self.clicked.connect(lambda index: self.chosen.emit(self.key(index.row())))
 
     def show_objects(self, rows: list[tuple[str, Annotation]], names: dict[int, str], colors: dict[int, str],

@@ -35,6 +35,7 @@ from detectors.mask_backends import BACKENDS, METHODS
 from ..changes import Change, ChangeLog, Part
 from ..effort import described
 from ..export import Exported, export_project
+from ..folders import window_name
 from ..imagelist import FILTERS, ORDERS, Counts, ranked, shown_images
 from ..masking import apply_made_mask, awaits_mask
 from ..palette import click_color
@@ -64,10 +65,11 @@ MOUSE = [("click", "an extreme point of a new object (four make it)"),
          ("Ctrl+click", "select the topmost object there"),
          ("drag a point", "move it (on a suggestion: accepts it)"), ("tap a point", "select its object"),
          ("drag a selected box's edge or corner", "resize a box-only object"),
-         ("Shift+click on the selected object", "a foreground correction point: the mask must hold it"),
+         ("Shift+click in an object (the selected one, else the one whose box holds it)",
+          "a foreground correction point: the mask must hold it"),
          ("Shift+right-click (or Alt+click)", "a background correction point: the mask must leave it out"),
          ("brush or eraser: drag", "paint into (erase from) the selected object's mask; nothing selected: "
-                                   "paint a new object; Shift: the other one"),
+                                   "paint a new object; Shift held: erase with the brush, paint with the eraser"),
          ("outline: drag a vertex, or an edge", "move it, or add a vertex there"),
          ("outline: right-click (or Shift+click) a vertex", "remove it"),
          ("wheel", "zoom to the cursor"), ("middle button, or Space held + left button", "pan")]
@@ -85,7 +87,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.project = project
         self.session = LabellingSession(project)  # every action below redraws once when it is done
-        self.setWindowTitle(f"annotator - {project.path.name}")
+        self.setWindowTitle(f"{window_name(project.path)} - annotator")
         self._field_keys = FieldKeys(self)
         QApplication.instance().installEventFilter(self._field_keys)
         self.canvas = Canvas()
@@ -149,6 +151,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["Training"], self.docks["Models"])
         self.docks["Training"].raise_()
         self._show_runs()
+        if self.models.runs:  # the project's newest run, as the panel showed it when the window closed
+            last = self.models.runs[0]
+            self.training_panel.show_state(False, True, f"last run: {last.path.name}\n{last.described()}")
+            self.training_panel.show_curves(last.path / "metrics.png")
         self._every = project.images()  # read once; one image is read again when it changes
         self._index = {im.id: k for k, im in enumerate(self._every)}
         self._pending = project.pending_suggestion_counts()
@@ -986,14 +992,14 @@ class MainWindow(QMainWindow):
 
     def _undo(self) -> None:
         with self._redrawn_once():
-            self._say("undid", self.session.undo())
+            self._say("undid", "undo", self.session.undo())
 
     def _redo(self) -> None:
         with self._redrawn_once():
-            self._say("redid", self.session.redo())
+            self._say("redid", "redo", self.session.redo())
 
-    def _say(self, verb: str, what: str | None) -> None:
-        self.statusBar().showMessage(f"{verb} {what}" if what else f"nothing to {verb[:-1]}", 3000)
+    def _say(self, done: str, verb: str, what: str | None) -> None:
+        self.statusBar().showMessage(f"{done} {what}" if what else f"nothing to {verb}", 3000)
 
     def _choose_mask_method(self, method: str) -> None:
         """A backend that needs weights (DEXTR's model) takes the project's newest model of its kind, or
