@@ -219,7 +219,7 @@ def test_every_key_in_the_readme_is_in_a_menu_with_its_shortcut(window):
     shown = {sheet.item(r, 1).text() for r in range(sheet.rowCount())}  # the keys column, next to the menu
     assert "Ctrl+Z" in shown and "S" in shown and any("pan" in sheet.item(r, 2).text() for r in range(sheet.rowCount()))
     assert all("other one" not in sheet.item(r, 2).text() for r in range(sheet.rowCount()))
-    assert window.sheet.width() >= sum(sheet.columnWidth(c) for c in range(2))  # the keys are in view
+    assert sheet.columnWidth(2) >= sheet.columnWidth(1)  # what each does has room beside its keys
 
 
 def test_about_names_the_version(window):

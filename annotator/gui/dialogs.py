@@ -96,6 +96,10 @@ def ask_mask_model(parent: QWidget, method: str, what: str) -> str:
     return "train" if clicked is train else "choose" if clicked is choose else "cancel"
 
 
+#: The widest the shortcut sheet's keys column starts (pixels).
+KEYS_WIDTH = 300
+
+
 class ShortcutSheet(QDialog):
     """Every menu action with its keys, read from the menus themselves so that it never goes stale."""
 
@@ -106,8 +110,6 @@ class ShortcutSheet(QDialog):
                 for menu, action in actions if action.shortcuts()] + [("Mouse", how, what) for how, what in mouse]
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["menu", "keys", "does"])  # the keys first: what a person looks up
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setWordWrap(True)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -115,6 +117,13 @@ class ShortcutSheet(QDialog):
             for c, text in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         QVBoxLayout(self).addWidget(self.table)
-        self.table.resizeRowsToContents()
-        wide = sum(self.table.columnWidth(c) for c in range(3)) + 40
-        self.resize(min(max(wide, 640), 1100), 720)  # every column in view, on a laptop screen too
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.Stretch)  # what it does: the rest of the width, wrapped
+        self.table.resizeColumnToContents(1)
+        self.table.setColumnWidth(1, min(self.table.columnWidth(1), KEYS_WIDTH))  # a long mouse gesture wraps
+        self.resize(900, 720)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        self.table.resizeRowsToContents()  # the wrapped rows, now that the columns have their widths
