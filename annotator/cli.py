@@ -16,12 +16,12 @@ from converters.report import Report
 
 from .anchor_command import add_anchor_command
 from .effort import described
-from .export import check_output
+from .export import check_output, without_skipped
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .model_commands import add_model_commands
 from .progress import TerminalProgress
 from .sources import load_source, print_report, say_format
-from .store import Project, damaged, is_damage
+from .store import Project, damaged, is_damage, is_project_file
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,6 +111,9 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--images", type=Path, help="folder SRC's image names are relative to")
     s.add_argument("--rle", action="store_true", help="coco: write masks as RLE instead of polygons")
     s.add_argument("--strict", action="store_true", help="fail instead of dropping what the target cannot hold")
+    s.add_argument("--with-skipped", action="store_true",
+                   help="a project's skipped images too (left out by default: exported without their objects, "
+                        "they would teach a detector that they hold none)")
     s.set_defaults(run=cmd_convert)
 
     add_model_commands(sub, training)
@@ -206,6 +209,8 @@ def cmd_convert(args: argparse.Namespace) -> None:
     dataset, image_root = load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
+    if is_project_file(args.src) and not args.with_skipped:
+        dataset = without_skipped(dataset, report)
     with TerminalProgress(f"writing {args.output.name}") as progress:
         write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root)
     print(f"wrote {args.output} ({args.fmt}): {len(dataset.images)} images, {len(dataset.annotations)} annotations")

@@ -2,10 +2,11 @@
 reads projects and datasets alike). Qt-free: the window runs it in a background job."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from converters import UserError
+from converters import Dataset, ImageStatus, UserError
 from converters.formats import write_dataset
 from converters.images import IMAGE_EXTENSIONS
 from converters.progress import Progress, no_progress
@@ -26,15 +27,32 @@ class Exported:
         return f"exported {self.images} images and {self.annotations} objects to {self.path} ({self.format})"
 
 
+#: A report line for the images an export leaves out.
+LEFT_OUT = "{n} skipped images left out (a skipped photo exported without its objects would teach a detector " \
+           "that it holds none): the command line's --with-skipped keeps them"
+
+
+def without_skipped(dataset: Dataset, report: Report) -> Dataset:
+    """The dataset without the images a person skipped (too dark, off topic) and their objects, said in
+    the report."""
+    skipped = {im.id for im in dataset.images if im.status is ImageStatus.SKIPPED}
+    if not skipped:
+        return dataset
+    report.add(LEFT_OUT, len(skipped))
+    return dataclasses.replace(dataset, images=[im for im in dataset.images if im.id not in skipped],
+                               annotations=[a for a in dataset.annotations if a.image_id not in skipped])
+
+
 def export_project(project_path: Path, out: Path, fmt: str, progress: Progress = no_progress,
                    rle: bool = False) -> Exported:
-    """Write the project's labels (not its pending suggestions) to `out` as `fmt`. The project file itself,
-    or any other project, is never the output."""
+    """Write the project's labels (not its pending suggestions, nor its skipped images) to `out` as
+    `fmt`. The project file itself, or any other project, is never the output."""
     with Project.open(project_path) as project:
         dataset = project.to_dataset(progress)
         root = project.image_root
     check_output(out, project_path, root)
     report = Report()
+    dataset = without_skipped(dataset, report)
     write_dataset(dataset, out, fmt, report, rle=rle, progress=progress, image_root=root)
     return Exported(out, fmt, len(dataset.images), len(dataset.annotations), report.lines())
 

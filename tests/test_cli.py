@@ -10,6 +10,8 @@ import pytest
 
 from annotator.cli import main
 from annotator.store import Project
+from converters import ImageStatus
+from converters.formats import read_dataset
 from tests.samples import tricky_coco, write_json
 
 
@@ -102,6 +104,27 @@ def test_importing_the_projects_own_export_adds_nothing(tmp_path, capsys, fmt):
     assert main(["import", str(out), "--images", str(sample / "images"), "--project", str(project)]) == 0
     said = capsys.readouterr().out
     assert "imported 0 annotations" in said and "39 annotations already in the project: skipped" in said
+
+
+@pytest.mark.parametrize("fmt", ["coco", "yolo"])
+def test_skipped_images_are_left_out_of_an_export_unless_asked_for(tmp_path, capsys, fmt):
+    """A photo skipped as too dark, exported with no objects, would teach a detector it holds none."""
+    sample = Path(__file__).resolve().parent.parent / "assets" / "sample"
+    project = tmp_path / "p.sqlite"
+    assert main(["import", "--from", "coco", str(sample / "labels.json"), "--images", str(sample / "images"),
+                 "--project", str(project)]) == 0
+    with Project.open(project) as p:
+        first = p.images()[0]
+        p.set_status(first.id, ImageStatus.SKIPPED, "too dark")
+    out = tmp_path / ("export.json" if fmt == "coco" else "export")
+    capsys.readouterr()
+    assert main(["convert", str(project), "--to", fmt, "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "note: 1 skipped images left out" in said and "--with-skipped keeps them" in said
+    names = {Path(im.file_name).stem for im in read_dataset(out, fmt, sample / "images").dataset.images}
+    assert Path(first.file_name).stem not in names and len(names) == 3
+    assert main(["convert", str(project), "--to", fmt, "-o", str(out), "--with-skipped"]) == 0
+    assert len(read_dataset(out, fmt, sample / "images").dataset.images) == 4
 
 
 def test_objects_two_pixels_apart_are_two_objects(tmp_path):
