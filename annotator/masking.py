@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from converters import Annotation, Correction, ExtremePoints, Shape, Source, UserError
-from converters.masks import mask_to_polygons
+from converters.masks import mask_to_polygons, without_small_holes
 from detectors.mask_backends import Network, masks_from_extremes
 
 from .store import Project
@@ -75,6 +75,9 @@ CROP_MIN = 64
 #: (GrabCut 200, DEXTR 256 or 512), and tracing a full-resolution mask of a large object in a
 #: 24-megapixel photo took most of a second.
 CROP_MAX = 768
+#: A made mask's holes under this share of its area are filled (GrabCut leaves pinholes of a few to a few
+#: hundred pixels in textured objects); a larger hole, or one a background correction point is in, stays.
+HOLE_SHARE = 0.005
 
 
 def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: Network | None = None,
@@ -96,8 +99,9 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: N
         extreme.top, extreme.left, extreme.bottom, extreme.right)])
     moved = [Correction((c.x - x0) * sx, (c.y - y0) * sy, c.foreground) for c in corrections]
     [result] = masks_from_extremes(crop, [shifted], method, network, [moved])
+    mask = without_small_holes(result.mask, HOLE_SHARE, [(c.x, c.y) for c in moved if not c.foreground])
     polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
-                for p in mask_to_polygons(result.mask)]
+                for p in mask_to_polygons(mask)]
     return MadeMask(polygons, result.method, result.note)
 
 

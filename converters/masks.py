@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 import shapely
@@ -170,6 +171,24 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks of one size (0 when both are empty)."""
     union = np.count_nonzero(a | b)
     return np.count_nonzero(a & b) / union if union else 0.0
+
+
+def without_small_holes(mask: np.ndarray, share: float, keep: Sequence[tuple[float, float]] = ()) -> np.ndarray:
+    """The mask with its holes under `share` of its area filled: a backend's pinholes, which a polygon
+    can hold only as a cut from the outline. A hole holding a point of `keep` (a person's background
+    correction) stays, whatever its size."""
+    mask = np.asarray(mask, dtype=bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
+    height, width = mask.shape
+    kept = {int(labels[int(y), int(x)]) for x, y in keep if 0 <= x < width and 0 <= y < height}
+    limit = share * mask.sum()
+    out = mask.copy()
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        inside = x > 0 and y > 0 and x + w < width and y + h < height  # touches no side: a hole
+        if inside and area < limit and k not in kept:
+            out[labels == k] = True
+    return out
 
 
 def mask_to_polygons(mask: np.ndarray) -> Polygons:

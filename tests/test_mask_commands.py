@@ -12,8 +12,14 @@ from annotator.masking import MASK_METHOD, MadeMask, apply_made_mask, make_mask,
 from annotator.session import LabellingSession
 from annotator.settings import Settings, load_settings, save_settings
 from annotator.store import Project
-from converters import Annotation, ExtremePoints, Shape, UserError
-from converters.masks import extreme_points_from_mask, mask_iou, mask_to_polygons, polygons_to_mask
+from converters import Annotation, Correction, ExtremePoints, Shape, UserError
+from converters.masks import (
+    extreme_points_from_mask,
+    mask_iou,
+    mask_to_polygons,
+    polygons_to_mask,
+    without_small_holes,
+)
 from tests.samples import blob, object_photo, write_json
 
 H, W = 120, 240
@@ -151,6 +157,29 @@ def test_the_apps_mask_is_made_on_a_crop_in_image_coordinates():
     made = make_mask(photo, extreme_points_from_mask(truth), "grabcut")
     assert made.method == "grabcut" and not made.note
     assert mask_iou(polygons_to_mask(made.polygons, 600, 900).astype(bool), truth) > 0.95
+
+
+def test_a_made_masks_pinholes_are_filled_and_its_real_holes_and_corrected_ones_kept(monkeypatch):
+    """A pinhole can be written in a polygon only as a cut from the outline, which the window draws as a
+    line across the object and COCO and YOLO store."""
+    truth = np.zeros((300, 300), bool)
+    truth[50:250, 50:250] = True
+    truth[100:102, 100:103] = False  # a pinhole: 6 px of 40,000
+    truth[150:200, 150:200] = False  # a real hole: 2,500 px
+    truth[70:74, 200:204] = False  # a pinhole the person said is background
+
+    def backend(crop, extremes, method, network, corrections):
+        from detectors.mask_backends import MaskResult
+
+        return [MaskResult(cv2.resize(truth.astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+                           .astype(bool), method)]
+    monkeypatch.setattr("annotator.masking.masks_from_extremes", backend)
+    photo = np.zeros((300, 300, 3), np.uint8)
+    made = make_mask(photo, extreme_points_from_mask(truth), "grabcut", corrections=(Correction(201, 71, False),))
+    mask = polygons_to_mask(made.polygons, 300, 300).astype(bool)
+    assert mask[101, 101]  # filled
+    assert not mask[175, 175] and not mask[71, 201]  # kept
+    assert without_small_holes(truth, 0.005).sum() == truth.sum() + 6 + 16  # no correction: both pinholes go
 
 
 def test_a_made_mask_is_stored_only_if_the_label_still_waits_for_it(tmp_path):
