@@ -3,6 +3,8 @@
 The rule that keeps an object whole: a mask a person drew decides the object. Its extreme points
 move to the mask's extremes (ExtremeNet's rule; a point that still touches its side stays where it
 was clicked), and the box follows the points, so box, points and mask never contradict each other.
+The eraser leaves the pixels at the clicked points, so it never shrinks the box the person clicked (a
+point moves by dragging it); the brush painting past the box grows it, and the window says so.
 A backend's mask, made from the points, lies inside their box by construction. A drawn mask is
 stored as RLE, exact to the pixel, without `mask_method`: no backend replaces it unless the person
 asks again (new clicks, a correction point, a dragged extreme point).
@@ -25,6 +27,8 @@ Point = tuple[float, float]
 #: The outline offered for editing is the mask's outer border simplified to within this share of its
 #: length (at least a pixel): a few dozen vertices, whatever the object's size.
 OUTLINE_TOLERANCE = 0.004
+#: The eraser leaves the pixels within this many of a clicked extreme point.
+KEPT_PX = 1
 
 
 def pixel_mask(ann: Annotation, height: int, width: int) -> np.ndarray:
@@ -54,6 +58,26 @@ def with_drawn_mask(ann: Annotation, mask: np.ndarray) -> Annotation:
     attributes = {k: v for k, v in ann.attributes.items() if k != MASK_METHOD}
     return dataclasses.replace(ann.with_extreme(extreme).with_mask(rle=mask_to_rle(mask)), attributes=attributes,
                                source=Source.HUMAN)
+
+
+def keeping_points(erased: np.ndarray, before: np.ndarray, points: ExtremePoints | None) -> np.ndarray:
+    """`erased` with the pixels at each clicked extreme point (and their neighbours) as they were in
+    `before`, where they still touch what is left: the eraser stops short of the points, so the box the
+    person clicked stays. A point whose surroundings were all erased goes with them (the person took
+    that part away; the window says the box moved)."""
+    if points is None or not erased.any():
+        return erased
+    out = erased.copy()
+    height, width = before.shape
+    for role in ROLES:
+        x, y = getattr(points, role)
+        col, row = int(np.floor(x)) - (role == "right"), int(np.floor(y)) - (role == "bottom")
+        rows = slice(max(0, row - KEPT_PX), min(height, row + KEPT_PX + 1))
+        cols = slice(max(0, col - KEPT_PX), min(width, col + KEPT_PX + 1))
+        reach = KEPT_PX + 1
+        if erased[max(0, row - reach):row + reach + 1, max(0, col - reach):col + reach + 1].any():
+            out[rows, cols] |= before[rows, cols]
+    return out
 
 
 def following_points(before: ExtremePoints | None, mask: np.ndarray) -> ExtremePoints | None:

@@ -32,7 +32,7 @@ from .commands import (
 )
 from .effort import Origin, Stopwatch
 from .imagelist import next_unfinished
-from .mask_edit import outline, painted, pixel_mask, reshaped, with_drawn_mask
+from .mask_edit import keeping_points, outline, painted, pixel_mask, reshaped, with_drawn_mask
 from .masking import MASK_METHOD, with_corrections, with_octagon
 from .store import SKIP_REASON, Project
 
@@ -322,7 +322,8 @@ class LabellingSession:
 
     def paint(self, stroke: list[tuple[float, float]], radius: float, erase: bool = False) -> Annotation:
         """One brush (or eraser) stroke on the selected object's mask, one undo step. With nothing
-        selected, the brush paints a new object of the current category."""
+        selected, the brush paints a new object of the current category. The eraser stops short of the
+        clicked extreme points (`keeping_points`)."""
         image = self.project.image(self._current())
         if self.selected is None and not erase:
             if self.category_id is None:
@@ -336,7 +337,10 @@ class LabellingSession:
             self.selected = ("label", first.label.id)
             return first.label
         before = self.selected_label("erase from its mask" if erase else "paint its mask")
-        mask = painted(pixel_mask(before, image.height, image.width), stroke, radius, erase)
+        was = pixel_mask(before, image.height, image.width)
+        mask = painted(was, stroke, radius, erase)
+        if erase:
+            mask = keeping_points(mask, was, before.extreme)
         after = with_drawn_mask(before, mask)
         return self._edit(before, after, "erase" if erase else "paint")
 

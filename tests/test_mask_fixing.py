@@ -183,9 +183,19 @@ def test_painting_outside_the_box_moves_the_points_and_the_box_to_the_mask(sessi
     assert grown.extreme.top == TOP  # still on the mask's top row: kept as clicked
 
 
-def test_erasing_an_extreme_moves_that_point_inside(session):
+def test_the_eraser_stops_short_of_a_clicked_point_so_the_box_stays(session):
     clicked(session)
-    session.paint([(12, 40)], 1)  # make the left point a mask pixel for sure
+    made = session.paint([(12, 40)], 1)  # make the left point a mask pixel for sure
+    erased = session.paint([(13, 40), (20, 40)], 2, erase=True)  # up to the point, not around it
+    mask = pixel_mask(erased, 100, 100)
+    left_col, left_row = int(made.extreme.left[0]), int(made.extreme.left[1])
+    assert mask[left_row, left_col] and not mask[40, 16]  # the point's pixel kept, the rest erased
+    assert erased.extreme == made.extreme and erased.box == made.box
+
+
+def test_erasing_all_around_a_point_takes_the_point_inside(session):
+    clicked(session)
+    session.paint([(12, 40)], 1)
     erased = session.paint([(12, 40), (12.5, 40)], 15, erase=True)
     assert erased.extreme.left[0] > 12 and erased.box.x > 12
 

@@ -79,6 +79,7 @@ def test_a_brush_stroke_paints_the_selected_mask_and_undoes_as_one(window):
     painted = stored(window)
     mask = pixel_mask(painted, 100, 120)
     assert mask[25, 108] and painted.box.x + painted.box.w > 110  # the box grew to the paint
+    assert window.statusBar().currentMessage().startswith(f"the brush moved the box to {painted.box.w:.0f} x ")
     assert MASK_METHOD not in painted.attributes
     QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
     assert stored(window) == label

@@ -178,8 +178,7 @@ class MainWindow(QMainWindow):
         self.canvas.point_dragged.connect(self._drop_point)
         self.canvas.box_dragged.connect(self._drop_box)
         self.canvas.corrected.connect(self._correct)
-        self.canvas.stroked.connect(lambda stroke, radius, erase: self._act(
-            lambda: self.session.paint(stroke, radius, erase)))
+        self.canvas.stroked.connect(self._paint)
         self.canvas.outline_edited.connect(lambda vertices: self._act(lambda: self.session.edit_outline(vertices)))
         self.canvas.moved.connect(self._show_cursor)
         self.canvas.view_changed.connect(lambda: self._show_where())
@@ -864,6 +863,20 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(str(e), 5000)
                 return False
         return True
+
+    def _paint(self, stroke: list, radius: float, erase: bool) -> None:
+        """A stroke; one that moved the box (the brush past it) is said, as the box is what a detector
+        learns."""
+        selected = self.session.selected
+        box = self.project.annotation(selected[1]).box if selected and selected[0] == "label" else None
+
+        def paint() -> None:
+            after = self.session.paint(stroke, radius, erase)
+            if box is not None and after.box != box:
+                self.statusBar().showMessage(f"the {'eraser' if erase else 'brush'} moved the box to "
+                                             f"{after.box.w:.0f} x {after.box.h:.0f} px (was {box.w:.0f} x "
+                                             f"{box.h:.0f}): Ctrl+Z undoes", 8000)
+        self._act(paint)
 
     def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
         move = self.session.move_point if kind == "label" else self.session.move_suggestion_point
