@@ -530,3 +530,22 @@ def test_an_objects_colour_is_a_swatch_beside_text_in_the_themes_colour(window):
     color = "#ffff00"
     assert model.data(index, Qt.ForegroundRole) is None  # the theme's text colour: readable for every category
     assert model.data(index, Qt.DecorationRole).pixmap(20, 20).toImage().pixelColor(10, 10) == QColor(color)
+
+
+def test_after_enter_in_the_category_field_the_next_key_labels_again(window):
+    window.categories.name.setFocus()
+    QTest.keyClicks(window.categories.name, "nut")
+    QTest.keyClick(window.categories.name, Qt.Key_Return)
+    assert "nut" in [c.name for c in window.project.categories()]
+    QTest.keyClick(window.focusWidget() or window, Qt.Key_D)  # wherever the focus went: next image
+    assert window.images.currentRow() == 1 and window.categories.name.text() == ""
+
+
+def test_after_enter_in_the_attribute_field_the_next_key_labels_again(window):
+    label = label_object(window)
+    window.attributes.new.setFocus()
+    QTest.keyClicks(window.attributes.new, "ripe=yes")
+    QTest.keyClick(window.attributes.new, Qt.Key_Return)
+    assert window.project.annotation(label.id).attributes["ripe"] == "yes"
+    QTest.keyClick(window.focusWidget() or window, Qt.Key_D)
+    assert window.images.currentRow() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QHeaderView,
     QLabel,
@@ -38,6 +39,8 @@ class AttributesPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.verticalHeader().hide()
         self.table.itemChanged.connect(self._edited)
+        # a letter key is a labelling shortcut, not the start of a new value
+        self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
         self.new = QLineEdit(placeholderText="name=value, then Enter")
         self.new.returnPressed.connect(self._add)
         column = QVBoxLayout(self)
@@ -77,3 +80,4 @@ class AttributesPanel(QWidget):
         if name.strip():
             self.changed.emit(name.strip(), parse_value(value))
             self.new.clear()
+        self.new.clearFocus()  # the next key is a labelling key again, not a letter typed here

@@ -120,6 +120,7 @@ class CategoryPanel(QWidget):
         if self.name.text().strip():
             self.added.emit(self.name.text())
             self.name.clear()
+        self.name.clearFocus()  # the next key is a labelling key again, not a letter typed here
 
     def _edited(self, item: QListWidgetItem) -> None:
         if not self._filling:
