@@ -10,6 +10,7 @@ from pathlib import Path
 
 from converters import UserError, write_coco
 from converters.formats import read_dataset
+from detectors.catalogue import BACKBONES, Role, kinds_with
 from detectors.mask_backends import BACKENDS, METHODS
 from detectors.suggesting import MAX_SUGGESTIONS
 
@@ -18,6 +19,8 @@ from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
 from .ranking import MEASURES
 from .store import Project, is_project_file
+
+DETECTORS, MASK_NETWORKS = kinds_with(Role.DETECTOR), kinds_with(Role.MASKS)
 
 
 def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
@@ -49,14 +52,14 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_eval_masks)
 
-    s = sub.add_parser("train", help="train a model on labels: a detector (extremenet, sapd, retinanet) or the "
-                                     "mask network (dextr)",
+    s = sub.add_parser("train", help=f"train a model on labels: a detector ({', '.join(DETECTORS)}) or the "
+                                     f"mask network ({', '.join(MASK_NETWORKS)})",
                        description="Train a model kind on the labels of a COCO file, or of a project's images "
-                                   "marked done: extremenet, sapd and retinanet, the detectors, on boxes and "
-                                   "extreme points; dextr, the mask network, on masks. Writes RUN_DIR/config.json, "
-                                   "model.safetensors and metrics.json after every epoch. On several processes or "
-                                   "machines: torchrun --nproc-per-node N -m annotator train ... (--batch is then "
-                                   "per process).")
+                                   f"marked done: {', '.join(DETECTORS)}, the detectors, on boxes and "
+                                   f"extreme points; {', '.join(MASK_NETWORKS)}, the mask network, on masks. Writes "
+                                   "RUN_DIR/config.json, model.safetensors and metrics.json after every epoch. On "
+                                   "several processes or machines: torchrun --nproc-per-node N -m annotator train ... "
+                                   "(--batch is then per process).")
     if training:
         _train_arguments(s)
     s.set_defaults(run=cmd_train)
@@ -66,7 +69,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "pycocotools: AP (0.5:0.95), AP50, AP75, and ms per image (median, decoding "
                                    "included).")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
-                   help="a run of `annotator train` with a detector (--arch extremenet, sapd or retinanet)")
+                   help=f"a run of `annotator train` with a detector (--arch {' or '.join(DETECTORS)})")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
     _images_argument(s)
     s.add_argument("--masks", choices=METHODS, metavar="METHOD",
@@ -90,7 +93,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "suggestions are replaced.")
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
-                   help="a run of `annotator train` with a detector (--arch extremenet, sapd or retinanet)")
+                   help=f"a run of `annotator train` with a detector (--arch {' or '.join(DETECTORS)})")
     s.add_argument("--min-score", type=float,
                    help="suggest detections scoring at least this (default: the score at which the model's "
                         "suggestions did best on the images its training held out, or else "
@@ -219,7 +222,7 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
                                                                      "(its images marked done)")
     _images_argument(s)
     s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
-    s.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "resnet101"), default="resnet18",
+    s.add_argument("--backbone", choices=BACKBONES, default="resnet18",
                    help="resnet18 (default): light, for a CPU; resnet50 and resnet101: the papers' "
                         "(dextr: crop 512, output stride 8)")
     s.add_argument("--backbone-weights", metavar="PTH|imagenet",

@@ -1,1 +1,1 @@
-"""PyTorch models and their training (SAPD, DEXTR, ExtremeNet). Never imports Qt or `annotator`."""
+"""PyTorch models and their training (the kinds of `detectors.catalogue`). Never imports Qt or `annotator`."""

@@ -13,11 +13,8 @@ import os
 import torch
 from torch import nn
 
+from .catalogue import DEPTHS
 from .checkpoints import load_matching, read_foreign_state_dict
-
-#: depth -> (block, blocks per stage)
-DEPTHS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
-          101: ("bottleneck", (3, 4, 23, 3))}
 
 
 class BasicBlock(nn.Module):

@@ -15,7 +15,7 @@ import torch
 from converters import UserError
 from converters.errors import shown
 
-from .backbones import DEPTHS
+from .catalogue import DEPTHS
 from .checkpoints import CONFIG, read_checkpoint
 
 

@@ -1,4 +1,4 @@
-"""The layering of DESIGN.md, for every module: converters imports neither torch nor Qt nor the layers
+"""The layering of ../shared/DESIGN.md, for every module: converters imports neither torch nor Qt nor the layers
 above it; detectors imports no Qt and nothing of the app; the app's core imports no Qt (only
 `annotator.gui` does). Each layer's modules are all imported in a fresh interpreter, which then says
 what else got loaded."""
@@ -42,3 +42,20 @@ def test_imports_only_point_down(layer):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"{layer} loads {result.stdout.strip()}"
+
+
+def test_the_kinds_are_described_without_torch_as_the_registry_builds_them():
+    """The command line's help and the window's lists name the kinds without loading torch; the registry
+    must say the same of each."""
+    code = ("import sys\nimport annotator.cli, annotator.model_commands, annotator.runs, detectors.catalogue\n"
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "False", result.stderr
+    from detectors.catalogue import CATALOGUE, Role
+    from detectors.kinds import KINDS
+    from detectors.mask_backends import BACKENDS
+
+    assert set(KINDS) == set(CATALOGUE)
+    for name, kind in KINDS.items():
+        assert (kind.title, kind.role) == (CATALOGUE[name].title, CATALOGUE[name].role)
+    assert all(BACKENDS[f.backend].weights for f in CATALOGUE.values() if f.role is Role.MASKS)

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from detectors.catalogue import BACKBONES, Role, kinds_with
+
 from ..progress import time_left
 from ..runs import Run, list_runs, new_run
 from ..training import TrainingRequest
@@ -35,13 +37,12 @@ from ..training_process import command, read_event
 if TYPE_CHECKING:  # the kinds load torch; the window passes their options when the dialog opens
     from detectors.kinds import Option
 
-BACKBONES = ("resnet18", "resnet34", "resnet50")
 IMAGENET = ("none (train from scratch)", "torchvision's ImageNet file (downloaded once, checked)", "a file...")
 #: The share of the done images held back to validate on.
 HOLD_OUT = 0.2
 #: The detector and the budget a new run starts with: the kind that learned new datasets best from scratch
 #: on a CPU, and long enough for it (benchmarks/README.md, "The detectors on several datasets and seeds").
-FIRST_CHOICE, MINUTES = "extremenet", 15.0
+FIRST_CHOICE, MINUTES = kinds_with(Role.DETECTOR)[0], 15.0
 #: The training process's stderr (warnings, a crash's trace), in its run directory.
 LOG_FILE = "training.log"
 

@@ -30,6 +30,7 @@ from converters import Annotation, ImageStatus, UserError
 from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
 from converters.images import contained
+from detectors.catalogue import Role, backend_of, kind_serving
 from detectors.mask_backends import BACKENDS, METHODS
 
 from ..changes import Change, ChangeLog, Part
@@ -43,7 +44,7 @@ from ..prelabel import PrelabelResult, prelabel_project
 from ..progress import clock_text
 from ..ranking import RankResult, rank_project
 from ..recent import recent_projects
-from ..runs import MASK_KINDS, Run, read_run, runs_folder
+from ..runs import Run, read_run, runs_folder
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
 from ..store import Project, ProjectDamaged
@@ -503,7 +504,7 @@ class MainWindow(QMainWindow):
         from detectors.kinds import KINDS  # loads torch: only when it is needed
 
         kinds = {name: [o for o in kind.options if o.choices] for name, kind in KINDS.items()
-                 if (name in MASK_KINDS) == masks}
+                 if (kind.role is Role.MASKS) == masks}
         self.train_dialog = TrainDialog(self, kinds, done)
         self.train_dialog.accepted.connect(self._start_training)
         self.train_dialog.open()
@@ -567,7 +568,7 @@ class MainWindow(QMainWindow):
     def _offer(self, run: Run) -> None:
         """Offer the new model for use; a detector too weak to help is not offered, and the person is told
         what to do instead."""
-        if run.kind in MASK_KINDS:
+        if backend_of(run.kind) is not None:
             question = "Use the new mask network for the masks from now on?"
         else:
             useful, why = run.verdict()
@@ -586,10 +587,11 @@ class MainWindow(QMainWindow):
         """A run chosen in the Models panel (or just finished): DEXTR becomes the mask backend; a detector
         becomes the one pre-labelling offers, and with `start` it pre-labels now."""
         kind = read_run(run).kind
-        if kind in MASK_KINDS:
-            self.settings.weights[kind] = str(run)
+        backend = backend_of(kind)
+        if backend is not None:
+            self.settings.weights[backend] = str(run)
             save_settings(self.settings)
-            self.mask_method.setCurrentText(kind)
+            self.mask_method.setCurrentText(backend)
             self.statusBar().showMessage(f"masks now come from {run.name}", 5000)
         else:
             self.settings.detector = str(run)
@@ -1020,7 +1022,7 @@ class MainWindow(QMainWindow):
         backend = BACKENDS[method]
         weights = self.settings.weights.get(method, "")
         if backend.weights and not (weights and Path(weights).exists()):
-            own = [run for run in self.models.runs if run.kind == method and run.has_model]
+            own = [run for run in self.models.runs if run.kind == kind_serving(method) and run.has_model]
             if own:
                 self.settings.weights = {**self.settings.weights, method: str(own[0].path)}
                 self.statusBar().showMessage(f"masks now come from this project's {method} model {own[0].path.name}",

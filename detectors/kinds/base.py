@@ -3,7 +3,6 @@ starting from another run's weights)."""
 from __future__ import annotations
 
 import dataclasses
-import enum
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,14 +14,10 @@ from torch.utils.data import Dataset as TorchDataset
 
 from converters import Dataset, UserError
 
+from ..catalogue import CATALOGUE, Role
 from ..checkpoints import CONFIG, load_matching, read_config
 from ..configs import Key, checked_config, read_model
 from ..device import fast_layout
-
-
-class Role(enum.StrEnum):
-    DETECTOR = "detector"  # an image in, Detections with extreme points out
-    MASKS = "masks"  # an image and an object's clicks in, its mask out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,12 +51,18 @@ Validator = Callable[[nn.Module, dict[str, Any]], dict[str, float]]
 
 
 class ModelKind:
-    name: str  # the config's "arch"
-    title: str  # "a SAPD detector"
-    role: Role
+    name: str  # the config's "arch": its title and role are in detectors.catalogue, readable without torch
     keys: dict[str, Key]  # what config.json holds, checked on reading
     defaults: TrainingDefaults
     options: Sequence[Option] = ()
+
+    @property
+    def title(self) -> str:
+        return CATALOGUE[self.name].title
+
+    @property
+    def role(self) -> Role:
+        return CATALOGUE[self.name].role
 
     def new_config(self, depth: int) -> dict[str, Any]:
         raise NotImplementedError

@@ -16,7 +16,7 @@ from ..backbones import load_imagenet
 from ..configs import DEPTH, NAMES, Key, between
 from ..detection_data import AUGMENTS, load_photos
 from ..predictor import Decode, Predictor
-from .base import ModelKind, Option, Role, TrainingDefaults, Validator
+from .base import ModelKind, Option, TrainingDefaults, Validator
 
 WARMUP = 0.05  # share of the schedule
 DROPS = (0.75, 11 / 12)  # SAPD's epochs 9 and 11 of 12; CenterNet's 90 and 120 of 140 are near
@@ -41,7 +41,6 @@ class DetectorStep(nn.Module):
 
 
 class DetectorKind(ModelKind):
-    role = Role.DETECTOR
     decode: Decode  # the network's forward on a batch to Detections on its input (a staticmethod)
     step: type[DetectorStep]  # the kind's training step
     #: AdamW: from scratch on a few images SAPD learns in minutes (fruits_nuts, 8 minutes on a CPU: AP50

@@ -36,7 +36,7 @@ from ..dextr import (
 )
 from ..dextr_data import Object, ObjectCrops, load_objects, synthetic_objects
 from ..mask_backends.simulate import sampled_corrections, simulated_clicks
-from .base import ModelKind, Option, Role, TrainingDefaults, Validator
+from .base import ModelKind, Option, TrainingDefaults, Validator
 
 POLY_POWER = 0.9
 #: The chances that a training object gets 0, 1, 2 or 3 correction points.
@@ -89,7 +89,7 @@ def mean_iou(predictor: DextrPredictor, objects: list[Object]) -> float:
 
 
 class DextrKind(ModelKind):
-    name, title, role = "dextr", "a DEXTR mask network", Role.MASKS
+    name = "dextr"
     keys = {"depth": DEPTH, "crop": between(32, 1024), "output_stride": one_of(8, 16, default=8),
             "inputs": one_of(CLICKS_ONLY, WITH_BACKGROUND, default=CLICKS_ONLY)}
     defaults = TrainingDefaults(epochs=30, batch=8, rates={"adam": 1e-3})

@@ -35,7 +35,7 @@ def decoded(outputs: ExtremeOutputs, score_threshold: float) -> list[Detections]
 
 
 class ExtremeNetKind(DetectorKind):
-    name, title = "extremenet", "an ExtremeNet detector"
+    name = "extremenet"
     keys = DETECTOR_KEYS
     options = (IMG_SIZE, AUGMENT)
     decode = staticmethod(decoded)

@@ -79,7 +79,7 @@ def decoded(outputs: RetinaOutputs, score_threshold: float) -> list[Detections]:
 
 
 class RetinaNetKind(DetectorKind):
-    name, title = "retinanet", "a RetinaNet detector"
+    name = "retinanet"
     keys = {**DETECTOR_KEYS, "channels": between(8, 1024, default=256), "anchors": ANCHORS,
             "anchor_mode": Key(" or ".join(ANCHOR_MODES), lambda v: v in ANCHOR_MODES, "default")}
     options = (IMG_SIZE, AUGMENT,

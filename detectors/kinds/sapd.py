@@ -38,7 +38,7 @@ def decoded(forward: tuple[list[LevelOutputs], list[torch.Tensor]], score_thresh
 
 
 class SapdKind(DetectorKind):
-    name, title = "sapd", "a SAPD detector"
+    name = "sapd"
     keys = {**DETECTOR_KEYS, "channels": between(8, 1024, default=256)}
     options = (IMG_SIZE, AUGMENT,
                Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"))
