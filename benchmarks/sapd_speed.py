@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from detectors.detection_data import collate
-from detectors.detections import Instances
+from detectors.detections import GroundTruth
 from detectors.device import training_precision
 from detectors.kinds.sapd import TrainingStep, decoded
 from detectors.predictor import Predictor
@@ -76,10 +76,10 @@ def training(depth: int, size: int, batch: int, device: str, amp: bool, args) ->
         sides = rng.uniform(size * 0.05, size * 0.4, (5, 2))
         boxes = torch.tensor(np.hstack([corners, corners + sides]), dtype=torch.float32)
         extremes = torch.stack([boxes[:, [0, 1]], boxes[:, [0, 1]], boxes[:, [2, 3]], boxes[:, [2, 3]]], dim=1)
-        samples.append((torch.randn(3, size, size), Instances(boxes, torch.zeros(5, dtype=torch.long), extremes)))
+        samples.append((torch.randn(3, size, size), GroundTruth(boxes, torch.zeros(5, dtype=torch.long), extremes)))
     images, targets = collate(samples)
     images = images.to(device)
-    targets = [Instances(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
+    targets = [GroundTruth(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
 
     def one_step() -> None:
         with training_precision(torch.device(device), amp):

@@ -16,7 +16,7 @@ from converters.images import ImageFolder
 from converters.masks import Polygons, extreme_points_from_mask, mask_to_polygons, polygons_to_mask, rle_to_mask
 
 from .augment import Cutout, Piece, colour, flip, mosaic, paste
-from .detections import Instances
+from .detections import GroundTruth
 from .images import read_rgb
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255  # torchvision's ImageNet statistics
@@ -171,7 +171,7 @@ class DetectionSamples(TorchDataset):
             piece = flip(piece)
         return colour(piece, rng)
 
-    def __getitem__(self, k: int) -> tuple[torch.Tensor, Instances]:
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, GroundTruth]:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
         size = self.size
         if not self.train:
@@ -190,9 +190,9 @@ class DetectionSamples(TorchDataset):
         # RetinaNet's targets then failed against the network's float32 or bfloat16
         boxes = np.minimum(boxes[keep], self.size).astype(np.float32)
         extremes = np.minimum(extremes[keep], self.size).astype(np.float32)
-        return tensor, Instances(torch.from_numpy(boxes), torch.from_numpy(piece.labels[keep]),
+        return tensor, GroundTruth(torch.from_numpy(boxes), torch.from_numpy(piece.labels[keep]),
                                  torch.from_numpy(extremes), torch.from_numpy(piece.known[keep]))
 
 
-def collate(batch: list[tuple[torch.Tensor, Instances]]) -> tuple[torch.Tensor, list[Instances]]:
+def collate(batch: list[tuple[torch.Tensor, GroundTruth]]) -> tuple[torch.Tensor, list[GroundTruth]]:
     return torch.stack([image for image, _ in batch]), [target for _, target in batch]

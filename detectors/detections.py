@@ -1,5 +1,5 @@
 """What every detector trains on and puts out, whatever its network: an image's true objects
-(`Instances`) and its detections (`Detections`), each with four extreme points."""
+(`GroundTruth`) and its detections (`Detections`), each with four extreme points."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +13,7 @@ from .suggesting import MAX_SUGGESTIONS, SAME_OBJECT
 
 
 @dataclasses.dataclass
-class Instances:
+class GroundTruth:
     """One image's ground truth: boxes K x 4, labels K, extreme points K x 4 x 2, and whether each
     object's extreme points are known (K, bool; default all): a box-only object (VOC, YOLO) trains the
     box and the centre, and nothing where its extreme points would be."""

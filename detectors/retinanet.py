@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import ResNet
-from .detections import Detections, Instances
+from .detections import Detections, GroundTruth
 from .fpn import FPN, STRIDES, tower
 from .ops import batched_nms, box_iou, sigmoid_focal_loss
 from .sapd import anchor_points, clipped, extreme_fractions, extremes_from_fractions
@@ -230,7 +230,7 @@ def decode_boxes(anchors: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
 
 
 # -- loss -------------------------------------------------------------------------------------------
-def retina_loss(outputs: RetinaOutputs, targets: list[Instances], temperature: float | None = None,
+def retina_loss(outputs: RetinaOutputs, targets: list[GroundTruth], temperature: float | None = None,
                 cluster_weight: float = CLUSTER_WEIGHT) -> dict[str, torch.Tensor]:
     """Focal loss over the anchors not ignored, smooth L1 on the foreground's offsets and the extreme
     fractions' cross-entropy (for objects whose extreme points are known), each summed over the images

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import ResNet
-from .detections import Detections, Instances
+from .detections import Detections, GroundTruth
 from .fpn import FPN, STRIDES, tower
 from .ops import batched_nms, iou_loss, roi_align, sigmoid_focal_loss
 
@@ -177,7 +177,7 @@ def extremes_from_fractions(boxes: torch.Tensor, fractions: torch.Tensor) -> tor
 
 
 # -- loss -------------------------------------------------------------------------------------------
-def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets: list[Instances],
+def sapd_loss(outputs: list[LevelOutputs], features: list[torch.Tensor], targets: list[GroundTruth],
               selection: FeatureSelection, soft_selection: bool) -> dict[str, torch.Tensor]:
     """Focal + IoU + extreme-fraction losses over all images and levels, normalised by the sum of the
     positives' weights, and the selection net's cross-entropy against each instance's best level.
@@ -258,7 +258,7 @@ def _flat(level: LevelOutputs, n: int) -> _Flat:
     return _Flat(rows(level.cls), rows(level.distances), rows(level.extremes))
 
 
-def _instance_losses(flat: _Flat, points: torch.Tensor, stride: int, target: Instances) -> torch.Tensor:
+def _instance_losses(flat: _Flat, points: torch.Tensor, stride: int, target: GroundTruth) -> torch.Tensor:
     """Each instance's mean focal + IoU loss over its positives on this level, as if it used only this
     level (FSAF's rule for the best level); infinite where the level has no point inside its shrunk box.
     All instances at once: a point's focal loss for instance k is that of its all-negative target with

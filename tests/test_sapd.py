@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.detections import Detections, Instances
+from detectors.detections import Detections, GroundTruth
 from detectors.predictor import Predictor
 from detectors.sapd import (
     EPSILON,
@@ -85,7 +85,7 @@ def squares(seed: int, n: int = 4, size: int = 128):
         box = torch.tensor([[x, y, x + side, y + side]], dtype=torch.float32)
         extremes = torch.tensor([[[x + side / 2, y], [x, y + side / 2], [x + side / 2, y + side],
                                   [x + side, y + side / 2]]])
-        targets.append(Instances(box, torch.tensor([k % 2]), extremes))
+        targets.append(GroundTruth(box, torch.tensor([k % 2]), extremes))
     return images, targets
 
 
@@ -194,11 +194,11 @@ def test_a_box_only_object_adds_nothing_to_the_extreme_loss_but_trains_its_box()
     model = SAPD(num_classes=2, depth=18, channels=32)
     images, targets = squares(0, n=2)
     outputs, features = model(images)
-    box_only = [Instances(t.boxes, t.labels, t.extremes, torch.zeros(len(t.boxes), dtype=torch.bool))
+    box_only = [GroundTruth(t.boxes, t.labels, t.extremes, torch.zeros(len(t.boxes), dtype=torch.bool))
                 for t in targets]
     losses = sapd_loss(outputs, features, box_only, model.selection, soft_selection=False)
     assert losses["extreme"].item() == 0 and losses["box"].item() > 0
-    garbage = [Instances(t.boxes, t.labels, t.extremes * 0, t.known) for t in box_only]  # where its points would be
+    garbage = [GroundTruth(t.boxes, t.labels, t.extremes * 0, t.known) for t in box_only]  # where its points would be
     again = sapd_loss(outputs, features, garbage, model.selection, soft_selection=False)
     assert again["extreme"].item() == 0 and again["box"].item() == pytest.approx(losses["box"].item())
     assert sapd_loss(outputs, features, targets, model.selection, False)["extreme"].item() > 0

@@ -119,7 +119,7 @@ class TrainDialog(QDialog):
                                backbone_weights=weights, hold_out=HOLD_OUT, device=device)
 
 
-class TrainingJob(QObject):
+class TrainingProcess(QObject):
     """One training process at a time, followed from its lines. `changed` fires on progress and epochs;
     `ended` once it has exited, with `outcome` saying how: "finished", "stopped", or what went wrong."""
 

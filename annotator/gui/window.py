@@ -59,7 +59,7 @@ from .masktools import BRUSH, CLICK, ERASER, OUTLINE
 from .maskworker import MaskWorker, rgb_view
 from .objectlist import ObjectList
 from .prefetch import ImagePrefetcher
-from .training import ModelsPanel, TrainDialog, TrainingJob, TrainingPanel, new_request
+from .training import ModelsPanel, TrainDialog, TrainingPanel, TrainingProcess, new_request
 
 #: What the mouse does, for the shortcut sheet (the keys come from the menus).
 MOUSE = [("click", "an extreme point of a new object (four make it)"),
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
         self.attributes = AttributesPanel()
         self.attributes.changed.connect(self._set_attribute)
         self.docks["Attributes"] = self._dock("Attributes", self.attributes, Qt.RightDockWidgetArea)
-        self.training = TrainingJob(self)  # one run at a time, in a process of its own
+        self.training = TrainingProcess(self)  # one run at a time, in a process of its own
         self.training.changed.connect(self._training_changed)
         self.training.epoch.connect(lambda: self.training_panel.show_curves(self.training.run / "metrics.png"))
         self.training.ended.connect(self._training_ended)

@@ -12,7 +12,7 @@ import torch
 from converters import Dataset
 
 from ..detection_data import DetectionSamples, guess_extremes
-from ..detections import Detections, Instances
+from ..detections import Detections, GroundTruth
 from ..extremenet import ExtremeNet, ExtremeOutputs, ExtremeTargets, decode, extreme_loss, extreme_targets
 from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
 
@@ -24,7 +24,8 @@ class TrainingStep(DetectorStep):
         return extreme_loss(ExtremeOutputs(outputs.heat.float(), outputs.offsets.float()), targets)
 
 
-def collate(batch: list[tuple[torch.Tensor, Instances]], num_classes: int) -> tuple[torch.Tensor, list[ExtremeTargets]]:
+def collate(batch: list[tuple[torch.Tensor, GroundTruth]],
+            num_classes: int) -> tuple[torch.Tensor, list[ExtremeTargets]]:
     images = torch.stack([image for image, _ in batch])
     size = tuple(images.shape[-2:])
     return images, [extreme_targets(t.extremes, t.labels, size, num_classes, t.known) for _, t in batch]

@@ -17,7 +17,7 @@ from converters import Dataset, UserError
 from ..anchor_boxes import STANDARD, box_sizes, by_level, kmeans
 from ..configs import Key, between
 from ..detection_data import DetectionSamples, collate
-from ..detections import Detections, Instances
+from ..detections import Detections, GroundTruth
 from ..fpn import STRIDES
 from ..retinanet import (
     ANCHOR_RATE,
@@ -59,7 +59,7 @@ class TrainingStep(DetectorStep):
         super().__init__(model)
         self.priors = torch.Generator().manual_seed(seed)
 
-    def forward(self, batch: tuple[torch.Tensor, list[Instances]], share: float) -> dict[str, torch.Tensor]:
+    def forward(self, batch: tuple[torch.Tensor, list[GroundTruth]], share: float) -> dict[str, torch.Tensor]:
         images, targets = batch
         shapes = jittered(self.model.shapes, self.priors) if self.model.meta else None
         outputs = self.model(images, shapes)

@@ -9,7 +9,7 @@ import torch
 
 from ..configs import between
 from ..detection_data import DetectionSamples, collate
-from ..detections import Detections, Instances
+from ..detections import Detections, GroundTruth
 from ..sapd import SAPD, LevelOutputs, decode, sapd_loss
 from .base import Option
 from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
@@ -20,7 +20,7 @@ SOFT_SELECTION_FROM = 0.5
 class TrainingStep(DetectorStep):
     """The selection net runs on the features inside the loss, so the step holds it too."""
 
-    def forward(self, batch: tuple[torch.Tensor, list[Instances]], share: float) -> dict[str, torch.Tensor]:
+    def forward(self, batch: tuple[torch.Tensor, list[GroundTruth]], share: float) -> dict[str, torch.Tensor]:
         images, targets = batch
         outputs, features = self.model(images)
         return sapd_loss(in_full_precision(outputs), [f.float() for f in features], targets, self.model.selection,
