@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from converters.errors import Cancelled, UserError, disk_full, package_version
-from converters.fileformat import Content
+from converters.fileformat import OUTLINE_TOLERANCE_PX, Content
 from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 from converters.report import Report
 
@@ -23,6 +23,8 @@ from .progress import TerminalProgress
 from .sources import load_source, print_report, say_format
 from .store import Project, damaged, is_damage, is_project_file
 
+#: The most --tolerance takes: a polygon further than this from its mask is no longer its outline.
+MAX_TOLERANCE_PX = 50.0
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -110,6 +112,10 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids SRC uses")
     s.add_argument("--images", type=Path, help="folder SRC's image names are relative to")
     s.add_argument("--rle", action="store_true", help="coco: write masks as RLE instead of polygons")
+    s.add_argument("--boxes", action="store_true", help="yolo: box lines only, no polygons (a detection dataset)")
+    s.add_argument("--tolerance", type=float, default=OUTLINE_TOLERANCE_PX, metavar="PX",
+                   help=f"yolo: each polygon within PX pixels of its mask, with as few vertices as that allows "
+                        f"(default {OUTLINE_TOLERANCE_PX:g}; 0: every vertex of the pixel edges)")
     s.add_argument("--strict", action="store_true", help="fail instead of dropping what the target cannot hold")
     s.add_argument("--with-skipped", action="store_true",
                    help="a project's skipped images too (left out by default: exported without their objects, "
@@ -206,13 +212,18 @@ def cmd_import(args: argparse.Namespace) -> None:
 def cmd_convert(args: argparse.Namespace) -> None:
     if args.rle and args.fmt != "coco":
         raise UserError(f"--rle applies to --to coco only, not {args.fmt}")
+    if args.boxes and args.fmt != "yolo":
+        raise UserError(f"--boxes applies to --to yolo only, not {args.fmt}")
+    if not 0 <= args.tolerance <= MAX_TOLERANCE_PX:  # nan is refused too
+        raise UserError(f"--tolerance is pixels from 0 to {MAX_TOLERANCE_PX}, not {args.tolerance:g}")
     dataset, image_root = load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
     if is_project_file(args.src) and not args.with_skipped:
         dataset = without_skipped(dataset, report)
     with TerminalProgress(f"writing {args.output.name}") as progress:
-        write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root)
+        write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root,
+                      boxes=args.boxes, tolerance=args.tolerance)
     print(f"wrote {args.output} ({args.fmt}): {len(dataset.images)} images, {len(dataset.annotations)} annotations")
     print_report(report)
 

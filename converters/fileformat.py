@@ -40,14 +40,24 @@ class ReadOptions:
     gt: Path | None = None
 
 
+#: A traced mask's outline steps along pixel edges: within a pixel of it, a few dozen vertices say the
+#: same shape as hundreds.
+OUTLINE_TOLERANCE_PX = 1.0
+
+
 @dataclass(frozen=True)
 class WriteOptions:
     """`image_root`: where the images are, for the formats that link them in beside their labels.
-    `rle`: masks as RLE where the format can hold either. `progress`: called per image or object."""
+    `rle`: masks as RLE where the format can hold either. `progress`: called per image or object.
+    `boxes`: boxes only where a format would write a mask's outline instead (YOLO). `tolerance`: an
+    outline written as a polygon lies within this many pixels of the mask (YOLO; 0 keeps every vertex
+    of the pixel edges)."""
 
     image_root: Path | None = None
     rle: bool = False
     progress: Progress = no_progress
+    boxes: bool = False
+    tolerance: float = OUTLINE_TOLERANCE_PX
 
 
 class Read(NamedTuple):

@@ -11,7 +11,7 @@ import orjson
 
 from . import coco, cvat, labelme, voc, yolo
 from .errors import UserError, nothing_at
-from .fileformat import Content, FileFormat, ReadOptions, WriteOptions
+from .fileformat import OUTLINE_TOLERANCE_PX, Content, FileFormat, ReadOptions, WriteOptions
 from .geometry import check_image_size
 from .model import Annotation, Dataset, Shape
 from .progress import Progress, bulk, no_progress
@@ -130,7 +130,8 @@ def _storable(value: object, src: Path, place: str) -> None:
 
 
 def write_dataset(ds: Dataset, out: Path, fmt: str, report: Report | None = None, rle: bool = False,
-                  progress: Progress = no_progress, image_root: Path | None = None) -> None:
+                  progress: Progress = no_progress, image_root: Path | None = None, boxes: bool = False,
+                  tolerance: float = OUTLINE_TOLERANCE_PX) -> None:
     """Write `ds` as `fmt`. Folder formats (voc, yolo) link the images from `image_root` in beside
     their labels, so the output is a dataset a trainer can read; COCO names them relative to it."""
     report = report if report is not None else Report()
@@ -138,7 +139,8 @@ def write_dataset(ds: Dataset, out: Path, fmt: str, report: Report | None = None
     if target.write is None:
         raise UserError(f"{target.title} is read only; write one of: {', '.join(WRITABLE)}")
     with bulk():
-        target.write(_holdable(ds, target, report), out, WriteOptions(image_root, rle, progress), report)
+        target.write(_holdable(ds, target, report), out, WriteOptions(image_root, rle, progress, boxes, tolerance),
+                     report)
 
 
 def _holdable(ds: Dataset, fmt: FileFormat, report: Report) -> Dataset:

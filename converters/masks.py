@@ -191,6 +191,26 @@ def without_small_holes(mask: np.ndarray, share: float, keep: Sequence[tuple[flo
     return out
 
 
+def simplified(polygon: Sequence[float], tolerance: float) -> list[float]:
+    """An outline traced along pixel edges (every side horizontal or vertical, on whole pixels: what
+    `mask_to_polygons` makes) with fewer vertices, every point within `tolerance` of it. The vertices
+    at its left-, top-, right- and bottom-most are kept, so its box stays exact. Any other polygon (one
+    a person or another tool drew) is returned as it is."""
+    points = np.asarray(polygon, dtype=float).reshape(-1, 2)
+    following = np.roll(points, -1, axis=0)
+    traced = (points == np.round(points)).all() and ((points == following).any(axis=1)).all()
+    if not traced or len(points) <= 4:
+        return list(polygon)
+    ends = sorted({int(points[:, 0].argmin()), int(points[:, 1].argmin()), int(points[:, 0].argmax()),
+                   int(points[:, 1].argmax())})
+    out = []
+    for start, stop in zip(ends, ends[1:] + [ends[0] + len(points)], strict=True):
+        chain = points[np.arange(start, stop + 1) % len(points)]
+        kept = shapely.LineString(chain).simplify(tolerance, preserve_topology=False) if len(chain) > 2 else None
+        out.append(np.asarray(kept.coords)[:-1] if kept is not None else chain[:-1])
+    return np.concatenate(out).ravel().astype(float).tolist()
+
+
 def mask_to_polygons(mask: np.ndarray) -> Polygons:
     """Trace a mask along pixel edges: one polygon per 8-connected part, its holes bridged in."""
     geometry = _mask_geometry(np.asarray(mask, dtype=bool))

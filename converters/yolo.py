@@ -20,7 +20,7 @@ from .exportfolder import ExportFolder
 from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import CLICK_TOLERANCE, Box
 from .images import image_names, read_image_size
-from .masks import has_bridge, mask_to_polygons, rle_to_mask
+from .masks import has_bridge, mask_to_polygons, rle_to_mask, simplified
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .progress import tracked
 from .report import Report
@@ -263,15 +263,17 @@ def write_yolo(ds: Dataset, out: Path, options: WriteOptions, report: Report) ->
         for im in tracked(ds.images, len(ds.images), options.progress):
             image = f"images/{im.file_name}"
             files.link_image(im.file_name, image)
-            lines = [_line(a, im, index[a.category_id], report) for a in by_image.get(im.id, [])]
+            lines = [_line(a, im, index[a.category_id], options, report) for a in by_image.get(im.id, [])]
             files.write(_label_path(image), "".join(line + "\n" for line in lines).encode())
         data = {"path": ".", "train": "images", "names": {i: c.name for i, c in enumerate(ds.categories)}}
         files.write("data.yaml", yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode())
 
 
-def _line(a: Annotation, im: ImageRecord, cls: int, report: Report) -> str:
+def _line(a: Annotation, im: ImageRecord, cls: int, options: WriteOptions, report: Report) -> str:
     w, h = im.width, im.height
-    outline = _outline(a, im, report)
+    outline = None if options.boxes else _outline(a, im, report)
+    if outline and options.tolerance > 0:
+        outline = simplified(outline, options.tolerance)
     if outline:
         values = list(outline)
         values[0::2] = [x / w for x in outline[0::2]]

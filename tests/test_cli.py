@@ -10,7 +10,7 @@ import pytest
 
 from annotator.cli import main
 from annotator.store import Project
-from converters import ImageStatus
+from converters import Annotation, Box, ImageStatus
 from converters.formats import read_dataset
 from tests.samples import tricky_coco, write_json
 
@@ -125,6 +125,33 @@ def test_skipped_images_are_left_out_of_an_export_unless_asked_for(tmp_path, cap
     assert Path(first.file_name).stem not in names and len(names) == 3
     assert main(["convert", str(project), "--to", fmt, "-o", str(out), "--with-skipped"]) == 0
     assert len(read_dataset(out, fmt, sample / "images").dataset.images) == 4
+
+
+def test_yolo_polygons_are_simplified_to_a_pixel_with_their_boxes_exact_or_written_as_boxes(tmp_path, capsys):
+    """A traced mask's outline has a vertex at every pixel step: hundreds per object in YOLO's lines."""
+    from converters.masks import mask_iou, mask_to_polygons, polygons_to_mask
+
+    truth = np.zeros((200, 300), bool)
+    cv2.circle(truth.view(np.uint8), (150, 100), 70, 1, -1)
+    traced = mask_to_polygons(truth)
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((200, 300, 3), np.uint8))
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as p:
+        p.add_images([("a.png", 300, 200)])
+        nut = p.add_category("nut").id
+        p.add_annotation(Annotation(0, 1, nut, Box(80, 30, 140, 140), polygons=traced))
+    written = {}
+    for name, extra in (("exact", ["--tolerance", "0"]), ("simple", []), ("boxes", ["--boxes"])):
+        assert main(["convert", str(tmp_path / "p.sqlite"), "--to", "yolo", "-o", str(tmp_path / name), *extra]) == 0
+        [line] = (tmp_path / name / "labels" / "a.txt").read_text().splitlines()
+        values = [float(v) for v in line.split()[1:]]
+        written[name] = values
+    assert len(written["boxes"]) == 4
+    exact, simple = (np.array(written[k]).reshape(-1, 2) * (300, 200) for k in ("exact", "simple"))
+    assert len(simple) < len(exact) / 4
+    assert mask_iou(polygons_to_mask([simple.ravel().tolist()], 200, 300).astype(bool), truth) > 0.98
+    assert (simple.min(axis=0) == exact.min(axis=0)).all() and (simple.max(axis=0) == exact.max(axis=0)).all()
+    assert main(["convert", str(tmp_path / "p.sqlite"), "--to", "coco", "-o", str(tmp_path / "c.json"), "--boxes"]) == 2
+    assert "--boxes applies to --to yolo only, not coco" in capsys.readouterr().err
 
 
 def test_objects_two_pixels_apart_are_two_objects(tmp_path):
