@@ -16,7 +16,7 @@ from converters.report import Report
 
 from .anchor_command import add_anchor_command
 from .effort import described
-from .export import check_output, without_skipped
+from .export import check_output, for_export
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .model_commands import add_model_commands
 from .progress import TerminalProgress
@@ -219,8 +219,8 @@ def cmd_convert(args: argparse.Namespace) -> None:
     dataset, image_root = load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
-    if is_project_file(args.src) and not args.with_skipped:
-        dataset = without_skipped(dataset, report)
+    if is_project_file(args.src):
+        dataset = for_export(dataset, args.fmt, report, args.with_skipped)
     with TerminalProgress(f"writing {args.output.name}") as progress:
         write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root,
                       boxes=args.boxes, tolerance=args.tolerance)

@@ -6,12 +6,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from converters import Dataset, ImageStatus, UserError
-from converters.formats import write_dataset
+from converters import Annotation, Dataset, ImageStatus, UserError
+from converters.fileformat import Content
+from converters.formats import FORMATS, write_dataset
 from converters.images import IMAGE_EXTENSIONS
 from converters.progress import Progress, no_progress
 from converters.report import Report
 
+from .masking import MASK_METHOD
 from .store import Project, is_project_file
 
 
@@ -32,15 +34,23 @@ LEFT_OUT = "{n} skipped images left out (a skipped photo exported without its ob
            "that it holds none): the command line's --with-skipped keeps them"
 
 
-def without_skipped(dataset: Dataset, report: Report) -> Dataset:
-    """The dataset without the images a person skipped (too dark, off topic) and their objects, said in
-    the report."""
-    skipped = {im.id for im in dataset.images if im.status is ImageStatus.SKIPPED}
-    if not skipped:
-        return dataset
+def for_export(dataset: Dataset, fmt: str, report: Report, with_skipped: bool = False) -> Dataset:
+    """A project's dataset as an export writes it: without the images a person skipped (too dark, off
+    topic) and their objects, said in the report, unless `with_skipped`; and, for a format without
+    attributes, without the backend's name the app keeps on each made mask (`mask_method`), so that the
+    loss report counts only attributes a person set."""
+    skipped = set() if with_skipped else {im.id for im in dataset.images if im.status is ImageStatus.SKIPPED}
     report.add(LEFT_OUT, len(skipped))
+    internal = Content.ATTRIBUTES not in FORMATS[fmt].holds
+    annotations = [_without_method(a) if internal else a for a in dataset.annotations if a.image_id not in skipped]
     return dataclasses.replace(dataset, images=[im for im in dataset.images if im.id not in skipped],
-                               annotations=[a for a in dataset.annotations if a.image_id not in skipped])
+                               annotations=annotations)
+
+
+def _without_method(a: Annotation) -> Annotation:
+    if MASK_METHOD not in a.attributes:
+        return a
+    return dataclasses.replace(a, attributes={k: v for k, v in a.attributes.items() if k != MASK_METHOD})
 
 
 def export_project(project_path: Path, out: Path, fmt: str, progress: Progress = no_progress,
@@ -52,7 +62,7 @@ def export_project(project_path: Path, out: Path, fmt: str, progress: Progress =
         root = project.image_root
     check_output(out, project_path, root)
     report = Report()
-    dataset = without_skipped(dataset, report)
+    dataset = for_export(dataset, fmt, report)
     write_dataset(dataset, out, fmt, report, rle=rle, progress=progress, image_root=root)
     return Exported(out, fmt, len(dataset.images), len(dataset.annotations), report.lines())
 

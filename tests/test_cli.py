@@ -154,6 +154,21 @@ def test_yolo_polygons_are_simplified_to_a_pixel_with_their_boxes_exact_or_writt
     assert "--boxes applies to --to yolo only, not coco" in capsys.readouterr().err
 
 
+def test_an_export_reports_only_the_attributes_a_person_set(tmp_path, capsys):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((50, 50, 3), np.uint8))
+    with Project.create(tmp_path / "p.sqlite", tmp_path) as p:
+        p.add_images([("a.png", 50, 50)])
+        nut = p.add_category("nut").id
+        p.add_annotation(Annotation(0, 1, nut, Box(5, 5, 10, 10), attributes={"mask_method": "grabcut"}))
+        p.add_annotation(Annotation(0, 1, nut, Box(20, 20, 10, 10), attributes={"ripe": True}))
+    capsys.readouterr()
+    assert main(["convert", str(tmp_path / "p.sqlite"), "--to", "yolo", "-o", str(tmp_path / "y")]) == 0
+    assert "note: dropped the attributes of 1 objects: YOLO has no attributes" in capsys.readouterr().out
+    assert main(["convert", str(tmp_path / "p.sqlite"), "--to", "coco", "-o", str(tmp_path / "c.json")]) == 0
+    kept = [a.get("attributes", {}) for a in json.loads((tmp_path / "c.json").read_text())["annotations"]]
+    assert {"mask_method": "grabcut"} in kept  # a format that holds attributes keeps how the mask was made
+
+
 def test_objects_two_pixels_apart_are_two_objects(tmp_path):
     from converters import Annotation, Box, Dataset, ImageRecord
     from converters.model import Category
