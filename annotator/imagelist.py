@@ -74,6 +74,21 @@ class Counts:
             f", {self.suggested} with suggestions"
 
 
+def image_tip(image: ImageRecord, pending: int, rank: float | None = None) -> str:
+    """What the row's short marks mean, in full: the skip reason however long, the suggestions, the rank."""
+    lines = [f"{image.file_name}: {image.status.value}" + (" (unreadable: shown as a placeholder)"
+                                                           if image.attributes.get("unreadable") else "")]
+    reason = image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
+    if reason:
+        lines.append(f"skipped because: {reason}")
+    if pending:
+        lines.append(f"{pending} suggestions of a model wait for you: Enter accepts, Delete rejects")
+    if rank is not None:
+        lines.append(f"rank {rank:.2f}: the higher, the sooner it is worth labelling (Model > Rank: how unsure "
+                     "the detector is of the image's objects)")
+    return "\n".join(lines)
+
+
 def image_text(image: ImageRecord, pending: int, rank: float | None = None) -> str:
     mark = "⚠" if image.attributes.get("unreadable") else MARKS[image.status]
     reason = image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None

@@ -357,6 +357,8 @@ def test_image_status_in_progress_skip_with_a_reason_and_the_filters(window, mon
     QTest.keyClick(window, Qt.Key_S)
     assert window.project.image(2).status is ImageStatus.SKIPPED
     assert window.images.text(1) == "⊘ b.png  (skipped: blurred)"
+    tip = window.images.list_model.data(window.images.list_model.index(1), Qt.ToolTipRole)
+    assert tip == "b.png: skipped\nskipped because: blurred"  # a long reason, cut short in the row, in full
     window.filter.setCurrentText("skipped")
     assert [window.images.text(k) for k in range(window.images.count())] == ["⊘ b.png  (skipped: blurred)"]
     window.filter.setCurrentText("in progress")
@@ -501,6 +503,8 @@ def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks
     assert window.order.currentText() == "by rank"
     assert [window.images.records[row].file_name for row in range(3)] == ["b.png", "c.png", "a.png"]
     assert window.images.text(0).endswith("b.png  rank 3.00")
+    tip = window.images.list_model.data(window.images.list_model.index(0), Qt.ToolTipRole)
+    assert "rank 3.00: the higher, the sooner it is worth labelling" in tip
     assert window.session.image_id == 2  # the first row: the most uncertain
     QTest.keyClick(window, Qt.Key_N)
     assert window.session.image_id == 3

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QTreeView
 
 from converters import ImageRecord
 
-from ..imagelist import image_text
+from ..imagelist import image_text, image_tip
 
 
 class ImageListModel(QAbstractListModel):
@@ -39,9 +39,10 @@ class ImageListModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self.records)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
-        if role == Qt.DisplayRole and 0 <= index.row() < len(self.records):
+        if role in (Qt.DisplayRole, Qt.ToolTipRole) and 0 <= index.row() < len(self.records):
             record = self.records[index.row()]
-            return image_text(record, self.pending.get(record.id, 0), self.ranks.get(record.id))
+            say = image_text if role == Qt.DisplayRole else image_tip  # the tip: a long skip reason in full
+            return say(record, self.pending.get(record.id, 0), self.ranks.get(record.id))
         return None
 
 
