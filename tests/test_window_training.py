@@ -5,8 +5,9 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QDialogButtonBox, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QInputDialog, QLabel, QMessageBox
 
 from annotator import runs
 from annotator.gui import window as window_module
@@ -136,6 +137,10 @@ def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models
     qtbot.addWidget(again)
     assert window.training.run.name in again.training_panel.title.text()
     assert again.training_panel.resume_button.isEnabled() and not again.training_panel.chart.pixmap().isNull()
+    QTest.mouseClick(again.training_panel.chart, Qt.LeftButton)  # the curves at the size they were drawn
+    qtbot.waitUntil(lambda: again.training_panel.full is not None and again.training_panel.full.isVisible())
+    shown, drawn = again.training_panel.full.findChild(QLabel).pixmap(), QPixmap(str(window.training.run / "metrics.png"))
+    assert shown.size() == drawn.size() and drawn.width() > 2 * again.training_panel.chart.pixmap().width()
 
 
 def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_path):

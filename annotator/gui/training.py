@@ -206,6 +206,13 @@ class TrainingProcess(QObject):
             self.ended.emit()
 
 
+class Chart(QLabel):
+    clicked = Signal()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.clicked.emit()
+
+
 class TrainingPanel(QWidget):
     """The run in hand: what it is doing, its curves after every epoch, and Stop / Resume."""
 
@@ -219,9 +226,12 @@ class TrainingPanel(QWidget):
         self.title = QLabel("No training yet: Model > Train detector...")
         self.title.setWordWrap(True)
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long lines wrap, the panel stays
-        self.chart = QLabel(alignment=Qt.AlignCenter)
+        self.chart = Chart(alignment=Qt.AlignCenter)
         self.chart.setMinimumSize(160, 160)
         self.chart.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Expanding)  # the curves fit the space left
+        self.chart.setToolTip("click: the curves at full size")
+        self.chart.clicked.connect(self.show_full_curves)
+        self.full: QDialog | None = None  # the curves at full size, once asked for
         self._curves = QPixmap()
         self.stop_button = QPushButton("Stop")
         self.resume_button = QPushButton("Resume")
@@ -246,6 +256,15 @@ class TrainingPanel(QWidget):
         if not pixmap.isNull():
             self._curves = pixmap
             self._fit()
+
+    def show_full_curves(self) -> None:
+        """The panel's curves are small beside the image: a click shows them at the size they were drawn."""
+        if self._curves.isNull():
+            return
+        self.full = QDialog(self, windowTitle="Training curves")
+        picture = QLabel(pixmap=self._curves)
+        QVBoxLayout(self.full).addWidget(picture)
+        self.full.show()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
