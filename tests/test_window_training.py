@@ -139,7 +139,8 @@ def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models
     assert again.training_panel.resume_button.isEnabled() and not again.training_panel.chart.pixmap().isNull()
     QTest.mouseClick(again.training_panel.chart, Qt.LeftButton)  # the curves at the size they were drawn
     qtbot.waitUntil(lambda: again.training_panel.full is not None and again.training_panel.full.isVisible())
-    shown, drawn = again.training_panel.full.findChild(QLabel).pixmap(), QPixmap(str(window.training.run / "metrics.png"))
+    shown = again.training_panel.full.findChild(QLabel).pixmap()
+    drawn = QPixmap(str(window.training.run / "metrics.png"))
     assert shown.size() == drawn.size() and drawn.width() > 2 * again.training_panel.chart.pixmap().width()
 
 
