@@ -141,7 +141,7 @@ def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models
     qtbot.waitUntil(lambda: again.training_panel.full is not None and again.training_panel.full.isVisible())
     shown = again.training_panel.full.findChild(QLabel).pixmap()
     drawn = QPixmap(str(window.training.run / "metrics.png"))
-    assert shown.size() == drawn.size() and drawn.width() > 2 * again.training_panel.chart.pixmap().width()
+    assert shown.size() == drawn.size() and drawn.width() > again.training_panel.chart.pixmap().width()
 
 
 def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_path):
