@@ -207,10 +207,29 @@ class TrainingProcess(QObject):
 
 
 class Chart(QLabel):
+    """The curves, scaled to the room the panel leaves them whenever it changes; a click asks for them
+    at full size."""
+
     clicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__(alignment=Qt.AlignCenter)
+        self.curves = QPixmap()
+
+    def show_curves(self, curves: QPixmap) -> None:
+        self.curves = curves
+        self._fit()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt)
         self.clicked.emit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self.curves.isNull():
+            self.setPixmap(self.curves.scaled(self.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
 
 class TrainingPanel(QWidget):
@@ -226,13 +245,12 @@ class TrainingPanel(QWidget):
         self.title = QLabel("No training yet: Model > Train detector...")
         self.title.setWordWrap(True)
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long lines wrap, the panel stays
-        self.chart = Chart(alignment=Qt.AlignCenter)
+        self.chart = Chart()
         self.chart.setMinimumSize(160, 160)
-        self.chart.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Expanding)  # the curves fit the space left
+        self.chart.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)  # the curves fit the space left
         self.chart.setToolTip("click: the curves at full size")
         self.chart.clicked.connect(self.show_full_curves)
         self.full: QDialog | None = None  # the curves at full size, once asked for
-        self._curves = QPixmap()
         self.stop_button = QPushButton("Stop")
         self.resume_button = QPushButton("Resume")
         self.stop_button.clicked.connect(self.stop)
@@ -240,8 +258,8 @@ class TrainingPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.resume_button)
-        for widget in (self.title, self.chart):
-            column.addWidget(widget)
+        column.addWidget(self.title, 0, Qt.AlignTop)
+        column.addWidget(self.chart, 1)  # the curves take the room the title leaves
         column.addLayout(buttons)
         self.show_state(running=False, resumable=False)
 
@@ -254,25 +272,16 @@ class TrainingPanel(QWidget):
     def show_curves(self, png: Path) -> None:
         pixmap = QPixmap(str(png))
         if not pixmap.isNull():
-            self._curves = pixmap
-            self._fit()
+            self.chart.show_curves(pixmap)
 
     def show_full_curves(self) -> None:
         """The panel's curves are small beside the image: a click shows them at the size they were drawn."""
-        if self._curves.isNull():
+        if self.chart.curves.isNull():
             return
         self.full = QDialog(self, windowTitle="Training curves")
-        picture = QLabel(pixmap=self._curves)
+        picture = QLabel(pixmap=self.chart.curves)
         QVBoxLayout(self.full).addWidget(picture)
         self.full.show()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        if not self._curves.isNull():
-            self.chart.setPixmap(self._curves.scaled(self.chart.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
 
 class ModelsPanel(QListWidget):
