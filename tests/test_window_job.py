@@ -553,3 +553,12 @@ def test_after_enter_in_the_attribute_field_the_next_key_labels_again(window):
     assert window.project.annotation(label.id).attributes["ripe"] == "yes"
     QTest.keyClick(window.focusWidget() or window, Qt.Key_D)
     assert window.images.currentRow() == 1
+
+
+def test_a_press_that_misses_a_points_dot_is_said_to_start_a_new_object(window):
+    label_object(window)
+    click(window, 60 + 12, 10 + 12)  # near the top point, off its dot
+    assert len(window.session.clicks.points) == 1
+    assert window.statusBar().currentMessage().startswith("the first of a new object's four extreme points")
+    QTest.keyClick(window, Qt.Key_Escape)
+    assert window.session.clicks.points == []

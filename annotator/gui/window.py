@@ -935,6 +935,9 @@ class MainWindow(QMainWindow):
             elif self.session.box_only_selected() is not None and len(self.session.clicks.points) == 1:
                 self.statusBar().showMessage("four clicks give the selected box its extreme points (Esc: a new "
                                              "object instead)", 5000)
+            elif len(self.session.clicks.points) == 1:  # a press that missed a point's handle lands here too
+                self.statusBar().showMessage("the first of a new object's four extreme points (Esc drops it; to "
+                                             "move a point, press on its dot)", 5000)
         if self.session.clicks and len(self.session.clicks.points) == 1:
             self.refresh()  # the first click of a new object drops the selection
         self.canvas.set_clicks(self.session.clicks.points if self.session.clicks else [])
