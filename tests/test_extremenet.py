@@ -151,6 +151,20 @@ def test_ghost_suppression_runs_per_class_after_soft_nms():
         pytest.approx(0.35 * decay)
 
 
+def test_a_box_only_object_grabcut_cannot_find_keeps_its_sides_midpoints_and_is_learnt(tmp_path):
+    """Left without points, an object is never learnt and is a miss on every held-out photo like it."""
+    import cv2
+
+    from detectors.detection_data import Photo, guess_extremes
+
+    cv2.imwrite(str(tmp_path / "flat.png"), np.full((80, 100, 3), 128, np.uint8))  # nothing to tell apart
+    box = np.array([[20, 10, 60, 50]], np.float32)
+    middles = np.array([[[40, 10], [20, 30], [40, 50], [60, 30]]], np.float32)
+    photo = Photo(tmp_path / "flat.png", box, np.array([0]), middles.copy(), np.array([False]))
+    assert guess_extremes([photo]) == 1
+    assert photo.known.all() and photo.guessed.all() and np.array_equal(photo.extremes, middles)
+
+
 def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_for_extremenet(tmp_path):
     """ExtremeNet's boxes come from its extreme points alone: a box-only dataset (VOC, YOLO) would teach
     it nothing, and its sides' midpoints would teach it wrong points."""
@@ -170,7 +184,8 @@ def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_for_ext
     photos, keys = EXTREMENET.training_set(loaded.dataset, tmp_path)
     assert all(p.known.all() and p.guessed.all() for p in photos)
     said = EXTREMENET.described(photos, keys)
-    assert said == "4 images, 1 classes, 4 box-only objects with their extreme points from GrabCut in their boxes"
+    assert said == ("4 images, 1 classes, 4 box-only objects with extreme points guessed (GrabCut in their boxes, "
+                    "else the sides' midpoints)")
     errors, midpoint_errors = [], []
     for photo, points in zip(photos, truth, strict=True):
         x0, y0, x1, y1 = photo.boxes[0]

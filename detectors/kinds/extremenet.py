@@ -43,8 +43,9 @@ class ExtremeNetKind(DetectorKind):
     step = TrainingStep
 
     def training_set(self, dataset: Dataset, image_root: Path) -> tuple[list, dict[str, Any]]:
-        """Box-only objects get extreme points from GrabCut in their boxes: ExtremeNet's boxes come from
-        its extreme points alone, so without them it learns nothing of those objects (said by `described`)."""
+        """Box-only objects get extreme points from GrabCut in their boxes (the sides' midpoints where it finds
+        nothing): ExtremeNet's boxes come from its extreme points alone, so without them it learns nothing
+        of those objects (said by `described`)."""
         photos, keys = super().training_set(dataset, image_root)
         guess_extremes(photos)
         return photos, keys
@@ -52,7 +53,8 @@ class ExtremeNetKind(DetectorKind):
     def described(self, samples: list, config: dict[str, Any]) -> str:
         guessed = sum(int(p.guessed.sum()) for p in samples)
         return super().described(samples, config) + (
-            f", {guessed} box-only objects with their extreme points from GrabCut in their boxes" if guessed else "")
+            f", {guessed} box-only objects with extreme points guessed (GrabCut in their boxes, else the sides' "
+            "midpoints)" if guessed else "")
 
     def network(self, config: dict[str, Any]) -> ExtremeNet:
         return ExtremeNet(len(config["classes"]), config["depth"])
