@@ -67,10 +67,10 @@ def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[s
 def guess_extremes(photos: list[Photo]) -> int:
     """Extreme points for the box-only objects, from a GrabCut mask in each box (ExtremeNet's rule on the
     mask, each point kept on its side of the box): for a detector whose boxes come from its extreme
-    points alone (ExtremeNet), which could not learn a box-only dataset otherwise. Where GrabCut finds
-    nothing (a white piece on a white square), the sides' midpoints stand in: an object left without
-    points is never learnt and costs a held-out miss (the chess photos: AP50 0.669 with 5 of 33 objects
-    left out, 0.78 with the midpoints in their place; benchmarks/README.md). How many it guessed."""
+    points alone (ExtremeNet, with `--box-points grabcut`). Where GrabCut finds nothing (a white piece on
+    a white square), the sides' midpoints stand in: an object left without points is never learnt and
+    costs a held-out miss (the chess photos: AP50 0.669 with 5 of 33 objects left out, 0.754 with the
+    midpoints in their place; benchmarks/README.md). How many it guessed."""
     from .mask_backends.grabcut import box_mask
 
     guessed = 0

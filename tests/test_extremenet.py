@@ -165,9 +165,9 @@ def test_a_box_only_object_grabcut_cannot_find_keeps_its_sides_midpoints_and_is_
     assert photo.known.all() and photo.guessed.all() and np.array_equal(photo.extremes, middles)
 
 
-def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_for_extremenet(tmp_path):
-    """ExtremeNet's boxes come from its extreme points alone: a box-only dataset (VOC, YOLO) would teach
-    it nothing, and its sides' midpoints would teach it wrong points."""
+def box_only_blobs(tmp_path):
+    """Photos of one blob each, labelled with boxes only (as VOC and YOLO give them), and the blobs' true
+    extreme points."""
     import json
 
     from converters.formats import read_dataset
@@ -182,10 +182,30 @@ def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_for_ext
     loaded = read_dataset(tmp_path / "boxes.json", "coco", tmp_path, extremes=True)
     assert all(a.extreme is None for a in loaded.dataset.annotations)
     photos, keys = EXTREMENET.training_set(loaded.dataset, tmp_path)
+    return photos, {**EXTREMENET.new_config(18), **keys}, truth
+
+
+def test_box_only_objects_train_extremenet_with_their_sides_midpoints_by_default(tmp_path):
+    """ExtremeNet's boxes come from its extreme points alone: left without points, a box-only object
+    would be learnt nowhere and missed on every held-out photo."""
+    photos, config, _ = box_only_blobs(tmp_path)
+    assert EXTREMENET.described(photos, config) == "4 images, 1 classes, 4 box-only objects with extreme points " \
+                                                  "from the sides' midpoints"
+    EXTREMENET.training_data(photos, config)
+    for photo in photos:
+        x0, y0, x1, y1 = photo.boxes[0]
+        middles = [[(x0 + x1) / 2, y0], [x0, (y0 + y1) / 2], [(x0 + x1) / 2, y1], [x1, (y0 + y1) / 2]]
+        assert photo.known.all() and photo.guessed.all() and np.allclose(photo.extremes[0], middles)
+
+
+def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_when_asked(tmp_path):
+    """`--box-points grabcut`: points on the object, closer to its true extreme points than the midpoints."""
+    photos, config, truth = box_only_blobs(tmp_path)
+    config["box_points"] = "grabcut"
+    assert EXTREMENET.described(photos, config).endswith(
+        "4 box-only objects with extreme points from GrabCut in their boxes, else the sides' midpoints")
+    EXTREMENET.training_data(photos, config)
     assert all(p.known.all() and p.guessed.all() for p in photos)
-    said = EXTREMENET.described(photos, keys)
-    assert said == ("4 images, 1 classes, 4 box-only objects with extreme points guessed (GrabCut in their boxes, "
-                    "else the sides' midpoints)")
     errors, midpoint_errors = [], []
     for photo, points in zip(photos, truth, strict=True):
         x0, y0, x1, y1 = photo.boxes[0]
