@@ -32,15 +32,12 @@ class Photo:
     extremes: np.ndarray  # K x 4 x 2: top, left, bottom, right
     known: np.ndarray = None  # type: ignore[assignment]  # K bool: extreme points known (default all)
     outlines: list = None  # type: ignore[assignment]  # K: each object's polygons (Polygons), or None: no mask
-    guessed: np.ndarray = None  # type: ignore[assignment]  # K bool: extreme points guessed by `guess_extremes`
 
     def __post_init__(self) -> None:
         if self.known is None:
             self.known = np.ones(len(self.boxes), bool)
         if self.outlines is None:
             self.outlines = [None] * len(self.boxes)
-        if self.guessed is None:
-            self.guessed = np.zeros(len(self.boxes), bool)
 
 
 def load_photos(dataset: Dataset, image_root: Path) -> tuple[list[Photo], list[str]]:
@@ -87,7 +84,7 @@ def guess_extremes(photos: list[Photo]) -> int:
                 (tx, _), (_, ly), (bx, _), (_, ry) = points.top, points.left, points.bottom, points.right
                 photo.extremes[k] = [[np.clip(tx, x0, x1), y0], [x0, np.clip(ly, y0, y1)],
                                      [np.clip(bx, x0, x1), y1], [x1, np.clip(ry, y0, y1)]]
-            photo.known[k] = photo.guessed[k] = True
+            photo.known[k] = True
             guessed += 1
     return guessed
 

@@ -162,7 +162,7 @@ def test_a_box_only_object_grabcut_cannot_find_keeps_its_sides_midpoints_and_is_
     middles = np.array([[[40, 10], [20, 30], [40, 50], [60, 30]]], np.float32)
     photo = Photo(tmp_path / "flat.png", box, np.array([0]), middles.copy(), np.array([False]))
     assert guess_extremes([photo]) == 1
-    assert photo.known.all() and photo.guessed.all() and np.array_equal(photo.extremes, middles)
+    assert photo.known.all() and np.array_equal(photo.extremes, middles)
 
 
 def box_only_blobs(tmp_path):
@@ -195,7 +195,7 @@ def test_box_only_objects_train_extremenet_with_their_sides_midpoints_by_default
     for photo in photos:
         x0, y0, x1, y1 = photo.boxes[0]
         middles = [[(x0 + x1) / 2, y0], [x0, (y0 + y1) / 2], [(x0 + x1) / 2, y1], [x1, (y0 + y1) / 2]]
-        assert photo.known.all() and photo.guessed.all() and np.allclose(photo.extremes[0], middles)
+        assert photo.known.all() and np.allclose(photo.extremes[0], middles)
 
 
 def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_when_asked(tmp_path):
@@ -205,7 +205,7 @@ def test_box_only_objects_get_extreme_points_from_grabcut_in_their_boxes_when_as
     assert EXTREMENET.described(photos, config).endswith(
         "4 box-only objects with extreme points from GrabCut in their boxes, else the sides' midpoints")
     EXTREMENET.training_data(photos, config)
-    assert all(p.known.all() and p.guessed.all() for p in photos)
+    assert all(p.known.all() for p in photos)
     errors, midpoint_errors = [], []
     for photo, points in zip(photos, truth, strict=True):
         x0, y0, x1, y1 = photo.boxes[0]

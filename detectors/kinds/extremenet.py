@@ -70,7 +70,6 @@ class ExtremeNetKind(DetectorKind):
         if config["box_points"] == "grabcut":
             guess_extremes(samples)
         for photo in samples:  # the midpoints `load_photos` placed, or GrabCut's where it found the object
-            photo.guessed |= ~photo.known
             photo.known[:] = True
         return (DetectionSamples(samples, config["img_size"], augment=config["augment"]),
                 functools.partial(collate, num_classes=len(config["classes"])))
