@@ -38,6 +38,7 @@ class MaskScores:
     iou_after: list[float]  # mean IoU after 0, 1, ... N correction clicks
     noc: dict[str, float]  # "85", "90": mean corrections to reach that IoU (N + 1 when never reached)
     ms_per_recompute: float | None = None  # median, over the masks made with corrections
+    lowered: float | None = None  # share of the correction clicks after which the IoU was lower than before
 
     def lines(self, method: str) -> list[str]:
         lines = [
@@ -51,6 +52,8 @@ class MaskScores:
                       " corrections",
                       "   ".join(f"NoC@{level}: {v:.2f}" for level, v in self.noc.items()) +
                       f"   {self.ms_per_recompute:.1f} ms per recompute (median)"]
+            if self.lowered is not None:
+                lines.append(f"{self.lowered:.1%} of the corrections lowered the IoU")
         return lines
 
 
@@ -102,11 +105,13 @@ def score_masks(dataset: Dataset, image_root: Path, make: MaskMaker, jitter: flo
     table = np.array(ious)
     scores = table[:, 0]
     noc = {f"{round(100 * level)}": float(_noc(table, level).mean()) for level in NOC_LEVELS}
+    # a step without a correction (nothing left to correct) keeps the IoU exactly, so it never counts
+    lowered = float((table[:, 1:] < table[:, :-1]).sum() / len(again)) if again else None
     return MaskScores(mean_iou=float(scores.mean()), iou_50=float((scores > 0.5).mean()),
                       iou_75=float((scores > 0.75).mean()), iou_90=float((scores > 0.9).mean()),
                       ms_per_object=1000 * float(np.median(first)), n=len(ious), fallbacks=fallbacks,
                       iou_after=[float(v) for v in table.mean(axis=0)], noc=noc,
-                      ms_per_recompute=1000 * float(np.median(again)) if again else None)
+                      ms_per_recompute=1000 * float(np.median(again)) if again else None, lowered=lowered)
 
 
 def _corrected(image: np.ndarray, truth: np.ndarray, clicks: ExtremePoints, result: MaskResult, make: MaskMaker,

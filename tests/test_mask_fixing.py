@@ -291,3 +291,27 @@ def test_eval_masks_reports_the_iou_after_each_correction_and_the_noc(tmp_path, 
     after = scores["iou_after"]
     assert len(after) == 4 and after[-1] > after[0] + 0.02, after
     assert scores["noc"]["85"] <= 4 and scores["ms_per_recompute"] > 0
+
+
+def test_the_simulated_annotator_counts_the_corrections_that_lowered_the_iou(tmp_path):
+    import cv2
+
+    from converters import Annotation, Category, Dataset, ImageRecord
+    from converters.masks import mask_to_rle
+    from detectors.mask_backends import MaskResult
+    from detectors.mask_eval import score_masks
+
+    truth = np.zeros((120, 160), bool)
+    truth[20:100, 20:140] = True
+    cv2.imwrite(str(tmp_path / "a.png"), object_photo(truth)[:, :, ::-1])
+    ann = Annotation(1, 1, 1, extreme_points_from_mask(truth).box, rle=mask_to_rle(truth))
+    dataset = Dataset([ImageRecord(1, "a.png", 160, 120)], [Category(1, "thing")], [ann])
+    cut = {0: 80, 1: 110, 2: 80}  # the mask's right edge after 0, 1 and 2 corrections: better, then worse
+
+    def make(image, clicks, points):
+        mask = truth.copy()
+        mask[:, cut[len(points)]:] = False
+        return MaskResult(mask, "test")
+    scores = score_masks(dataset, tmp_path, make, corrections=2)
+    assert scores.iou_after[0] < scores.iou_after[1] > scores.iou_after[2]
+    assert scores.lowered == 0.5  # one of the two corrections made it worse
