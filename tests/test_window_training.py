@@ -192,5 +192,6 @@ def test_the_train_dialog_offers_a_kinds_word_choices_and_the_run_gets_them(wind
     request = dialog.request(window.project.path, tmp_path / "run")
     assert request.kind == "retinanet" and request.options == {"augment": DEFAULT_AUGMENT, "anchor_mode": "learned"}
     dialog.kind.setCurrentText("extremenet")
-    assert list(dialog.choices) == ["augment"] and dialog.layout().rowCount() == rows
+    assert list(dialog.choices) == ["augment", "box_points"] and dialog.layout().rowCount() == rows + 1
+    assert dialog.choices["box_points"].currentText() == "midpoints"  # ADR 13
     dialog.reject()
