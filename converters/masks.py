@@ -327,6 +327,23 @@ def has_bridge(polygon: Sequence[float]) -> bool:
         i += 1
 
 
+def rings(polygon: Sequence[float]) -> list[list[float]]:
+    """A polygon's outline and its holes' outlines apart, without the bridges `mask_to_polygons` walks
+    from the outline to each hole and back (the inverse of `_bridged`): what a drawing should stroke."""
+    points = np.asarray(polygon, dtype=float).reshape(-1, 2)
+    back = np.flatnonzero((points[1:] == points[0]).all(axis=1)) + 1
+    if not len(back):
+        return [list(polygon)]
+    out = [points[:back[0]]]
+    i = back[0] + 1
+    while i < len(points):
+        same = np.flatnonzero((points[i + 1:] == points[i]).all(axis=1))
+        end = i + 1 + same[0] if len(same) else len(points)
+        out.append(points[i:end])  # the hole, without its closing repeat
+        i = end + 2  # past the closing repeat and the way back to the outline's first vertex
+    return [ring.ravel().astype(float).tolist() for ring in out if len(ring) >= 3]
+
+
 def _c_rle(rle: Rle) -> dict:
     counts = rle["counts"]
     return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}

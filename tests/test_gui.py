@@ -526,3 +526,16 @@ def test_stopping_prelabelling_keeps_what_was_suggested(window, eager_detector, 
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
     assert window.statusBar().currentMessage() == "pre-labelling stopped; run it again to go on"
     assert sum(bool(window.project.suggestions(k)) for k in (1, 2)) < 2
+
+
+def test_a_mask_with_a_hole_is_drawn_as_a_hole_not_a_cut_across_the_object():
+    from annotator.gui.canvas import mask_path
+    from converters.masks import mask_to_polygons
+
+    mask = np.zeros((60, 60), bool)
+    mask[5:55, 5:55] = True
+    mask[20:30, 20:30] = False
+    path = mask_path(mask_to_polygons(mask))
+    drawn = path.toSubpathPolygons()
+    assert len(drawn) == 2  # the outline and the hole, each closed on itself: no bridge between them
+    assert path.contains(QPointF(10, 10)) and not path.contains(QPointF(25, 25))

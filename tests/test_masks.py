@@ -191,3 +191,20 @@ polygon = st.lists(coordinate, min_size=0, max_size=14)
 @settings(max_examples=300, deadline=None)
 def test_all_objects_at_once_give_each_objects_points_as_one_at_a_time(objects):
     assert extreme_points_of_many(objects) == [one_object_at_a_time(polygons) for polygons in objects]
+
+
+def test_a_traced_polygons_holes_come_apart_from_its_outline_without_the_bridges():
+    import shapely
+
+    from converters.masks import has_bridge, mask_to_polygons, rings
+
+    mask = np.zeros((60, 60), bool)
+    mask[5:55, 5:55] = True
+    mask[20:30, 20:30] = False
+    mask[40:45, 10:15] = False
+    [traced] = mask_to_polygons(mask)
+    assert has_bridge(traced)
+    parts = rings(traced)
+    areas = sorted(shapely.Polygon(np.reshape(ring, (-1, 2))).area for ring in parts)
+    assert areas == [25.0, 100.0, 2500.0]  # the two holes and the outline, each a ring of its own
+    assert rings([0, 0, 4, 0, 4, 4]) == [[0, 0, 4, 0, 4, 4]]  # no hole: as it was

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, 
 
 from converters import Annotation, Shape
 from converters.geometry import Box
-from converters.masks import mask_to_polygons, rle_to_mask
+from converters.masks import has_bridge, mask_to_polygons, rings, rle_to_mask
 
 from .masktools import MaskTools
 
@@ -31,10 +31,11 @@ ZOOM_STEP = 1.25
 
 
 def mask_path(polygons: list[list[float]]) -> QPainterPath:
-    """Every part and hole of a mask in one even-odd path."""
+    """Every part and hole of a mask in one even-odd path, each hole its own ring: the bridge a traced
+    polygon walks to a hole and back is not drawn as a line across the object."""
     path = QPainterPath()
     path.setFillRule(Qt.OddEvenFill)
-    for flat in polygons:
+    for flat in (ring for polygon in polygons for ring in (rings(polygon) if has_bridge(polygon) else [polygon])):
         path.moveTo(flat[0], flat[1])
         for i in range(2, len(flat), 2):
             path.lineTo(flat[i], flat[i + 1])
