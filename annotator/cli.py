@@ -26,6 +26,7 @@ from .store import Project, damaged, is_damage, is_project_file
 #: The most --tolerance takes: a polygon further than this from its mask is no longer its outline.
 MAX_TOLERANCE_PX = 50.0
 
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser(training=argv[:1] == ["train"])

@@ -54,7 +54,8 @@ def window_name(project_path: Path) -> str:
     """What a person calls a project: its folder for the default file name (every such project is
     annotator.sqlite), else the file's name without the suffix."""
     if project_path.name == DEFAULT_PROJECT_NAME:
-        return project_path.resolve().parent.name or str(project_path.resolve().parent)
+        folder = project_path.resolve().parent
+        return folder.name or str(folder)
     return project_path.stem
 
 

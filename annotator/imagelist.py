@@ -74,11 +74,15 @@ class Counts:
             f", {self.suggested} with suggestions"
 
 
+def _skip_reason(image: ImageRecord) -> str | None:
+    return image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
+
+
 def image_tip(image: ImageRecord, pending: int, rank: float | None = None) -> str:
     """What the row's short marks mean, in full: the skip reason however long, the suggestions, the rank."""
     lines = [f"{image.file_name}: {image.status.value}" + (" (unreadable: shown as a placeholder)"
                                                            if image.attributes.get("unreadable") else "")]
-    reason = image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
+    reason = _skip_reason(image)
     if reason:
         lines.append(f"skipped because: {reason}")
     if pending:
@@ -91,6 +95,6 @@ def image_tip(image: ImageRecord, pending: int, rank: float | None = None) -> st
 
 def image_text(image: ImageRecord, pending: int, rank: float | None = None) -> str:
     mark = "⚠" if image.attributes.get("unreadable") else MARKS[image.status]
-    reason = image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
+    reason = _skip_reason(image)
     return f"{mark} {image.file_name}" + (f"  (skipped: {reason})" if reason else "") + \
         (f"  ({pending} suggested)" if pending else "") + (f"  rank {rank:.2f}" if rank is not None else "")

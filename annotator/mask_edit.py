@@ -70,14 +70,20 @@ def keeping_points(erased: np.ndarray, before: np.ndarray, points: ExtremePoints
     out = erased.copy()
     height, width = before.shape
     for role in ROLES:
-        x, y = getattr(points, role)
-        col, row = int(np.floor(x)) - (role == "right"), int(np.floor(y)) - (role == "bottom")
+        row, col = _pixel_of(points, role)
         rows = slice(max(0, row - KEPT_PX), min(height, row + KEPT_PX + 1))
         cols = slice(max(0, col - KEPT_PX), min(width, col + KEPT_PX + 1))
         reach = KEPT_PX + 1
         if erased[max(0, row - reach):row + reach + 1, max(0, col - reach):col + reach + 1].any():
             out[rows, cols] |= before[rows, cols]
     return out
+
+
+def _pixel_of(points: ExtremePoints, role: str) -> tuple[int, int]:
+    """(row, col) of the pixel an extreme point names: a right or bottom point lies on the far edge of
+    its pixel."""
+    x, y = getattr(points, role)
+    return int(np.floor(y)) - (role == "bottom"), int(np.floor(x)) - (role == "right")
 
 
 def following_points(before: ExtremePoints | None, mask: np.ndarray) -> ExtremePoints | None:
@@ -92,8 +98,7 @@ def following_points(before: ExtremePoints | None, mask: np.ndarray) -> ExtremeP
         x, y = getattr(before, role)
         target = getattr(found, role)
         axis = 1 if role in ("top", "bottom") else 0
-        col = int(np.floor(x)) - (role == "right")
-        row = int(np.floor(y)) - (role == "bottom")
+        row, col = _pixel_of(before, role)
         on_side = (x, y)[axis] == target[axis] and 0 <= row < height and 0 <= col < width and mask[row, col]
         kept[role] = (x, y) if on_side else target
     return ExtremePoints(**kept)

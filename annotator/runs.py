@@ -11,7 +11,6 @@ from typing import Any
 
 from .training import REQUEST_FILE, TRAINED_ON
 
-#: The kinds that make masks rather than detections.
 #: The validation scores the panel shows (all are in metrics.json).
 SHOWN_SCORES = ("ap50", "ap", "mean_iou")
 #: A detector whose held-out AP50 is below this finds too few objects to pre-label with: its suggestions

@@ -2,6 +2,8 @@
 delete. It only says what the person asked for; the window turns each into an undoable session call."""
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -18,8 +20,10 @@ from PySide6.QtWidgets import (
 from converters import Category
 
 
+@functools.lru_cache(maxsize=256)
 def swatch(color: str, key: str) -> QIcon:
-    """A square of the category's colour with its digit key in it."""
+    """A square of the category's colour with its digit key in it; drawn once per colour and key (the
+    Objects panel asks for one per row it paints)."""
     pixmap = QPixmap(20, 20)
     pixmap.fill(QColor(color))
     if key:

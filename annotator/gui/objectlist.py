@@ -12,7 +12,6 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QListView
 
 from converters import Annotation
@@ -41,7 +40,6 @@ class ObjectListModel(QAbstractListModel):
         self.rows: list[tuple[str, Annotation]] = []  # ("label" or "suggestion", the object)
         self.names: dict[int, str] = {}
         self.colors: dict[int, str] = {}
-        self._swatches: dict[str, QIcon] = {}
 
     def reset(self, rows: list[tuple[str, Annotation]], names: dict[int, str], colors: dict[int, str]) -> None:
         self.beginResetModel()
@@ -58,10 +56,7 @@ class ObjectListModel(QAbstractListModel):
         if role == Qt.DisplayRole:
             return row_text(index.row() + 1, ann, self.names, kind)
         if role == Qt.DecorationRole:  # a square of the colour: yellow text on white cannot be read
-            color = self.colors.get(ann.category_id) or "#ffffff"
-            if color not in self._swatches:
-                self._swatches[color] = swatch(color, "")
-            return self._swatches[color]
+            return swatch(self.colors.get(ann.category_id) or "#ffffff", "")
         return None
 
 
