@@ -4,7 +4,9 @@ A mask made from the clicks carries the attribute `mask_method` naming its backe
 was drawn by a person or came with imported labels, and no backend ever replaces it. A made mask is
 replaced when another backend is asked for, which is how the app swaps its instant octagon for the
 real mask, and how an interrupted `annotator masks` run resumes where it stopped. A correction point
-marks the mask `stale`: it is shown until the backend answers with a mask that obeys the points.
+marks the mask `stale`: it is shown until the backend answers, and the points change it only near
+themselves (`detectors.mask_backends.corrections`), so whatever the person fixed by hand stays fixed.
+"Remake mask" marks it `remake`: the backend's mask from the clicks and points replaces it whole.
 """
 from __future__ import annotations
 
@@ -14,15 +16,15 @@ import cv2
 import numpy as np
 
 from converters import Annotation, Correction, ExtremePoints, Shape, Source, UserError
-from converters.masks import mask_to_polygons, without_small_holes
+from converters.masks import Polygons, mask_to_polygons, polygons_to_mask, rle_to_mask, without_small_holes
 from detectors.mask_backends import Network, masks_from_extremes
 
 from .store import Project
 
 MASK_METHOD = "mask_method"
-#: What `mask_method` says of a mask that waits for its backend: the instant octagon, or a made mask
-#: whose correction points changed since.
-PLACEHOLDERS = ("octagon", "stale")
+#: What `mask_method` says of a mask that waits for its backend: the instant octagon, a mask whose
+#: correction points changed since (it is what the points correct), or one to be replaced whole.
+PLACEHOLDERS = ("octagon", "stale", "remake")
 
 
 def needs_mask(ann: Annotation, method: str) -> bool:
@@ -47,11 +49,22 @@ def with_octagon(ann: Annotation, extreme: ExtremePoints) -> Annotation:
     return dataclasses.replace(moved, attributes={**ann.attributes, MASK_METHOD: "octagon"})
 
 
-def with_corrections(ann: Annotation, corrections: tuple[Correction, ...]) -> Annotation:
-    """`ann` with new correction points: its mask stays on screen, marked stale, until the backend
-    remakes it from the clicks and the points."""
-    return dataclasses.replace(ann, corrections=corrections, attributes={**ann.attributes, MASK_METHOD: "stale"},
+def with_corrections(ann: Annotation, corrections: tuple[Correction, ...], remake: bool = False) -> Annotation:
+    """`ann` with new correction points: its mask stays on screen, marked stale, until the backend's
+    answer corrects it near the points; with `remake` (or while the octagon still waits) the backend's
+    mask from the clicks and the points will replace it whole."""
+    waiting = ann.attributes.get(MASK_METHOD) in ("octagon", "remake")
+    mark = "remake" if remake or waiting or not ann.has_mask else "stale"
+    return dataclasses.replace(ann, corrections=corrections, attributes={**ann.attributes, MASK_METHOD: mark},
                                source=Source.HUMAN)
+
+
+def correction_base(ann: Annotation, height: int, width: int) -> Polygons | None:
+    """The mask the person placed the correction points on, which they correct; None when the backend's
+    mask replaces it whole."""
+    if ann.attributes.get(MASK_METHOD) != "stale" or not ann.corrections or not ann.has_mask:
+        return None
+    return ann.polygons or mask_to_polygons(rle_to_mask(ann.mask_rle(height, width)).astype(bool))
 
 
 def with_made_mask(ann: Annotation, polygons: list[list[float]], method: str) -> Annotation:
@@ -81,9 +94,10 @@ HOLE_SHARE = 0.005
 
 
 def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: Network | None = None,
-              corrections: tuple[Correction, ...] = ()) -> MadeMask:
+              corrections: tuple[Correction, ...] = (), before: Polygons | None = None) -> MadeMask:
     """One object's mask, made on a crop around it and traced into polygons: the app's background
-    worker calls this for each new or moved object, on photos of any size."""
+    worker calls this for each new or moved object, on photos of any size. `before`: the mask the
+    correction points correct (`correction_base`)."""
     height, width = image.shape[:2]
     box = extreme.box
     margin = max(CROP_MIN, CROP_SHARE * max(box.w, box.h))
@@ -98,7 +112,10 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: N
     shifted = ExtremePoints.checked_before(*[((x - x0) * sx, (y - y0) * sy) for x, y in (
         extreme.top, extreme.left, extreme.bottom, extreme.right)])
     moved = [Correction((c.x - x0) * sx, (c.y - y0) * sy, c.foreground) for c in corrections]
-    [result] = masks_from_extremes(crop, [shifted], method, network, [moved])
+    base = None if before is None else polygons_to_mask(
+        [[(v - x0) * sx if k % 2 == 0 else (v - y0) * sy for k, v in enumerate(p)] for p in before],
+        crop.shape[0], crop.shape[1]).astype(bool)
+    [result] = masks_from_extremes(crop, [shifted], method, network, [moved], [base])
     mask = without_small_holes(result.mask, HOLE_SHARE, [(c.x, c.y) for c in moved if not c.foreground])
     polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
                 for p in mask_to_polygons(mask)]

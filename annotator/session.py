@@ -318,7 +318,7 @@ class LabellingSession:
         before = self.selected_label("remake its mask")
         if before.extreme is None:
             raise UserError("this object has no extreme points to make a mask from: click its four extreme points")
-        return self._edit(before, with_corrections(before, before.corrections), "remake mask")
+        return self._edit(before, with_corrections(before, before.corrections, remake=True), "remake mask")
 
     def paint(self, stroke: list[tuple[float, float]], radius: float, erase: bool = False) -> Annotation:
         """One brush (or eraser) stroke on the selected object's mask, one undo step. With nothing

@@ -23,7 +23,7 @@ from detectors.mask_eval import evaluate_masks, score_masks
 HERE = Path(__file__).resolve().parent
 
 
-def box_grabcut(image: np.ndarray, clicks, corrections=()) -> MaskResult:
+def box_grabcut(image: np.ndarray, clicks, corrections=(), before=None) -> MaskResult:
     b = clicks.box
     rect = (int(b.x), int(b.y), max(1, int(round(b.w))), max(1, int(round(b.h))))
     labels = np.zeros(image.shape[:2], np.uint8)

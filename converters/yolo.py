@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 import orjson
@@ -20,14 +21,15 @@ from .exportfolder import ExportFolder
 from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import CLICK_TOLERANCE, Box
 from .images import image_names, read_image_size
-from .masks import has_bridge, mask_to_polygons, rle_to_mask, simplified
+from .masks import has_bridge, mask_to_polygons, rings, rle_to_mask, simplified
 from .model import Annotation, Category, Dataset, ImageRecord, Source
 from .progress import tracked
 from .report import Report
 
 SPLITS = ("train", "val", "test")
 RESOLVED = "{n} split paths in the data file did not exist as written: found them under its folder"
-ONE_OUTLINE = "{n} masks had several parts or holes: YOLO holds one outline per object (kept the largest part)"
+ONE_OUTLINE = ("{n} masks had several parts or holes: YOLO holds one outline per object (kept the largest "
+               "part's outline, its holes filled)")
 
 
 def data_file(src: Path) -> Path | None:
@@ -297,11 +299,11 @@ def _outline(a: Annotation, im: ImageRecord, report: Report) -> list[float] | No
         return None
     if len(polygons) > 1 or has_bridge(polygons[0]):
         report.lose(ONE_OUTLINE)
-        return max(polygons, key=_area)
+        return rings(max(polygons, key=_area))[0]  # its outline: a hole kept would be a cut across the object
     return polygons[0]
 
 
-def _area(poly: list[float]) -> float:
+def _area(poly: Sequence[float]) -> float:
     xs, ys = poly[0::2], poly[1::2]
     return abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))) / 2
 

@@ -57,15 +57,17 @@ class MaskScores:
         return lines
 
 
-#: A mask maker for the simulated annotator: the image, the clicks and the correction points so far.
-MaskMaker = Callable[[np.ndarray, ExtremePoints, Sequence[Correction]], MaskResult]
+#: A mask maker for the simulated annotator: the image, the clicks, the correction points so far and the
+#: mask the last point was placed on (None before the first).
+MaskMaker = Callable[[np.ndarray, ExtremePoints, Sequence[Correction], np.ndarray | None], MaskResult]
 
 
 def evaluate_masks(dataset: Dataset, image_root: Path, method: str, network: Network | None = None,
                    jitter: float = 0.0, seed: int = 0, progress: Progress = no_progress,
                    corrections: int = 0) -> MaskScores:
-    def make(image: np.ndarray, clicks: ExtremePoints, points: Sequence[Correction]) -> MaskResult:
-        return masks_from_extremes(image, [clicks], method, network, [points])[0]
+    def make(image: np.ndarray, clicks: ExtremePoints, points: Sequence[Correction],
+             before: np.ndarray | None) -> MaskResult:
+        return masks_from_extremes(image, [clicks], method, network, [points], [before])[0]
 
     return score_masks(dataset, image_root, make, jitter, seed, progress, corrections)
 
@@ -97,7 +99,7 @@ def score_masks(dataset: Dataset, image_root: Path, make: MaskMaker, jitter: flo
             if clicks is None:
                 continue
             start = time.perf_counter()
-            result = make(image, clicks, ())
+            result = make(image, clicks, (), None)
             first.append(time.perf_counter() - start)
             fallbacks += bool(result.note)
             ious.append(_corrected(image, truth, clicks, result, make, corrections, again))
@@ -124,7 +126,7 @@ def _corrected(image: np.ndarray, truth: np.ndarray, clicks: ExtremePoints, resu
         if point is not None:
             points.append(point)
             start = time.perf_counter()
-            result = make(image, clicks, tuple(points))
+            result = make(image, clicks, tuple(points), result.mask)
             seconds.append(time.perf_counter() - start)
         ious.append(mask_iou(result.mask, truth))
     return ious

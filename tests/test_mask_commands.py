@@ -168,7 +168,7 @@ def test_a_made_masks_pinholes_are_filled_and_its_real_holes_and_corrected_ones_
     truth[150:200, 150:200] = False  # a real hole: 2,500 px
     truth[70:74, 200:204] = False  # a pinhole the person said is background
 
-    def backend(crop, extremes, method, network, corrections):
+    def backend(crop, extremes, method, network, corrections, before):
         from detectors.mask_backends import MaskResult
 
         return [MaskResult(cv2.resize(truth.astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)

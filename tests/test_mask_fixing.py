@@ -3,7 +3,15 @@ import numpy as np
 import pytest
 
 from annotator.mask_edit import following_points, outline, painted, pixel_mask, reshaped
-from annotator.masking import MASK_METHOD, MadeMask, apply_made_mask, awaits_mask, make_mask, needs_mask
+from annotator.masking import (
+    MASK_METHOD,
+    MadeMask,
+    apply_made_mask,
+    awaits_mask,
+    correction_base,
+    make_mask,
+    needs_mask,
+)
 from annotator.session import LabellingSession
 from annotator.store import Project
 from converters import Correction, UserError
@@ -114,11 +122,22 @@ def test_a_correction_point_is_stored_marks_the_mask_stale_and_undoes_one_by_one
     second = session.add_correction(60, 60, False)
     assert second.corrections == (Correction(30, 40, True), Correction(60, 60, False))
     assert session.project.annotation(made.id).corrections == second.corrections
-    assert awaits_mask(second, "grabcut") and second.attributes[MASK_METHOD] == "stale"
+    assert awaits_mask(second, "grabcut") and second.attributes[MASK_METHOD] == "remake"  # the octagon waits
     session.undo()
     assert session.project.annotation(made.id).corrections == first.corrections
     session.undo()
     assert session.project.annotation(made.id).corrections == ()
+
+
+def test_a_correction_point_corrects_the_made_mask_on_screen_and_remake_replaces_it(session):
+    made = clicked(session)
+    square = [[20.0, 20.0, 80.0, 20.0, 80.0, 80.0, 20.0, 80.0]]
+    apply_made_mask(session.project, made.id, made.extreme, (), MadeMask(square, "grabcut"))
+    point = session.add_correction(30, 40, True)
+    assert point.attributes[MASK_METHOD] == "stale" and awaits_mask(point, "grabcut")
+    assert correction_base(point, 100, 100) == square
+    remade = session.remake_mask()
+    assert remade.attributes[MASK_METHOD] == "remake" and correction_base(remade, 100, 100) is None
 
 
 def test_a_correction_point_outside_the_box_is_refused_with_a_hint(session):
@@ -308,7 +327,7 @@ def test_the_simulated_annotator_counts_the_corrections_that_lowered_the_iou(tmp
     dataset = Dataset([ImageRecord(1, "a.png", 160, 120)], [Category(1, "thing")], [ann])
     cut = {0: 80, 1: 110, 2: 80}  # the mask's right edge after 0, 1 and 2 corrections: better, then worse
 
-    def make(image, clicks, points):
+    def make(image, clicks, points, before):
         mask = truth.copy()
         mask[:, cut[len(points)]:] = False
         return MaskResult(mask, "test")

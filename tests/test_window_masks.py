@@ -29,6 +29,23 @@ def stored(window):
     return window.project.annotation(window.session.selected[1])
 
 
+def two_squares_clicked(qtbot, tmp_path):
+    """A window on a photo of two touching squares, clicked as one object, its GrabCut mask arrived."""
+    truth = np.zeros((100, 120), bool)
+    truth[20:80, 10:60] = True
+    truth[30:70, 60:110] = True  # a second square touching the first: one object for the clicks
+    cv2.imwrite(str(tmp_path / "a.png"), object_photo(truth)[:, :, ::-1])
+    project = make_project(tmp_path, images=())
+    project.add_images([("a.png", 120, 100)])
+    w = show(qtbot, project)
+    w.mask_method.setCurrentText("grabcut")
+    e = extreme_points_from_mask(truth)
+    for p in (e.top, e.left, e.bottom, e.right):
+        click(w, *p)
+    qtbot.waitUntil(lambda: stored(w).attributes.get(MASK_METHOD) == "grabcut", timeout=10000)
+    return w, project
+
+
 def test_shift_click_adds_a_foreground_point_and_alt_click_a_background_one(window):
     label_object(window)
     click(window, 60, 50, Qt.ShiftModifier)
@@ -48,18 +65,7 @@ def test_a_correction_outside_the_box_is_refused_in_the_status_bar(window):
 
 
 def test_the_grabcut_worker_remakes_the_mask_with_the_correction_points(qtbot, tmp_path):
-    truth = np.zeros((100, 120), bool)
-    truth[20:80, 10:60] = True
-    truth[30:70, 60:110] = True  # a second square touching the first: one object for the clicks
-    cv2.imwrite(str(tmp_path / "a.png"), object_photo(truth)[:, :, ::-1])
-    project = make_project(tmp_path, images=())
-    project.add_images([("a.png", 120, 100)])
-    w = show(qtbot, project)
-    w.mask_method.setCurrentText("grabcut")
-    e = extreme_points_from_mask(truth)
-    for p in (e.top, e.left, e.bottom, e.right):
-        click(w, *p)
-    qtbot.waitUntil(lambda: stored(w).attributes.get(MASK_METHOD) == "grabcut", timeout=10000)
+    w, project = two_squares_clicked(qtbot, tmp_path)
     assert pixel_mask(stored(w), 100, 120)[50, 85]
     click(w, 85.2, 50.2, Qt.AltModifier)  # "not the right square" (clear of a pixel edge at any zoom)
     assert stored(w).attributes[MASK_METHOD] == "stale"
@@ -67,6 +73,23 @@ def test_the_grabcut_worker_remakes_the_mask_with_the_correction_points(qtbot, t
     mask = pixel_mask(stored(w), 100, 120)
     assert not mask[50, 85] and mask[50, 30]
     assert points(w) == [(85, 50, False)]
+    w.close()
+    project.close()
+
+
+def test_a_correction_changes_the_mask_only_near_its_point_and_keeps_an_erased_notch(qtbot, tmp_path):
+    w, project = two_squares_clicked(qtbot, tmp_path)
+    QTest.keyClick(w, Qt.Key_E)  # the person erases a notch in the left square by hand
+    press_move_release(w, [(30, 50), (35, 50)])
+    QTest.keyClick(w, Qt.Key_Escape)
+    notched = pixel_mask(stored(w), 100, 120)
+    assert not notched[50, 32]
+    click(w, 85.2, 50.2, Qt.AltModifier)  # "not the right square"
+    qtbot.waitUntil(lambda: stored(w).attributes.get(MASK_METHOD) == "grabcut", timeout=10000)
+    mask = pixel_mask(stored(w), 100, 120)
+    assert not mask[50, 85] and not mask[50, 32]  # the notch stays: the point changed only the right square
+    assert not (mask & ~notched).any()  # a background point only takes away
+    assert mask[20:80, 10:60].sum() == notched[20:80, 10:60].sum()  # and nothing from the left square
     w.close()
     project.close()
 
@@ -147,4 +170,4 @@ def test_shift_r_gives_up_a_painted_mask_for_the_backend_s(window):
     assert MASK_METHOD not in stored(window).attributes
     QTest.keyClick(window, Qt.Key_R, Qt.ShiftModifier)
     remade = stored(window)
-    assert remade.attributes[MASK_METHOD] == "stale" and remade.extreme is not None
+    assert remade.attributes[MASK_METHOD] == "remake" and remade.extreme is not None

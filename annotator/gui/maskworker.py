@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from converters import Correction, ExtremePoints
+from converters.masks import Polygons
 from detectors.mask_backends import BACKENDS, Network
 
 from ..masking import MadeMask, make_mask
@@ -60,26 +61,28 @@ class MaskWorker(QObject):
         return self._loaded[1]
 
     def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints,
-            corrections: tuple[Correction, ...], method: str, weights: str = "") -> None:
+            corrections: tuple[Correction, ...], method: str, weights: str = "",
+            before: Polygons | None = None) -> None:
         """Queue a mask for this label's points, once per label, points and method (until `forget`).
         `pixels` is `rgb_view(image)`; the worker holds `image` so that they stay valid, and never
-        calls Qt."""
+        calls Qt. `before`: the mask the correction points correct."""
         key = (label_id, extreme, corrections, method)
         if key in self._asked:
             return
         self._asked.add(key)
         self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._pool.submit(self._make, (image, pixels), key, weights))
+        self._pending.append(self._pool.submit(self._make, (image, pixels), key, weights, before))
 
     def busy(self) -> bool:
         """Whether a mask is still being made (its answer may also still wait in the event queue)."""
         return any(not f.done() for f in self._pending)
 
-    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, weights: str) -> None:
+    def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, weights: str,
+              before: Polygons | None) -> None:
         label_id, extreme, corrections, method = key
         try:
             network = self._network(method, weights)
-            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, network, corrections)
+            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, network, corrections, before)
         except Exception as e:  # the octagon stays; the person is told, and labelling goes on
             made = MadeMask([], method, f"{method} failed: {e}")
         self._answers.put(Answer(label_id, extreme, corrections, method, made))

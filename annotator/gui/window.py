@@ -38,7 +38,7 @@ from ..effort import described
 from ..export import Exported, export_project
 from ..folders import window_name
 from ..imagelist import FILTERS, ORDERS, Counts, ranked, shown_images
-from ..masking import apply_made_mask, awaits_mask
+from ..masking import apply_made_mask, awaits_mask, correction_base
 from ..palette import click_color
 from ..prelabel import PrelabelResult, prelabel_project
 from ..progress import clock_text
@@ -1111,7 +1111,8 @@ class MainWindow(QMainWindow):
                 if self._pixels is None:
                     self._pixels = rgb_view(self._image)
                 self.masks.ask(self._image, self._pixels, label.id, label.extreme, label.corrections,
-                               self.settings.mask_method, self.settings.weights.get(self.settings.mask_method, ""))
+                               self.settings.mask_method, self.settings.weights.get(self.settings.mask_method, ""),
+                               correction_base(label, self._image.height(), self._image.width()))
 
     def _store_masks(self) -> None:
         with self._redrawn_once(always=False):

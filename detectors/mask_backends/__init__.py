@@ -15,6 +15,7 @@ import numpy as np
 from converters import Correction, ExtremePoints
 from converters.masks import polygons_to_mask
 
+from .corrections import corrected
 from .grabcut import grabcut_mask
 
 #: Below this many pixels on a side, only the octagon is drawn: there is nothing left to segment.
@@ -83,10 +84,14 @@ def masks_from_extremes(
     method: str = "octagon",
     network: Network | None = None,
     corrections: Sequence[Sequence[Correction]] | None = None,
+    before: Sequence[np.ndarray | None] | None = None,
 ) -> list[MaskResult]:
     """One mask per set of extreme points on one RGB image (height x width x 3, uint8), and per object
-    its correction points (none by default). `network`: the loaded weights of a backend that needs them."""
+    its correction points (none by default). `network`: the loaded weights of a backend that needs them.
+    An object's correction points change its mask `before` (the one the person saw when they placed
+    them) only near each point (`corrected`); without one, that is the backend's mask from the clicks."""
     corrections = corrections or [()] * len(extremes)
+    before = before or [None] * len(extremes)
     if method not in BACKENDS:
         raise ValueError(f"unknown mask method {method!r}: choose one of {', '.join(METHODS)}")
     backend = BACKENDS[method]
@@ -99,12 +104,19 @@ def masks_from_extremes(
         return [MaskResult(m, "octagon") for m in octagons]
     large = [k for k, e in enumerate(extremes) if min(e.box.w, e.box.h) >= MIN_SIDE]
     found = make(image, [extremes[k] for k in large], [corrections[k] for k in large]) if large else []
+    unseen = [k for k in large if corrections[k] and before[k] is None]
+    plain = dict(zip(unseen, make(image, [extremes[k] for k in unseen], [()] * len(unseen)) if unseen else [],
+                     strict=True))
     results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
     for k, mask in zip(large, found, strict=True):
         if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
             results[k] = MaskResult(octagons[k], "octagon", f"{method} found no object: octagon used")
         else:
-            results[k] = MaskResult(obey(mask, extremes[k], corrections[k]), method)
+            mask = obey(mask, extremes[k], corrections[k])
+            if corrections[k]:
+                base = before[k] if before[k] is not None else plain[k]
+                mask = corrected(base.astype(bool), mask, corrections[k])
+            results[k] = MaskResult(mask, method)
     return results
 
 
@@ -126,5 +138,6 @@ def obey(mask: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correct
 
 
 def mask_from_extremes(image: np.ndarray, extreme: ExtremePoints, method: str = "octagon",
-                       network: Network | None = None, corrections: Sequence[Correction] = ()) -> MaskResult:
-    return masks_from_extremes(image, [extreme], method, network, [corrections])[0]
+                       network: Network | None = None, corrections: Sequence[Correction] = (),
+                       before: np.ndarray | None = None) -> MaskResult:
+    return masks_from_extremes(image, [extreme], method, network, [corrections], [before])[0]
