@@ -51,3 +51,17 @@ def test_a_point_only_adds_or_only_takes_away_and_always_holds(seed, foreground)
         assert (after >= before).all() and after[y, x]
     else:
         assert (after <= before).all() and not after[y, x]
+
+
+def test_a_backend_that_finds_nothing_after_a_point_leaves_the_mask_on_screen_and_corrects_it():
+    from converters.masks import extreme_points_from_mask
+    from detectors.mask_backends import masks_from_extremes
+
+    before = square()
+    clicks = extreme_points_from_mask(before)
+    def nothing(image, extremes, corrections):
+        return [np.zeros((100, 100), bool) for _ in extremes]
+    [result] = masks_from_extremes(np.zeros((100, 100, 3), np.uint8), [clicks], "dextr", nothing,
+                                   [[Correction(25.5, 50.5, False)]], [before])
+    assert result.method == "dextr" and not result.mask[50, 25]
+    assert result.mask.sum() > 0.9 * before.sum()  # not the octagon, not empty: the person's mask less a part

@@ -109,14 +109,14 @@ def masks_from_extremes(
                      strict=True))
     results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
     for k, mask in zip(large, found, strict=True):
-        if mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
+        if before[k] is None and mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
             results[k] = MaskResult(octagons[k], "octagon", f"{method} found no object: octagon used")
-        else:
-            mask = obey(mask, extremes[k], corrections[k])
-            if corrections[k]:
-                base = before[k] if before[k] is not None else plain[k]
-                mask = corrected(base.astype(bool), mask, corrections[k])
-            results[k] = MaskResult(mask, method)
+            continue  # with a mask on screen, the points correct it whatever the backend found
+        mask = obey(mask, extremes[k], corrections[k])
+        if corrections[k]:
+            base = before[k] if before[k] is not None else plain[k]
+            mask = corrected(base.astype(bool), mask, corrections[k])
+        results[k] = MaskResult(mask, method)
     return results
 
 
