@@ -11,7 +11,7 @@ from pathlib import Path
 
 from converters import Annotation, Dataset
 from converters.images import ImageFolder
-from converters.masks import mask_to_polygons, polygons_to_mask
+from converters.masks import mask_to_polygons, rle_to_mask
 from converters.progress import Progress, no_progress
 from detectors.images import read_rgb
 from detectors.mask_backends import Network, masks_from_extremes
@@ -78,9 +78,9 @@ def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: 
         return []
     image = read_rgb(path)
     height, width = image.shape[:2]
-    bases = [correction_base(a, height, width) for a in todo]
-    masks = masks_from_extremes(image, [a.extreme for a in todo], method, network, [a.corrections for a in todo],
-                                [None if b is None else polygons_to_mask(b, height, width).astype(bool) for b in bases])
+    bases = [None if (b := correction_base(a)) is None else rle_to_mask(b.mask_rle(height, width)).astype(bool)
+             for a in todo]
+    masks = masks_from_extremes(image, [a.extreme for a in todo], method, network, [a.corrections for a in todo], bases)
     result.made += len(todo)
     result.fallbacks += sum(m.method != method for m in masks)
     return [with_made_mask(a, mask_to_polygons(m.mask), m.method) for a, m in zip(todo, masks, strict=True)]

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from converters import Annotation, Correction, ExtremePoints, Shape, Source, UserError
-from converters.masks import Polygons, mask_to_polygons, polygons_to_mask, rle_to_mask, without_small_holes
+from converters.masks import mask_to_polygons, polygons_to_mask, rle_to_mask, without_small_holes
 from detectors.mask_backends import Network, masks_from_extremes
 
 from .store import Project
@@ -59,12 +59,13 @@ def with_corrections(ann: Annotation, corrections: tuple[Correction, ...], remak
                                source=Source.HUMAN)
 
 
-def correction_base(ann: Annotation, height: int, width: int) -> Polygons | None:
-    """The mask the person placed the correction points on, which they correct; None when the backend's
-    mask replaces it whole."""
+def correction_base(ann: Annotation) -> Annotation | None:
+    """The label whose mask the person placed the correction points on, which they correct; None when
+    the backend's mask replaces it whole. The mask is read where it is made (`make_mask`, in the
+    worker), not here: a painted mask is RLE, and decoding it is not the window thread's work."""
     if ann.attributes.get(MASK_METHOD) != "stale" or not ann.corrections or not ann.has_mask:
         return None
-    return ann.polygons or mask_to_polygons(rle_to_mask(ann.mask_rle(height, width)).astype(bool))
+    return ann
 
 
 def with_made_mask(ann: Annotation, polygons: list[list[float]], method: str) -> Annotation:
@@ -94,10 +95,10 @@ HOLE_SHARE = 0.005
 
 
 def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: Network | None = None,
-              corrections: tuple[Correction, ...] = (), before: Polygons | None = None) -> MadeMask:
+              corrections: tuple[Correction, ...] = (), before: Annotation | None = None) -> MadeMask:
     """One object's mask, made on a crop around it and traced into polygons: the app's background
-    worker calls this for each new or moved object, on photos of any size. `before`: the mask the
-    correction points correct (`correction_base`)."""
+    worker calls this for each new or moved object, on photos of any size. `before`: the label whose
+    mask the correction points correct (`correction_base`)."""
     height, width = image.shape[:2]
     box = extreme.box
     margin = max(CROP_MIN, CROP_SHARE * max(box.w, box.h))
@@ -112,14 +113,25 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: N
     shifted = ExtremePoints.checked_before(*[((x - x0) * sx, (y - y0) * sy) for x, y in (
         extreme.top, extreme.left, extreme.bottom, extreme.right)])
     moved = [Correction((c.x - x0) * sx, (c.y - y0) * sy, c.foreground) for c in corrections]
-    base = None if before is None else polygons_to_mask(
-        [[(v - x0) * sx if k % 2 == 0 else (v - y0) * sy for k, v in enumerate(p)] for p in before],
-        crop.shape[0], crop.shape[1]).astype(bool)
+    base = None if before is None else _crop_of(before, height, width, (x0, y0, x1, y1), crop.shape[:2])
     [result] = masks_from_extremes(crop, [shifted], method, network, [moved], [base])
     mask = without_small_holes(result.mask, HOLE_SHARE, [(c.x, c.y) for c in moved if not c.foreground])
     polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
                 for p in mask_to_polygons(mask)]
     return MadeMask(polygons, result.method, result.note)
+
+
+def _crop_of(ann: Annotation, height: int, width: int, window: tuple[int, int, int, int],
+             shape: tuple[int, ...]) -> np.ndarray:
+    """The label's mask over the crop `window` (x0, y0, x1, y1) of the image, at the crop's `shape`:
+    polygons are drawn at the crop's scale, RLE is decoded and cut."""
+    x0, y0, x1, y1 = window
+    sx, sy = shape[1] / (x1 - x0), shape[0] / (y1 - y0)
+    if ann.polygons:
+        shifted = [[(v - x0) * sx if k % 2 == 0 else (v - y0) * sy for k, v in enumerate(p)] for p in ann.polygons]
+        return polygons_to_mask(shifted, shape[0], shape[1]).astype(bool)
+    cut = rle_to_mask(ann.mask_rle(height, width))[y0:y1, x0:x1]
+    return cv2.resize(cut.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def apply_made_mask(project: Project, label_id: int, extreme: ExtremePoints, corrections: tuple[Correction, ...],

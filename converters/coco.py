@@ -25,7 +25,7 @@ from .errors import UserError, package_version, shown
 from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import Box, ExtremePoints, check_image_size, finite_number
 from .images import read_image_size
-from .masks import compress_rle, has_bridge, mask_to_polygons, polygon_areas, rle_to_mask, valid_polygons
+from .masks import compress_rle, holds_holes, mask_to_polygons, polygon_areas, rle_to_mask, valid_polygons
 from .model import Annotation, Category, Dataset, ImageRecord, Review, Source
 from .progress import Progress, bulk, no_progress, tracked
 from .regions import region
@@ -373,7 +373,7 @@ def _annotation_json(a: Annotation, new_id: int, image: ImageRecord, image_ids: 
 def _segmentation_json(a: Annotation, image: ImageRecord, rle: bool) -> Any:
     """Polygons where they can say the mask; RLE for a mask with holes: COCO's polygons of one object
     are a union, so a hole could only be a cut from the outline, which every viewer draws as a line."""
-    if a.iscrowd or rle or (a.polygons and any(has_bridge(p) for p in a.polygons)):
+    if a.iscrowd or rle or (a.polygons and holds_holes(a.polygons)):
         return a.mask_rle(image.height, image.width) or []
     if a.polygons:
         return a.polygons

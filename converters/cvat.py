@@ -25,7 +25,7 @@ from .exportfolder import ExportFolder
 from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import Box, check_image_size, check_inside_image, ellipse, fmt_number
 from .images import ImageFolder
-from .masks import has_bridge, rle_to_mask, union_rle
+from .masks import holds_holes, rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
 from .progress import tracked
 from .regions import checked, region
@@ -350,7 +350,7 @@ def _shape_elements(a: Annotation, label: str, im: ImageRecord) -> list[ET.Eleme
     if a.shape is not Shape.REGION:
         tag = "polyline" if a.shape is Shape.POLYLINE else "points"
         return [_element(a, label, tag, points=_points_text(a.points or []))]
-    if a.polygons and not a.iscrowd and not any(has_bridge(p) for p in a.polygons):
+    if a.polygons and not a.iscrowd and not holds_holes(a.polygons):
         return [_element(a, label, "polygon", points=_points_text(p)) for p in a.polygons]
     rle = a.mask_rle(im.height, im.width)
     if rle is not None:

@@ -32,7 +32,7 @@ from .exportfolder import ExportFolder
 from .fileformat import Content, FileFormat, Read, ReadOptions, WriteOptions
 from .geometry import Box, ExtremePoints, check_image_size, check_inside_image, ellipse
 from .images import ImageFolder, read_image_size
-from .masks import has_bridge, rle_to_mask, union_rle
+from .masks import holds_holes, rle_to_mask, union_rle
 from .model import Annotation, Category, Dataset, ImageRecord, Shape, Source
 from .progress import tracked
 from .regions import checked, region
@@ -403,7 +403,7 @@ def _shapes(a: Annotation, im: ImageRecord) -> list[tuple[str, list, str | None]
     if a.shape is Shape.POINTS:
         return [("point", [p], None) for p in _pairs(a.points or [])]
     parts: list[tuple[str, list, str | None]]
-    if a.polygons and not any(has_bridge(p) for p in a.polygons):
+    if a.polygons and not holds_holes(a.polygons):
         parts = [("polygon", _pairs(p), None) for p in a.polygons]
     elif (rle := a.mask_rle(im.height, im.width)) is not None:  # a hole stays a hole in labelme's mask shape
         parts = [_mask_json(rle_to_mask(rle))]

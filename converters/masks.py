@@ -327,6 +327,11 @@ def has_bridge(polygon: Sequence[float]) -> bool:
         i += 1
 
 
+def holds_holes(polygons: Sequence[Sequence[float]]) -> bool:
+    """Whether a mask's polygons keep a hole the only way a polygon can: bridged in (`has_bridge`)."""
+    return any(has_bridge(p) for p in polygons)
+
+
 def rings(polygon: Sequence[float]) -> list[list[float]]:
     """A polygon's outline and its holes' outlines apart, without the bridges `mask_to_polygons` walks
     from the outline to each hole and back (the inverse of `_bridged`): what a drawing should stroke."""

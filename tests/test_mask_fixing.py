@@ -135,9 +135,9 @@ def test_a_correction_point_corrects_the_made_mask_on_screen_and_remake_replaces
     apply_made_mask(session.project, made.id, made.extreme, (), MadeMask(square, "grabcut"))
     point = session.add_correction(30, 40, True)
     assert point.attributes[MASK_METHOD] == "stale" and awaits_mask(point, "grabcut")
-    assert correction_base(point, 100, 100) == square
+    assert correction_base(point).polygons == square
     remade = session.remake_mask()
-    assert remade.attributes[MASK_METHOD] == "remake" and correction_base(remade, 100, 100) is None
+    assert remade.attributes[MASK_METHOD] == "remake" and correction_base(remade) is None
 
 
 def test_a_correction_point_outside_the_box_is_refused_with_a_hint(session):

@@ -10,8 +10,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from converters import Correction, ExtremePoints
-from converters.masks import Polygons
+from converters import Annotation, Correction, ExtremePoints
 from detectors.mask_backends import BACKENDS, Network
 
 from ..masking import MadeMask, make_mask
@@ -62,10 +61,10 @@ class MaskWorker(QObject):
 
     def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints,
             corrections: tuple[Correction, ...], method: str, weights: str = "",
-            before: Polygons | None = None) -> None:
+            before: Annotation | None = None) -> None:
         """Queue a mask for this label's points, once per label, points and method (until `forget`).
         `pixels` is `rgb_view(image)`; the worker holds `image` so that they stay valid, and never
-        calls Qt. `before`: the mask the correction points correct."""
+        calls Qt. `before`: the label whose mask the correction points correct."""
         key = (label_id, extreme, corrections, method)
         if key in self._asked:
             return
@@ -78,7 +77,7 @@ class MaskWorker(QObject):
         return any(not f.done() for f in self._pending)
 
     def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, weights: str,
-              before: Polygons | None) -> None:
+              before: Annotation | None) -> None:
         label_id, extreme, corrections, method = key
         try:
             network = self._network(method, weights)

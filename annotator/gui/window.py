@@ -1112,7 +1112,7 @@ class MainWindow(QMainWindow):
                     self._pixels = rgb_view(self._image)
                 self.masks.ask(self._image, self._pixels, label.id, label.extreme, label.corrections,
                                self.settings.mask_method, self.settings.weights.get(self.settings.mask_method, ""),
-                               correction_base(label, self._image.height(), self._image.width()))
+                               correction_base(label))
 
     def _store_masks(self) -> None:
         with self._redrawn_once(always=False):
