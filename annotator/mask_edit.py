@@ -24,9 +24,11 @@ from converters.masks import extreme_points_from_mask, mask_to_rle, rle_to_mask
 from .masking import MASK_METHOD
 
 Point = tuple[float, float]
-#: The outline offered for editing is the mask's outer border simplified to within this share of its
-#: length (at least a pixel): a few dozen vertices, whatever the object's size.
-OUTLINE_TOLERANCE = 0.004
+#: The outline offered for editing strays from the mask's outer border by at most this share of the
+#: object's larger side (at least a pixel): labelme-like polygons of about a dozen vertices, whatever the
+#: object's size. The person steps through the others with [ and ] in the outline tool.
+OUTLINE_TOLERANCE = 0.02
+OUTLINE_TOLERANCES = (0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08, 0.1)
 #: The eraser leaves the pixels within this many of a clicked extreme point.
 KEPT_PX = 1
 
@@ -104,15 +106,29 @@ def following_points(before: ExtremePoints | None, mask: np.ndarray) -> ExtremeP
     return ExtremePoints(**kept)
 
 
-def outline(mask: np.ndarray) -> list[Point]:
+def outline(mask: np.ndarray, tolerance: float = OUTLINE_TOLERANCE) -> list[Point]:
     """The outer border of the mask's largest part as polygon vertices through its border pixels'
-    centres, simplified for dragging by hand. Empty for an empty mask."""
+    centres, simplified for dragging by hand to within `tolerance` of the part's larger side. A drag
+    changes the mask only between the polygon before and after it, so a coarse polygon loses none of
+    the mask's detail. Empty for an empty mask."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return []
     largest = max(contours, key=lambda c: (cv2.contourArea(c), len(c)))
-    simple = cv2.approxPolyDP(largest, max(1.0, OUTLINE_TOLERANCE * cv2.arcLength(largest, True)), True)
+    side = max(cv2.boundingRect(largest)[2:])
+    simple = cv2.approxPolyDP(largest, outline_pixels(tolerance, side), True)
     return [(float(x) + 0.5, float(y) + 0.5) for x, y in simple.reshape(-1, 2)]
+
+
+def stepped_tolerance(tolerance: float, step: int) -> float:
+    """The outline tolerance `step` places along `OUTLINE_TOLERANCES` from the one nearest `tolerance`."""
+    nearest = min(range(len(OUTLINE_TOLERANCES)), key=lambda k: abs(OUTLINE_TOLERANCES[k] - tolerance))
+    return OUTLINE_TOLERANCES[min(len(OUTLINE_TOLERANCES) - 1, max(0, nearest + step))]
+
+
+def outline_pixels(tolerance: float, side: float) -> float:
+    """How far, in pixels, an outline may stray from a mask `side` pixels across."""
+    return max(1.0, tolerance * side)
 
 
 def reshaped(mask: np.ndarray, before: Sequence[Point], after: Sequence[Point]) -> np.ndarray:

@@ -32,7 +32,15 @@ from .commands import (
 )
 from .effort import Origin, Stopwatch
 from .imagelist import next_unfinished
-from .mask_edit import keeping_points, outline, painted, pixel_mask, reshaped, with_drawn_mask
+from .mask_edit import (
+    OUTLINE_TOLERANCE,
+    keeping_points,
+    outline,
+    painted,
+    pixel_mask,
+    reshaped,
+    with_drawn_mask,
+)
 from .masking import MASK_METHOD, with_corrections, with_octagon
 from .store import SKIP_REASON, Project
 
@@ -54,6 +62,7 @@ class LabellingSession:
         self.clicks: ExtremeClicks | None = None
         self.selected: tuple[str, int] | None = None  # ("label" or "suggestion", id)
         self._outline: tuple[Annotation, list[tuple[float, float]]] | None = None  # the last outline edited
+        self._outline_tolerance = OUTLINE_TOLERANCE
 
     def open_image(self, image_id: int) -> None:
         image = self.project.image(image_id)
@@ -348,6 +357,17 @@ class LabellingSession:
         """The selected object's outer outline, as vertices to drag; the last edited one as it was left."""
         return self._outline_of(self._outlined())
 
+    @property
+    def outline_tolerance(self) -> float:
+        """How far the outline may stray from the mask's edge, a share of the object's larger side."""
+        return self._outline_tolerance
+
+    @outline_tolerance.setter
+    def outline_tolerance(self, tolerance: float) -> None:
+        """A new tolerance simplifies the outline afresh from the mask as it is now."""
+        self._outline_tolerance = tolerance
+        self._outline = None
+
     def edit_outline(self, vertices: list[tuple[float, float]]) -> Annotation:
         """The outline dragged, a point added or removed: the mask follows, its holes and other parts kept."""
         before = self._outlined()
@@ -367,7 +387,7 @@ class LabellingSession:
         """The vertices as the last outline edit left them while the mask is still the one it made."""
         if self._outline is not None and self._outline[0] == label:
             return list(self._outline[1])
-        return outline(mask if mask is not None else self._mask_of(label))
+        return outline(mask if mask is not None else self._mask_of(label), self.outline_tolerance)
 
     def _mask_of(self, label: Annotation) -> np.ndarray:
         image = self.project.image(label.image_id)

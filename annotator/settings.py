@@ -7,6 +7,7 @@ import json
 from converters.atomic import atomic_write
 from detectors.mask_backends import BACKENDS
 
+from .mask_edit import OUTLINE_TOLERANCE, OUTLINE_TOLERANCES
 from .recent import config_dir
 
 
@@ -18,6 +19,7 @@ class Settings:
     weights: dict[str, str] = dataclasses.field(default_factory=dict)
     detector: str = ""  # the last detector run directory pre-labelled with, offered first next time
     prelabel_score: float = 0.3  # pre-labelling suggests the detections scoring at least this
+    outline_tolerance: float = OUTLINE_TOLERANCE  # how far the outline tool's polygon may stray from the mask
 
 
 def load_settings() -> Settings:
@@ -42,6 +44,8 @@ def load_settings() -> Settings:
         weights=weights,
         detector=detector if isinstance(detector, str) else "",
         prelabel_score=_share(stored.get("prelabel_score"), defaults.prelabel_score),
+        outline_tolerance=_share(stored.get("outline_tolerance"), defaults.outline_tolerance,
+                                 (min(OUTLINE_TOLERANCES), max(OUTLINE_TOLERANCES))),
     )
 
 
@@ -56,9 +60,9 @@ def _weights(stored: dict) -> dict[str, str]:
             if name in BACKENDS and BACKENDS[name].weights and isinstance(path, str) and path}
 
 
-def _share(value, default: float) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 \
-        else default
+def _share(value, default: float, bounds: tuple[float, float] = (0.0, 1.0)) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and bounds[0] <= value <= bounds[1] else default
 
 
 def save_settings(settings: Settings) -> None:

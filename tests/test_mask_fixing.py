@@ -1,8 +1,9 @@
 """Fixing a mask by hand without a window: correction points, brush and eraser, the outline."""
+import cv2
 import numpy as np
 import pytest
 
-from annotator.mask_edit import following_points, outline, painted, pixel_mask, reshaped
+from annotator.mask_edit import following_points, outline, outline_pixels, painted, pixel_mask, reshaped
 from annotator.masking import (
     MASK_METHOD,
     MadeMask,
@@ -249,6 +250,19 @@ def test_the_outline_follows_the_largest_part():
     mask[50:55, 50:55] = True
     vertices = outline(mask)
     assert sorted(vertices) == sorted([(10.5, 10.5), (10.5, 39.5), (39.5, 39.5), (39.5, 10.5)])
+
+
+@pytest.mark.parametrize("tolerance", [0.0025, 0.02, 0.1])
+def test_the_outline_strays_from_the_mask_by_at_most_its_tolerance(tolerance):
+    mask = np.zeros((200, 300), np.uint8)
+    cv2.ellipse(mask, (150, 100), (120, 70), 15, 0, 360, 1, -1)
+    vertices = outline(mask.astype(bool), tolerance)
+    polygon = np.array(vertices, np.float32).reshape(-1, 1, 2)
+    border, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    worst = max(abs(cv2.pointPolygonTest(polygon, (float(x) + 0.5, float(y) + 0.5), True))
+                for x, y in border[0].reshape(-1, 2))
+    assert worst <= outline_pixels(tolerance, 241) + 0.5
+    assert len(vertices) <= {0.0025: 60, 0.02: 20, 0.1: 8}[tolerance]
 
 
 def test_dragging_the_outline_keeps_holes_and_other_parts():

@@ -2,6 +2,7 @@
 brush, eraser and outline; each test checks the pixels the store holds afterwards."""
 import cv2
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -171,3 +172,54 @@ def test_shift_r_gives_up_a_painted_mask_for_the_backend_s(window):
     QTest.keyClick(window, Qt.Key_R, Qt.ShiftModifier)
     remade = stored(window)
     assert remade.attributes[MASK_METHOD] == "remake" and remade.extreme is not None
+
+
+def test_the_outline_tool_s_brackets_set_how_many_vertices_the_outline_has(window):
+    QTest.keyClick(window, Qt.Key_R)
+    window.canvas.tools.radius = 40.0
+    press_move_release(window, [(60, 50), (60.5, 50)])  # a disc painted as a new object
+    disc = pixel_mask(stored(window), 100, 120)
+    QTest.keyClick(window, Qt.Key_V)
+    first = len(window.canvas.tools.vertices)
+    assert 6 <= first <= 16  # labelme-like, not one vertex per pixel step
+    assert f"{first} vertices within 2 px" in window.statusBar().currentMessage()
+    for _ in range(4):
+        QTest.keyClick(window, Qt.Key_BracketRight)
+    coarse = window.canvas.tools.vertices
+    assert len(coarse) < first and f"{len(coarse)} vertices" in window.statusBar().currentMessage()
+    assert window.canvas.tools.radius == 40.0  # the brush kept its size
+    for _ in range(8):
+        QTest.keyClick(window, Qt.Key_BracketLeft)
+    assert len(window.canvas.tools.vertices) > first
+    assert np.array_equal(pixel_mask(stored(window), 100, 120), disc)  # choosing the vertices edits nothing
+
+
+def test_a_coarse_outline_dragged_changes_the_mask_only_near_the_drag(window):
+    QTest.keyClick(window, Qt.Key_R)
+    window.canvas.tools.radius = 40.0
+    press_move_release(window, [(60, 50), (60.5, 50)])
+    disc = pixel_mask(stored(window), 100, 120)
+    QTest.keyClick(window, Qt.Key_V)
+    for _ in range(6):
+        QTest.keyClick(window, Qt.Key_BracketRight)
+    vertices = window.canvas.tools.vertices
+    right = max(range(len(vertices)), key=lambda k: vertices[k][0])
+    x, y = vertices[right]
+    press_move_release(window, [(x, y), (x + 6, y), (x + 10, y)])
+    after = pixel_mask(stored(window), 100, 120)
+    assert after[int(y), int(x) + 8] and after.sum() > disc.sum()
+    assert np.array_equal(after[:, :60], disc[:, :60])  # the far side's round edge is as it was
+
+
+def test_the_outline_tolerance_is_kept_for_the_next_window(qtbot, tmp_path):
+    from annotator.settings import load_settings
+    project = make_project(tmp_path)
+    w = show(qtbot, project)
+    QTest.keyClick(w, Qt.Key_V)
+    QTest.keyClick(w, Qt.Key_BracketRight)
+    assert load_settings().outline_tolerance == pytest.approx(0.03)
+    w.close()
+    again = show(qtbot, project)
+    assert again.session.outline_tolerance == pytest.approx(0.03)
+    again.close()
+    project.close()

@@ -38,6 +38,7 @@ from ..effort import described
 from ..export import Exported, export_project
 from ..folders import window_name
 from ..imagelist import FILTERS, ORDERS, Counts, ranked, shown_images
+from ..mask_edit import outline_pixels, stepped_tolerance
 from ..masking import apply_made_mask, awaits_mask, correction_base
 from ..palette import click_color
 from ..prelabel import PrelabelResult, prelabel_project
@@ -73,6 +74,7 @@ MOUSE = [("click", "an extreme point of a new object (four make it)"),
                                    "paint a new object; Shift held: erase with the brush, paint with the eraser"),
          ("outline: drag a vertex, or an edge", "move it, or add a vertex there"),
          ("outline: right-click (or Shift+click) a vertex", "remove it"),
+         ("outline: [ and ]", "more or fewer vertices (how far the polygon may stray from the mask)"),
          ("wheel", "zoom to the cursor"), ("middle button, or Space held + left button", "pan")]
 #: After the project's files change on disk, how long the window waits before asking whether another
 #: process wrote them: a worker's run of commits (pre-labelling) redraws the lists twice a second at most.
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self._image = QImage()
         self._pixels = None
         self.settings = load_settings()
+        self.session.outline_tolerance = self.settings.outline_tolerance
         self.masks = MaskWorker()
         self.masks.ready.connect(self._store_masks)
         self.prelabeller = BackgroundJob("pre-labelling", "pre-labelling stopped; run it again to go on")
@@ -253,8 +256,8 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         self._add(tools, "Edit > Tool", "Re&make the selected mask from its clicks", "Shift+R",
                   lambda: self._act(s.remake_mask))
-        self._add(tools, "Edit > Tool", "&Larger brush", "]", lambda: self._resize_brush(1.25))
-        self._add(tools, "Edit > Tool", "&Smaller brush", "[", lambda: self._resize_brush(0.8))
+        self._add(tools, "Edit > Tool", "&Larger brush (outline: fewer vertices)", "]", lambda: self._resize_tool(1))
+        self._add(tools, "Edit > Tool", "&Smaller brush (outline: more vertices)", "[", lambda: self._resize_tool(-1))
         self._menu("&View", [
             ("&Masks", "M", lambda: self._toggle("masks")), ("&Boxes", "B", lambda: self._toggle("boxes")),
             ("&Points", "P", lambda: self._toggle("points")), ("Mask &opacity", "O", self._next_opacity), None,
@@ -964,22 +967,35 @@ class MainWindow(QMainWindow):
         self.canvas.tools.tool = tool
         for name, action in self.tool_actions.items():
             action.setChecked(name == tool)
-        self.statusBar().showMessage(self._tool_text(), 4000)
         self._show_outline()
+        self.statusBar().showMessage(self._tool_text(), 4000)
         self.canvas.viewport().update()
 
     def _tool_text(self) -> str:
-        tool = self.canvas.tools.tool
-        size = f" {2 * self.canvas.tools.radius:.0f} px ([ and ] resize)" if tool in (BRUSH, ERASER) else ""
+        tools = self.canvas.tools
+        size = f" {2 * tools.radius:.0f} px ([ and ] resize)" if tools.tool in (BRUSH, ERASER) else ""
         hint = {CLICK: "click an object's four extreme points; Shift+click (Shift+right-click) adds to "
                        "(takes from) the selected mask", BRUSH: "drag to paint the selected mask (Shift erases)",
                 ERASER: "drag to erase from the selected mask (Shift paints)",
-                OUTLINE: "drag the selected object's outline"}[tool]
-        return f"{tool}{size}: {hint}"
+                OUTLINE: "drag the selected object's outline"}[tools.tool]
+        if tools.tool == OUTLINE and tools.vertices:
+            xs, ys = zip(*tools.vertices, strict=True)
+            within = outline_pixels(self.session.outline_tolerance, max(max(xs) - min(xs), max(ys) - min(ys)) + 1)
+            hint += (f": {len(tools.vertices)} vertices within {within:.0f} px of the mask "
+                     f"({100 * self.session.outline_tolerance:g}% of the object; [ more, ] fewer)")
+        return f"{tools.tool}{size}: {hint}"
 
-    def _resize_brush(self, factor: float) -> None:
-        self.canvas.tools.resize(factor)
-        self.statusBar().showMessage(self._tool_text(), 3000)
+    def _resize_tool(self, step: int) -> None:
+        """[ and ]: the brush's size, or in the outline tool the outline's tolerance (kept for next time)."""
+        if self.canvas.tools.tool == OUTLINE:
+            self.session.outline_tolerance = stepped_tolerance(self.session.outline_tolerance, step)
+            self._show_outline()
+            self.settings.outline_tolerance = self.session.outline_tolerance
+            save_settings(self.settings)
+            self.canvas.viewport().update()
+        else:
+            self.canvas.tools.resize(1.25 ** step)
+        self.statusBar().showMessage(self._tool_text(), 4000)
 
     def _show_outline(self) -> None:
         """In the outline tool, the selected object's outline; a hint when there is none to edit."""
