@@ -12,7 +12,7 @@ from typing import Any
 from .training import REQUEST_FILE, TRAINED_ON
 
 #: The validation scores the panel shows (all are in metrics.json).
-SHOWN_SCORES = ("ap50", "ap", "mean_iou")
+SHOWN_SCORES = ("ap50", "ap", "mean_iou", "steered_iou", "grabcut_iou")
 #: A detector whose held-out AP50 is below this finds too few objects to pre-label with: its suggestions
 #: would cost a person more time to check than they save.
 USEFUL_AP50 = 0.5
@@ -30,6 +30,7 @@ class Run:
     scores: dict[str, float] = field(default_factory=dict)  # the kept epoch's val_* (without the prefix)
     has_model: bool = False  # model.safetensors is there: it can be used
     problem: str = ""  # why it cannot be read
+    learnt_from: int | None = None  # a learning run's (`annotator.mask_learning`): the masks there when it began
 
     def described(self) -> str:
         """Two lines for the panel: what and when, then what it trained on and how it scored."""
@@ -120,7 +121,12 @@ def read_run(path: Path) -> Run:
     return Run(path, kind=str(config.get("arch") or request.get("kind") or ""), when=when,
                images=trained.get("images"), held_out=trained.get("held_out"), epochs=int(last.get("epoch", 0)),
                kept=kept, scores={k.removeprefix("val_"): v for k, v in scored.items() if k.startswith("val_")},
-               has_model=(path / "model.safetensors").is_file())
+               has_model=(path / "model.safetensors").is_file(),
+               learnt_from=_count(trained.get("objects")) if request.get("learning") is True else None)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _json(path: Path, missing: Any) -> Any:

@@ -20,6 +20,7 @@ class Settings:
     detector: str = ""  # the last detector run directory pre-labelled with, offered first next time
     prelabel_score: float = 0.3  # pre-labelling suggests the detections scoring at least this
     outline_tolerance: float = OUTLINE_TOLERANCE  # how far the outline tool's polygon may stray from the mask
+    learn_masks: bool = True  # the mask network learns from the person's labels (annotator.mask_learning)
 
 
 def load_settings() -> Settings:
@@ -46,6 +47,7 @@ def load_settings() -> Settings:
         prelabel_score=_share(stored.get("prelabel_score"), defaults.prelabel_score),
         outline_tolerance=_share(stored.get("outline_tolerance"), defaults.outline_tolerance,
                                  (min(OUTLINE_TOLERANCES), max(OUTLINE_TOLERANCES))),
+        learn_masks=stored.get("learn_masks") is not False,
     )
 
 

@@ -786,6 +786,12 @@ class Project:
                     result.annotations_added += 1
         return result
 
+    def mask_count(self) -> int:
+        """How many labels have a mask: the window's learning counts them as they come."""
+        with self._reading("its counts"):
+            return self._conn.execute(
+                "SELECT COUNT(*) FROM annotations WHERE polygons IS NOT NULL OR rle IS NOT NULL").fetchone()[0]
+
     def stats(self) -> dict[str, Any]:
         """Images by status, labels per category, the share with masks, pending suggestions, and the images
         missing on disk (their count and the first few paths)."""

@@ -20,6 +20,7 @@ from converters.formats import read_dataset
 from converters.images import RUN_MARK
 from converters.progress import Progress, no_progress
 
+from .masking import MASK_METHOD, PLACEHOLDERS
 from .store import Project, is_project_file
 
 if TYPE_CHECKING:  # torch is imported when a run starts, not by importing this
@@ -45,9 +46,12 @@ class TrainingRequest:
     optimiser: str | None = None
     amp: bool = True  # reduced precision where it is fast (detectors.device.training_precision)
     resume: bool = False
-    device: str = "cpu"
+    device: str = "cpu"  # or AUTO: the GPU when there is one, chosen where the run starts
     workers: int = 0
     hold_out: float = 0.0  # the share of a project's done images held back to validate on, instead of `val`
+    #: The mask network learning from a project as it is labelled (`annotator.mask_learning`): every label
+    #: with a mask trains, on any image, and the `hold_out` share of the newest labels is held back.
+    learning: bool = False
     seed: int = 0  # the network's start, the shuffling and the augmentation
 
     def saved(self, trained_on: dict[str, int] | None = None) -> None:
@@ -94,6 +98,7 @@ def _from_run(value: Any, run: Path) -> Path:
     return Path(value) if value == "imagenet" else run / value
 
 
+AUTO = "auto"
 REQUEST_FILE = RUN_MARK  # the folder it is in is not searched for images
 TRAINED_ON = "trained_on"
 
@@ -107,6 +112,10 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     from detectors.train import RESUME_STATE, Schedule, train
 
     kind = KINDS[request.kind]
+    if request.device == AUTO:
+        from detectors.device import default_device
+
+        request = dataclasses.replace(request, device=default_device())
     _check_request(request, kind)
     if request.data is None and not request.synthetic:
         raise UserError("give the labels to train on (--data PROJECT|COCO), synthetic objects (--synthetic N), "
@@ -116,15 +125,20 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     trained_on = {"images": 0, "held_out": 0}
     dataset: Dataset | None = None
     if request.data is not None:
-        dataset, root = labels_to_train_on(request.data, request.images, say)
+        newest = 0
+        dataset, root = (masks_to_learn_from(request.data, say) if request.learning
+                         else labels_to_train_on(request.data, request.images, say))
         if request.hold_out:
-            dataset, held = held_back(dataset, request.hold_out)
+            dataset, held = (newest_held_back if request.learning else held_back)(dataset, request.hold_out)
             if held.images:
-                say(f"validating on {len(held.images)} of the images held back")
+                say(f"validating on the {len(held.annotations)} newest masks" if request.learning
+                    else f"validating on {len(held.images)} of the images held back")
                 validate = kind.validator(held, root)
             else:
                 say("too few images to hold some back: no validation")
-            trained_on["held_out"] = len(held.images)
+            trained_on["held_out"], newest = len(held.images), len(held.annotations)
+        if request.learning:
+            trained_on["objects"] = len(dataset.annotations) + newest
         trained_on["images"] = len(dataset.images)
         samples, from_data = kind.training_set(dataset, root)
     if request.synthetic:
@@ -223,6 +237,31 @@ def held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:
     count = max(1, round(share * len(ids))) if len(ids) >= 3 else 0
     held = set(random.Random(0).sample(ids, count))
     return _subset(dataset, set(ids) - held), _subset(dataset, held)
+
+
+def newest_held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:
+    """The labels to train on and the newest ones (a share, at least one of three or more): how a mask
+    network does on what the person labels now, which it has not seen."""
+    ids = sorted(a.id for a in dataset.annotations)
+    count = max(1, round(share * len(ids))) if len(ids) >= 3 else 0
+    newest = set(ids[len(ids) - count:])
+    images = {a.image_id for a in dataset.annotations if a.id in newest}
+    return (dataclasses.replace(dataset, annotations=[a for a in dataset.annotations if a.id not in newest]),
+            dataclasses.replace(dataset, images=[im for im in dataset.images if im.id in images],
+                                annotations=[a for a in dataset.annotations if a.id in newest]))
+
+
+def masks_to_learn_from(path: Path, say: Callable[[str], None] = print) -> tuple[Dataset, Path]:
+    """A project's labels with a mask, on every image: a mask network learns each object by itself, so an
+    image need not be done."""
+    if not is_project_file(path):
+        raise UserError("a mask network learns from a project, not from a file", path)
+    with Project.open(path, read_only=True) as project:
+        dataset, root = project.to_dataset(), project.image_root
+    masked = [a for a in dataset.annotations if a.has_mask and not a.iscrowd
+              and a.attributes.get(MASK_METHOD) not in PLACEHOLDERS]  # an octagon still waiting is no mask
+    say(f"{path}: learning from the {len(masked)} objects with a mask")
+    return dataclasses.replace(dataset, annotations=masked), root
 
 
 def labels_to_train_on(path: Path, images: Path | None, say: Callable[[str], None] = print) -> tuple[Dataset, Path]:

@@ -180,14 +180,14 @@ def clicking(app: QApplication, window: MainWindow, project: Project, runs: int,
         viewport.repaint()
         click_ms.append((time.perf_counter() - start) * 1000)
         assert len(project.annotations(1)) == 1
-        while window.masks.busy():  # a person looks at the object before the next: its mask arrives
+        while window.fixing.masks.busy():  # a person looks at the object before the next: its mask arrives
             app.processEvents()
         app.processEvents()
         viewport.repaint()
         mask_ms.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         QTest.mouseClick(viewport, Qt.LeftButton, Qt.ShiftModifier, window.canvas.mapFromScene(QPointF(*inside)))
-        while window.masks.busy():
+        while window.fixing.masks.busy():
             app.processEvents()
         app.processEvents()
         viewport.repaint()

@@ -51,10 +51,10 @@ def main() -> None:
         rows = {"open the window": [timed(app, open_window)]}
         for run in range(args.runs):
             rows.setdefault("search keystroke (100 matches)", []).append(
-                timed(app, lambda run=run: window.search.setText(f"img_0{run % 10}99")))
-            rows.setdefault("clear the search (all shown again)", []).append(timed(app, window.search.clear))
+                timed(app, lambda run=run: window.browser.search.setText(f"img_0{run % 10}99")))
+            rows.setdefault("clear the search (all shown again)", []).append(timed(app, window.browser.search.clear))
             rows.setdefault("Space (mark done)", []).append(timed(app, window._mark_done))
-            rows.setdefault("next image (D)", []).append(timed(app, lambda: window._step(1)))
+            rows.setdefault("next image (D)", []).append(timed(app, lambda: window.browser.step(1)))
         window.close()
         project.close()
     print(f"{args.images} images; {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

@@ -17,7 +17,9 @@ class KindFacts:
     name: str
     title: str  # as a sentence says it: "an ExtremeNet detector"
     role: Role
-    backend: str = ""  # a mask network: the mask backend (detectors.mask_backends) its models serve
+    #: A mask network: the mask backends (detectors.mask_backends) its models serve, the one a new model is
+    #: offered as first.
+    backends: tuple[str, ...] = ()
 
 
 #: Every model kind, the window's default detector first.
@@ -25,7 +27,7 @@ CATALOGUE: dict[str, KindFacts] = {facts.name: facts for facts in (
     KindFacts("extremenet", "an ExtremeNet detector", Role.DETECTOR),
     KindFacts("sapd", "a SAPD detector", Role.DETECTOR),
     KindFacts("retinanet", "a RetinaNet detector", Role.DETECTOR),
-    KindFacts("dextr", "a DEXTR mask network", Role.MASKS, backend="dextr"),
+    KindFacts("dextr", "a DEXTR mask network", Role.MASKS, backends=("dextr", "dextr-grabcut")),
 )}
 
 #: ResNet depth -> (block, blocks per stage)
@@ -41,9 +43,9 @@ def kinds_with(role: Role) -> list[str]:
 def backend_of(kind: str) -> str | None:
     """The mask backend a kind's models serve; None for a detector (or a kind no longer known)."""
     facts = CATALOGUE.get(kind)
-    return facts.backend if facts is not None and facts.role is Role.MASKS else None
+    return facts.backends[0] if facts is not None and facts.role is Role.MASKS else None
 
 
 def kind_serving(backend: str) -> str | None:
     """The mask network kind whose models a backend needs, if any."""
-    return next((name for name, facts in CATALOGUE.items() if facts.backend == backend), None)
+    return next((name for name, facts in CATALOGUE.items() if backend in facts.backends), None)

@@ -157,18 +157,18 @@ def balanced_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 # -- decoding ---------------------------------------------------------------------------------------
-def paste_mask(probability: np.ndarray, extreme: ExtremePoints, height: int, width: int,
-               relax: int = RELAX, threshold: float = THRESHOLD) -> np.ndarray:
-    """The crop's probabilities back on the image: resized to the crop box, thresholded, and kept only
-    inside the points' box (the relax margin is context, never object)."""
+def paste_probability(probability: np.ndarray, extreme: ExtremePoints, height: int, width: int,
+                      relax: int = RELAX) -> np.ndarray:
+    """The crop's probabilities back on the image (float32): resized to the crop box, and kept only inside
+    the points' box (the relax margin is context, never object); zero elsewhere."""
     x0, y0, x1, y1 = crop_box(extreme, relax)
     resized = cv2.resize(probability.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-    mask = np.zeros((height, width), dtype=bool)
+    pasted = np.zeros((height, width), dtype=np.float32)
     bx0, by0 = max(x0 + relax, 0), max(y0 + relax, 0)
     bx1, by1 = min(x1 - relax, width), min(y1 - relax, height)
     if bx1 > bx0 and by1 > by0:
-        mask[by0:by1, bx0:bx1] = resized[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] > threshold
-    return mask
+        pasted[by0:by1, bx0:bx1] = resized[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
+    return pasted
 
 
 class DextrPredictor:
@@ -182,9 +182,14 @@ class DextrPredictor:
         self.crop = crop
         self.inputs = model.conv1.in_channels
 
-    @torch.inference_mode()
     def __call__(self, image: np.ndarray, extremes: Sequence[ExtremePoints],
                  corrections: Sequence[Sequence[Correction]] | None = None) -> list[np.ndarray]:
+        return [p > THRESHOLD for p in self.probabilities(image, extremes, corrections)]
+
+    @torch.inference_mode()
+    def probabilities(self, image: np.ndarray, extremes: Sequence[ExtremePoints],
+                      corrections: Sequence[Sequence[Correction]] | None = None) -> list[np.ndarray]:
+        """Per object, its chance of object per pixel of the image (zero outside its points' box)."""
         if not extremes:
             return []
         corrections = corrections or [()] * len(extremes)
@@ -195,7 +200,7 @@ class DextrPredictor:
         logits = F.interpolate(logits.float(), size=(self.crop, self.crop), mode="bilinear", align_corners=True)
         probabilities = torch.sigmoid(logits)[:, 0].float().cpu().numpy()
         height, width = image.shape[:2]
-        return [paste_mask(p, e, height, width) for p, e in zip(probabilities, extremes, strict=True)]
+        return [paste_probability(p, e, height, width) for p, e in zip(probabilities, extremes, strict=True)]
 
 
 def dextr_net(config: dict, freeze_bn: bool = False) -> DextrNet:

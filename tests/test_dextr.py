@@ -12,13 +12,14 @@ from detectors.dextr import (
     LIGHT,
     OFFICIAL,
     RELAX,
+    THRESHOLD,
     DextrNet,
     balanced_bce,
     click_heatmap,
     crop_box,
     crop_input,
     dextr_net,
-    paste_mask,
+    paste_probability,
 )
 from detectors.kinds.dextr import DEXTR
 from detectors.mask_backends import masks_from_extremes
@@ -132,10 +133,10 @@ def test_the_balanced_loss_weighs_the_rare_class_by_the_common_ones_share():
 
 
 def test_a_certain_crop_decodes_to_exactly_the_points_box_and_never_beyond():
-    mask = paste_mask(np.ones((64, 64)), CLICKS, 150, 160)
+    mask = paste_probability(np.ones((64, 64)), CLICKS, 150, 160) > THRESHOLD
     rows, cols = np.nonzero(mask)
     assert (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1) == (30, 20, 110, 120)
-    assert not paste_mask(np.zeros((64, 64)), CLICKS, 150, 160).any()
+    assert not paste_probability(np.zeros((64, 64)), CLICKS, 150, 160).any()
 
 
 def test_the_predictor_batches_objects_and_the_empty_answer_falls_back_to_the_octagon():

@@ -172,13 +172,13 @@ def test_the_image_list_searches_filters_and_marks_suggestions(window, qtbot):
     from converters import Annotation, ExtremePoints
     ep = ExtremePoints((60, 10), (20, 50), (62, 90), (100, 45))
     window.project.add_suggestions([Annotation.from_extreme(0, 2, 1, ep, score=0.7)])
-    window.filter.setCurrentText("with suggestions")
+    window.browser.filter.setCurrentText("with suggestions")
     assert [window.images.text(i) for i in range(window.images.count())] == ["· b.png  (1 suggested)"]
-    window.filter.setCurrentText("all")
-    qtbot.keyClicks(window.search, "a.p")
-    qtbot.keyClicks(window.search, "2")
-    qtbot.keyClick(window.search, Qt.Key_Backspace)
-    assert window.images.count() == 1 and window.image_counts.text() == "0 of 2 done, 1 with suggestions"
+    window.browser.filter.setCurrentText("all")
+    qtbot.keyClicks(window.browser.search, "a.p")
+    qtbot.keyClicks(window.browser.search, "2")
+    qtbot.keyClick(window.browser.search, Qt.Key_Backspace)
+    assert window.images.count() == 1 and window.browser.counts_label.text() == "0 of 2 done, 1 with suggestions"
     assert window.session.category_id == 1  # typing in the search is text, not the category keys
 
 
@@ -271,7 +271,7 @@ def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend
                                                                                  monkeypatch):
     window, _ = photo_window
     said = []
-    monkeypatch.setattr("annotator.gui.window.ask_mask_model", lambda parent, method, what: said.append(what) or
+    monkeypatch.setattr("annotator.gui.fixing.ask_mask_model", lambda parent, method, what: said.append(what) or
                         "choose")
     answers = iter([("", ""), (str(sure_dextr / "config.json"), "")])
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
@@ -284,15 +284,15 @@ def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend
 
 def test_choosing_dextr_offers_to_train_one_and_takes_the_projects_own_model(photo_window, sure_dextr, monkeypatch):
     window, _ = photo_window
-    monkeypatch.setattr("annotator.gui.window.ask_mask_model", lambda *a: "train")
+    monkeypatch.setattr("annotator.gui.fixing.ask_mask_model", lambda *a: "train")
     asked = []
-    monkeypatch.setattr(window, "_train", lambda masks: asked.append(masks))
+    monkeypatch.setattr(window.trainer, "train", lambda masks: asked.append(masks))
     window.mask_method.setCurrentText("dextr")
     assert asked == [True] and window.settings.mask_method == "grabcut"  # no model yet: the training dialog
     run = runs_folder(window.project.path) / "dextr-1"
     shutil.copytree(sure_dextr, run)
     (run / "request.json").write_text(json.dumps({"kind": "dextr"}))
-    window._show_runs()
+    window.trainer.show_runs()
     window.mask_method.setCurrentText("dextr")
     assert window.settings.mask_method == "dextr" and window.settings.weights == {"dextr": str(run)}
 
@@ -486,7 +486,7 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
     assert window.stop_prelabel.isEnabled()
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome
     assert window.statusBar().currentMessage().startswith("pre-labelled 2 images at a minimum score of 0.30: ")
-    assert not window.job_bar.isVisible() and not window.stop_prelabel.isEnabled()
+    assert not window.background.bar.isVisible() and not window.stop_prelabel.isEnabled()
     assert window.project.annotations(1) == [mine]  # the person's label, untouched
     assert window.project.suggestions(1) and window.project.suggestions(2)
     assert all(s.polygons == [s.extreme.octagon()] for s in window.project.suggestions(1))  # the octagon backend's
@@ -520,7 +520,7 @@ def test_prelabelling_gives_each_suggestion_the_mask_of_the_windows_mask_backend
 def test_stopping_prelabelling_keeps_what_was_suggested(window, eager_detector, qtbot, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.3, True))  # the minimum score, as offered
-    window.prelabeller.stop()  # a stop asked before starting does not carry over
+    window.background.prelabeller.stop()  # a stop asked before starting does not carry over
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)
     window.stop_prelabel.trigger()
     qtbot.waitUntil(lambda: not window.stop_prelabel.isEnabled(), timeout=60000)  # the window has the outcome

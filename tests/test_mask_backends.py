@@ -6,7 +6,7 @@ import pytest
 
 from converters import ExtremePoints
 from converters.masks import extreme_points_from_mask, mask_iou
-from detectors.mask_backends import MIN_SIDE, mask_from_extremes, masks_from_extremes, octagon_mask
+from detectors.mask_backends import MIN_SIDE, STEERED, mask_from_extremes, masks_from_extremes, octagon_mask, steering
 from detectors.mask_backends.boundary import cheapest_monotone_path, path_between
 from detectors.mask_backends.simulate import simulated_clicks
 from tests.samples import blob, object_photo
@@ -142,3 +142,21 @@ def test_grabcut_puts_no_spike_outside_a_straight_sided_object_at_its_clicks(ang
     for x, y in (clicks.top, clicks.left, clicks.bottom, clicks.right):
         near = (rows - y) ** 2 + (cols - x) ** 2 <= 15 ** 2
         assert spill[near].sum() <= 40, (x, y, spill[near].sum())
+
+
+def test_a_network_s_chances_steer_grabcut_to_the_object_it_means():
+    first = np.zeros((100, 120), bool)
+    first[20:80, 10:60] = True
+    both = first.copy()
+    both[30:70, 60:110] = True  # a second square of the same colour touching it: one object for the clicks
+    photo = object_photo(both)
+    clicks = extreme_points_from_mask(both)
+
+    class Network:  # what a DEXTR predictor gives: per object, its chance of object per pixel
+        def probabilities(self, image, extremes, corrections):
+            return [np.where(first, 0.99, 0.02).astype(np.float32) for _ in extremes]
+
+    alone = mask_from_extremes(photo, clicks, "grabcut").mask
+    steered = mask_from_extremes(photo, clicks, STEERED, steering(Network())).mask
+    assert mask_iou(alone, both) > 0.9  # the clicks alone say both squares
+    assert mask_iou(steered, first) > 0.9 and not steered[50, 90]

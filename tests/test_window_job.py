@@ -112,7 +112,7 @@ def test_categories_are_added_renamed_recoloured_moved_and_deleted_from_the_pane
     QTest.keyClick(window, Qt.Key_2)
     label = label_object(window)
     assert label.category_id == 3  # pecan, now on key 2
-    monkeypatch.setattr(window_module, "ask_category_removal", lambda *a: ("move", 1))
+    monkeypatch.setattr("annotator.gui.category_control.ask_category_removal", lambda *a: ("move", 1))
     QTest.mouseClick(window.categories.remove, Qt.LeftButton)
     assert names(window) == ["date", "fig"] and window.project.annotation(label.id).category_id == 1
     QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
@@ -153,8 +153,8 @@ def test_more_than_nine_categories_are_reached_by_typing_in_the_picker(qtbot, tm
     project = make_project(tmp_path, categories=[f"kind{k}" for k in range(12)] + ["walnut"])
     window = show(qtbot, project)
     QTest.keyClick(window, Qt.Key_C)
-    qtbot.keyClicks(window.picker.filter, "waln")
-    QTest.keyClick(window.picker.filter, Qt.Key_Return)
+    qtbot.keyClicks(window.category_control.picker.filter, "waln")
+    QTest.keyClick(window.category_control.picker.filter, Qt.Key_Return)
     assert window.session.category_id == 13
     assert label_object(window).category_id == 13
     window.close()
@@ -241,8 +241,8 @@ def test_export_to_coco_from_the_menu_writes_the_labels_in_the_background(window
     out = tmp_path / "exported.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     QTest.keyClick(window, Qt.Key_E, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: window.exporter.outcome is not None, timeout=10000)
-    qtbot.waitUntil(lambda: not window.job_bar.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: window.background.exporter.outcome is not None, timeout=10000)
+    qtbot.waitUntil(lambda: not window.background.bar.isVisible(), timeout=5000)
     coco = json.loads(out.read_text())
     assert len(coco["annotations"]) == 1 and coco["annotations"][0]["bbox"] == pytest.approx([20, 10, 80, 80], abs=1)
     assert window.statusBar().currentMessage().startswith("exported 2 images and 1 objects")
@@ -254,8 +254,8 @@ def test_an_export_that_loses_something_says_so(window, qtbot, monkeypatch, tmp_
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     [voc] = [a for m, a in window.menu_actions if a.text() == "VOC..."]
     voc.trigger()
-    qtbot.waitUntil(lambda: window.report is not None, timeout=10000)
-    assert "note: dropped 1 polylines: VOC has no polylines" in window.report.text()
+    qtbot.waitUntil(lambda: window.background.report is not None, timeout=10000)
+    assert "note: dropped 1 polylines: VOC has no polylines" in window.background.report.text()
     assert (out / "Annotations").is_dir()
 
 
@@ -359,11 +359,11 @@ def test_image_status_in_progress_skip_with_a_reason_and_the_filters(window, mon
     assert window.images.text(1) == "⊘ b.png  (skipped: blurred)"
     tip = window.images.list_model.data(window.images.list_model.index(1), Qt.ToolTipRole)
     assert tip == "b.png: skipped\nskipped because: blurred"  # a long reason, cut short in the row, in full
-    window.filter.setCurrentText("skipped")
+    window.browser.filter.setCurrentText("skipped")
     assert [window.images.text(k) for k in range(window.images.count())] == ["⊘ b.png  (skipped: blurred)"]
-    window.filter.setCurrentText("in progress")
+    window.browser.filter.setCurrentText("in progress")
     assert [window.images.text(k) for k in range(window.images.count())] == ["◐ a.png"]
-    window.filter.setCurrentText("all")
+    window.browser.filter.setCurrentText("all")
     QTest.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
     assert window.project.image(2).status is ImageStatus.TODO and window.images.text(1) == "· b.png"
 
@@ -500,7 +500,7 @@ def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks
     project = make_project(tmp_path, images=("a.png", "b.png", "c.png"))
     project.set_ranks({1: 0.2, 2: 3.0, 3: 1.5}, "uncertainty", "run")
     window = show(qtbot, project)
-    assert window.order.currentText() == "by rank"
+    assert window.browser.order.currentText() == "by rank"
     assert [window.images.records[row].file_name for row in range(3)] == ["b.png", "c.png", "a.png"]
     assert window.images.text(0).endswith("b.png  rank 3.00")
     tip = window.images.list_model.data(window.images.list_model.index(0), Qt.ToolTipRole)
@@ -511,7 +511,7 @@ def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks
     QTest.keyClick(window, Qt.Key_Space)  # c is done
     QTest.keyClick(window, Qt.Key_N)
     assert window.session.image_id == 1
-    window.order.setCurrentText("by name")
+    window.browser.order.setCurrentText("by name")
     assert [window.images.records[row].file_name for row in range(3)] == ["a.png", "b.png", "c.png"]
     window.close()
     project.close()

@@ -52,7 +52,7 @@ def labels(project):
 
 def ask_to_train(window, qtbot, minutes):
     QTest.keyClick(window, Qt.Key_T, Qt.ControlModifier)
-    dialog = window.train_dialog
+    dialog = window.trainer.train_dialog
     qtbot.waitUntil(dialog.isVisible)
     dialog.kind.setCurrentText("sapd")
     dialog.minutes.setValue(minutes)
@@ -64,7 +64,7 @@ def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(windo
     monkeypatch.setattr(runs, "USEFUL_AP50", -1.0)  # this tiny run counts as useful: the offer is what is tested
     before = labels(window.project)
     ask_to_train(window, qtbot, minutes=0.05)
-    assert window.train_bar.isVisible()
+    assert window.trainer.bar.isVisible()
     with qtbot.waitSignal(window.training.ended, timeout=TRAINING_S):
         pass
     assert window.training.outcome == "finished", window.training.outcome
@@ -75,11 +75,11 @@ def test_a_detector_trained_from_the_window_pre_labels_the_images_not_done(windo
     assert trained_on["images"] == 3 and trained_on["held_out"] == 1  # a fifth of the four done ones
     history = json.loads((run / "metrics.json").read_text())
     assert window.training.history == history and "val_ap50" in history[-1]
-    assert not window.training_panel.chart.pixmap().isNull()  # the curves are shown
+    assert not window.trainer.panel.chart.pixmap().isNull()  # the curves are shown
     assert window.models.count() == 1 and "sapd" in window.models.item(0).text()
     assert labels(window.project) == before
 
-    offer = window.offer  # the window offers to pre-label with the new model, saying how well it did
+    offer = window.trainer.offer  # the window offers to pre-label with the new model, saying how well it did
     assert offer.isVisible() and "Pre-label the 1 images" in offer.text() and "held out it scored AP50" in offer.text()
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.0, True))  # every detection, for the test
     QTest.mouseClick(offer.button(QMessageBox.Yes), Qt.LeftButton)
@@ -96,16 +96,16 @@ def test_stop_keeps_the_last_epoch_and_resume_goes_on_from_it(window, qtbot):
     assert not window.stop_training.isEnabled()  # nothing to stop yet
     ask_to_train(window, qtbot, minutes=5)
     qtbot.waitUntil(lambda: len(window.training.history) >= 1, timeout=TRAINING_S)
-    assert window.training_panel.stop_button.isEnabled() and window.stop_training.isEnabled()
+    assert window.trainer.panel.stop_button.isEnabled() and window.stop_training.isEnabled()
     with qtbot.waitSignal(window.training.ended, timeout=30000):
-        QTest.mouseClick(window.training_panel.stop_button, Qt.LeftButton)
+        QTest.mouseClick(window.trainer.panel.stop_button, Qt.LeftButton)
     assert window.training.outcome == "stopped"
     run = window.training.run
     kept = json.loads((run / "metrics.json").read_text())
     assert len(kept) >= 1 and (run / "model.safetensors").is_file()
-    assert window.training_panel.resume_button.isEnabled() and not window.stop_training.isEnabled()
+    assert window.trainer.panel.resume_button.isEnabled() and not window.stop_training.isEnabled()
 
-    QTest.mouseClick(window.training_panel.resume_button, Qt.LeftButton)
+    QTest.mouseClick(window.trainer.panel.resume_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(window.training.history) >= 1, timeout=TRAINING_S)
     with qtbot.waitSignal(window.training.ended, timeout=30000):
         window.training.stop()
@@ -120,11 +120,11 @@ def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models
     ask_to_train(window, qtbot, minutes=0.05)
     with qtbot.waitSignal(window.training.ended, timeout=TRAINING_S):
         pass
-    told = window.offer
+    told = window.trainer.offer
     assert told.isVisible() and told.button(QMessageBox.Yes) is None
     assert "not good enough to pre-label with yet" in told.text() and "mark more images done" in told.text()
     QTest.mouseClick(told.button(QMessageBox.Ok), Qt.LeftButton)
-    assert not window.prelabeller.running() and window.settings.detector == ""
+    assert not window.background.prelabeller.running() and window.settings.detector == ""
     window.docks["Models"].raise_()  # its tab, beside Training's
     qtbot.waitUntil(window.models.isVisible)
     item = window.models.item(0)
@@ -135,13 +135,13 @@ def test_a_model_too_weak_to_help_is_not_offered_but_may_be_chosen_in_the_models
     assert window.models.item(0).text().startswith("\u2713")
     again = window_module.MainWindow(window.project)  # the project opened again: its last run is still shown
     qtbot.addWidget(again)
-    assert window.training.run.name in again.training_panel.title.text()
-    assert again.training_panel.resume_button.isEnabled() and not again.training_panel.chart.pixmap().isNull()
-    QTest.mouseClick(again.training_panel.chart, Qt.LeftButton)  # the curves at the size they were drawn
-    qtbot.waitUntil(lambda: again.training_panel.full is not None and again.training_panel.full.isVisible())
-    shown = again.training_panel.full.findChild(QLabel).pixmap()
+    assert window.training.run.name in again.trainer.panel.title.text()
+    assert again.trainer.panel.resume_button.isEnabled() and not again.trainer.panel.chart.pixmap().isNull()
+    QTest.mouseClick(again.trainer.panel.chart, Qt.LeftButton)  # the curves at the size they were drawn
+    qtbot.waitUntil(lambda: again.trainer.panel.full is not None and again.trainer.panel.full.isVisible())
+    shown = again.trainer.panel.full.findChild(QLabel).pixmap()
     drawn = QPixmap(str(window.training.run / "metrics.png"))
-    assert shown.size() == drawn.size() and drawn.width() > again.training_panel.chart.pixmap().width()
+    assert shown.size() == drawn.size() and drawn.width() > again.trainer.panel.chart.pixmap().width()
 
 
 def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_path):
@@ -161,7 +161,7 @@ def test_training_with_fewer_than_two_images_done_is_refused_at_once(qtbot, tmp_
 
 def test_a_mask_network_trained_from_the_window_becomes_the_mask_backend_if_the_person_agrees(window, qtbot):
     QTest.keyClick(window, Qt.Key_T, Qt.ControlModifier | Qt.ShiftModifier)
-    dialog = window.train_dialog
+    dialog = window.trainer.train_dialog
     qtbot.waitUntil(dialog.isVisible)
     assert [dialog.kind.itemText(k) for k in range(dialog.kind.count())] == ["dextr"]
     dialog.minutes.setValue(0.05)
@@ -170,15 +170,15 @@ def test_a_mask_network_trained_from_the_window_becomes_the_mask_backend_if_the_
         pass
     assert window.training.outcome == "finished", window.training.outcome
     assert "val_mean_iou" in window.training.history[-1]
-    assert "mask network" in window.offer.text()
-    QTest.mouseClick(window.offer.button(QMessageBox.Yes), Qt.LeftButton)
+    assert "mask network" in window.trainer.offer.text()
+    QTest.mouseClick(window.trainer.offer.button(QMessageBox.Yes), Qt.LeftButton)
     assert window.mask_method.currentText() == "dextr"
     assert window.settings.weights["dextr"] == str(window.training.run)
 
 
 def test_the_train_dialog_offers_a_kinds_word_choices_and_the_run_gets_them(window, qtbot, tmp_path):
     QTest.keyClick(window, Qt.Key_T, Qt.ControlModifier)
-    dialog = window.train_dialog
+    dialog = window.trainer.train_dialog
     qtbot.waitUntil(dialog.isVisible)
     dialog.kind.setCurrentText("sapd")
     rows = dialog.layout().rowCount()

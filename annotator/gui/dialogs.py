@@ -2,6 +2,8 @@
 and About."""
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -20,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from converters import Category
 
+from ..effort import described
+from ..store import Project
 from .categories import swatch
 
 
@@ -88,7 +92,10 @@ def ask_mask_model(parent: QWidget, method: str, what: str) -> str:
     box = QMessageBox(QMessageBox.Question, f"The {method} mask network", (
         f"{method} makes a mask from the four clicks with a neural network. It needs a model: {what}.\n\n"
         "Train one on this project's masks (Model > Train mask network, on the images marked done), or "
-        "choose a model file you have."), QMessageBox.Cancel, parent)
+        "choose a model file you have.\n\nThe window also learns one by itself as you label (Model > Learn "
+        "masks from my labels, on by default): every 20 new objects it trains for a few minutes, and GrabCut "
+        "steered by its network (dextr-grabcut) takes over once it does better on your newest masks."),
+        QMessageBox.Cancel, parent)
     train = box.addButton("Train one on this project...", QMessageBox.AcceptRole)
     choose = box.addButton("Choose a model file...", QMessageBox.ActionRole)
     box.exec()
@@ -96,6 +103,20 @@ def ask_mask_model(parent: QWidget, method: str, what: str) -> str:
     return "train" if clicked is train else "choose" if clicked is choose else "cancel"
 
 
+#: What the mouse does, for the shortcut sheet (the keys come from the menus).
+MOUSE = [("click", "an extreme point of a new object (four make it)"),
+         ("Ctrl+click", "select the topmost object there"),
+         ("drag a point", "move it (on a suggestion: accepts it)"), ("tap a point", "select its object"),
+         ("drag a selected box's edge or corner", "resize a box-only object"),
+         ("Shift+click in an object (the selected one, else the one whose box holds it)",
+          "a foreground correction point: the mask must hold it"),
+         ("Shift+right-click (or Alt+click)", "a background correction point: the mask must leave it out"),
+         ("brush or eraser: drag", "paint into (erase from) the selected object's mask; nothing selected: "
+                                   "paint a new object; Shift held: erase with the brush, paint with the eraser"),
+         ("outline: drag a vertex, or an edge", "move it, or add a vertex there"),
+         ("outline: right-click (or Shift+click) a vertex", "remove it"),
+         ("outline: [ and ]", "more or fewer vertices (how far the polygon may stray from the mask)"),
+         ("wheel", "zoom to the cursor"), ("middle button, or Space held + left button", "pan")]
 #: The widest the shortcut sheet's keys column starts (pixels).
 KEYS_WIDTH = 300
 
@@ -127,3 +148,17 @@ class ShortcutSheet(QDialog):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt)
         super().showEvent(event)
         self.table.resizeRowsToContents()  # the wrapped rows, now that the columns have their widths
+
+
+def about_box(parent: QWidget, project: Project) -> QMessageBox:
+    """Help > About: the version, the project and its counts, and the time per object (`annotator.effort`)."""
+    try:
+        release = version("annotator")
+    except PackageNotFoundError:
+        release = "unknown"
+    stats = project.stats()
+    return QMessageBox(QMessageBox.Information, "About annotator",
+                       f"annotator {release}\nLabel objects by clicking their four extreme points.\n\n"
+                       f"{project.path}\n{stats['images']} images, {stats['images_by_status']['done']} done, "
+                       f"{stats['objects']} objects, {stats['pending_suggestions']} pending suggestions\n\n"
+                       f"{described(stats['effort'])}", parent=parent)

@@ -39,4 +39,9 @@ def load_detector(run: str | os.PathLike, device: str = "cpu", anchors: list | N
     kind = kind_of(run)
     if kind.role is not Role.DETECTOR:
         raise UserError(f"holds a {shown(kind.name)} model ({kind.title}), not a detector", Path(run) / CONFIG)
-    return kind.load(run, device, anchors)
+    if anchors is None:
+        return kind.load(run, device)
+    if kind is not RETINANET:
+        raise UserError(f"holds {kind.title}, which has no anchors: --anchors is for retinanet models",
+                        Path(run) / CONFIG)
+    return kind.load(run, device, RETINANET.anchored(kind.config_of(run), anchors, Path(run)))

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
-from converters import Dataset, UserError
+from converters import Dataset
 
 from ..catalogue import CATALOGUE, Role
 from ..checkpoints import CONFIG, load_matching, read_config
@@ -83,11 +83,6 @@ class ModelKind:
         (RetinaNet's k-means anchors); `dataset`: the labels trained on, None for drawn samples alone."""
         return config
 
-    def anchored(self, config: dict[str, Any], anchors: list, weights: Path) -> dict[str, Any]:
-        """The config with other anchors to run with; only anchor-based kinds take them."""
-        raise UserError(f"holds {self.title}, which has no anchors: --anchors is for retinanet models",
-                        weights / CONFIG)
-
     def trained_config(self, config: dict[str, Any], model: nn.Module) -> dict[str, Any]:
         """The config as training has changed it, written with each checkpoint (RetinaNet's learned
         anchors)."""
@@ -142,14 +137,13 @@ class ModelKind:
         weights once."""
         return checked_config(read_config(weights), self, Path(weights) / CONFIG)
 
-    def load(self, weights: str | os.PathLike, device: str = "cpu", anchors: list | None = None):
-        """`anchors`: per level, (w, h) pairs to run with instead of the model's own (MetaAnchor)."""
-        config, state = self.read(weights)
-        if anchors is not None:
-            config = self.anchored(config, anchors, Path(weights))
-        model = self.build(config)
+    def load(self, weights: str | os.PathLike, device: str = "cpu", config: dict[str, Any] | None = None):
+        """The model directory's network, ready to predict; `config`: the checked config to build it with
+        instead of the directory's (RetinaNet with other anchors)."""
+        stored, state = self.read(weights)
+        model = self.build(config or stored)
         load_matching(model, state, weights)
-        return self.predictor(model.to(memory_format=fast_layout(torch.device(device))), config, device)
+        return self.predictor(model.to(memory_format=fast_layout(torch.device(device))), config or stored, device)
 
     def start_from(self, model: nn.Module, weights: Path) -> None:
         """Training from a model of this kind instead of from scratch."""

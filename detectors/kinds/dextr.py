@@ -35,6 +35,7 @@ from ..dextr import (
     dextr_net,
 )
 from ..dextr_data import Object, ObjectCrops, load_objects, synthetic_objects
+from ..mask_backends import STEERED, Network, masks_from_extremes, steering
 from ..mask_backends.simulate import sampled_corrections, simulated_clicks
 from .base import ModelKind, Option, TrainingDefaults, Validator
 
@@ -79,13 +80,20 @@ def with_corrections(model: DextrNet, x: torch.Tensor, y: torch.Tensor, boxes: t
     return x
 
 
-def mean_iou(predictor: DextrPredictor, objects: list[Object]) -> float:
-    """Exact clicks from each mask, the network's mask, IoU; averaged."""
+def mean_iou(make: Network, objects: list[Object]) -> float:
+    """Exact clicks from each mask, the mask `make` makes from them, IoU; averaged."""
     scores = []
     for image, mask in objects:
-        [made] = predictor(image, [simulated_clicks(mask)])
+        [made] = make(image, [simulated_clicks(mask)], [()])
         scores.append(mask_iou(made, mask))
     return float(np.mean(scores))
+
+
+def backend_masks(method: str, network: Network | None = None) -> Network:
+    """A mask backend's masks as the window makes them, to score the network with and against."""
+    def make(image: np.ndarray, extremes, corrections) -> list[np.ndarray]:
+        return [r.mask for r in masks_from_extremes(image, extremes, method, network, corrections)]
+    return make
 
 
 class DextrKind(ModelKind):
@@ -130,12 +138,20 @@ class DextrKind(ModelKind):
         return (1 - share) ** POLY_POWER
 
     def validator(self, dataset: Dataset, image_root: Path) -> Validator:
-        """Mean IoU from exact clicks on the held-out objects, as val_mean_iou."""
+        """Mean IoU from exact clicks on the held-out objects: the network's as val_mean_iou, GrabCut's
+        steered by it (the `dextr-grabcut` backend) as val_steered_iou, and GrabCut's alone as
+        val_grabcut_iou (once): whether the network does better than the backend that needs no model,
+        which the window's learning asks before it switches."""
         objects = load_objects(dataset, image_root)
+        grabcut: list[float] = []
 
         def validate(model: nn.Module, config: dict[str, Any]) -> dict[str, float]:
             device = str(next(model.parameters()).device)
-            return {"val_mean_iou": mean_iou(self.predictor(model, config, device), objects)}
+            if not grabcut:
+                grabcut.append(mean_iou(backend_masks("grabcut"), objects))
+            network = self.predictor(model, config, device)
+            return {"val_mean_iou": mean_iou(network, objects), "val_grabcut_iou": grabcut[0],
+                    "val_steered_iou": mean_iou(backend_masks(STEERED, steering(network)), objects)}
         return validate
 
     def fitness(self, metrics: dict[str, Any]) -> float | None:

@@ -57,12 +57,29 @@ def _load_dextr(weights: str) -> Network:
     return DEXTR.load(weights)
 
 
+def steering(network) -> Network:
+    """GrabCut from a DEXTR network's chances of object instead of the clicks' first outline: the network
+    says what the object is, GrabCut puts its edges on the image's. `network`: a `DextrPredictor`."""
+    def steered(image: np.ndarray, extremes: Sequence[ExtremePoints],
+                corrections: Sequence[Sequence[Correction]]) -> list[np.ndarray]:
+        chances = network.probabilities(image, extremes, corrections)
+        return [grabcut_mask(image, e, c, prior=p) for e, c, p in zip(extremes, corrections, chances, strict=True)]
+    return steered
+
+
+def _load_steered(weights: str) -> Network:
+    return steering(_load_dextr(weights))
+
+
+STEERED = "dextr-grabcut"
+DEXTR_WEIGHTS = "a model directory from `annotator train`, or the official dextr_*.pth file"
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("octagon", "instant, from the clicks alone", correctable=False),
     Backend("grabcut", "follows the image (default)", correctable=True, make=_grabcut),
-    Backend("dextr", "the DEXTR network", correctable=True,
-            weights="a model directory from `annotator train`, or the official dextr_*.pth file", load=_load_dextr,
+    Backend("dextr", "the DEXTR network", correctable=True, weights=DEXTR_WEIGHTS, load=_load_dextr,
             weight_files="config.json *.pth"),
+    Backend(STEERED, "GrabCut steered by a DEXTR network (what the window's learning makes)",
+            correctable=True, weights=DEXTR_WEIGHTS, load=_load_steered, weight_files="config.json *.pth"),
 )}
 METHODS = tuple(BACKENDS)
 

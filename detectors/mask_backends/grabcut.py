@@ -40,12 +40,21 @@ SURE_SHARE = 0.03
 #: reached past the object and GrabCut grew a triangular spike there. On 52 turned boards (held-out
 #: scenes) mean IoU 0.932 -> 0.934, 60 held-out scene objects 0.932 -> 0.935, fruits_nuts 0.918 -> 0.916.
 CLICK_CORE = 0.5
+#: Where a network steers GrabCut (`prior`), its chance of object above which a pixel is surely object (and
+#: below one minus which surely not). On fruits_nuts, over the objects after each learning run, a sure
+#: background too gave 0.905-0.953 against 0.904-0.951 without it.
+SURE_PRIOR = 0.97
 
 
-def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correction] = ()) -> np.ndarray:
+def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correction] = (),
+                 prior: np.ndarray | None = None) -> np.ndarray:
     """A boolean mask of the image's size; empty when GrabCut finds no object (the caller falls back).
     Correction points are hard seeds: a disc clamped to foreground or background, the background ones
-    laid last, so a person's "not this" wins over the outline's guess."""
+    laid last, so a person's "not this" wins over the outline's guess. `prior`: a network's chance of
+    object per pixel (the image's size), which then takes the first outline's place: over a half it is
+    probably object, over SURE_PRIOR surely, under 1 - SURE_PRIOR surely not (GrabCut's colour model
+    would otherwise take a neighbour of the object's colour back), and GrabCut moves the edges between
+    to the image's."""
     height, width = image.shape[:2]
     box = extreme.box.pixels(width, height)
     x0, y0, x1, y1 = box
@@ -66,14 +75,23 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
     (br0, bc0), (br1, bc1) = to_work(x0, y0), to_work(x1 - 1, y1 - 1)
     inside_box[br0:br1 + 1, bc0:bc1 + 1] = True
 
-    cost = 1 - edge_strength(crop) + STEP_COST
-    region = np.zeros((work_h, work_w), dtype=np.uint8)
-    cv2.fillPoly(region, [outline(cost, clicks)], 1)
+    sure = max(1, int(round(SURE_SHARE * max(work_h, work_w))))
+    if prior is None:
+        cost = 1 - edge_strength(crop) + STEP_COST
+        region = np.zeros((work_h, work_w), dtype=np.uint8)
+        cv2.fillPoly(region, [outline(cost, clicks)], 1)
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * sure + 1, 2 * sure + 1))
+        surely = _skeleton(region) | cv2.erode(region, disc).astype(bool)
+    else:
+        steer = cv2.resize(np.ascontiguousarray(prior[cy0:cy1, cx0:cx1], dtype=np.float32), (work_w, work_h),
+                           interpolation=cv2.INTER_LINEAR)
+        region = (steer > 0.5).astype(np.uint8)
+        surely = steer > SURE_PRIOR
     labels = np.where(inside_box, cv2.GC_PR_BGD, cv2.GC_BGD).astype(np.uint8)
     labels[region.astype(bool) & inside_box] = cv2.GC_PR_FGD
-    sure = max(1, int(round(SURE_SHARE * max(work_h, work_w))))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * sure + 1, 2 * sure + 1))
-    labels[_skeleton(region) | cv2.erode(region, disc).astype(bool)] = cv2.GC_FGD
+    labels[surely] = cv2.GC_FGD
+    if prior is not None:
+        labels[steer < 1 - SURE_PRIOR] = cv2.GC_BGD
     discs = np.zeros_like(region)
     for row, col in clicks:
         cv2.circle(discs, (col, row), sure, 1, -1)
