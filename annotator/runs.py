@@ -39,11 +39,14 @@ class Run:
         trained = f"{self.images} images" if self.images is not None else "images unknown"
         if self.held_out:
             trained += f" (+{self.held_out} held out)"
+        if self.learnt_from is not None:  # a mask network the window's learning ran: objects, not images
+            trained = f"{self.learnt_from} of your masks (the newest quarter held out)"
         scores = self.scores_text()
         epochs = f"{self.epochs} epochs"
         if self.kept and self.kept != self.epochs:
             epochs += f" (epoch {self.kept} kept)"
-        return f"{self.kind}  {self.when}\n{trained}, {epochs}" + (f", {scores}" if scores else "")
+        kind = f"{self.kind} (learning)" if self.learnt_from is not None else self.kind
+        return f"{kind}  {self.when}\n{trained}, {epochs}" + (f", {scores}" if scores else "")
 
     def verdict(self) -> tuple[bool | None, str]:
         """Whether a detector run is good enough to pre-label with, by its held-out AP50 against

@@ -116,8 +116,7 @@ class LabellingSession:
         if any(c.name == name for c in self.project.categories()):
             raise UserError(f"there is already a category called {name!r}")
         category = self.history.push(AddCategory(name, text=f"add category {name}")).category
-        if self.category_id is None:
-            self.category_id = category.id
+        self.category_id = category.id  # named to label with next, as labelme's new label is
         return category
 
     def _category(self, category_id: int) -> Category:

@@ -187,3 +187,10 @@ def test_a_learnt_run_chosen_in_the_models_panel_steers_grabcut(learning_window,
     QTest.mouseClick(w.models.viewport(), Qt.LeftButton, Qt.NoModifier, at)
     QTest.mouseDClick(w.models.viewport(), Qt.LeftButton, Qt.NoModifier, at)
     assert w.settings.mask_method == BACKEND and w.settings.weights[BACKEND] == str(run)
+
+
+def test_the_models_panel_says_a_learning_run_learnt_from_masks(tmp_path):
+    run = read_run(learning_run(tmp_path / "dextr-learnt", 48, steered_iou=0.95, grabcut_iou=0.93))
+    described = run.described()
+    assert described.startswith("dextr (learning)") and "48 of your masks (the newest quarter held out)" in described
+    assert "steered_iou 0.950" in described and "grabcut_iou 0.930" in described

@@ -88,6 +88,15 @@ def test_a_project_without_categories_asks_for_one_on_the_first_click(qtbot, tmp
     project.close()
 
 
+def test_a_category_just_added_is_the_one_the_next_object_gets(window, qtbot):
+    qtbot.keyClicks(window.categories.name, "candy")
+    QTest.keyClick(window.categories.name, Qt.Key_Return)
+    assert window.categories.list.currentItem().text() == "candy"
+    QTest.keyClick(window, Qt.Key_Escape)  # the focus back on the canvas, as after Enter in the field
+    label = label_object(window)
+    assert window.project.categories()[label.category_id - 1].name == "candy"
+
+
 def test_categories_are_added_renamed_recoloured_moved_and_deleted_from_the_panel(window, qtbot, monkeypatch):
     qtbot.keyClicks(window.categories.name, "walnut")
     QTest.keyClick(window.categories.name, Qt.Key_Return)
