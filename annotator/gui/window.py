@@ -38,7 +38,7 @@ from .background import Background
 from .canvas import ZOOM_STEP, Canvas
 from .category_control import Categories
 from .dialogs import MOUSE, ShortcutSheet, about_box
-from .fields import FieldKeys
+from .fields import KeyFocus
 from .fixing import MaskFixing
 from .images import ImageBrowser
 from .masktools import BRUSH, CLICK, ERASER, OUTLINE
@@ -62,8 +62,8 @@ class MainWindow(QMainWindow):
         self.project = project
         self.session = LabellingSession(project)  # every action below redraws once when it is done
         self.setWindowTitle(f"{window_name(project.path)} - annotator")
-        self._field_keys = FieldKeys(self)
-        QApplication.instance().installEventFilter(self._field_keys)
+        self._keys = KeyFocus(self)
+        QApplication.instance().installEventFilter(self._keys)
         self.canvas = Canvas()
         self._prefetcher = ImagePrefetcher()
         self._image = QImage()
