@@ -15,6 +15,7 @@ scores sit near the prior, under the threshold (see sapd_speed.py for decoding a
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import sys
 import time
@@ -75,6 +76,7 @@ def training(name: str, depth: int, size: int, batch: int, device: torch.device,
     model = kind.build(config).to(device, memory_format=layout).train()
     amp = device.type == "cuda"
     step = kind.training_step(model, config, 0)
+    step.precision = functools.partial(training_precision, device, amp)
     data, collate = kind.training_data(samples, config)
     items = [data[k % len(data)] for k in range(batch)]
     on_device = kind.to_device((collate or torch.utils.data.default_collate)(items), str(device), layout)
@@ -82,8 +84,7 @@ def training(name: str, depth: int, size: int, batch: int, device: torch.device,
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     def one_step() -> None:
-        with training_precision(device, amp):
-            parts = step(on_device, 0.5)
+        parts = step(on_device, 0.5)
         optimiser.zero_grad(set_to_none=True)
         scaler.scale(sum(parts.values())).backward()
         scaler.step(optimiser)

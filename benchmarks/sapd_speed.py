@@ -12,6 +12,7 @@ passes, so that each level sends its top 1000 to NMS.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import statistics
 import time
@@ -22,7 +23,7 @@ import torch
 from detectors.detection_data import collate
 from detectors.detections import GroundTruth
 from detectors.device import training_precision
-from detectors.kinds.sapd import TrainingStep, decoded
+from detectors.kinds.sapd import SapdStep, decoded
 from detectors.predictor import Predictor
 from detectors.sapd import SAPD, LevelOutputs, decode
 
@@ -66,7 +67,8 @@ def inference(depth: int, size: int, device: str, amp: bool, args) -> tuple[floa
 
 def training(depth: int, size: int, batch: int, device: str, amp: bool, args) -> float:
     model = SAPD(args.classes, depth, args.channels).to(device)
-    step = TrainingStep(model).train()
+    step = SapdStep(model).train()
+    step.precision = functools.partial(training_precision, torch.device(device), amp)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     rng = np.random.default_rng(0)
@@ -82,8 +84,7 @@ def training(depth: int, size: int, batch: int, device: str, amp: bool, args) ->
     targets = [GroundTruth(t.boxes.to(device), t.labels.to(device), t.extremes.to(device)) for t in targets]
 
     def one_step() -> None:
-        with training_precision(torch.device(device), amp):
-            parts = step((images, targets), 1.0)
+        parts = step((images, targets), 1.0)
         optimiser.zero_grad(set_to_none=True)
         scaler.scale(sum(parts.values())).backward()
         scaler.step(optimiser)

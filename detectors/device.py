@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+from typing import Any
 
 import torch
 
@@ -44,10 +46,23 @@ def inference_precision(device: torch.device) -> contextlib.AbstractContextManag
 def training_precision(device: torch.device, reduced: bool) -> contextlib.AbstractContextManager:
     """Autocast for a training step's forward pass: with `reduced`, in `reduced_dtype` (float16 on a GPU,
     with the loop's gradient scaler; bfloat16 on a CPU that has it natively, which needs none: its range
-    is float32's); else, and where neither is fast, float32. The losses run in float32 either way: each
-    kind casts its network's outputs."""
+    is float32's); else, and where neither is fast, float32. The losses run in float32 either way, on
+    the outputs `in_float32` casts (`kinds.base.TrainingStep`)."""
     dtype = reduced_dtype(device) if reduced else None
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def in_float32(outputs: Any) -> Any:
+    """A network's outputs (tensors, in lists, tuples and dataclasses) with their floating tensors in
+    float32: after a forward pass in reduced precision, losses and decoding run in full precision."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if dataclasses.is_dataclass(outputs) and not isinstance(outputs, type):
+        return dataclasses.replace(outputs, **{f.name: in_float32(getattr(outputs, f.name))
+                                               for f in dataclasses.fields(outputs)})
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(in_float32(part) for part in outputs)
+    return outputs
 
 
 def fast_layout(device: torch.device) -> torch.memory_format:

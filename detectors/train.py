@@ -9,6 +9,7 @@ of them."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -136,7 +137,9 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
         log(f"resuming after epoch {state['epoch']} ({state['seconds']:.0f} s trained)")
     guard = LossGuard(rate_scale=state["rate_scale"])
     kept = Snapshot.of(model, optimiser)
-    step = wrap(kind.training_step(model, config, seed + group.rank), group, device)
+    kind_step = kind.training_step(model, config, seed + group.rank)
+    kind_step.precision = functools.partial(training_precision, torch.device(device), amp)  # its loss: float32
+    step = wrap(kind_step, group, device)
     budget = Budget(plan.epochs, plan.minutes, len(data), group, device, state["steps"], state["seconds"])
     writer = _Writer(out)
     try:  # the last epoch is written however the loop ends (a stop, a divergence it gave up on)
@@ -152,8 +155,7 @@ def train(kind: ModelKind, samples: list, out: Path, config: dict[str, Any], sch
                         break
                     for param_group in optimiser.param_groups:
                         param_group["lr"] = plan.lr * guard.rate_scale * kind.rate(share) * param_group["factor"]
-                    with training_precision(torch.device(device), amp):
-                        parts = step(kind.to_device(batch, device, memory_format), share)
+                    parts = step(kind.to_device(batch, device, memory_format), share)
                     loss = sum(parts.values())
                     optimiser.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()

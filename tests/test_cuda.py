@@ -41,10 +41,10 @@ def test_an_amp_training_step_on_the_gpu_gives_finite_losses_and_gradients(tmp_p
     data, collate = kind.training_data(photos(tmp_path), config)
     model = kind.build(config).to(DEVICE, memory_format=torch.channels_last).train()
     step = kind.training_step(model, config, 0)
+    step.precision = lambda: torch.autocast(DEVICE.type, dtype=HALF)
     batch = kind.to_device(collate([data[0], data[1]]), str(DEVICE), torch.channels_last)
     scaler = torch.amp.GradScaler("cuda", enabled=DEVICE.type == "cuda")
-    with torch.autocast(DEVICE.type, dtype=HALF):
-        parts = step(batch, 0.5)
+    parts = step(batch, 0.5)
     scaler.scale(sum(parts.values())).backward()
     assert all(torch.isfinite(v).item() for v in parts.values())
     grads = [p.grad for p in model.parameters() if p.requires_grad]

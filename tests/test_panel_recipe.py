@@ -6,6 +6,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
 from annotator.changes import Change, Part
+from annotator.image_objects import ImageObjects
 from tests.test_window_job import POINTS, click, window  # noqa: F401
 
 
@@ -52,3 +53,23 @@ def test_a_panel_made_by_the_recipe_follows_the_labels_and_only_them(window):
     assert panel.redraws == 2  # categories changed, labels did not: no redraw
     panel.action.trigger()
     assert panel.redraws == 3
+
+
+class SelectedCategory(QLabel):
+    """Step 3's other signal: a panel that shows the open image's objects follows `shown`; it holds no
+    project to read."""
+
+    def show_selected(self, shown: ImageObjects) -> None:
+        label = shown.selected_label()
+        self.setText(shown.names[label.category_id] if label is not None else "nothing selected")
+
+
+def test_a_panel_following_shown_sees_a_new_selection_without_a_project(window):
+    panel = SelectedCategory()
+    window.dock("Selected", panel, Qt.RightDockWidgetArea)
+    window.shown.connect(panel.show_selected)
+    for p in POINTS:
+        click(window, *p)
+    assert panel.text() == "date"  # the new object is selected
+    click(window, 2, 2, Qt.ControlModifier)  # Ctrl+click on nothing: the selection goes, the store is unchanged
+    assert panel.text() == "nothing selected"

@@ -264,7 +264,7 @@ def test_the_regression_moves_anchor_shapes_through_dw_and_dh_only():
 
 
 def test_the_clustering_warm_up_ends_half_way(tmp_path):
-    from detectors.kinds.retinanet import TrainingStep
+    from detectors.kinds.retinanet import RetinaStep
     from tests.test_detector_train import photos
 
     config = RETINANET.completed({**RETINANET.new_config(18), "classes": ["small", "large"], "channels": 16,
@@ -272,7 +272,7 @@ def test_the_clustering_warm_up_ends_half_way(tmp_path):
     model = RETINANET.build(config)
     data, collate = RETINANET.training_data(photos(tmp_path, 2), config)
     batch = RETINANET.to_device(collate([data[0], data[1]]), "cpu", torch.contiguous_format)
-    step = TrainingStep(model)
+    step = RetinaStep(model)
     assert step(batch, share=0.1)["cluster"].item() > 0
     assert step(batch, share=0.6)["cluster"].item() == 0
 

@@ -502,7 +502,7 @@ def test_a_damaged_object_is_a_dialog_naming_salvage_once(window, monkeypatch, t
     QTest.keyClick(window, Qt.Key_D)  # again: the same line is not said twice
     assert len(said) == 1 and "the project is damaged (objects of image 2" in said[0]
     assert "annotator salvage" in said[0]
-    assert window.objects.count() == 0 and window.canvas._objects == ([], [])  # not a.png's object over b.png
+    assert window.objects.count() == 0 and not window.canvas.shown.rows()  # not a.png's object over b.png
 
 
 def test_a_ranked_project_lists_the_most_uncertain_first_and_n_follows_the_ranks(qtbot, tmp_path):

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from converters import Annotation
-
+from ..image_objects import ImageObjects
 from ..masking import MASK_METHOD
 from ..session import CROWD, FLAGS, parse_value, shown_value
 
@@ -51,12 +50,14 @@ class AttributesPanel(QWidget):
         column.addWidget(self.table)
         column.addWidget(self.new)
         self._filling = False
-        self.show_object(None)
+        self.show_selected(ImageObjects(None))
 
-    def show_object(self, label: Annotation | None, title: str = "") -> None:
-        """The selected label's attributes (None: nothing, or a suggestion, which is accepted first)."""
+    def show_selected(self, shown: ImageObjects) -> None:
+        """The selected label's attributes (none for a suggestion, which is accepted first); follows the
+        window's `shown`."""
         self._filling = True
-        self.title.setText(title or "no object selected")
+        label = shown.selected_label()
+        self.title.setText(shown.selection_title() or "no object selected")
         self.setEnabled(label is not None)
         attributes = label.attributes if label is not None else {}
         for name, box in self.flags.items():

@@ -21,6 +21,7 @@ from converters import Annotation, Shape
 from converters.geometry import Box
 from converters.masks import has_bridge, mask_to_polygons, rings, rle_to_mask
 
+from ..image_objects import ImageObjects
 from .masktools import MaskTools
 
 POINT_RADIUS = 4.0  # screen pixels: the same size at any zoom
@@ -124,7 +125,7 @@ class Canvas(QGraphicsView):
         self._image_size = (0, 0)
         self._cursor: QPointF | None = None
         self._clicks: list[tuple[float, float]] = []
-        self._objects: tuple[list[Annotation], list[Annotation]] = ([], [])  # labels, suggestions drawn
+        self.shown = ImageObjects(None)  # what is drawn
         self._handles_of: tuple[list, np.ndarray] | None = None
         self._dragging: tuple[str, int, str] | None = None
         self._pressed_at: QPointF | None = None
@@ -138,7 +139,6 @@ class Canvas(QGraphicsView):
         self.layers = {"masks": True, "boxes": True, "points": True}  # what is drawn (keys M, B, P)
         self.mask_opacity = 0.3
         self.click_color = QColor("#ffffff")  # no category's colour: the window chooses it
-        self.names: dict[int, str] = {}  # category names, for the hover text
         self.tools = MaskTools(self)
 
     def show_image(self, image: QImage) -> bool:
@@ -199,23 +199,23 @@ class Canvas(QGraphicsView):
             self.fit()
 
     # -- drawing --------------------------------------------------------------------------------------
-    def set_objects(self, labels: list[Annotation], colors: dict[int, str],
-                    suggestions: list[Annotation] = (), selected: tuple[str, int] | None = None) -> None:
+    def set_objects(self, shown: ImageObjects) -> None:
         """Draw the labels (solid) and pending suggestions (dashed) over the image, smaller objects over
         larger ones; the selected one with a thicker line. Only objects that changed are drawn again, so
         a click on an image with a thousand objects redraws one."""
         scene = self.scene()
-        self._objects = (labels, suggestions)
+        self.shown = shown
         self._handles_of = None  # the point handles, worked out when the mouse asks
         self._box_edit = None
         wanted = {}
-        for kind, anns, style in (("label", labels, Qt.SolidLine), ("suggestion", suggestions, Qt.DashLine)):
+        for kind, anns, style in (("label", shown.labels, Qt.SolidLine), ("suggestion", shown.suggestions,
+                                                                               Qt.DashLine)):
             for ann in anns:
-                chosen = selected == (kind, ann.id)
+                chosen = shown.selected == (kind, ann.id)
                 if chosen and kind == "label" and ann.extreme is None and ann.shape is Shape.REGION:
                     self._box_edit = (ann.id, ann.box)
-                color = colors.get(ann.category_id, "#ffffff")
-                look = (ann, color, style, 4 if chosen else 2, self.names.get(ann.category_id))  # the store
+                color = shown.colors.get(ann.category_id, "#ffffff")
+                look = (ann, color, style, 4 if chosen else 2, shown.names.get(ann.category_id))  # the store
                 # hands back the same object for a label that did not change: compared by identity first
                 wanted[kind, ann.id] = (look, ann)
         for key in [k for k in self._drawn if k not in wanted or self._drawn[k][0] != wanted[k][0]]:
@@ -286,7 +286,7 @@ class Canvas(QGraphicsView):
             item.setPos(c.x, c.y)
             item.setFlag(QGraphicsItem.ItemIgnoresTransformations)
             layers["points"].append(item)
-        hover = f"{self.names.get(ann.category_id, '?')} ({ann.source.value}" + \
+        hover = f"{self.shown.names.get(ann.category_id, '?')} ({ann.source.value}" + \
             (f", score {ann.score:.2f})" if ann.score is not None else ")")
         z = -ann.box.area  # smaller objects lie over larger ones: the one Ctrl+click picks
         for layer, items in layers.items():
@@ -334,9 +334,8 @@ class Canvas(QGraphicsView):
     def _handles(self) -> tuple[list[tuple[str, int, str, float, float]], np.ndarray]:
         """Every extreme point drawn as (kind, id, role, x, y), and their x, y as an array."""
         if self._handles_of is None:
-            labels, suggestions = self._objects
-            handles = [(kind, a.id, role, *p) for kind, anns in (("label", labels), ("suggestion", suggestions))
-                       for a in anns if a.extreme is not None for role, p in a.extreme.as_dict().items()]
+            handles = [(kind, a.id, role, *p) for kind, a in self.shown.rows()
+                       if a.extreme is not None for role, p in a.extreme.as_dict().items()]
             self._handles_of = (handles, np.array([h[3:] for h in handles], float).reshape(-1, 2))
         return self._handles_of
 

@@ -63,7 +63,7 @@ class Categories(QObject):
         if not changed or changed[0] is None:
             self.fill()  # the chosen one shown
         else:
-            name = self.canvas.names.get(category_id)
+            name = self.canvas.shown.names.get(category_id)
             self.window.statusBar().showMessage(f"object {changed[0].id} is now {name}", 3000)
 
     def pick(self) -> None:

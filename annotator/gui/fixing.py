@@ -15,6 +15,7 @@ from converters import Annotation, UserError
 from detectors.catalogue import kind_serving
 from detectors.mask_backends import BACKENDS, METHODS
 
+from ..image_objects import ImageObjects
 from ..mask_edit import outline_pixels, stepped_tolerance
 from ..masking import apply_made_mask, awaits_mask, correction_base
 from ..session import LabellingSession
@@ -58,6 +59,12 @@ class MaskFixing(QObject):
     # -- the backend's masks -------------------------------------------------------------------------------
     def show_image(self, image: QImage) -> None:
         self._image, self._pixels = image, None
+
+    def follow(self, shown: ImageObjects) -> None:
+        """Follows the window's `shown`: masks asked for, and the selected object's outline in the outline
+        tool."""
+        self.ask_masks(shown.labels)
+        self.show_outline()
 
     def ask_masks(self, labels: list[Annotation]) -> None:
         """Every label on screen whose mask the chosen backend should make goes to the worker."""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QListView
 
 from converters import Annotation
 
+from ..image_objects import ImageObjects
 from ..masking import MASK_METHOD
 from .categories import swatch
 
@@ -61,7 +62,7 @@ class ObjectListModel(QAbstractListModel):
 
 
 class ObjectList(QListView):
-    """Emits `chosen((kind, id))` when a row is clicked."""
+    """Follows the window's `shown`; emits `chosen((kind, id))` when a row is clicked."""
 
     chosen = Signal(tuple)
 
@@ -73,16 +74,17 @@ class ObjectList(QListView):
         self.setIconSize(QSize(12, 12))  # the category's colour beside a line of text, no taller
         self.clicked.connect(lambda index: self.chosen.emit(self.key(index.row())))
 
-    def show_objects(self, rows: list[tuple[str, Annotation]], names: dict[int, str], colors: dict[int, str],
-                     selected: tuple[str, int] | None) -> None:
-        shown = self.list_model.rows
-        same = len(shown) == len(rows) and all(a is b and k == j for (k, a), (j, b) in zip(shown, rows, strict=True)) \
-            and names == self.list_model.names and colors == self.list_model.colors
+    def show_objects(self, shown: ImageObjects) -> None:
+        rows, names, colors = shown.rows(), shown.names, shown.colors
+        listed = self.list_model.rows
+        same = len(listed) == len(rows) and \
+            all(a is b and k == j for (k, a), (j, b) in zip(listed, rows, strict=True)) and \
+            names == self.list_model.names and colors == self.list_model.colors
         if not same:  # the store hands back the same objects when nothing changed: then only the selection
             self.list_model.reset(rows, names, colors)
         keys = [(kind, ann.id) for kind, ann in rows]
-        if selected in keys:
-            index = self.list_model.index(keys.index(selected))
+        if shown.selected in keys:
+            index = self.list_model.index(keys.index(shown.selected))
             if self.currentIndex() != index:
                 self.selectionModel().setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
                 self.scrollTo(index)

@@ -212,9 +212,11 @@ class Trainer(QObject):
     def learnt_or_grabcut(self) -> bool:
         """Whether the masks come from GrabCut or from a network the learning made: only then it learns."""
         method = self.settings.mask_method
-        weights = self.settings.weights.get(BACKEND)
-        return method == "grabcut" or (method == BACKEND and weights is not None
-                                       and read_run(Path(weights)).learnt_from is not None)
+        if method != BACKEND:
+            return method == "grabcut"
+        weights = self.settings.weights.get(BACKEND)  # a run of this project's, listed in the Models panel
+        steering = next((r for r in self.models.runs if weights is not None and r.path == Path(weights)), None)
+        return steering is not None and steering.learnt_from is not None
 
     def _learning_now(self) -> bool:
         return self.process.running() and self.learning
@@ -230,9 +232,9 @@ class Trainer(QObject):
             if verdict.use:
                 self.settings.weights[BACKEND] = str(run.path)
                 save_settings(self.settings)
+            self.show_runs()  # with this run, which `learnt_or_grabcut` looks up
             if self.learnt_or_grabcut():
                 self.use_backend.emit(BACKEND if verdict.use else "grabcut")
-            self.show_runs()
         self._say(said, 20000)
         self.panel.show_state(False, False, said)
 

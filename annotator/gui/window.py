@@ -5,6 +5,7 @@ panel"). Keys and mouse become session calls run by `_act`, each redrawn once fr
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
@@ -22,13 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from converters import Annotation, UserError
+from converters import UserError
 from converters.formats import FORMATS, WRITABLE
 from converters.geometry import Box
 from converters.images import contained
 
 from ..changes import Change, ChangeLog
 from ..folders import window_name
+from ..image_objects import ImageObjects
 from ..recent import recent_projects
 from ..session import LabellingSession
 from ..settings import load_settings, save_settings
@@ -56,6 +58,7 @@ class MainWindow(QMainWindow):
     close_requested = Signal()  # File > Close: the app shows the start page
     closed = Signal()  # the window has closed and its workers have stopped: the project can be closed
     changed = Signal(object)  # what an action changed in the project (a Change), once it is redrawn: panels follow
+    shown = Signal(object)  # the open image's objects (ImageObjects) after each action: the panels drawing them follow
 
     def __init__(self, project: Project):
         super().__init__()
@@ -72,6 +75,8 @@ class MainWindow(QMainWindow):
         self.trainer = Trainer(self, project, self.settings)  # the Training and Models panels, and learning
         self.training, self.models = self.trainer.process, self.trainer.models
         self.fixing = MaskFixing(self, self.session, self.canvas, self.settings, self._act, lambda: self.models.runs)
+        self.shown.connect(self.canvas.set_objects)
+        self.shown.connect(self.fixing.follow)  # after the canvas: the outline tool draws over the objects
         self.fixing.backend_chosen.connect(lambda _method: self.refresh())
         self.fixing.train_asked.connect(lambda: self.trainer.train(masks=True))
         self.mask_method = self.fixing.backend_box  # the mask box, at the right of the status bar
@@ -92,9 +97,11 @@ class MainWindow(QMainWindow):
         self.dock("Categories", self.categories, Qt.RightDockWidgetArea, title="Categories (1-9, C)")
         self.objects = ObjectList()  # the current image's labels, then its pending suggestions
         self.objects.chosen.connect(self._select_listed)
+        self.shown.connect(self.objects.show_objects)
         self.dock("Objects", self.objects, Qt.RightDockWidgetArea)
         self.attributes = AttributesPanel()
         self.attributes.changed.connect(self._set_attribute)
+        self.shown.connect(self.attributes.show_selected)
         self.dock("Attributes", self.attributes, Qt.RightDockWidgetArea)
         self.trainer.use_backend.connect(self.mask_method.setCurrentText)
         self.trainer.prelabel.connect(self.background.prelabel)
@@ -529,7 +536,7 @@ class MainWindow(QMainWindow):
 
     # -- drawing ---------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Redraw the current image's objects, its list row and the panels from the store."""
+        """Read the open image's objects once and hand them to the panels that draw them (`shown`)."""
         if self.session.image_id is None:
             return
         image_id = self.session.image_id
@@ -537,38 +544,18 @@ class MainWindow(QMainWindow):
             suggestions = self.project.suggestions(image_id)
             labels = self.project.annotations(image_id)
         except ProjectDamaged:
-            self._show_no_objects()  # not another image's objects over this one
+            self.session.selected = None
+            self.shown.emit(ImageObjects(image_id))  # not another image's objects over this one
             raise
         self.browser.reread(image_id, len(suggestions))
         categories = self.category_control.fill()
-        colors = {c.id: c.color or "#ffffff" for c in categories}
-        self.canvas.names = {c.id: c.name for c in categories}
-        shown = {("label", a.id) for a in labels} | {("suggestion", a.id) for a in suggestions}
-        if self.session.selected not in shown:  # deleted, undone, or of another image
+        shown = ImageObjects(image_id, labels, suggestions, {c.id: c.name for c in categories},
+                             {c.id: c.color or "#ffffff" for c in categories}, self.session.selected)
+        if shown.selected not in shown.keys():  # deleted, undone, or of another image
             self.session.selected = None
-        self.canvas.set_objects(labels, colors, suggestions, self.session.selected)
-        self._list_objects(labels, suggestions, colors)
-        self._show_attributes(labels)
-        self.fixing.ask_masks(labels)
-        self.fixing.show_outline()
+            shown = replace(shown, selected=None)
+        self.shown.emit(shown)
         self._show_where()
-
-    def _show_no_objects(self) -> None:
-        self.session.selected = None
-        self.canvas.set_objects([], {}, [], None)
-        self._list_objects([], [], {})
-        self._show_attributes([])
-
-    def _list_objects(self, labels: list[Annotation], suggestions: list[Annotation], colors: dict[int, str]) -> None:
-        rows = [("label", a) for a in labels] + [("suggestion", a) for a in suggestions]
-        self.objects.show_objects(rows, self.canvas.names, colors, self.session.selected)
-
-    def _show_attributes(self, labels: list[Annotation]) -> None:
-        selected = self.session.selected
-        [label] = [a for a in labels if selected == ("label", a.id)] or [None]
-        title = f"object {label.id}: {self.canvas.names.get(label.category_id, '?')}" if label is not None else \
-            "a suggestion: accept it (Enter) to edit" if selected else ""
-        self.attributes.show_object(label, title)
 
     def _show_where(self, cursor: tuple[float, float] | None = None) -> None:
         shown = f"image {self.images.currentRow() + 1}/{self.images.count()}  zoom {self.canvas.zoom_level():.0%}"

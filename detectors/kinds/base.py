@@ -2,6 +2,7 @@
 starting from another run's weights)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Sequence
@@ -17,7 +18,31 @@ from converters import Dataset
 from ..catalogue import CATALOGUE, Role
 from ..checkpoints import CONFIG, load_matching, read_config
 from ..configs import Key, checked_config, read_model
-from ..device import fast_layout
+from ..device import fast_layout, in_float32
+
+
+class TrainingStep(nn.Module):
+    """A kind's network pass and loss as one module, so that DistributedDataParallel (which wraps it)
+    sees every parameter the loss uses. The training loop chooses the precision (`precision`: a context
+    the network runs in, autocast or none); every kind's loss then runs in float32 on `in_float32` of
+    its outputs, as mixed precision asks. A kind writes `outputs` and `loss`."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.precision: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+
+    def forward(self, batch: Any, share: float) -> dict[str, torch.Tensor]:
+        """`share`: how far the run is, 0 to 1. The loss's parts, in float32."""
+        with self.precision():
+            outputs = self.outputs(batch, share)
+        return self.loss(in_float32(outputs), batch, share)
+
+    def outputs(self, batch: Any, share: float) -> Any:
+        raise NotImplementedError
+
+    def loss(self, outputs: Any, batch: Any, share: float) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,11 +121,7 @@ class ModelKind:
         """The dataset the loop batches, and its collate function (None: torch's)."""
         raise NotImplementedError
 
-    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> nn.Module:
-        """A module whose forward(batch, share) returns the loss's parts: DistributedDataParallel wraps
-        it, so it sees every parameter the loss uses. `share`: how far the run is, 0 to 1. The loop runs
-        it under autocast where it trains in reduced precision; the step casts the network's outputs to
-        float32 for the loss."""
+    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> TrainingStep:
         raise NotImplementedError
 
     def parameter_groups(self, model: nn.Module) -> list[tuple[list[nn.Parameter], float]]:

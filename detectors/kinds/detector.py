@@ -16,7 +16,7 @@ from ..backbones import load_imagenet
 from ..configs import DEPTH, NAMES, Key, between
 from ..detection_data import AUGMENTS, load_photos
 from ..predictor import Decode, Predictor
-from .base import ModelKind, Option, TrainingDefaults, Validator
+from .base import ModelKind, Option, TrainingDefaults, TrainingStep, Validator
 
 WARMUP = 0.05  # share of the schedule
 DROPS = (0.75, 11 / 12)  # SAPD's epochs 9 and 11 of 12; CenterNet's 90 and 120 of 140 are near
@@ -31,18 +31,9 @@ AUGMENT = Option("--augment", "augment", "light (flip, colour, scale), mosaic (a
                  f"{DEFAULT_AUGMENT})", choices=AUGMENTS, default=DEFAULT_AUGMENT)
 
 
-class DetectorStep(nn.Module):
-    """A detector's forward pass and loss as one module (`forward(batch, share)` in each kind), so that
-    DistributedDataParallel sees every parameter the loss uses."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-
 class DetectorKind(ModelKind):
     decode: Decode  # the network's forward on a batch to Detections on its input (a staticmethod)
-    step: type[DetectorStep]  # the kind's training step
+    step: type[TrainingStep]  # the kind's training step
     #: AdamW: from scratch on a few images SAPD learns in minutes (fruits_nuts, 8 minutes on a CPU: AP50
     #: 0.61 against 0.09 with SGD), and so does ExtremeNet; SGD with momentum is the papers', for long runs
     #: (CenterNet's Adam at 1.25e-4 is for batches of 32 over 140 epochs).
@@ -71,7 +62,7 @@ class DetectorKind(ModelKind):
     def described(self, samples: list, config: dict[str, Any]) -> str:
         return f"{len(samples)} images, {len(config['classes'])} classes"
 
-    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> DetectorStep:
+    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> TrainingStep:
         return self.step(model)
 
     def to_device(self, batch: tuple[torch.Tensor, list], device: str, memory_format: torch.memory_format

@@ -37,26 +37,29 @@ from ..dextr import (
 from ..dextr_data import Object, ObjectCrops, load_objects, synthetic_objects
 from ..mask_backends import STEERED, Network, masks_from_extremes, steering
 from ..mask_backends.simulate import sampled_corrections, simulated_clicks
-from .base import ModelKind, Option, TrainingDefaults, Validator
+from .base import ModelKind, Option, TrainingDefaults, TrainingStep, Validator
 
 POLY_POWER = 0.9
 #: The chances that a training object gets 0, 1, 2 or 3 correction points.
 CORRECTION_COUNTS = (0.25, 0.25, 0.25, 0.25)
 
 
-class TrainingStep(nn.Module):
+class DextrStep(TrainingStep):
     def __init__(self, model: DextrNet, seed: int):
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         self.corrected = model.conv1.in_channels == WITH_BACKGROUND
         self.rng = np.random.default_rng(seed)
 
-    def forward(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], share: float) -> dict[str, torch.Tensor]:
+    def outputs(self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], share: float) -> torch.Tensor:
         x, y, boxes = batch
         if self.corrected:
             x = with_corrections(self.model, x, y, boxes, self.rng)
-        logits = self.model(x)
-        logits = F.interpolate(logits.float(), size=y.shape[-2:], mode="bilinear", align_corners=True)
+        return self.model(x)
+
+    def loss(self, outputs: torch.Tensor, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+             share: float) -> dict[str, torch.Tensor]:
+        y = batch[1]
+        logits = F.interpolate(outputs, size=y.shape[-2:], mode="bilinear", align_corners=True)
         return {"loss": balanced_bce(logits, y)}
 
 
@@ -127,8 +130,8 @@ class DextrKind(ModelKind):
     def training_data(self, samples: list, config: dict[str, Any]):
         return ObjectCrops(samples, config["crop"], inputs=config["inputs"]), None
 
-    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> TrainingStep:
-        return TrainingStep(model, seed)
+    def training_step(self, model: nn.Module, config: dict[str, Any], seed: int) -> DextrStep:
+        return DextrStep(model, seed)
 
     def to_device(self, batch, device: str, memory_format: torch.memory_format):
         x, y, boxes = batch

@@ -12,15 +12,17 @@ from ..configs import Key
 from ..detection_data import DetectionSamples, guess_extremes
 from ..detections import Detections, GroundTruth
 from ..extremenet import ExtremeNet, ExtremeOutputs, ExtremeTargets, decode, extreme_loss, extreme_targets
-from .base import Option
-from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+from .base import Option, TrainingStep
+from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind
 
 
-class TrainingStep(DetectorStep):
-    def forward(self, batch: tuple[torch.Tensor, list[ExtremeTargets]], share: float) -> dict[str, torch.Tensor]:
-        images, targets = batch
-        outputs = self.model(images)
-        return extreme_loss(ExtremeOutputs(outputs.heat.float(), outputs.offsets.float()), targets)
+class ExtremeStep(TrainingStep):
+    def outputs(self, batch: tuple[torch.Tensor, list[ExtremeTargets]], share: float) -> ExtremeOutputs:
+        return self.model(batch[0])
+
+    def loss(self, outputs: ExtremeOutputs, batch: tuple[torch.Tensor, list[ExtremeTargets]],
+             share: float) -> dict[str, torch.Tensor]:
+        return extreme_loss(outputs, batch[1])
 
 
 def collate(batch: list[tuple[torch.Tensor, GroundTruth]],
@@ -49,7 +51,7 @@ class ExtremeNetKind(DetectorKind):
     keys = {**DETECTOR_KEYS, "box_points": Key(" or ".join(BOX_POINTS), lambda v: v in BOX_POINTS, BOX_POINTS[0])}
     options = (IMG_SIZE, AUGMENT, BOX_POINTS_OPTION)
     decode = staticmethod(decoded)
-    step = TrainingStep
+    step = ExtremeStep
 
     def new_config(self, depth: int) -> dict[str, Any]:
         return {**super().new_config(depth), "box_points": BOX_POINTS[0]}

@@ -18,12 +18,12 @@ from ..anchor_boxes import STANDARD, box_sizes, by_level, kmeans
 from ..configs import Key, between
 from ..detection_data import DetectionSamples, collate
 from ..detections import Detections, GroundTruth
+from ..device import in_float32
 from ..fpn import STRIDES
 from ..retinanet import (
     ANCHOR_RATE,
     CLUSTER_UNTIL,
     CLUSTER_WEIGHT,
-    LevelOutputs,
     RetinaNet,
     RetinaOutputs,
     decode,
@@ -31,8 +31,8 @@ from ..retinanet import (
     retina_loss,
     temperature_at,
 )
-from .base import Option
-from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+from .base import Option, TrainingStep
+from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind
 
 DEFAULT_ANCHORS = [[[round(w, 2), round(h, 2)] for w, h in level] for level in STANDARD["retinanet"]]
 ANCHOR_MODES = ("default", "kmeans", "learned", "meta")
@@ -52,30 +52,26 @@ ANCHORS = Key(f"a list of {len(STRIDES)} levels, each the same number of [width,
               _anchor_list, DEFAULT_ANCHORS)
 
 
-class TrainingStep(DetectorStep):
+class RetinaStep(TrainingStep):
     """With anchor functions (MetaAnchor), each step trains on priors drawn around the anchors."""
 
     def __init__(self, model: RetinaNet, seed: int = 0):
         super().__init__(model)
         self.priors = torch.Generator().manual_seed(seed)
 
-    def forward(self, batch: tuple[torch.Tensor, list[GroundTruth]], share: float) -> dict[str, torch.Tensor]:
-        images, targets = batch
+    def outputs(self, batch: tuple[torch.Tensor, list[GroundTruth]], share: float) -> RetinaOutputs:
         shapes = jittered(self.model.shapes, self.priors) if self.model.meta else None
-        outputs = self.model(images, shapes)
+        return self.model(batch[0], shapes)
+
+    def loss(self, outputs: RetinaOutputs, batch: tuple[torch.Tensor, list[GroundTruth]],
+             share: float) -> dict[str, torch.Tensor]:
         learned = isinstance(self.model.log_shapes, torch.nn.Parameter)
-        return retina_loss(in_full_precision(outputs), targets, temperature_at(share) if learned else None,
+        return retina_loss(outputs, batch[1], temperature_at(share) if learned else None,
                            CLUSTER_WEIGHT if share < CLUSTER_UNTIL else 0.0)
 
 
-def in_full_precision(outputs: RetinaOutputs) -> RetinaOutputs:
-    """The loss and decoding run in full precision under AMP too."""
-    return RetinaOutputs([LevelOutputs(o.cls.float(), o.deltas.float(), o.extremes.float()) for o in outputs.levels],
-                         outputs.shapes)
-
-
 def decoded(outputs: RetinaOutputs, score_threshold: float) -> list[Detections]:
-    return decode(in_full_precision(outputs), score_threshold)
+    return decode(in_float32(outputs), score_threshold)
 
 
 class RetinaNetKind(DetectorKind):
@@ -115,8 +111,8 @@ class RetinaNetKind(DetectorKind):
         rest = [p for name, p in model.named_parameters() if p.requires_grad and name != "log_shapes"]
         return [(rest, 1.0), (shapes, ANCHOR_RATE)]
 
-    def training_step(self, model: torch.nn.Module, config: dict[str, Any], seed: int) -> TrainingStep:
-        return TrainingStep(model, seed)
+    def training_step(self, model: torch.nn.Module, config: dict[str, Any], seed: int) -> RetinaStep:
+        return RetinaStep(model, seed)
 
     def anchored(self, config: dict[str, Any], anchors: list, weights: Path) -> dict[str, Any]:
         """Any anchors for a MetaAnchor model; for the others, as many per level as it was trained with

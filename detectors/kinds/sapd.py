@@ -10,31 +10,30 @@ import torch
 from ..configs import between
 from ..detection_data import DetectionSamples, collate
 from ..detections import Detections, GroundTruth
+from ..device import in_float32
 from ..sapd import SAPD, LevelOutputs, decode, sapd_loss
-from .base import Option
-from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind, DetectorStep
+from .base import Option, TrainingStep
+from .detector import AUGMENT, DETECTOR_KEYS, IMG_SIZE, DetectorKind
 
 SOFT_SELECTION_FROM = 0.5
 
 
-class TrainingStep(DetectorStep):
-    """The selection net runs on the features inside the loss, so the step holds it too."""
+class SapdStep(TrainingStep):
+    """The selection net runs on the features inside the loss (in float32), so the step holds it too."""
 
-    def forward(self, batch: tuple[torch.Tensor, list[GroundTruth]], share: float) -> dict[str, torch.Tensor]:
-        images, targets = batch
-        outputs, features = self.model(images)
-        return sapd_loss(in_full_precision(outputs), [f.float() for f in features], targets, self.model.selection,
-                         share >= SOFT_SELECTION_FROM)
+    def outputs(self, batch: tuple[torch.Tensor, list[GroundTruth]],
+                share: float) -> tuple[list[LevelOutputs], list[torch.Tensor]]:
+        return self.model(batch[0])
 
-
-def in_full_precision(outputs: list[LevelOutputs]) -> list[LevelOutputs]:
-    """The head's outputs as float32: the loss and decoding run in full precision under AMP too."""
-    return [LevelOutputs(o.cls.float(), o.distances.float(), o.extremes.float()) for o in outputs]
+    def loss(self, outputs: tuple[list[LevelOutputs], list[torch.Tensor]],
+             batch: tuple[torch.Tensor, list[GroundTruth]], share: float) -> dict[str, torch.Tensor]:
+        levels, features = outputs
+        return sapd_loss(levels, features, batch[1], self.model.selection, share >= SOFT_SELECTION_FROM)
 
 
 def decoded(forward: tuple[list[LevelOutputs], list[torch.Tensor]], score_threshold: float) -> list[Detections]:
     """The network's forward (the head's outputs and the features) to detections."""
-    return decode(in_full_precision(forward[0]), score_threshold)
+    return decode(in_float32(forward[0]), score_threshold)
 
 
 class SapdKind(DetectorKind):
@@ -43,7 +42,7 @@ class SapdKind(DetectorKind):
     options = (IMG_SIZE, AUGMENT,
                Option("--channels", "channels", "FPN and head width (default 128 for a CPU; the paper's is 256)"))
     decode = staticmethod(decoded)
-    step = TrainingStep
+    step = SapdStep
 
     def new_config(self, depth: int) -> dict[str, Any]:
         return {**super().new_config(depth), "channels": 128}
