@@ -42,12 +42,12 @@ def for_export(dataset: Dataset, fmt: str, report: Report, with_skipped: bool = 
     skipped = set() if with_skipped else {im.id for im in dataset.images if im.status is ImageStatus.SKIPPED}
     report.add(LEFT_OUT, len(skipped))
     internal = Content.ATTRIBUTES not in FORMATS[fmt].holds
-    annotations = [_without_method(a) if internal else a for a in dataset.annotations if a.image_id not in skipped]
+    annotations = [_without_backend(a) if internal else a for a in dataset.annotations if a.image_id not in skipped]
     return dataclasses.replace(dataset, images=[im for im in dataset.images if im.id not in skipped],
                                annotations=annotations)
 
 
-def _without_method(a: Annotation) -> Annotation:
+def _without_backend(a: Annotation) -> Annotation:
     if MASK_METHOD not in a.attributes:
         return a
     return dataclasses.replace(a, attributes={k: v for k, v in a.attributes.items() if k != MASK_METHOD})

@@ -31,7 +31,7 @@ class FillResult:
     missing_images: list[str] = dataclasses.field(default_factory=list)
 
 
-def fill_project(project: Project, method: str, network: Network | None = None,
+def fill_project(project: Project, backend: str, network: Network | None = None,
                  progress: Progress = no_progress) -> FillResult:
     result = FillResult()
     folder = ImageFolder(project.image_root)
@@ -39,14 +39,14 @@ def fill_project(project: Project, method: str, network: Network | None = None,
     progress(0, len(images))
     for done, record in enumerate(images, 1):
         anns = project.annotations(record.id)
-        made = _fill_image(folder, record.file_name, anns, method, network, result)
+        made = _fill_image(folder, record.file_name, anns, backend, network, result)
         if made:
             project.update_annotations(made)
         progress(done, len(images))
     return result
 
 
-def fill_dataset(dataset: Dataset, image_root: Path, method: str, save: Callable[[], None],
+def fill_dataset(dataset: Dataset, image_root: Path, backend: str, save: Callable[[], None],
                  network: Network | None = None, progress: Progress = no_progress) -> FillResult:
     """Fill `dataset` in place, calling `save` now and then and once at the end."""
     result = FillResult()
@@ -56,7 +56,7 @@ def fill_dataset(dataset: Dataset, image_root: Path, method: str, save: Callable
     last_save = time.monotonic()
     progress(0, len(dataset.images))
     for done, record in enumerate(dataset.images, 1):
-        for ann in _fill_image(folder, record.file_name, by_image.get(record.id, []), method, network, result):
+        for ann in _fill_image(folder, record.file_name, by_image.get(record.id, []), backend, network, result):
             dataset.annotations[position[ann.id]] = ann
         if time.monotonic() - last_save > SAVE_EVERY:
             save()
@@ -66,9 +66,9 @@ def fill_dataset(dataset: Dataset, image_root: Path, method: str, save: Callable
     return result
 
 
-def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: str,
+def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], backend: str,
                 network: Network | None, result: FillResult) -> list[Annotation]:
-    todo = [a for a in anns if needs_mask(a, method)]
+    todo = [a for a in anns if needs_mask(a, backend)]
     result.kept += sum(1 for a in anns if a.extreme is not None) - len(todo)
     if not todo:
         return []
@@ -80,7 +80,8 @@ def _fill_image(folder: ImageFolder, name: str, anns: list[Annotation], method: 
     height, width = image.shape[:2]
     bases = [None if (b := correction_base(a)) is None else rle_to_mask(b.mask_rle(height, width)).astype(bool)
              for a in todo]
-    masks = masks_from_extremes(image, [a.extreme for a in todo], method, network, [a.corrections for a in todo], bases)
+    masks = masks_from_extremes(image, [a.extreme for a in todo], backend, network, [a.corrections for a in todo],
+                                bases)
     result.made += len(todo)
-    result.fallbacks += sum(m.method != method for m in masks)
-    return [with_made_mask(a, mask_to_polygons(m.mask), m.method) for a, m in zip(todo, masks, strict=True)]
+    result.fallbacks += sum(m.backend != backend for m in masks)
+    return [with_made_mask(a, mask_to_polygons(m.mask), m.backend) for a, m in zip(todo, masks, strict=True)]

@@ -27,20 +27,20 @@ MASK_METHOD = "mask_method"
 PLACEHOLDERS = ("octagon", "stale", "remake")
 
 
-def needs_mask(ann: Annotation, method: str) -> bool:
-    """Whether `method` should make this object's mask: it has clicks, it is an instance, and its mask
+def needs_mask(ann: Annotation, backend: str) -> bool:
+    """Whether `backend` should make this object's mask: it has clicks, it is an instance, and its mask
     is missing or was made by another backend."""
     if ann.shape is not Shape.REGION or ann.extreme is None or ann.iscrowd:
         return False
     made_by = ann.attributes.get(MASK_METHOD)
     if ann.has_mask and made_by is None:
         return False
-    return made_by != method
+    return made_by != backend
 
 
-def awaits_mask(ann: Annotation, method: str) -> bool:
+def awaits_mask(ann: Annotation, backend: str) -> bool:
     """What the app's worker makes: a missing mask or the instant octagon; never another backend's."""
-    return needs_mask(ann, method) and ann.attributes.get(MASK_METHOD) in (None, *PLACEHOLDERS)
+    return needs_mask(ann, backend) and ann.attributes.get(MASK_METHOD) in (None, *PLACEHOLDERS)
 
 
 def with_octagon(ann: Annotation, extreme: ExtremePoints) -> Annotation:
@@ -68,15 +68,15 @@ def correction_base(ann: Annotation) -> Annotation | None:
     return ann
 
 
-def with_made_mask(ann: Annotation, polygons: list[list[float]], method: str) -> Annotation:
+def with_made_mask(ann: Annotation, polygons: list[list[float]], backend: str) -> Annotation:
     """`ann` with a backend's mask (exact polygons, as `mask_to_polygons` traces them)."""
-    return dataclasses.replace(ann.with_mask(polygons=polygons), attributes={**ann.attributes, MASK_METHOD: method})
+    return dataclasses.replace(ann.with_mask(polygons=polygons), attributes={**ann.attributes, MASK_METHOD: backend})
 
 
 @dataclasses.dataclass(frozen=True)
 class MadeMask:
     polygons: list[list[float]]  # in image coordinates
-    method: str
+    backend: str
     note: str = ""
 
 
@@ -94,7 +94,7 @@ CROP_MAX = 768
 HOLE_SHARE = 0.005
 
 
-def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: Network | None = None,
+def make_mask(image: np.ndarray, extreme: ExtremePoints, backend: str, network: Network | None = None,
               corrections: tuple[Correction, ...] = (), before: Annotation | None = None) -> MadeMask:
     """One object's mask, made on a crop around it and traced into polygons: the app's background
     worker calls this for each new or moved object, on photos of any size. `before`: the label whose
@@ -114,11 +114,11 @@ def make_mask(image: np.ndarray, extreme: ExtremePoints, method: str, network: N
         extreme.top, extreme.left, extreme.bottom, extreme.right)])
     moved = [Correction((c.x - x0) * sx, (c.y - y0) * sy, c.foreground) for c in corrections]
     base = None if before is None else _crop_of(before, height, width, (x0, y0, x1, y1), crop.shape[:2])
-    [result] = masks_from_extremes(crop, [shifted], method, network, [moved], [base])
+    [result] = masks_from_extremes(crop, [shifted], backend, network, [moved], [base])
     mask = without_small_holes(result.mask, HOLE_SHARE, [(c.x, c.y) for c in moved if not c.foreground])
     polygons = [[x0 + v / sx if k % 2 == 0 else y0 + v / sy for k, v in enumerate(p)]
                 for p in mask_to_polygons(mask)]
-    return MadeMask(polygons, result.method, result.note)
+    return MadeMask(polygons, result.backend, result.note)
 
 
 def _crop_of(ann: Annotation, height: int, width: int, window: tuple[int, int, int, int],
@@ -143,6 +143,6 @@ def apply_made_mask(project: Project, label_id: int, extreme: ExtremePoints, cor
         ann = project.annotation(label_id)
     except UserError:
         return None
-    if ann.extreme != extreme or ann.corrections != corrections or not awaits_mask(ann, made.method):
+    if ann.extreme != extreme or ann.corrections != corrections or not awaits_mask(ann, made.backend):
         return None
-    return project.update_annotation(with_made_mask(ann, made.polygons, made.method))
+    return project.update_annotation(with_made_mask(ann, made.polygons, made.backend))

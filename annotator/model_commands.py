@@ -11,7 +11,7 @@ from pathlib import Path
 from converters import UserError, write_coco
 from converters.formats import read_dataset
 from detectors.catalogue import BACKBONES, Role, kinds_with
-from detectors.mask_backends import BACKENDS, METHODS
+from detectors.mask_backends import BACKEND_NAMES, BACKENDS
 from detectors.suggesting import MAX_SUGGESTIONS
 
 from .export import check_output
@@ -30,7 +30,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "person (a mask made earlier by another backend is replaced). Work is kept as "
                                    "it goes: run it again to resume.")
     s.add_argument("src", metavar="PROJECT|COCO", type=Path, help="project file, or COCO file with extreme_points")
-    _mask_method_arguments(s)
+    _backend_arguments(s)
     s.add_argument("--images", type=Path, help="COCO: folder the image names are relative to (default: its folder)")
     s.add_argument("-o", "--output", type=Path,
                    help="COCO: file to write (default: SRC itself); if it exists, the run resumes from it")
@@ -42,7 +42,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "the mean IoU, the shares above IoU 0.5, 0.75 and 0.9, and ms per object.")
     s.add_argument("coco", metavar="COCO", type=Path, help="COCO file with ground-truth masks")
     _images_argument(s)
-    _mask_method_arguments(s)
+    _backend_arguments(s)
     s.add_argument("--jitter", type=float, default=0.0, metavar="PX",
                    help="move each click to a random object pixel within PX of the true extreme (default 0)")
     s.add_argument("--seed", type=int, default=0, help="random seed for --jitter (default 0)")
@@ -72,10 +72,10 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                    help=f"a run of `annotator train` with a detector (--arch {' or '.join(DETECTORS)})")
     s.add_argument("--data", type=Path, required=True, metavar="COCO", help="COCO file with the true boxes")
     _images_argument(s)
-    s.add_argument("--masks", choices=METHODS, metavar="METHOD",
+    s.add_argument("--masks", choices=BACKEND_NAMES, metavar="BACKEND",
                    help="also score the masks this backend makes from each detection's extreme points, as "
                         "pre-labelling makes them: mask AP (segm_ap, segm_ap50) against the true masks; "
-                        f"{', '.join(METHODS)} (dextr needs --weights)")
+                        f"{', '.join(BACKEND_NAMES)} (dextr needs --weights)")
     s.add_argument("--weights", type=Path, metavar="W", help="--masks dextr: " + BACKENDS["dextr"].weights)
     _anchors_argument(s, None)
     _device_argument(s)
@@ -102,7 +102,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                    help=f"at most N suggestions on an image, the best (default {MAX_SUGGESTIONS})")
     s.add_argument("--images", choices=("todo", "all"), default="todo",
                    help="todo (default): images not marked done; all: every image")
-    _mask_method_arguments(s, "the suggestions' masks, from their extreme points: ")
+    _backend_arguments(s, "the suggestions' masks, from their extreme points: ")
     _anchors_argument(s, "the project's labels")
     _device_argument(s)
     s.set_defaults(run=cmd_prelabel)
@@ -136,8 +136,8 @@ def _images_argument(s: argparse.ArgumentParser) -> None:
     s.add_argument("--images", type=Path, help="folder the image names are relative to (default: its folder)")
 
 
-def _mask_method_arguments(s: argparse.ArgumentParser, purpose: str = "") -> None:
-    s.add_argument("--method", choices=METHODS, default="grabcut",
+def _backend_arguments(s: argparse.ArgumentParser, purpose: str = "") -> None:
+    s.add_argument("--method", choices=BACKEND_NAMES, default="grabcut",
                    help=purpose + "; ".join(f"{b.name}: {b.help}" + (" (needs --weights)" if b.weights else "")
                                   for b in BACKENDS.values()))
     s.add_argument("--weights", type=Path, metavar="W",
@@ -146,15 +146,15 @@ def _mask_method_arguments(s: argparse.ArgumentParser, purpose: str = "") -> Non
 
 def _network(args: argparse.Namespace, option: str = "method"):
     """The loaded weights for a --method (or another `option` naming a backend) that needs them, else None."""
-    method = getattr(args, option)
-    backend = BACKENDS[method]
-    if backend.load is None:
+    backend = getattr(args, option)
+    entry = BACKENDS[backend]
+    if entry.load is None:
         if args.weights is not None:
-            raise UserError(f"--weights does not apply to --{option} {method}: it needs none")
+            raise UserError(f"--weights does not apply to --{option} {backend}: it needs none")
         return None
     if args.weights is None:
-        raise UserError(f"--{option} {method} needs --weights: {backend.weights}")
-    return backend.load(args.weights)
+        raise UserError(f"--{option} {backend} needs --weights: {entry.weights}")
+    return entry.load(args.weights)
 
 
 def cmd_masks(args: argparse.Namespace) -> None:

@@ -55,16 +55,16 @@ class PrelabelResult:
 @dataclasses.dataclass(frozen=True)
 class MaskChoice:
     """The mask backend that makes the suggestions' masks, and its loaded weights if it needs them."""
-    method: str = "octagon"
+    backend: str = "octagon"
     network: Network | None = None
 
     def given(self, image: np.ndarray, suggestion: Annotation) -> Annotation:
         """`suggestion` with its mask: the backend's, made on a crop as the window makes it, or the exact
         octagon (also where the backend found nothing), which the window's backend replaces on accepting."""
-        if self.method != "octagon":
-            made = make_mask(image, suggestion.extreme, self.method, self.network)
-            if made.method != "octagon":
-                return with_made_mask(suggestion, made.polygons, made.method)
+        if self.backend != "octagon":
+            made = make_mask(image, suggestion.extreme, self.backend, self.network)
+            if made.backend != "octagon":
+                return with_made_mask(suggestion, made.polygons, made.backend)
         return with_octagon(suggestion, suggestion.extreme)
 
 
@@ -99,7 +99,7 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
             result.again += record.id in done_before
             todo.append((record, path))
     passed = len(images) - len(todo)
-    shrink = shrunk and masks.method == "octagon"  # a backend that follows the image needs all its pixels
+    shrink = shrunk and masks.backend == "octagon"  # a backend that follows the image needs all its pixels
 
     def read(job: tuple[ImageRecord, Path]) -> np.ndarray:
         record, path = job
@@ -134,7 +134,7 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
 
 
 def prelabel_project(project_path: Path, model: Path, min_score: float | None = None,
-                     progress: Progress = no_progress, method: str = "octagon", weights: str = "") -> PrelabelResult:
+                     progress: Progress = no_progress, backend: str = "octagon", weights: str = "") -> PrelabelResult:
     """Load the detector in `model` (a run directory) and the mask backend's weights, if it needs them,
     and suggest on the images not yet done; opens its own connection, so the window can run it in a
     worker thread."""
@@ -143,7 +143,7 @@ def prelabel_project(project_path: Path, model: Path, min_score: float | None = 
     from detectors.mask_backends import BACKENDS
 
     predictor = load_detector(model, default_device())
-    load = BACKENDS[method].load
-    masks = MaskChoice(method, load(weights) if load is not None else None)
+    load = BACKENDS[backend].load
+    masks = MaskChoice(backend, load(weights) if load is not None else None)
     with Project.open(project_path) as project:
         return prelabel(project, predictor, str(model.resolve()), min_score, "todo", progress, masks)

@@ -33,14 +33,14 @@ def load_settings() -> Settings:
         return defaults
     if not isinstance(stored, dict):
         return defaults
-    method = stored.get("mask_method")
+    backend = stored.get("mask_method")
     score = stored.get("accept_score")
     weights = _weights(stored)
     detector = stored.get("detector")
-    if method not in BACKENDS or (BACKENDS[method].weights and method not in weights):
-        method = defaults.mask_method
+    if backend not in BACKENDS or (BACKENDS[backend].weights and backend not in weights):
+        backend = defaults.mask_method
     return Settings(
-        mask_method=method,
+        mask_method=backend,
         accept_score=_share(score, defaults.accept_score),
         weights=weights,
         detector=detector if isinstance(detector, str) else "",

@@ -47,8 +47,8 @@ def main() -> None:
         run = args.out / arch
         steps = json.loads((run / "metrics.json").read_text())[-1]["steps"]
         for name, data in (("4 held out", held), ("14 trained on", train)):
-            by = {method: json.loads(annotator("eval", "--model", str(run), "--data", str(data), "--images", images,
-                                               "--json", "--masks", method)) for method in ("octagon", "grabcut")}
+            by = {backend: json.loads(annotator("eval", "--model", str(run), "--data", str(data), "--images", images,
+                                               "--json", "--masks", backend)) for backend in ("octagon", "grabcut")}
             s = by["octagon"]
             print(f"| {arch} | {name} | {steps} | {s['ap']:.3f} | {s['ap50']:.3f} | {s['ap75']:.3f} | "
                   f"{points(s)} | {s['segm_ap']:.3f} | "

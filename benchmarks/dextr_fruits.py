@@ -49,13 +49,13 @@ def main() -> None:
         rows.append((f"dextr light, {name}", ["--method", "dextr", "--weights", str(run)]))
     rows += [("grabcut", ["--method", "grabcut"])]
     steps = list(range(args.corrections + 1))
-    print("| method | " + " | ".join(f"IoU after {k}" for k in steps) +
+    print("| backend | " + " | ".join(f"IoU after {k}" for k in steps) +
           " | NoC@85 | NoC@90 | ms per object | ms per recompute | IoU (jitter 5 px) |")
     print("| --- |" + " ---: |" * (len(steps) + 5))
-    for name, method in rows:
-        exact = json.loads(annotator("eval-masks", str(held), "--images", images, *method, "--json",
+    for name, options in rows:
+        exact = json.loads(annotator("eval-masks", str(held), "--images", images, *options, "--json",
                                      "--corrections", str(args.corrections)))
-        jitter = json.loads(annotator("eval-masks", str(held), "--images", images, *method, "--json", "--jitter", "5"))
+        jitter = json.loads(annotator("eval-masks", str(held), "--images", images, *options, "--json", "--jitter", "5"))
         print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in exact["iou_after"]) +
               f" | {exact['noc']['85']:.2f} | {exact['noc']['90']:.2f} | {exact['ms_per_object']:.1f} | "
               f"{exact['ms_per_recompute'] or 0:.1f} | {jitter['mean_iou']:.3f} |", flush=True)

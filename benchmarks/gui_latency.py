@@ -257,7 +257,7 @@ def main() -> None:
                 switch_ms.append(switch_to(window, row))
             for row in rows[args.runs:]:  # straight on, with no time for the next image to be decoded
                 cold_ms.append(switch_to(window, row))
-            window.mask_method.setCurrentText("octagon")  # the crowd's masks stay as they are
+            window.backend_box.setCurrentText("octagon")  # the crowd's masks stay as they are
             for n, row in ((40, 6), (1000, 7)):
                 crowd(project, window.images.records[row].id, n)
                 window.images.setCurrentRow(row)

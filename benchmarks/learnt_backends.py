@@ -52,8 +52,8 @@ def main() -> None:
                 image_id, image = record.id, read_rgb(loaded.image_root / record.file_name)
             truth = rle_to_mask(objects[k][1].mask_rle(record.height, record.width)).astype(bool)
             clicks = simulated_clicks(truth)
-            for method, made in (("dextr", network), (STEERED, steering(network)), ("grabcut", None)):
-                scores[method].append(mask_iou(mask_from_extremes(image, clicks, method, made).mask, truth))
+            for backend, made in (("dextr", network), (STEERED, steering(network)), ("grabcut", None)):
+                scores[backend].append(mask_iou(mask_from_extremes(image, clicks, backend, made).mask, truth))
         print(f"| {run.name} | {start + 1}-{stop} | " + " | ".join(f"{np.mean(v):.3f}" for v in scores.values()) + " |")
 
 

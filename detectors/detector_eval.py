@@ -161,13 +161,13 @@ def _add_true_masks(truth: dict, dataset: Dataset) -> None:
 
 
 def _masks_found(image: np.ndarray, image_id: int, detections: Detections, class_to_category: dict[int, int],
-                 method: str, network: Network | None) -> list[dict]:
+                 backend: str, network: Network | None) -> list[dict]:
     """The backend's mask of every detection of a known category, from its extreme points, as results
     for pycocotools (a detection without width or height has no mask, and is left out)."""
     labels = detections.labels.tolist()
     kept = [(k, points) for k, points in enumerate(detections.extreme_points())
             if points is not None and labels[k] in class_to_category]
-    made = masks_from_extremes(image, [points for _, points in kept], method, network)
+    made = masks_from_extremes(image, [points for _, points in kept], backend, network)
     return [{"image_id": image_id, "category_id": class_to_category[labels[k]],
              "score": float(detections.scores[k]), "segmentation": mask_to_rle(m.mask)}
             for (k, _), m in zip(kept, made, strict=True)]

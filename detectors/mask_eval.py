@@ -40,9 +40,9 @@ class MaskScores:
     ms_per_recompute: float | None = None  # median, over the masks made with corrections
     lowered: float | None = None  # share of the correction clicks after which the IoU was lower than before
 
-    def lines(self, method: str) -> list[str]:
+    def lines(self, backend: str) -> list[str]:
         lines = [
-            f"{method}: mean IoU {self.mean_iou:.3f} on {self.n} objects",
+            f"{backend}: mean IoU {self.mean_iou:.3f} on {self.n} objects",
             f"IoU > 0.5: {self.iou_50:.1%}   > 0.75: {self.iou_75:.1%}   > 0.9: {self.iou_90:.1%}",
             f"{self.ms_per_object:.1f} ms per object (median)"
             + (f"; the octagon stood in for {self.fallbacks}" if self.fallbacks else ""),
@@ -62,12 +62,12 @@ class MaskScores:
 MaskMaker = Callable[[np.ndarray, ExtremePoints, Sequence[Correction], np.ndarray | None], MaskResult]
 
 
-def evaluate_masks(dataset: Dataset, image_root: Path, method: str, network: Network | None = None,
+def evaluate_masks(dataset: Dataset, image_root: Path, backend: str, network: Network | None = None,
                    jitter: float = 0.0, seed: int = 0, progress: Progress = no_progress,
                    corrections: int = 0) -> MaskScores:
     def make(image: np.ndarray, clicks: ExtremePoints, points: Sequence[Correction],
              before: np.ndarray | None) -> MaskResult:
-        return masks_from_extremes(image, [clicks], method, network, [points], [before])[0]
+        return masks_from_extremes(image, [clicks], backend, network, [points], [before])[0]
 
     return score_masks(dataset, image_root, make, jitter, seed, progress, corrections)
 

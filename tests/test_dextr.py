@@ -151,5 +151,5 @@ def test_the_predictor_batches_objects_and_the_empty_answer_falls_back_to_the_oc
     other = ExtremePoints(top=(5.5, 2), left=(2, 5.5), bottom=(6.5, 12), right=(14, 7.5))
     assert [m.shape for m in predictor(image, [CLICKS, other])] == [(150, 160), (150, 160)]
     results = masks_from_extremes(image, [CLICKS, other], "dextr", predictor)
-    assert [r.method for r in results] == ["octagon", "octagon"]
+    assert [r.backend for r in results] == ["octagon", "octagon"]
     assert results[0].note == "dextr found no object: octagon used"

@@ -62,7 +62,7 @@ def test_a_four_input_network_still_loads_runs_and_its_mask_obeys_both_kinds_of_
     inside = Correction(40.5, 30.5, True)
     image = np.zeros((150, 160, 3), np.uint8)
     [result] = masks_from_extremes(image, [CLICKS], "dextr", predictor, [[inside, THERE]])
-    assert result.method == "dextr" and result.mask[30, 40] and not result.mask[100, 90]
+    assert result.backend == "dextr" and result.mask[30, 40] and not result.mask[100, 90]
 
 
 def test_training_points_lie_in_error_regions_of_the_right_kind_one_region_each():

@@ -207,7 +207,7 @@ def photo_window(qtbot, tmp_path):
     project.add_images([("a.png", 200, 150)])
     project.add_category("blob")
     w = MainWindow(project)
-    w.mask_method.setCurrentText("grabcut")
+    w.backend_box.setCurrentText("grabcut")
     qtbot.addWidget(w)
     w.resize(900, 700)
     w.show()
@@ -251,7 +251,7 @@ def test_undo_and_redo_bring_the_octagon_back_and_the_backend_answers_again(phot
 
 def test_the_mask_backend_and_the_accept_score_are_settings_kept_for_the_next_start(photo_window):
     window, _ = photo_window
-    window.mask_method.setCurrentText("octagon")
+    window.backend_box.setCurrentText("octagon")
     window.accept_score.setValue(0.8)
     assert load_settings() == Settings(mask_method="octagon", accept_score=0.8)
 
@@ -271,14 +271,14 @@ def test_choosing_dextr_asks_for_its_model_once_and_cancelling_keeps_the_backend
                                                                                  monkeypatch):
     window, _ = photo_window
     said = []
-    monkeypatch.setattr("annotator.gui.fixing.ask_mask_model", lambda parent, method, what: said.append(what) or
+    monkeypatch.setattr("annotator.gui.fixing.ask_mask_model", lambda parent, backend, what: said.append(what) or
                         "choose")
     answers = iter([("", ""), (str(sure_dextr / "config.json"), "")])
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: next(answers))
-    window.mask_method.setCurrentText("dextr")
-    assert window.mask_method.currentText() == "grabcut" and window.settings.mask_method == "grabcut"
+    window.backend_box.setCurrentText("dextr")
+    assert window.backend_box.currentText() == "grabcut" and window.settings.mask_method == "grabcut"
     assert "a model directory from `annotator train`" in said[0]  # what a model is, before any file dialog
-    window.mask_method.setCurrentText("dextr")
+    window.backend_box.setCurrentText("dextr")
     assert load_settings() == Settings(mask_method="dextr", accept_score=0.5, weights={"dextr": str(sure_dextr)})
 
 
@@ -287,20 +287,20 @@ def test_choosing_dextr_offers_to_train_one_and_takes_the_projects_own_model(pho
     monkeypatch.setattr("annotator.gui.fixing.ask_mask_model", lambda *a: "train")
     asked = []
     monkeypatch.setattr(window.trainer, "train", lambda masks: asked.append(masks))
-    window.mask_method.setCurrentText("dextr")
+    window.backend_box.setCurrentText("dextr")
     assert asked == [True] and window.settings.mask_method == "grabcut"  # no model yet: the training dialog
     run = runs_folder(window.project.path) / "dextr-1"
     shutil.copytree(sure_dextr, run)
     (run / "request.json").write_text(json.dumps({"kind": "dextr"}))
     window.trainer.show_runs()
-    window.mask_method.setCurrentText("dextr")
+    window.backend_box.setCurrentText("dextr")
     assert window.settings.mask_method == "dextr" and window.settings.weights == {"dextr": str(run)}
 
 
 def clicked_with_dextr(window, truth, weights, qtbot):
     """The object of `truth` clicked with the DEXTR backend, once DEXTR's mask is stored."""
     window.settings.weights = {"dextr": str(weights)}
-    window.mask_method.setCurrentText("dextr")
+    window.backend_box.setCurrentText("dextr")
     e = extreme_points_from_mask(truth)
     for p in (e.top, e.left, e.bottom, e.right):
         click(window, *p)
@@ -476,7 +476,7 @@ def eager_detector(tmp_path):
 
 
 def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, eager_detector, qtbot, monkeypatch):
-    window.mask_method.setCurrentText("octagon")  # no mask backend changes the person's label meanwhile
+    window.backend_box.setCurrentText("octagon")  # no mask backend changes the person's label meanwhile
     for p in ((60, 20), (20, 50), (60, 80), (100, 50)):
         click(window, *p)
     [mine] = window.project.annotations(1)
@@ -504,7 +504,7 @@ def test_ctrl_l_prelabels_in_the_background_beside_the_persons_labels(window, ea
 def test_prelabelling_gives_each_suggestion_the_mask_of_the_windows_mask_backend(window, eager_detector, sure_dextr,
                                                                                  qtbot, monkeypatch):
     window.settings.weights = {"dextr": str(sure_dextr)}
-    window.mask_method.setCurrentText("dextr")  # its network calls the whole crop object: the mask is the box
+    window.backend_box.setCurrentText("dextr")  # its network calls the whole crop object: the mask is the box
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(eager_detector))
     monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.3, True))
     QTest.keyClick(window, Qt.Key_L, Qt.ControlModifier)

@@ -63,5 +63,5 @@ def test_a_backend_that_finds_nothing_after_a_point_leaves_the_mask_on_screen_an
         return [np.zeros((100, 100), bool) for _ in extremes]
     [result] = masks_from_extremes(np.zeros((100, 100, 3), np.uint8), [clicks], "dextr", nothing,
                                    [[Correction(25.5, 50.5, False)]], [before])
-    assert result.method == "dextr" and not result.mask[50, 25]
+    assert result.backend == "dextr" and not result.mask[50, 25]
     assert result.mask.sum() > 0.9 * before.sum()  # not the octagon, not empty: the person's mask less a part

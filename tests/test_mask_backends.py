@@ -52,7 +52,7 @@ def test_grabcut_recovers_a_non_convex_object_better_than_the_octagon(box):
     photo = object_photo(truth)
     clicks = extreme_points_from_mask(truth)
     result = mask_from_extremes(photo, clicks, "grabcut")
-    assert result.method == "grabcut" and not result.note
+    assert result.backend == "grabcut" and not result.note
     assert mask_iou(result.mask, truth) > 0.95
     assert mask_iou(result.mask, truth) > mask_iou(octagon_mask(150, 200, clicks), truth)
 
@@ -69,7 +69,7 @@ def test_objects_smaller_than_the_minimum_side_get_the_octagon_and_say_so():
     truth = np.zeros((50, 50), bool)
     truth[20:23, 20:30] = True  # 3 px high
     [result] = masks_from_extremes(object_photo(truth), [extreme_points_from_mask(truth)], "grabcut")
-    assert result.method == "octagon" and f"{MIN_SIDE} px" in result.note
+    assert result.backend == "octagon" and f"{MIN_SIDE} px" in result.note
     assert result.mask.any()
 
 
@@ -77,7 +77,7 @@ def test_a_backend_that_finds_nothing_falls_back_to_the_octagon():
     truth = blob(80, 80, (10, 10, 70, 70))
     nothing = lambda image, extremes, corrections: [np.zeros(image.shape[:2], bool) for _ in extremes]  # noqa: E731
     [result] = masks_from_extremes(object_photo(truth), [extreme_points_from_mask(truth)], "dextr", nothing)
-    assert result.method == "octagon" and result.note == "dextr found no object: octagon used"
+    assert result.backend == "octagon" and result.note == "dextr found no object: octagon used"
     assert mask_iou(result.mask, truth) > 0.7
 
 
@@ -99,7 +99,7 @@ def test_dextr_needs_its_network_and_unknown_methods_are_named():
     clicks = ExtremePoints(top=(5, 0), left=(0, 5), bottom=(5, 10), right=(10, 5))
     with pytest.raises(ValueError, match="'dextr' needs its weights: a model directory"):
         mask_from_extremes(np.zeros((20, 20, 3), np.uint8), clicks, "dextr")
-    with pytest.raises(ValueError, match="unknown mask method 'magic'"):
+    with pytest.raises(ValueError, match="unknown mask backend 'magic'"):
         mask_from_extremes(np.zeros((20, 20, 3), np.uint8), clicks, "magic")
 
 

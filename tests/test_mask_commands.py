@@ -155,7 +155,7 @@ def test_the_apps_mask_is_made_on_a_crop_in_image_coordinates():
     truth[380:520, 610:800] = blob(140, 190, (0, 0, 190, 140))
     photo = object_photo(truth)
     made = make_mask(photo, extreme_points_from_mask(truth), "grabcut")
-    assert made.method == "grabcut" and not made.note
+    assert made.backend == "grabcut" and not made.note
     assert mask_iou(polygons_to_mask(made.polygons, 600, 900).astype(bool), truth) > 0.95
 
 
@@ -168,12 +168,12 @@ def test_a_made_masks_pinholes_are_filled_and_its_real_holes_and_corrected_ones_
     truth[150:200, 150:200] = False  # a real hole: 2,500 px
     truth[70:74, 200:204] = False  # a pinhole the person said is background
 
-    def backend(crop, extremes, method, network, corrections, before):
+    def the_truth(crop, extremes, backend, network, corrections, before):
         from detectors.mask_backends import MaskResult
 
         return [MaskResult(cv2.resize(truth.astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-                           .astype(bool), method)]
-    monkeypatch.setattr("annotator.masking.masks_from_extremes", backend)
+                           .astype(bool), backend)]
+    monkeypatch.setattr("annotator.masking.masks_from_extremes", the_truth)
     photo = np.zeros((300, 300, 3), np.uint8)
     made = make_mask(photo, extreme_points_from_mask(truth), "grabcut", corrections=(Correction(201, 71, False),))
     mask = polygons_to_mask(made.polygons, 300, 300).astype(bool)
@@ -234,7 +234,7 @@ def test_masks_with_dextr_loads_the_weights_it_is_given(photo, tmp_path, capsys)
     save_checkpoint(tmp_path / "run", LIGHT, dextr_net(LIGHT))
     assert main(["masks", str(src), "--images", str(folder), "--method", "dextr", "--weights", str(tmp_path / "run"),
                  "-o", str(tmp_path / "out.json")]) == 0
-    assert "made 1 masks" in capsys.readouterr().out  # an untrained network: the mask is there, by whichever method
+    assert "made 1 masks" in capsys.readouterr().out  # an untrained network: the mask is there, by whichever backend
     assert main(["eval-masks", str(src), "--images", str(folder), "--weights", str(tmp_path / "run")]) == 2
     assert "--weights does not apply to --method grabcut: it needs none" in capsys.readouterr().err
 
@@ -243,7 +243,7 @@ def test_a_large_object_is_masked_at_a_few_hundred_pixels_and_scaled_back():
     truth = np.zeros((1500, 2000), bool)
     truth[200:1300, 300:1700] = blob(1100, 1400, (0, 0, 1400, 1100))
     made = make_mask(object_photo(truth), extreme_points_from_mask(truth), "grabcut")
-    assert made.method == "grabcut"
+    assert made.backend == "grabcut"
     assert mask_iou(polygons_to_mask(made.polygons, 1500, 2000).astype(bool), truth) > 0.95
 
 

@@ -71,13 +71,13 @@ def test_a_foreground_point_puts_a_corner_of_background_colour_into_the_grabcut_
     assert grabcut_mask(photo, clicks, [Correction(130.5, 25.5, True)])[25, 130]
 
 
-@pytest.mark.parametrize("method", ["grabcut", "dextr"])
-def test_every_backend_obeys_the_correction_points(method):
+@pytest.mark.parametrize("backend", ["grabcut", "dextr"])
+def test_every_backend_obeys_the_correction_points(backend):
     truth = two_squares()
     everything = lambda image, extremes, corrections: [np.ones(image.shape[:2], bool) for _ in extremes]  # noqa: E731
     points = [Correction(110.5, 60.5, False), Correction(50.5, 60.5, True)]
-    result = mask_from_extremes(object_photo(truth), extreme_points_from_mask(truth), method, everything, points)
-    assert result.method == method
+    result = mask_from_extremes(object_photo(truth), extreme_points_from_mask(truth), backend, everything, points)
+    assert result.backend == backend
     assert not result.mask[60, 110] and result.mask[60, 50]
 
 

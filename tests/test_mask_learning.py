@@ -104,7 +104,7 @@ def learning_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "LEARN_CHECK_MS", 50)
     project = blob_project(tmp_path, 6)
     w = show(qtbot, project)
-    w.mask_method.setCurrentText("grabcut")
+    w.backend_box.setCurrentText("grabcut")
     yield w
     w.training.stop()
     w.training.process.waitForFinished(10000)
@@ -138,7 +138,7 @@ def test_a_learnt_network_that_beat_grabcut_makes_the_masks_and_the_window_says_
     w.training.run, w.training.outcome = run, "finished"
     w.training.ended.emit()
     assert w.settings.mask_method == BACKEND and w.settings.weights[BACKEND] == str(run)
-    assert w.mask_method.currentText() == BACKEND
+    assert w.backend_box.currentText() == BACKEND
     assert "0.960 against GrabCut's 0.930" in w.statusBar().currentMessage()
     worse = learning_run(runs_folder(w.project.path) / "dextr-next", 33, steered_iou=0.90, grabcut_iou=0.93)
     w.training.run = worse
@@ -168,9 +168,9 @@ def test_the_window_does_not_learn_over_a_mask_model_the_person_chose(learning_w
     own = learning_run(tmp_path / "their-model", 0)
     (own / "request.json").unlink()  # trained by `annotator train`, not by the window's learning
     w.settings.weights["dextr"] = str(own)
-    w.mask_method.setCurrentText("dextr")
-    w.mask_method.setCurrentText("octagon")  # their model chosen, then the instant octagon while they look
-    w.mask_method.setCurrentText("dextr")
+    w.backend_box.setCurrentText("dextr")
+    w.backend_box.setCurrentText("octagon")  # their model chosen, then the instant octagon while they look
+    w.backend_box.setCurrentText("dextr")
     click_new_object(w)
     qtbot.wait(500)
     assert not w.training.running()

@@ -34,7 +34,7 @@ def make_project(tmp_path, categories=("date", "fig"), images=("a.png", "b.png")
 
 def show(qtbot, project):
     w = window_module.MainWindow(project)
-    w.mask_method.setCurrentText("octagon")  # no backend replaces the octagon while a test looks
+    w.backend_box.setCurrentText("octagon")  # no backend replaces the octagon while a test looks
     qtbot.addWidget(w)
     w.resize(1000, 700)
     w.show()
@@ -321,7 +321,7 @@ def test_a_box_only_object_is_drawn_selected_and_its_edge_dragged(boxed):
 
 def test_four_clicks_on_a_selected_box_give_it_extreme_points_and_a_mask_in_one_undo(boxed):
     window, box = boxed
-    window.mask_method.setCurrentText("octagon")
+    window.backend_box.setCurrentText("octagon")
     click(window, 50, 35, Qt.ControlModifier)
     for p in ((50, 21), (31, 35), (50, 49), (69, 35)):
         click(window, *p)

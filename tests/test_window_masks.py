@@ -39,7 +39,7 @@ def two_squares_clicked(qtbot, tmp_path):
     project = make_project(tmp_path, images=())
     project.add_images([("a.png", 120, 100)])
     w = show(qtbot, project)
-    w.mask_method.setCurrentText("grabcut")
+    w.backend_box.setCurrentText("grabcut")
     e = extreme_points_from_mask(truth)
     for p in (e.top, e.left, e.bottom, e.right):
         click(w, *p)

@@ -35,7 +35,7 @@ def window(qtbot, tmp_path):
     for label in project.annotations(fifth):
         project.delete_annotation(label.id)
     w = window_module.MainWindow(project)
-    w.mask_method.setCurrentText("octagon")
+    w.backend_box.setCurrentText("octagon")
     qtbot.addWidget(w)
     w.resize(1100, 750)
     w.show()
@@ -172,7 +172,7 @@ def test_a_mask_network_trained_from_the_window_becomes_the_mask_backend_if_the_
     assert "val_mean_iou" in window.training.history[-1]
     assert "mask network" in window.trainer.offer.text()
     QTest.mouseClick(window.trainer.offer.button(QMessageBox.Yes), Qt.LeftButton)
-    assert window.mask_method.currentText() == "dextr"
+    assert window.backend_box.currentText() == "dextr"
     assert window.settings.weights["dextr"] == str(window.training.run)
 
 

@@ -127,10 +127,10 @@ class Background(QObject):
         self.settings.detector, self.settings.prelabel_score = chosen, score
         save_settings(self.settings)
         project_path = self.project.path
-        method = self.settings.mask_method  # the suggestions' masks: the backend the person chose
-        weights = self.settings.weights.get(method, "")
+        backend = self.settings.mask_method  # the suggestions' masks: the backend the person chose
+        weights = self.settings.weights.get(backend, "")
         self._start(self.prelabeller, lambda progress: prelabel_project(project_path, Path(chosen), score, progress,
-                                                                        method, weights), "pre-labelling %v/%m")
+                                                                        backend, weights), "pre-labelling %v/%m")
         self.stop_prelabel.setEnabled(True)
 
     def _prelabel_changed(self) -> None:

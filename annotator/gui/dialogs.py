@@ -86,11 +86,11 @@ def ask_category_removal(parent: QWidget, name: str, labels: int, suggestions: i
     return None
 
 
-def ask_mask_model(parent: QWidget, method: str, what: str) -> str:
+def ask_mask_model(parent: QWidget, backend: str, what: str) -> str:
     """What a mask network's model is and where one comes from: "train" one on the project, "choose" a
     file, or "cancel"."""
-    box = QMessageBox(QMessageBox.Question, f"The {method} mask network", (
-        f"{method} makes a mask from the four clicks with a neural network. It needs a model: {what}.\n\n"
+    box = QMessageBox(QMessageBox.Question, f"The {backend} mask network", (
+        f"{backend} makes a mask from the four clicks with a neural network. It needs a model: {what}.\n\n"
         "Train one on this project's masks (Model > Train mask network, on the images marked done), or "
         "choose a model file you have.\n\nThe window also learns one by itself as you label (Model > Learn "
         "masks from my labels, on by default): every 20 new objects it trains for a few minutes, and GrabCut "

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QMainWindow
 
 from converters import Annotation, UserError
 from detectors.catalogue import kind_serving
-from detectors.mask_backends import BACKENDS, METHODS
+from detectors.mask_backends import BACKEND_NAMES, BACKENDS
 
 from ..image_objects import ImageObjects
 from ..mask_edit import outline_pixels, stepped_tolerance
@@ -37,7 +37,7 @@ class MaskFixing(QObject):
         self.act, self.runs = act, runs  # the window's way to run an edit; the project's runs, newest first
         self.tool_actions: dict[str, QAction] = {}  # the Tool menu's, checked for the tool in hand
         self.backend_box = QComboBox(toolTip="mask backend: the octagon is drawn at once, then replaced by this")
-        self.backend_box.addItems(METHODS)
+        self.backend_box.addItems(BACKEND_NAMES)
         self.backend_box.setCurrentText(settings.mask_method)
         self.backend_box.currentTextChanged.connect(self.choose_backend)
         self.backend_box.setFocusPolicy(Qt.ClickFocus)  # the labelling keys stay with the window
@@ -70,16 +70,16 @@ class MaskFixing(QObject):
         """Every label on screen whose mask the chosen backend should make goes to the worker."""
         if self._image.isNull():
             return
-        method = self.settings.mask_method
+        backend = self.settings.mask_method
         for label in labels:
-            if self._asked.get(label.id) == (label, method):  # the same stored object: asked before
+            if self._asked.get(label.id) == (label, backend):  # the same stored object: asked before
                 continue
-            self._asked[label.id] = (label, method)
-            if awaits_mask(label, method):
+            self._asked[label.id] = (label, backend)
+            if awaits_mask(label, backend):
                 if self._pixels is None:
                     self._pixels = rgb_view(self._image)
-                self.masks.ask(self._image, self._pixels, label.id, label.extreme, label.corrections, method,
-                               self.settings.weights.get(method, ""), correction_base(label))
+                self.masks.ask(self._image, self._pixels, label.id, label.extreme, label.corrections, backend,
+                               self.settings.weights.get(backend, ""), correction_base(label))
 
     def _store_masks(self) -> None:
         def store() -> None:
@@ -87,7 +87,7 @@ class MaskFixing(QObject):
                 made = answer.made
                 if made.note:
                     self._say(made.note, 5000)
-                if made.method == answer.method:
+                if made.backend == answer.backend:
                     self.masks.forget(answer)
                 if made.polygons:
                     apply_made_mask(self.session.project, answer.label_id, answer.extreme, answer.corrections, made)
@@ -95,10 +95,10 @@ class MaskFixing(QObject):
 
     # -- correction points and strokes ---------------------------------------------------------------------
     def correct(self, x: float, y: float, foreground: bool) -> None:
-        method = self.settings.mask_method
-        if self.act(lambda: self.session.add_correction(x, y, foreground)) and not BACKENDS[method].correctable:
+        backend = self.settings.mask_method
+        if self.act(lambda: self.session.add_correction(x, y, foreground)) and not BACKENDS[backend].correctable:
             steered = " or ".join(b.name for b in BACKENDS.values() if b.correctable)
-            self._say(f"kept, but the {method} ignores correction points: choose {steered} in the mask box to use "
+            self._say(f"kept, but the {backend} ignores correction points: choose {steered} in the mask box to use "
                       "them", 8000)
 
     def paint(self, stroke: list, radius: float, erase: bool) -> None:
@@ -164,34 +164,34 @@ class MaskFixing(QObject):
                 self._say(str(e), 5000)
 
     # -- the mask backend ----------------------------------------------------------------------------------
-    def choose_backend(self, method: str) -> None:
+    def choose_backend(self, backend: str) -> None:
         """A backend that needs weights (DEXTR's model) takes the project's newest model of its kind, or
         says what a model is and offers to train one here or to choose a file; the settings keep it."""
-        backend = BACKENDS[method]
-        weights = self.settings.weights.get(method, "")
-        if backend.weights and not (weights and Path(weights).exists()):
-            own = [run for run in self.runs() if run.kind == kind_serving(method) and run.has_model]
+        entry = BACKENDS[backend]
+        weights = self.settings.weights.get(backend, "")
+        if entry.weights and not (weights and Path(weights).exists()):
+            own = [run for run in self.runs() if run.kind == kind_serving(backend) and run.has_model]
             if own:
-                self.settings.weights = {**self.settings.weights, method: str(own[0].path)}
-                self._say(f"masks now come from this project's {method} model {own[0].path.name}", 5000)
+                self.settings.weights = {**self.settings.weights, backend: str(own[0].path)}
+                self._say(f"masks now come from this project's {backend} model {own[0].path.name}", 5000)
             else:
-                chosen = self._ask_for_model(method, backend.weights, backend.weight_files)
+                chosen = self._ask_for_model(backend, entry.weights, entry.weight_files)
                 self.backend_box.setCurrentText(self.settings.mask_method)  # until a model is there
                 if chosen is None:
                     return
                 self.settings.weights = {**self.settings.weights,
-                                         method: str(chosen.parent if chosen.name == "config.json" else chosen)}
-        self.settings.mask_method = method
+                                         backend: str(chosen.parent if chosen.name == "config.json" else chosen)}
+        self.settings.mask_method = backend
         save_settings(self.settings)
-        self.backend_chosen.emit(method)
+        self.backend_chosen.emit(backend)
 
-    def _ask_for_model(self, method: str, what: str, files: str) -> Path | None:
+    def _ask_for_model(self, backend: str, what: str, files: str) -> Path | None:
         """Training a model starts here (the window offers it when it ends). The file chosen, or None."""
-        answer = ask_mask_model(self.window, method, what)
+        answer = ask_mask_model(self.window, backend, what)
         if answer == "train":
             self.train_asked.emit()
         elif answer == "choose":
-            chosen, _ = QFileDialog.getOpenFileName(self.window, f"Choose the {method} model: {what}", "",
-                                                    f"{method} model ({files});;All files (*)")
+            chosen, _ = QFileDialog.getOpenFileName(self.window, f"Choose the {backend} model: {what}", "",
+                                                    f"{backend} model ({files});;All files (*)")
             return Path(chosen) if chosen else None
         return None

@@ -20,7 +20,7 @@ class Answer(NamedTuple):
     label_id: int
     extreme: ExtremePoints  # the points the mask was asked for
     corrections: tuple[Correction, ...]
-    method: str  # the backend asked for
+    backend: str  # the backend asked for
     made: MadeMask  # no polygons: the backend failed, and its note says how
 
 
@@ -49,23 +49,23 @@ class MaskWorker(QObject):
         self._pending: list[Future] = []
         self._answers: queue.SimpleQueue[Answer] = queue.SimpleQueue()
 
-    def _network(self, method: str, weights: str) -> Network | None:
+    def _network(self, backend: str, weights: str) -> Network | None:
         """The weights of a backend that needs them, loaded in the worker on first use (torch is
         imported only then) and kept; None for a backend that needs none."""
-        backend = BACKENDS[method]
-        if backend.load is None:
+        entry = BACKENDS[backend]
+        if entry.load is None:
             return None
-        if self._loaded is None or self._loaded[0] != (method, weights):
-            self._loaded = ((method, weights), backend.load(weights))
+        if self._loaded is None or self._loaded[0] != (backend, weights):
+            self._loaded = ((backend, weights), entry.load(weights))
         return self._loaded[1]
 
     def ask(self, image: QImage, pixels: np.ndarray, label_id: int, extreme: ExtremePoints,
-            corrections: tuple[Correction, ...], method: str, weights: str = "",
+            corrections: tuple[Correction, ...], backend: str, weights: str = "",
             before: Annotation | None = None) -> None:
-        """Queue a mask for this label's points, once per label, points and method (until `forget`).
+        """Queue a mask for this label's points, once per label, points and backend (until `forget`).
         `pixels` is `rgb_view(image)`; the worker holds `image` so that they stay valid, and never
         calls Qt. `before`: the label whose mask the correction points correct."""
-        key = (label_id, extreme, corrections, method)
+        key = (label_id, extreme, corrections, backend)
         if key in self._asked:
             return
         self._asked.add(key)
@@ -78,13 +78,13 @@ class MaskWorker(QObject):
 
     def _make(self, image_and_pixels: tuple[QImage, np.ndarray], key: tuple, weights: str,
               before: Annotation | None) -> None:
-        label_id, extreme, corrections, method = key
+        label_id, extreme, corrections, backend = key
         try:
-            network = self._network(method, weights)
-            made: MadeMask = make_mask(image_and_pixels[1], extreme, method, network, corrections, before)
+            network = self._network(backend, weights)
+            made: MadeMask = make_mask(image_and_pixels[1], extreme, backend, network, corrections, before)
         except Exception as e:  # the octagon stays; the person is told, and labelling goes on
-            made = MadeMask([], method, f"{method} failed: {e}")
-        self._answers.put(Answer(label_id, extreme, corrections, method, made))
+            made = MadeMask([], backend, f"{backend} failed: {e}")
+        self._answers.put(Answer(label_id, extreme, corrections, backend, made))
         self.ready.emit()
 
     def take(self) -> list[Answer]:
@@ -97,7 +97,7 @@ class MaskWorker(QObject):
     def forget(self, answer: Answer) -> None:
         """Ask again when this label's octagon comes back (an undo, a redo); a backend that found
         nothing for these points is not asked twice."""
-        self._asked.discard((answer.label_id, answer.extreme, answer.corrections, answer.method))
+        self._asked.discard((answer.label_id, answer.extreme, answer.corrections, answer.backend))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

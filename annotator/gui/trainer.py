@@ -211,9 +211,9 @@ class Trainer(QObject):
 
     def learnt_or_grabcut(self) -> bool:
         """Whether the masks come from GrabCut or from a network the learning made: only then it learns."""
-        method = self.settings.mask_method
-        if method != BACKEND:
-            return method == "grabcut"
+        backend = self.settings.mask_method
+        if backend != BACKEND:
+            return backend == "grabcut"
         weights = self.settings.weights.get(BACKEND)  # a run of this project's, listed in the Models panel
         steering = next((r for r in self.models.runs if weights is not None and r.path == Path(weights)), None)
         return steering is not None and steering.learnt_from is not None

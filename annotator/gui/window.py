@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self.shown.connect(self.fixing.follow)  # after the canvas: the outline tool draws over the objects
         self.fixing.backend_chosen.connect(lambda _method: self.refresh())
         self.fixing.train_asked.connect(lambda: self.trainer.train(masks=True))
-        self.mask_method = self.fixing.backend_box  # the mask box, at the right of the status bar
+        self.backend_box = self.fixing.backend_box  # the mask box, at the right of the status bar
         self.background = Background(self, project, self.settings)  # export, pre-labelling, ranking
         self.report: QMessageBox | None = None  # About
         self.setCentralWidget(self.canvas)
@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self.attributes.changed.connect(self._set_attribute)
         self.shown.connect(self.attributes.show_selected)
         self.dock("Attributes", self.attributes, Qt.RightDockWidgetArea)
-        self.trainer.use_backend.connect(self.mask_method.setCurrentText)
+        self.trainer.use_backend.connect(self.backend_box.setCurrentText)
         self.trainer.prelabel.connect(self.background.prelabel)
         for follower in (self.browser, self.trainer):
             self.changed.connect(follower.changed)
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.accept_score.valueChanged.connect(lambda value: self._set("accept_score", value))
         self.statusBar().addPermanentWidget(self.background.bar)
         self.statusBar().addPermanentWidget(self.trainer.bar)
-        for text, widget in (("mask", self.mask_method), ("Ctrl+Enter accepts from", self.accept_score)):
+        for text, widget in (("mask", self.backend_box), ("Ctrl+Enter accepts from", self.accept_score)):
             self.statusBar().addPermanentWidget(QLabel(text))
             self.statusBar().addPermanentWidget(widget)
         self.accept_score.setFocusPolicy(Qt.ClickFocus)  # the labelling keys stay with the window

@@ -92,10 +92,10 @@ def mean_iou(make: Network, objects: list[Object]) -> float:
     return float(np.mean(scores))
 
 
-def backend_masks(method: str, network: Network | None = None) -> Network:
+def backend_masks(backend: str, network: Network | None = None) -> Network:
     """A mask backend's masks as the window makes them, to score the network with and against."""
     def make(image: np.ndarray, extremes, corrections) -> list[np.ndarray]:
-        return [r.mask for r in masks_from_extremes(image, extremes, method, network, corrections)]
+        return [r.mask for r in masks_from_extremes(image, extremes, backend, network, corrections)]
     return make
 
 

@@ -81,13 +81,13 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend(STEERED, "GrabCut steered by a DEXTR network (what the window's learning makes)",
             correctable=True, weights=DEXTR_WEIGHTS, load=_load_steered, weight_files="config.json *.pth"),
 )}
-METHODS = tuple(BACKENDS)
+BACKEND_NAMES = tuple(BACKENDS)
 
 
 @dataclasses.dataclass(frozen=True)
 class MaskResult:
     mask: np.ndarray  # bool, the image's height x width
-    method: str  # the backend that made it: "octagon" after a fallback
+    backend: str  # the backend that made it: "octagon" after a fallback
     note: str = ""  # why the octagon was used instead of the chosen backend
 
 
@@ -98,7 +98,7 @@ def octagon_mask(height: int, width: int, extreme: ExtremePoints) -> np.ndarray:
 def masks_from_extremes(
     image: np.ndarray,
     extremes: Sequence[ExtremePoints],
-    method: str = "octagon",
+    backend: str = "octagon",
     network: Network | None = None,
     corrections: Sequence[Sequence[Correction]] | None = None,
     before: Sequence[np.ndarray | None] | None = None,
@@ -109,15 +109,15 @@ def masks_from_extremes(
     them) only near each point (`corrected`); without one, that is the backend's mask from the clicks."""
     corrections = corrections or [()] * len(extremes)
     before = before or [None] * len(extremes)
-    if method not in BACKENDS:
-        raise ValueError(f"unknown mask method {method!r}: choose one of {', '.join(METHODS)}")
-    backend = BACKENDS[method]
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown mask backend {backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
+    entry = BACKENDS[backend]
     height, width = image.shape[:2]
     octagons = [octagon_mask(height, width, e) for e in extremes]
-    make = network if backend.weights else backend.make
+    make = network if entry.weights else entry.make
     if make is None:
-        if backend.weights:
-            raise ValueError(f"method {method!r} needs its weights: {backend.weights}")
+        if entry.weights:
+            raise ValueError(f"backend {backend!r} needs its weights: {entry.weights}")
         return [MaskResult(m, "octagon") for m in octagons]
     large = [k for k, e in enumerate(extremes) if min(e.box.w, e.box.h) >= MIN_SIDE]
     found = make(image, [extremes[k] for k in large], [corrections[k] for k in large]) if large else []
@@ -127,13 +127,13 @@ def masks_from_extremes(
     results = [MaskResult(m, "octagon", f"smaller than {MIN_SIDE} px: octagon used") for m in octagons]
     for k, mask in zip(large, found, strict=True):
         if before[k] is None and mask.sum() < MIN_AREA_SHARE * octagons[k].sum():
-            results[k] = MaskResult(octagons[k], "octagon", f"{method} found no object: octagon used")
+            results[k] = MaskResult(octagons[k], "octagon", f"{backend} found no object: octagon used")
             continue  # with a mask on screen, the points correct it whatever the backend found
         mask = obey(mask, extremes[k], corrections[k])
         if corrections[k]:
             base = before[k] if before[k] is not None else plain[k]
             mask = corrected(base.astype(bool), mask, corrections[k])
-        results[k] = MaskResult(mask, method)
+        results[k] = MaskResult(mask, backend)
     return results
 
 
@@ -154,7 +154,7 @@ def obey(mask: np.ndarray, extreme: ExtremePoints, corrections: Sequence[Correct
     return out
 
 
-def mask_from_extremes(image: np.ndarray, extreme: ExtremePoints, method: str = "octagon",
+def mask_from_extremes(image: np.ndarray, extreme: ExtremePoints, backend: str = "octagon",
                        network: Network | None = None, corrections: Sequence[Correction] = (),
                        before: np.ndarray | None = None) -> MaskResult:
-    return masks_from_extremes(image, [extreme], method, network, [corrections], [before])[0]
+    return masks_from_extremes(image, [extreme], backend, network, [corrections], [before])[0]
