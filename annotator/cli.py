@@ -121,6 +121,9 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--with-skipped", action="store_true",
                    help="a project's skipped images too (left out by default: exported without their objects, "
                         "they would teach a detector that they hold none)")
+    s.add_argument("--done-only", action="store_true",
+                   help="a project's images marked done only (a half-labelled image would teach a detector that "
+                        "its unlabelled objects are background)")
     s.set_defaults(run=cmd_convert)
 
     add_model_commands(sub, training)
@@ -221,7 +224,9 @@ def cmd_convert(args: argparse.Namespace) -> None:
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
     if is_project_file(args.src):
-        dataset = for_export(dataset, args.fmt, report, args.with_skipped)
+        dataset = for_export(dataset, args.fmt, report, args.with_skipped, args.done_only)
+    elif args.with_skipped or args.done_only:
+        raise UserError("--with-skipped and --done-only apply to a project, whose images have a status", args.src)
     with TerminalProgress(f"writing {args.output.name}") as progress:
         write_dataset(dataset, args.output, args.fmt, report, rle=args.rle, progress=progress, image_root=image_root,
                       boxes=args.boxes, tolerance=args.tolerance)

@@ -32,18 +32,26 @@ class Exported:
 #: A report line for the images an export leaves out.
 LEFT_OUT = "{n} skipped images left out (a skipped photo exported without its objects would teach a detector " \
            "that it holds none): the command line's --with-skipped keeps them"
+#: A report line for the images not marked done that an export asked for done ones leaves out.
+NOT_DONE = "{n} images not marked done left out, with their objects (--done-only; in the window, File > Export > " \
+           "Only images marked done)"
 
 
-def for_export(dataset: Dataset, fmt: str, report: Report, with_skipped: bool = False) -> Dataset:
+def for_export(dataset: Dataset, fmt: str, report: Report, with_skipped: bool = False,
+               done_only: bool = False) -> Dataset:
     """A project's dataset as an export writes it: without the images a person skipped (too dark, off
-    topic) and their objects, said in the report, unless `with_skipped`; and, for a format without
-    attributes, without the backend's name the app keeps on each made mask (`mask_method`), so that the
-    loss report counts only attributes a person set."""
+    topic) and their objects, said in the report, unless `with_skipped`; with `done_only`, without
+    those not marked done either (a half-labelled photo would teach a detector that its unlabelled
+    objects are background); and, for a format without attributes, without the backend's name the app
+    keeps on each made mask (`mask_method`), so that the loss report counts only attributes a person set."""
     skipped = set() if with_skipped else {im.id for im in dataset.images if im.status is ImageStatus.SKIPPED}
     report.add(LEFT_OUT, len(skipped))
+    left_out = skipped | ({im.id for im in dataset.images if im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED)}
+                          if done_only else set())
+    report.add(NOT_DONE, len(left_out - skipped))
     internal = Content.ATTRIBUTES not in FORMATS[fmt].holds
-    annotations = [_without_backend(a) if internal else a for a in dataset.annotations if a.image_id not in skipped]
-    return dataclasses.replace(dataset, images=[im for im in dataset.images if im.id not in skipped],
+    annotations = [_without_backend(a) if internal else a for a in dataset.annotations if a.image_id not in left_out]
+    return dataclasses.replace(dataset, images=[im for im in dataset.images if im.id not in left_out],
                                annotations=annotations)
 
 
@@ -54,15 +62,16 @@ def _without_backend(a: Annotation) -> Annotation:
 
 
 def export_project(project_path: Path, out: Path, fmt: str, progress: Progress = no_progress,
-                   rle: bool = False) -> Exported:
-    """Write the project's labels (not its pending suggestions, nor its skipped images) to `out` as
-    `fmt`. The project file itself, or any other project, is never the output."""
+                   rle: bool = False, done_only: bool = False) -> Exported:
+    """Write the project's labels (not its pending suggestions, nor its skipped images; with `done_only`
+    only the images marked done) to `out` as `fmt`. The project file itself, or any other project, is
+    never the output."""
     with Project.open(project_path) as project:
         dataset = project.to_dataset(progress)
         root = project.image_root
     check_output(out, project_path, root)
     report = Report()
-    dataset = for_export(dataset, fmt, report)
+    dataset = for_export(dataset, fmt, report, done_only=done_only)
     write_dataset(dataset, out, fmt, report, rle=rle, progress=progress, image_root=root)
     return Exported(out, fmt, len(dataset.images), len(dataset.annotations), report.lines())
 

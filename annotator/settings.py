@@ -21,6 +21,7 @@ class Settings:
     prelabel_score: float = 0.3  # pre-labelling suggests the detections scoring at least this
     outline_tolerance: float = OUTLINE_TOLERANCE  # how far the outline tool's polygon may stray from the mask
     learn_masks: bool = True  # the mask network learns from the person's labels (annotator.mask_learning)
+    export_done_only: bool = False  # File > Export writes only the images marked done
 
 
 def load_settings() -> Settings:
@@ -48,6 +49,7 @@ def load_settings() -> Settings:
         outline_tolerance=_share(stored.get("outline_tolerance"), defaults.outline_tolerance,
                                  (min(OUTLINE_TOLERANCES), max(OUTLINE_TOLERANCES))),
         learn_masks=stored.get("learn_masks") is not False,
+        export_done_only=stored.get("export_done_only") is True,
     )
 
 

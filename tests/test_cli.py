@@ -127,6 +127,29 @@ def test_skipped_images_are_left_out_of_an_export_unless_asked_for(tmp_path, cap
     assert len(read_dataset(out, fmt, sample / "images").dataset.images) == 4
 
 
+def test_done_only_leaves_out_the_images_not_marked_done_and_says_so(tmp_path, capsys):
+    """A half-labelled photo would teach a detector that its unlabelled objects are background."""
+    sample = Path(__file__).resolve().parent.parent / "assets" / "sample"
+    project = tmp_path / "p.sqlite"
+    assert main(["import", "--from", "coco", str(sample / "labels.json"), "--images", str(sample / "images"),
+                 "--project", str(project)]) == 0
+    with Project.open(project) as p:
+        first, second, third, _ = p.images()
+        p.set_status(first.id, ImageStatus.DONE)
+        p.set_status(second.id, ImageStatus.DONE)
+        p.set_status(third.id, ImageStatus.SKIPPED, "blurred")
+        kept = {first.file_name: len(p.annotations(first.id)), second.file_name: len(p.annotations(second.id))}
+    out = tmp_path / "export.json"
+    capsys.readouterr()
+    assert main(["convert", str(project), "--to", "coco", "-o", str(out), "--done-only"]) == 0
+    said = capsys.readouterr().out
+    assert "note: 1 skipped images left out" in said and "note: 1 images not marked done left out" in said
+    written = read_dataset(out, "coco", sample / "images").dataset
+    assert {im.file_name for im in written.images} == set(kept)
+    assert len(written.annotations) == sum(kept.values())
+    assert main(["convert", str(out), "--to", "yolo", "-o", str(tmp_path / "y"), "--done-only"]) == 2  # no statuses
+
+
 def test_yolo_polygons_are_simplified_to_a_pixel_with_their_boxes_exact_or_written_as_boxes(tmp_path, capsys):
     """A traced mask's outline has a vertex at every pixel step: hundreds per object in YOLO's lines."""
     from converters.masks import mask_iou, mask_to_polygons, polygons_to_mask

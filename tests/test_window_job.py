@@ -257,6 +257,22 @@ def test_export_to_coco_from_the_menu_writes_the_labels_in_the_background(window
     assert window.statusBar().currentMessage().startswith("exported 2 images and 1 objects")
 
 
+def test_export_can_leave_out_the_images_not_done_and_the_choice_is_kept(window, qtbot, monkeypatch, tmp_path):
+    from annotator.settings import load_settings
+
+    label_object(window)
+    QTest.keyClick(window, Qt.Key_Space)  # a.png done; b.png not
+    [done_only] = [a for m, a in window.menu_actions if a.text() == "Only images marked &done"]
+    done_only.trigger()
+    assert done_only.isChecked() and load_settings().export_done_only
+    out = tmp_path / "exported.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    QTest.keyClick(window, Qt.Key_E, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.background.report is not None, timeout=10000)
+    assert [im["file_name"] for im in json.loads(out.read_text())["images"]] == ["a.png"]
+    assert "1 images not marked done left out" in window.background.report.text()
+
+
 def test_an_export_that_loses_something_says_so(window, qtbot, monkeypatch, tmp_path):
     window.project.add_annotation(Annotation.from_points(0, 1, 1, Shape.POLYLINE, [1, 1, 5, 5]))
     out = tmp_path / "voc"

@@ -84,8 +84,9 @@ class Background(QObject):
                                                     f"{stem}-{fmt}", "A new folder (*)")
         if not chosen:
             return
-        project_path = self.project.path
-        self._start(self.exporter, lambda progress: export_project(project_path, Path(chosen), fmt, progress),
+        project_path, done_only = self.project.path, self.settings.export_done_only
+        self._start(self.exporter, lambda progress: export_project(project_path, Path(chosen), fmt, progress,
+                                                                   done_only=done_only),
                     f"export {target.title} %p%")
 
     def _export_changed(self) -> None:

@@ -159,6 +159,11 @@ class MainWindow(QMainWindow):
         for fmt in WRITABLE:
             self._add(export, "File > Export", f"{FORMATS[fmt].title}...", "Ctrl+E" if fmt == "coco" else None,
                       lambda f=fmt: self.background.export(f))
+        export.addSeparator()
+        done_only = self._add(export, "File > Export", "Only images marked &done", None,
+                              lambda: self._set("export_done_only", done_only.isChecked()))
+        done_only.setCheckable(True)
+        done_only.setChecked(self.settings.export_done_only)
         file.addSeparator()
         self._add(file, "File", "&Close project", "Ctrl+W", self._close_project)
         self._add(file, "File", "&Quit", "Ctrl+Q", QApplication.closeAllWindows)
