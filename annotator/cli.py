@@ -22,6 +22,7 @@ from .model_commands import add_model_commands
 from .progress import TerminalProgress
 from .sources import load_source, print_report, say_format
 from .store import Project, damaged, is_damage, is_project_file
+from .team_command import add_team_command
 
 #: The most --tolerance takes: a polygon further than this from its mask is no longer its outline.
 MAX_TOLERANCE_PX = 50.0
@@ -129,6 +130,8 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     add_model_commands(sub, training)
 
     add_anchor_command(sub)
+
+    add_team_command(sub)
 
     s = sub.add_parser("stats", help="count images by status and objects by category, and the time per object",
                        description="Images by status, objects per category, the share with masks, and the "

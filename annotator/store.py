@@ -94,7 +94,7 @@ class Project:
                 with project._transaction() as c:
                     c.execute("INSERT INTO meta (key, value) VALUES ('image_root', ?)",
                               (_stored_root(path, Path(image_root)),))
-            _put_in_place(new, path)
+            put_in_place(new, path)
         except FileExistsError:
             raise UserError("a file already exists here", path) from None
         finally:
@@ -870,7 +870,7 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _put_in_place(new: Path, path: Path) -> None:
+def put_in_place(new: Path, path: Path) -> None:
     """`new` named `path`, failing with FileExistsError if something is there: a hard link never
     replaces a project another process just made. Where links are not allowed (FAT, exFAT, some network
     shares), a rename after a last look."""

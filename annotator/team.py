@@ -1,0 +1,190 @@
+"""Moving a project between its SQLite file and a PostgreSQL database (`annotator team push` and
+`pull`), every row of every table as it is: ids, labels, suggestions, the time per object, ranks and
+what each model pre-labelled. A push fills an empty database in one transaction; a pull writes a new
+project file under a temporary name and links it into place whole. The image root travels as an absolute
+path, and a pull may give another (each person's copy of the images)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from converters import UserError
+
+from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
+from .schema import SCHEMA_VERSION, columns_of
+from .store import Project, put_in_place
+
+#: meta rows a project makes for itself, not copied from the other store.
+OWN_META = ("application", "image_root", "schema_version")
+
+
+@dataclass
+class Moved:
+    rows: dict[str, int]  # table -> rows copied
+
+    def summary(self) -> str:
+        shown = ("images", "categories", "annotations", "suggestions")
+        return ", ".join(f"{self.rows.get(t, 0)} {'labels' if t == 'annotations' else t}" for t in shown)
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_database_url(text: str | os.PathLike) -> bool:
+    return str(text).startswith(("postgresql://", "postgres://"))
+
+
+@contextlib.contextmanager
+def connected(url: str, create: bool = False) -> Iterator[Any]:
+    """A psycopg connection to `url` (with `create`, the database is made first if the server has none
+    of that name and lets us); any failure to reach it is one line naming the server."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, connect_timeout=10, autocommit=True)  # `conn.transaction()` makes each
+    except psycopg.OperationalError as e:
+        if create and "does not exist" in str(e):
+            _create(url)
+            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        else:
+            raise UserError(f"cannot reach the team database {shown_url(url)}: {_first_line(e)}") from None
+    except psycopg.ProgrammingError as e:  # a malformed URL
+        raise UserError(f"not a PostgreSQL URL ({_first_line(e)}): {shown_url(url)}") from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _create(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    try:
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True,
+                             connect_timeout=10) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as e:
+        raise UserError(f"cannot make the database {name!r} on {shown_url(url)}: {_first_line(e)}") from None
+
+
+def push(project_path: Path, url: str) -> Moved:
+    """Copy the project file at `project_path` into the empty database at `url` (made if the server
+    lets us)."""
+    with Project.open(project_path, read_only=True) as project:  # checks it is a project, up to date
+        root = project.image_root
+    source = sqlite3.connect(f"{Path(project_path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    import psycopg
+    from psycopg import sql
+
+    moved = Moved({})
+    try:
+        source.execute("BEGIN")  # one consistent reading of every table
+        names = columns_of(source)
+        with connected(url, create=True) as conn:
+            if schema_version(conn) != 0 or conn.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+            ).fetchone()[0]:
+                raise UserError(f"already holds tables (a project?): push into an empty database: {shown_url(url)}")
+            try:
+                with conn.transaction():
+                    migrate(conn, 0)
+                    conn.execute("DELETE FROM meta WHERE key = ANY(%s)", (list(OWN_META[:2]),))
+                    conn.execute("INSERT INTO meta (key, value) VALUES ('image_root', %s)", (str(root),))
+                    for table in TABLES:
+                        cols = names[table]
+                        rows = source.execute(f"SELECT {', '.join(cols)} FROM {table}")
+                        if table == "meta":
+                            rows = (r for r in rows if r[0] not in OWN_META)
+                        query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, cols)))
+                        count = 0
+                        with conn.cursor().copy(query) as copy:
+                            for row in rows:
+                                copy.write_row(row)
+                                count += 1
+                        moved.rows[table] = count
+                    for table in IDENTITY_TABLES:  # new rows get ids after the copied ones
+                        conn.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), "
+                                             "COALESCE((SELECT max(id) FROM {}), 0) + 1, false)").format(
+                            sql.Literal(table), sql.Identifier(table)))
+            except psycopg.Error as e:
+                raise UserError(f"the push failed and wrote nothing to {shown_url(url)}: {_first_line(e)}",
+                                project_path) from None
+    finally:
+        source.close()
+    return moved
+
+
+def pull(url: str, project_path: Path, image_root: Path | None = None) -> Moved:
+    """Write the project in the database at `url` to a new project file at `project_path`, whose images
+    are under `image_root` (by default the root the push gave)."""
+    import psycopg
+
+    project_path = Path(project_path)
+    if project_path.exists():
+        raise UserError("a file already exists here: pull into a new project file", project_path)
+    moved = Moved({})
+    with connected(url) as conn:
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                version = schema_version(conn)
+                if version == 0:
+                    raise UserError(f"holds no project: {shown_url(url)}")
+                if version != SCHEMA_VERSION:
+                    raise UserError(f"holds a project of schema {version}; this annotator reads {SCHEMA_VERSION}: "
+                                    f"{shown_url(url)}")
+                stored_root = conn.execute("SELECT value FROM meta WHERE key = 'image_root'").fetchone()
+                root = image_root or Path(stored_root[0] if stored_root else ".")
+                _write_pulled(conn, project_path, root, moved)
+        except psycopg.Error as e:
+            raise UserError(f"the pull failed, and wrote nothing: {_first_line(e)}", project_path) from None
+    return moved
+
+
+def _write_pulled(conn: Any, project_path: Path, root: Path, moved: Moved) -> None:
+    new = project_path.with_name(f".{project_path.name}.{os.getpid()}.pull")
+    try:
+        Project.create(new, root).close()
+        target = sqlite3.connect(new, isolation_level=None)
+        try:
+            target.execute("PRAGMA foreign_keys = ON")
+            target.execute("BEGIN")
+            names = columns_of(target)
+            for table in TABLES:
+                cols = names[table]
+                rows = conn.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
+                if table == "meta":
+                    rows = [r for r in rows if r[0] not in OWN_META]
+                target.executemany(f"INSERT INTO {table} ({', '.join(cols)}) "
+                                   f"VALUES ({', '.join('?' * len(cols))})", rows)
+                moved.rows[table] = len(rows)
+            target.execute("COMMIT")
+        finally:
+            target.close()
+        put_in_place(new, project_path)
+    except FileExistsError:
+        raise UserError("a file already exists here: pull into a new project file", project_path) from None
+    finally:
+        for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]

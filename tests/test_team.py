@@ -1,0 +1,178 @@
+"""Team projects on PostgreSQL: a real server started in a temporary folder (the system's PostgreSQL
+package; `.ci/run` installs it), projects pushed into it and pulled back, every row compared."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from annotator import pg_server
+from annotator.cli import main
+from annotator.effort import Origin
+from annotator.pg_schema import columns, schema_version
+from annotator.schema import MIGRATIONS, SCHEMA_VERSION, expected_columns
+from annotator.store import Project
+from annotator.team import pull, push
+from converters import Annotation, ExtremePoints, ImageStatus, UserError
+
+SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
+EP = ExtremePoints(top=(50, 10), left=(12, 40), bottom=(47, 90), right=(88, 55))
+
+
+@pytest.fixture(scope="session")
+def server():
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))  # not under pytest's root-only folder: the
+    started = pg_server.start(folder)  # server may run as the postgres user
+    yield started
+    pg_server.stop(started)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database(server) -> str:
+    return pg_server.create_database(server, f"t{uuid.uuid4().hex[:12]}")
+
+
+def sample_project(tmp_path) -> Path:
+    """The sample's photos and labels, with what a person's work leaves besides: statuses, a deleted
+    category (a gap in the ids), suggestions pending, accepted and rejected, time per object, ranks."""
+    path = tmp_path / "p.sqlite"
+    assert main(["import", "--from", "coco", str(SAMPLE / "labels.json"), "--images", str(SAMPLE / "images"),
+                 "--project", str(path)]) == 0
+    with Project.open(path) as p:
+        first, second, third, _ = p.images()
+        p.set_status(first.id, ImageStatus.DONE)
+        p.set_status(second.id, ImageStatus.SKIPPED, "too dark: ünïcode kept")
+        gone = p.add_category("gone")
+        p.delete_category(gone.id)
+        p.add_category("walnut", "#123456", supercategory="nut")
+        category = p.categories()[0].id
+        label = p.add_annotation(Annotation.from_extreme(0, third.id, category, EP, attributes={"note": "é"}))
+        p.record_effort(label.id, 7.25, Origin.CLICKED)
+        made = p.replace_suggestions(third.id, "run-1", [Annotation.from_extreme(0, third.id, category, EP,
+                                                                                 score=0.8125)] * 3, 0.3)
+        p.accept_suggestion(made[0].id)
+        p.reject_suggestion(made[1].id)
+        p.set_ranks({first.id: 0.5, third.id: 1.5}, "uncertainty", "run-1")
+    return path
+
+
+def rows(path: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(path) as conn:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+def test_the_postgres_schema_has_the_tables_and_columns_of_the_project_file(tmp_path, database):
+    with Project.create(tmp_path / "empty.sqlite", tmp_path) as empty:
+        path = empty.path
+    push(path, database)
+    with psycopg.connect(database) as conn:
+        assert columns(conn) == expected_columns(tuple(MIGRATIONS))
+        assert schema_version(conn) == SCHEMA_VERSION
+
+
+def test_a_project_pushed_and_pulled_back_keeps_every_row(tmp_path, database):
+    original = sample_project(tmp_path)
+    before = rows(original)
+    moved = push(original, database)
+    assert moved.rows["annotations"] == len(before["annotations"]) and moved.rows["effort"] == 1
+    assert rows(original) == before  # only read
+    back = tmp_path / "back" / "p.sqlite"
+    back.parent.mkdir()
+    pull(database, back)
+    after = rows(back)
+    assert {t: r for t, r in after.items() if t != "meta"} == {t: r for t, r in before.items() if t != "meta"}
+    meta = dict(before["meta"])
+    assert dict(after["meta"]).keys() == meta.keys()
+    with Project.open(original) as a, Project.open(back) as b:
+        assert a.image_root == b.image_root  # stored relative to each file's folder, the same folder
+        assert a.to_dataset() == b.to_dataset()
+
+
+def test_a_pull_may_give_its_own_image_folder(tmp_path, database):
+    push(sample_project(tmp_path), database)
+    mine = tmp_path / "my copy"
+    shutil.copytree(SAMPLE / "images", mine)
+    pull(database, tmp_path / "mine.sqlite", mine)
+    with Project.open(tmp_path / "mine.sqlite") as p:
+        assert p.image_root == mine.resolve() and not p.missing_images()
+
+
+def test_new_rows_in_the_database_get_ids_after_the_pushed_ones(tmp_path, database):
+    push(sample_project(tmp_path), database)
+    with psycopg.connect(database) as conn:
+        top = conn.execute("SELECT max(id) FROM annotations").fetchone()[0]
+        new = conn.execute("INSERT INTO annotations (image_id, category_id, x, y, w, h, area, source, review, "
+                           "modified) SELECT image_id, category_id, 1, 1, 2, 2, 4, 'human', 'accepted', 0 "
+                           "FROM annotations LIMIT 1 RETURNING id").fetchone()[0]
+        assert new == top + 1
+
+
+def test_a_push_into_a_database_that_holds_tables_is_refused_and_changes_nothing(tmp_path, database):
+    push(sample_project(tmp_path), database)
+    with psycopg.connect(database) as conn:
+        count = conn.execute("SELECT count(*) FROM annotations").fetchone()[0]
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(UserError, match="already holds tables"):
+        push(sample_project(other), database)
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM annotations").fetchone()[0] == count
+
+
+def test_a_push_that_fails_half_way_leaves_the_database_empty(tmp_path, database):
+    path = sample_project(tmp_path)
+    with sqlite3.connect(path) as conn:  # a value PostgreSQL's column cannot take, in the last table
+        conn.execute("INSERT INTO prelabelled (model, image_id, min_score) VALUES ('m', 1, 'not a number')")
+    with pytest.raises(UserError, match="the push failed and wrote nothing"):
+        push(path, database)
+    with psycopg.connect(database) as conn:
+        assert schema_version(conn) == 0
+
+
+def test_pull_never_replaces_a_file_and_names_what_it_cannot_use(tmp_path, database, capsys):
+    with pytest.raises(UserError, match="holds no project"):
+        pull(database, tmp_path / "new.sqlite")
+    assert not (tmp_path / "new.sqlite").exists() and list(tmp_path.iterdir()) == []
+    taken = tmp_path / "taken.sqlite"
+    taken.write_text("mine")
+    assert main(["team", "pull", database, str(taken)]) == 2
+    assert "a file already exists here" in capsys.readouterr().err and taken.read_text() == "mine"
+
+
+def test_the_command_line_pushes_and_pulls_and_names_an_unreachable_server_without_its_password(
+        tmp_path, database, capsys):
+    project = sample_project(tmp_path)
+    capsys.readouterr()
+    assert main(["team", "push", str(project), database]) == 0
+    assert "pushed" in capsys.readouterr().out
+    assert main(["team", "pull", database, str(tmp_path / "back.sqlite")]) == 0
+    assert "pulled" in capsys.readouterr().out and (tmp_path / "back.sqlite").is_file()
+    port = pg_server.free_port()
+    assert main(["team", "push", str(project), f"postgresql://ann:secret@127.0.0.1:{port}/x"]) == 2
+    said = capsys.readouterr().err
+    assert "cannot reach the team database postgresql://ann@127.0.0.1" in said and "secret" not in said
+    assert main(["team", "push", str(project), str(tmp_path / "not-a-url")]) == 2
+    assert "not a PostgreSQL URL" in capsys.readouterr().err
+
+
+def test_a_database_named_in_a_push_is_made_when_the_server_has_none(tmp_path, server):
+    url = server.url(f"new{uuid.uuid4().hex[:8]}")
+    push(sample_project(tmp_path), url)
+    with psycopg.connect(url) as conn:
+        assert schema_version(conn) == SCHEMA_VERSION
+
+
+def test_a_second_server_on_a_taken_port_says_why_it_did_not_start(server):
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
+    try:
+        with pytest.raises(UserError, match=f"could not create any TCP/IP sockets: is port {server.port} taken"):
+            pg_server.start(folder, server.port)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
