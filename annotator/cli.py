@@ -15,13 +15,14 @@ from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 from converters.report import Report
 
 from .anchor_command import add_anchor_command
+from .database import first_line
 from .effort import described
 from .export import check_output, for_export
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
 from .model_commands import add_model_commands
 from .progress import TerminalProgress
 from .sources import load_source, print_report, say_format
-from .store import Project, damaged, is_damage, is_project_file
+from .store import Project, damaged, is_damage, is_project, project_location
 from .team_command import add_team_command
 
 #: The most --tolerance takes: a polygon further than this from its mask is no longer its outline.
@@ -59,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Cancelled, KeyboardInterrupt):
         print("annotator: cancelled; nothing was written", file=sys.stderr)
         return 130
+    except Exception as e:
+        if not type(e).__module__.startswith("psycopg"):  # a team database's server went away mid-command
+            raise
+        _say_error(f"the team database failed, and the command's transaction was rolled back: {first_line(e)}")
+        return 2
     return 0
 
 
@@ -99,14 +105,16 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--gt", type=Path, help="coco-results: the COCO file whose image and category ids FILE uses")
     s.add_argument("--images", type=Path, help="folder the image names are relative to "
                                                "(default: the dataset's own folder)")
-    s.add_argument("--project", type=Path, required=True, help="project file to import into")
+    s.add_argument("--project", type=project_location, required=True,
+                   help="project file to import into (made if missing), or a team project's URL")
     s.set_defaults(run=cmd_import)
 
     s = sub.add_parser("convert", help="write a project or dataset in another format",
                        description="Convert SRC (a project file, or a dataset in any supported format) to another "
                                    "format. What the target cannot hold is reported, one line per kind; the "
                                    "output is written whole or not at all.")
-    s.add_argument("src", metavar="SRC", type=Path, help="project file, labels file or dataset folder")
+    s.add_argument("src", metavar="SRC", type=project_location,
+                   help="project file, a team project's URL, labels file or dataset folder")
     s.add_argument("--to", dest="fmt", choices=WRITABLE, required=True, help="output format")
     s.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (coco) or folder (voc, yolo, labelme, cvat; new, empty or an earlier export)")
@@ -138,7 +146,7 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
                                    "median seconds a person spent per object by how it came to be: clicked, a "
                                    "suggestion accepted as it was, or a suggestion edited. Pauses of over a "
                                    "minute are not counted.")
-    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("project", metavar="PROJECT", type=project_location, help="project file, or a team project's URL")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(run=cmd_stats)
 
@@ -209,9 +217,10 @@ def cmd_import(args: argparse.Namespace) -> None:
         # window, the window's edits would wait on it and fail. One of them waits for the other instead.
         project.lock_for_labelling("annotator import")
         result = project.import_dataset(loaded.dataset, loaded.image_root, progress)
+        where = project.where
     suggestions = f" and {result.suggestions_added} pending suggestions" if result.suggestions_added else ""
     print(f"imported {result.annotations_added} annotations{suggestions} on {len(loaded.dataset.images)} images "
-          f"({result.images_added} new images, {result.categories_added} new categories) into {args.project}")
+          f"({result.images_added} new images, {result.categories_added} new categories) into {where}")
     print_report(report)
     print_report(result.report)
 
@@ -226,7 +235,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
     dataset, image_root = load_source(args, extremes=Content.EXTREME_POINTS in FORMATS[args.fmt].holds)
     check_output(args.output, args.src, image_root)
     report = Report(strict=args.strict)
-    if is_project_file(args.src):
+    if is_project(args.src):
         dataset = for_export(dataset, args.fmt, report, args.with_skipped, args.done_only)
     elif args.with_skipped or args.done_only:
         raise UserError("--with-skipped and --done-only apply to a project, whose images have a status", args.src)

@@ -13,6 +13,7 @@ from converters.images import IMAGE_EXTENSIONS
 from converters.progress import Progress, no_progress
 from converters.report import Report
 
+from .database import is_database_url
 from .masking import MASK_METHOD
 from .store import Project, is_project_file
 
@@ -76,12 +77,12 @@ def export_project(project_path: Path, out: Path, fmt: str, progress: Progress =
     return Exported(out, fmt, len(dataset.images), len(dataset.annotations), report.lines())
 
 
-def check_output(out: Path, source: Path, image_root: Path | None) -> None:
+def check_output(out: Path, source: str | Path, image_root: Path | None) -> None:
     """A command's output never replaces what it reads: the input itself, any project file, or an image
     under the image folder (the person's data, not an earlier export). Every command that writes a file
     the person names goes through here."""
     target = out.resolve()
-    if target == source.resolve() or (out.is_file() and is_project_file(out)):
+    if (not is_database_url(source) and target == Path(source).resolve()) or (out.is_file() and is_project_file(out)):
         raise UserError("is the input or a project file: choose another output", out)
     if image_root is not None and target.suffix.lower() in IMAGE_EXTENSIONS and \
             target.is_relative_to(image_root.resolve()):

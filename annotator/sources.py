@@ -10,13 +10,13 @@ from converters.formats import read_dataset
 from converters.report import Report
 
 from .progress import TerminalProgress
-from .store import Project, is_project_file
+from .store import Project, is_project
 
 
 def load_source(args: argparse.Namespace, extremes: bool, quiet: bool = False) -> tuple[Dataset, Path]:
     """The dataset to convert and the folder its image names are relative to; `quiet`: nothing said
     (the output is one JSON object)."""
-    if is_project_file(args.src):
+    if is_project(args.src):
         with Project.open(args.src, read_only=True) as project, TerminalProgress("reading project") as progress:
             return project.to_dataset(progress), project.image_root
     report = Report()

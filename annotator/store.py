@@ -28,9 +28,18 @@ from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
 from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
+from .database import (
+    Database,
+    PostgresDatabase,
+    SqliteDatabase,
+    connect,
+    is_database_url,
+    shown_url,
+    team_folder,
+)
 from .effort import Origin, summary
 from .palette import default_color
-from .schema import MIGRATIONS, SCHEMA_VERSION, columns_of, expected_columns
+from .schema import MIGRATIONS, SCHEMA_VERSION, expected_columns
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SKIP_REASON = "skip_reason"  # an image attribute: why the person skipped it
@@ -64,9 +73,11 @@ class RemovedCategory:
 class Project:
     """An open project file. Use `Project.create`, `Project.open` or `Project.open_or_create`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection):
-        self.path = path
-        self._conn = conn
+    def __init__(self, path: Path, db: Database, where: str | Path | None = None, image_root: Path | None = None):
+        self.path = path  # the file; a team project's local folder (its runs), beside no file
+        self.where = where or path  # what messages name: the file, or the team database's URL
+        self._db = db
+        self._image_root = image_root  # a team project's: this person's copy of the images
         self._lock: int | None = None  # a descriptor of the project file, flocked
         # One image's labels and pending suggestions as last read: the window reads them after every
         # click, and at a thousand objects a read costs 24 ms. Any write here, or a commit by another
@@ -75,7 +86,7 @@ class Project:
         self._read_version = -1
         self._subscribers: list[Subscriber] = []
         self._changing = ChangeLog()  # what the transaction in progress writes
-        self._outside_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self._outside_version = db.data_version()
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -89,7 +100,7 @@ class Project:
         _check_writable(path)
         new = path.with_name(f".{path.name}.{os.getpid()}.new")
         try:
-            with cls(new, _connect(new)) as project:
+            with cls(new, SqliteDatabase(_connect(new))) as project:
                 project._migrate(0)
                 with project._transaction() as c:
                     c.execute("INSERT INTO meta (key, value) VALUES ('image_root', ?)",
@@ -103,9 +114,12 @@ class Project:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, read_only: bool = False) -> Project:
+    def open(cls, path: str | os.PathLike, read_only: bool = False, image_root: Path | None = None) -> Project:
         """`read_only` for commands that only read: they work on a project in a folder nobody may
-        write to. Any other command is told at once that the folder is read-only."""
+        write to. Any other command is told at once that the folder is read-only. A PostgreSQL URL opens
+        a team project, whose images are under `image_root` (by default where the push found them)."""
+        if is_database_url(path):
+            return cls._open_team(str(path), read_only, image_root)
         path = Path(path)
         _check_is_project_file(path)
         if not read_only:
@@ -129,7 +143,30 @@ class Project:
             conn.close()
             raise UserError(f"made by an older annotator (schema {version}): open it once with a command that "
                             "writes (or the window), in a folder it may write to, to bring it up to date", path)
-        project = cls(path, conn)
+        project = cls(path, SqliteDatabase(conn))
+        project._migrate(version)
+        project._check_tables()
+        return project
+
+    @classmethod
+    def _open_team(cls, url: str, read_only: bool, image_root: Path | None) -> Project:
+        where = shown_url(url)
+        db = PostgresDatabase(connect(url))
+        try:
+            version = db.schema_version()
+            app = db.execute("SELECT value FROM meta WHERE key = 'application'").fetchone() if version else None
+            if version == 0 or app is None or app[0] != "annotator":
+                raise UserError("holds no annotator project: `annotator team push PROJECT URL` puts one there", where)
+            if version > SCHEMA_VERSION:
+                raise UserError(f"holds a project of a newer annotator (schema {version}; this one reads up to "
+                                f"{SCHEMA_VERSION})", where)
+            if version < SCHEMA_VERSION and read_only:
+                raise UserError(f"holds a project of an older annotator (schema {version}): open it once with a "
+                                "command that writes, to bring it up to date", where)
+        except BaseException:
+            db.close()
+            raise
+        project = cls(team_folder(url), db, where, image_root.resolve() if image_root is not None else None)
         project._migrate(version)
         project._check_tables()
         return project
@@ -138,13 +175,13 @@ class Project:
         """A table or column the schema has and the file lacks (an old tool, a hand edit) is damage, said
         at once rather than as a traceback at the first read of it."""
         with self._reading("its tables"):
-            found = columns_of(self._conn)
+            found = self._db.columns()
         for table, columns in expected_columns(tuple(MIGRATIONS)).items():
             if table not in found:
-                raise damaged(self.path, f"table {table} is missing")
+                raise damaged(self.where, f"table {table} is missing")
             lacking = [c for c in columns if c not in found[table]]
             if lacking:
-                raise damaged(self.path, f"table {table} lacks column {lacking[0]}")
+                raise damaged(self.where, f"table {table} lacks column {lacking[0]}")
 
     @contextlib.contextmanager
     def _reading(self, what: str) -> Iterator[None]:
@@ -155,10 +192,12 @@ class Project:
         except Exception as e:
             if not is_damage(e):
                 raise
-            raise damaged(self.path, f"{what}: {e}") from None
+            raise damaged(self.where, f"{what}: {e}") from None
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> Project:
+        if is_database_url(path):  # made by `annotator team push`
+            return cls.open(path)
         path = Path(path)
         if not path.exists():
             try:
@@ -169,7 +208,7 @@ class Project:
         return cls.open(path)  # another process made it meanwhile
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
         self._subscribers.clear()
         if self._lock is not None:
             holder = _holder_file(self.path)
@@ -188,13 +227,15 @@ class Project:
         The lock is on the project file itself (flock, apart from SQLite's own byte-range locks), so a
         project opened through a symbolic or a hard link is the same project. Who holds it is written
         beside the file's real path, in PROJECT.lock, never through a link: a link there is left alone."""
+        if self.where != self.path:  # a team project: several people at once (claims per image come next)
+            return
         lock = os.open(self.path, os.O_RDONLY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(lock)
             held_by = _holder(self.path) or "another labelling window or command"
-            raise UserError(f"is in use by {held_by}: close it, or let it finish, and try again", self.path) from None
+            raise UserError(f"is in use by {held_by}: close it, or let it finish, and try again", self.where) from None
         self._lock = lock
         _holder(self.path, f"{holder} (process {os.getpid()})")
 
@@ -205,38 +246,36 @@ class Project:
         self.close()
 
     def _migrate(self, version: int) -> None:
-        for target, script in enumerate(MIGRATIONS[version:], version + 1):
-            try:
-                self._conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {target}; COMMIT;")
-            except sqlite3.Error as e:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise UserError(f"cannot upgrade the project to schema {target}: {e}", self.path) from None
+        try:
+            self._db.migrate(version)
+        except Exception as e:  # each step is one transaction: the project is as it was after the last one
+            raise UserError(f"cannot upgrade the project to schema {self._db.schema_version() + 1}: {e}",
+                            self.where) from None
 
     @contextlib.contextmanager
-    def _transaction(self, labels: bool = False) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, labels: bool = False) -> Iterator[Database]:
         """One edit, all or nothing. It empties the read cache, before and after (an import reads what
         an image holds while it writes), except for an edit of single labels (`labels`), which brings the
         cached lists up to date itself (`_relabel`). Another process's long write (a large import) that
         outlasts the busy timeout is one line, not a traceback: nothing was changed, and the caller says so."""
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._db.begin()
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) and "busy" not in str(e):
                 raise
             raise UserError("is busy: another program is writing it (an import?), and nothing was changed: try "
-                            "again in a moment", self.path) from None
+                            "again in a moment", self.where) from None
         if not labels:
             self._read.clear()
         try:
-            yield self._conn
-            self._conn.execute("COMMIT")
+            yield self._db
+            self._db.commit()
             if not labels:
                 self._read.clear()
         except BaseException:
-            if self._conn.in_transaction:  # SQLite ends it itself on some errors (a full disk)
+            if self._db.in_transaction:  # SQLite ends it itself on some errors (a full disk)
                 try:
-                    self._conn.execute("ROLLBACK")
+                    self._db.rollback()
                 except sqlite3.Error:  # the disk failed it too: the log's uncommitted part is ignored on the next open
                     pass
             self._read.clear()
@@ -297,7 +336,7 @@ class Project:
         if (table, image_id) not in self._read:
             with self._reading(f"{'objects' if table == 'annotations' else 'suggestions'} of image {image_id}"):
                 rows = read()
-                known = {i for (i,) in self._conn.execute("SELECT id FROM categories")}
+                known = {i for (i,) in self._db.execute("SELECT id FROM categories")}
             self._check_placed(rows, known)
             self._read[table, image_id] = rows
         return list(self._read[table, image_id])
@@ -305,54 +344,55 @@ class Project:
     def data_version(self) -> int:
         """A number that changes when another connection (the command line, a worker) commits: how the
         window learns of changes it did not make, without reading the tables."""
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        return self._db.data_version()
 
     @property
     def schema_version(self) -> int:
-        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+        return self._db.schema_version()
 
     # -- images --------------------------------------------------------------------------------
     @property
     def image_root(self) -> Path:
+        if self._image_root is not None:
+            return self._image_root
         stored = self._meta("image_root")
         return (self.path.parent / stored).resolve() if not Path(stored).is_absolute() else Path(stored)
 
     def _meta(self, key: str) -> str:
-        return self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        return self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
     def add_images(self, images: Iterable[tuple[str, int, int]]) -> int:
         """Add (relative path, width, height) rows; paths already in the project are left alone."""
         with self._transaction() as c:
-            before = c.total_changes
-            c.executemany("INSERT OR IGNORE INTO images (path, width, height) VALUES (?, ?, ?)",
-                          ((_posix(p), w, h) for p, w, h in images))
+            added = c.executemany("INSERT INTO images (path, width, height) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                                  ((_posix(p), w, h) for p, w, h in images))
             self._changed([Part.IMAGES], None)
-            return c.total_changes - before
+            return added
 
     def images(self, status: ImageStatus | None = None) -> list[ImageRecord]:
         sql = "SELECT id, path, width, height, status, attributes FROM images"
         with self._reading("images"):
-            rows = (self._conn.execute(sql + " WHERE status = ? ORDER BY id", (ImageStatus(status).value,))
-                    if status else self._conn.execute(sql + " ORDER BY id"))
+            rows = (self._db.execute(sql + " WHERE status = ? ORDER BY id", (ImageStatus(status).value,))
+                    if status else self._db.execute(sql + " ORDER BY id"))
             return [_image(r) for r in rows]
 
     def image(self, image_id: int) -> ImageRecord:
-        row = self._conn.execute("SELECT id, path, width, height, status, attributes FROM images WHERE id = ?",
+        row = self._db.execute("SELECT id, path, width, height, status, attributes FROM images WHERE id = ?",
                                  (image_id,)).fetchone()
         if row is None:
-            raise UserError(f"no image with id {image_id}", self.path)
+            raise UserError(f"no image with id {image_id}", self.where)
         with self._reading(f"image {image_id}"):
             return _image(row)
 
     def image_count(self) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
     def set_status(self, image_id: int, status: ImageStatus, reason: str | None = None) -> None:
         """A skipped image keeps the person's reason (attribute `skip_reason`); any other status drops it."""
         with self._transaction(labels=True) as c:  # no label changes: the cached ones stay
             row = c.execute("SELECT attributes FROM images WHERE id = ?", (image_id,)).fetchone()
             if row is None:
-                raise UserError(f"no image with id {image_id}", self.path)
+                raise UserError(f"no image with id {image_id}", self.where)
             attributes = orjson.loads(row[0])
             attributes.pop(SKIP_REASON, None)
             if ImageStatus(status) is ImageStatus.SKIPPED and reason:
@@ -366,7 +406,7 @@ class Project:
         with self._transaction() as c:
             row = c.execute("SELECT attributes FROM images WHERE id = ?", (image_id,)).fetchone()
             if row is None:
-                raise UserError(f"no image with id {image_id}", self.path)
+                raise UserError(f"no image with id {image_id}", self.where)
             attributes = orjson.loads(row[0])
             if unreadable:
                 attributes["unreadable"] = True
@@ -378,13 +418,13 @@ class Project:
     def missing_images(self) -> list[str]:
         """Relative paths of images no longer found under the image root; the project keeps working."""
         root = self.image_root
-        return [p for (p,) in self._conn.execute("SELECT path FROM images ORDER BY id")
+        return [p for (p,) in self._db.execute("SELECT path FROM images ORDER BY id")
                 if not (root / p).is_file()]
 
     # -- categories ----------------------------------------------------------------------------
     def categories(self) -> list[Category]:
         with self._reading("categories"):
-            rows = self._conn.execute("SELECT id, name, color, supercategory FROM categories ORDER BY position, id")
+            rows = self._db.execute("SELECT id, name, color, supercategory FROM categories ORDER BY position, id")
             return [Category(id=i, name=n, color=c, supercategory=s) for i, n, c, s in rows]
 
     def add_category(self, name: str, color: str | None = None, supercategory: str | None = None) -> Category:
@@ -392,34 +432,34 @@ class Project:
         with self._transaction() as c:
             return self._ensure_category(c, name, color, supercategory)
 
-    def _ensure_category(self, c: sqlite3.Connection, name: str, color: str | None,
+    def _ensure_category(self, c: Database, name: str, color: str | None,
                          supercategory: str | None) -> Category:
         name = name.strip()
         if not name:
-            raise UserError("a category name cannot be empty", self.path)
+            raise UserError("a category name cannot be empty", self.where)
         row = c.execute("SELECT id, name, color, supercategory FROM categories WHERE name = ?", (name,)).fetchone()
         if row:
             return Category(*row[:2], color=row[2], supercategory=row[3])
         position = c.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM categories").fetchone()[0]
         color = color or default_color(position)
-        cur = c.execute("INSERT INTO categories (name, color, position, supercategory) VALUES (?, ?, ?, ?)",
-                        (name, color, position, supercategory))
+        new = c.insert("INSERT INTO categories (name, color, position, supercategory) VALUES (?, ?, ?, ?)",
+                       (name, color, position, supercategory))
         self._changed([Part.CATEGORIES])
-        return Category(id=cur.lastrowid, name=name, color=color, supercategory=supercategory)
+        return Category(id=new, name=name, color=color, supercategory=supercategory)
 
     def update_category(self, category: Category) -> Category:
         """Rename or recolour a category (matched by id); names stay unique."""
         name = category.name.strip()
         if not name:
-            raise UserError("a category name cannot be empty", self.path)
+            raise UserError("a category name cannot be empty", self.where)
         with self._transaction() as c:
             clash = c.execute("SELECT 1 FROM categories WHERE name = ? AND id != ?", (name, category.id)).fetchone()
             if clash:
-                raise UserError(f"there is already a category called {name!r}", self.path)
+                raise UserError(f"there is already a category called {name!r}", self.where)
             cur = c.execute("UPDATE categories SET name = ?, color = ?, supercategory = ? WHERE id = ?",
                             (name, category.color, category.supercategory, category.id))
             if cur.rowcount == 0:
-                raise UserError(f"no category with id {category.id}", self.path)
+                raise UserError(f"no category with id {category.id}", self.where)
             self._changed([Part.CATEGORIES])
         return dataclasses.replace(category, name=name)
 
@@ -428,13 +468,13 @@ class Project:
         with self._transaction() as c:
             known = {i for (i,) in c.execute("SELECT id FROM categories")}
             if sorted(ids) != sorted(known):
-                raise UserError("the new order must name every category once", self.path)
+                raise UserError("the new order must name every category once", self.where)
             c.executemany("UPDATE categories SET position = ? WHERE id = ?", [(k, i) for k, i in enumerate(ids)])
             self._changed([Part.CATEGORIES])
 
     def category_use(self, category_id: int) -> tuple[int, int]:
         """(labels, suggestions) of this category."""
-        return tuple(self._conn.execute(f"SELECT COUNT(*) FROM {table} WHERE category_id = ?",
+        return tuple(self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE category_id = ?",
                                         (category_id,)).fetchone()[0] for table in ("annotations", "suggestions"))
 
     def delete_category(self, category_id: int, move_to: int | None = None) -> RemovedCategory:
@@ -444,10 +484,10 @@ class Project:
             row = c.execute("SELECT id, name, color, supercategory, position FROM categories WHERE id = ?",
                             (category_id,)).fetchone()
             if row is None:
-                raise UserError(f"no category with id {category_id}", self.path)
+                raise UserError(f"no category with id {category_id}", self.where)
             if move_to == category_id or (move_to is not None and not c.execute(
                     "SELECT 1 FROM categories WHERE id = ?", (move_to,)).fetchone()):
-                raise UserError("move the objects to another category that exists", self.path)
+                raise UserError("move the objects to another category that exists", self.where)
             removed = RemovedCategory(Category(*row[:4]), row[4], move_to)
             for table in ("suggestions", "annotations"):  # suggestions first: they may name a label
                 if move_to is None:
@@ -475,19 +515,19 @@ class Project:
             self._changed([Part.CATEGORIES, Part.LABELS, Part.SUGGESTIONS], None)
 
     @staticmethod
-    def _restore_rows(c: sqlite3.Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
+    def _restore_rows(c: Database, table: str, columns: list[str], rows: list[tuple]) -> None:
         c.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
 
     # -- labels --------------------------------------------------------------------------------
     def annotations(self, image_id: int) -> list[Annotation]:
-        return self._cached("annotations", image_id, lambda: [_annotation(r) for r in self._conn.execute(
+        return self._cached("annotations", image_id, lambda: [_annotation(r) for r in self._db.execute(
             f"SELECT id, {_ANN_FIELDS} FROM annotations WHERE image_id = ? ORDER BY id", (image_id,))])
 
     def annotation(self, annotation_id: int) -> Annotation:
-        row = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations WHERE id = ?",
+        row = self._db.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations WHERE id = ?",
                                  (annotation_id,)).fetchone()
         if row is None:
-            raise UserError(f"no annotation with id {annotation_id}", self.path)
+            raise UserError(f"no annotation with id {annotation_id}", self.where)
         with self._reading(f"object {annotation_id}"):
             return _annotation(row)
 
@@ -527,13 +567,13 @@ class Project:
                 self._relabel(stored=ann)
         return stored
 
-    def _update(self, c: sqlite3.Connection, ann: Annotation) -> Annotation:
+    def _update(self, c: Database, ann: Annotation) -> Annotation:
         stored = self._with_area(c, ann)
         values = _row(stored)
         cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}) WHERE id = ?",
                         (*values, ann.id))
         if cur.rowcount == 0:
-            raise UserError(f"no annotation with id {ann.id}", self.path)
+            raise UserError(f"no annotation with id {ann.id}", self.where)
         self._changed([Part.LABELS], [stored.image_id])
         return stored
 
@@ -552,20 +592,19 @@ class Project:
             self._changed([Part.LABELS], [stored.image_id])
         return stored
 
-    def _insert(self, c: sqlite3.Connection, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
+    def _insert(self, c: Database, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
         stored = self._with_area(c, ann)
         names = _ANN_FIELDS + "".join(f", {k}" for k in (extra or {}))
         values = (*_row(stored), *(extra or {}).values())
-        cur = c.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", values)
-        stored.id = cur.lastrowid
+        stored.id = c.insert(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", values)
         return stored
 
-    def _with_area(self, c: sqlite3.Connection, ann: Annotation) -> Annotation:
+    def _with_area(self, c: Database, ann: Annotation) -> Annotation:
         if ann.area is not None:
             return dataclasses.replace(ann)
         row = c.execute("SELECT width, height FROM images WHERE id = ?", (ann.image_id,)).fetchone()
         if row is None:
-            raise UserError(f"no image with id {ann.image_id}", self.path)
+            raise UserError(f"no image with id {ann.image_id}", self.where)
         return dataclasses.replace(ann, area=ann.compute_area(row[1], row[0]))
 
     # -- model suggestions ---------------------------------------------------------------------
@@ -579,7 +618,7 @@ class Project:
 
     def prelabelled(self, model: str) -> dict[int, float]:
         """Image id -> the minimum score `model` pre-labelled it at (with or without finding anything)."""
-        rows = self._conn.execute("SELECT image_id, min_score FROM prelabelled WHERE model = ?", (model,))
+        rows = self._db.execute("SELECT image_id, min_score FROM prelabelled WHERE model = ?", (model,))
         return dict(rows.fetchall())
 
     def replace_suggestions(self, image_id: int, model: str, anns: Iterable[Annotation],
@@ -592,14 +631,15 @@ class Project:
                       (image_id, model))
             stored = [self._insert(c, "suggestions", dataclasses.replace(a, source=Source.MODEL, review=Review.PENDING),
                                    {"model": model}) for a in anns]
-            c.execute("INSERT OR REPLACE INTO prelabelled (model, image_id, min_score) VALUES (?, ?, ?)",
+            c.execute("INSERT INTO prelabelled (model, image_id, min_score) VALUES (?, ?, ?) "
+                      "ON CONFLICT (model, image_id) DO UPDATE SET min_score = excluded.min_score",
                       (model, image_id, min_score))
             self._changed([Part.SUGGESTIONS], [image_id])
             return stored
 
     def pending_suggestion_counts(self) -> dict[int, int]:
         """Image id -> how many pending suggestions it has (images without any are left out)."""
-        rows = self._conn.execute("SELECT image_id, COUNT(*) FROM suggestions WHERE review = 'pending' "
+        rows = self._db.execute("SELECT image_id, COUNT(*) FROM suggestions WHERE review = 'pending' "
                                   "GROUP BY image_id")
         return dict(rows.fetchall())
 
@@ -609,12 +649,12 @@ class Project:
         if review is not None:
             sql += " AND review = ?"
             args += (Review(review).value,)
-        read = lambda: [_annotation(r) for r in self._conn.execute(sql + " ORDER BY id", args)]  # noqa: E731
+        read = lambda: [_annotation(r) for r in self._db.execute(sql + " ORDER BY id", args)]  # noqa: E731
         return self._cached(f"suggestions {review}", image_id, read)
 
     def pending_by_model(self) -> dict[str, int]:
         """Model -> its pending suggestions, for clearing one model's ("" for suggestions of no model)."""
-        rows = self._conn.execute("SELECT COALESCE(model, ''), COUNT(*) FROM suggestions WHERE review = 'pending' "
+        rows = self._db.execute("SELECT COALESCE(model, ''), COUNT(*) FROM suggestions WHERE review = 'pending' "
                                   "GROUP BY model ORDER BY model")
         return dict(rows.fetchall())
 
@@ -642,7 +682,7 @@ class Project:
             row = c.execute(f"SELECT id, {_ANN_FIELDS} FROM suggestions WHERE id = ? AND review = 'pending'",
                             (suggestion_id,)).fetchone()
             if row is None:
-                raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
+                raise UserError(f"no pending suggestion with id {suggestion_id}", self.where)
             suggestion = _annotation(row)
             label = self._insert(c, "annotations", dataclasses.replace(suggestion, review=Review.ACCEPTED),
                                  {"id": label_id} if label_id is not None else None)
@@ -658,7 +698,7 @@ class Project:
             rejected = c.execute("UPDATE suggestions SET review = 'rejected' WHERE id = ? AND review = 'pending' "
                                  "RETURNING image_id", (suggestion_id,)).fetchall()
             if not rejected:
-                raise UserError(f"no pending suggestion with id {suggestion_id}", self.path)
+                raise UserError(f"no pending suggestion with id {suggestion_id}", self.where)
             self._changed([Part.SUGGESTIONS], [rejected[0][0]])
 
     def reopen_suggestion(self, suggestion_id: int) -> None:
@@ -667,7 +707,7 @@ class Project:
             row = c.execute("SELECT annotation_id, image_id FROM suggestions WHERE id = ? AND review != 'pending'",
                             (suggestion_id,)).fetchone()
             if row is None:
-                raise UserError(f"no accepted or rejected suggestion with id {suggestion_id}", self.path)
+                raise UserError(f"no accepted or rejected suggestion with id {suggestion_id}", self.where)
             if row[0] is not None:
                 c.execute("DELETE FROM annotations WHERE id = ?", (row[0],))
             self._changed([Part.LABELS, Part.SUGGESTIONS], [row[1]])
@@ -680,16 +720,17 @@ class Project:
         with self._transaction() as c:
             c.execute("DELETE FROM ranks")
             c.executemany("INSERT INTO ranks (image_id, value) VALUES (?, ?)", values.items())
-            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('ranked_by', ?)",
+            c.execute("INSERT INTO meta (key, value) VALUES ('ranked_by', ?) "
+                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                       (orjson.dumps({"measure": measure, "model": model}).decode(),))
             self._changed([Part.IMAGES], values.keys())
 
     def ranks(self) -> dict[int, float]:
-        return dict(self._conn.execute("SELECT image_id, value FROM ranks").fetchall())
+        return dict(self._db.execute("SELECT image_id, value FROM ranks").fetchall())
 
     def ranked_by(self) -> dict[str, str] | None:
         """The measure and model of the ranks stored, or None before any ranking."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'ranked_by'").fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'ranked_by'").fetchone()
         return orjson.loads(row[0]) if row else None
 
     # -- a person's time -------------------------------------------------------------------------
@@ -700,20 +741,20 @@ class Project:
         with self._transaction(labels=True) as c:  # no label changes: the read cache stays
             if origin is not None:
                 c.execute("INSERT INTO effort (label_id, origin, seconds) VALUES (?, ?, ?) ON CONFLICT (label_id) "
-                          "DO UPDATE SET origin = excluded.origin, seconds = seconds + excluded.seconds",
+                          "DO UPDATE SET origin = excluded.origin, seconds = effort.seconds + excluded.seconds",
                           (label_id, Origin(origin).value, seconds))
             else:
                 c.execute("UPDATE effort SET seconds = seconds + ?, origin = CASE origin WHEN 'accepted' "
                           "THEN 'edited' ELSE origin END WHERE label_id = ?", (seconds, label_id))
 
     def effort(self, label_id: int) -> tuple[Origin, float] | None:
-        row = self._conn.execute("SELECT origin, seconds FROM effort WHERE label_id = ?", (label_id,)).fetchone()
+        row = self._db.execute("SELECT origin, seconds FROM effort WHERE label_id = ?", (label_id,)).fetchone()
         return (Origin(row[0]), row[1]) if row else None
 
     def effort_summary(self) -> dict[str, dict[str, float | int]]:
         """Per origin, the labels there are now and their median seconds."""
         by_origin: dict[Origin, list[float]] = {}
-        for origin, seconds in self._conn.execute(
+        for origin, seconds in self._db.execute(
                 "SELECT e.origin, e.seconds FROM effort e JOIN annotations a ON a.id = e.label_id"):
             by_origin.setdefault(Origin(origin), []).append(seconds)
         return summary(by_origin)
@@ -722,8 +763,8 @@ class Project:
     def to_dataset(self, progress: Progress = no_progress) -> Dataset:
         """The labels (not the pending or rejected suggestions) as the shared dataset model."""
         with self._reading("objects"):
-            total = self._conn.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
-            rows = self._conn.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
+            total = self._db.execute("SELECT COUNT(*) FROM annotations").fetchone()[0]
+            rows = self._db.execute(f"SELECT id, {_ANN_FIELDS} FROM annotations ORDER BY image_id, id")
             with bulk():
                 annotations = [_annotation(r) for r in tracked(rows, total, progress, every=20000)]
         categories, images = self.categories(), self.images()
@@ -734,9 +775,9 @@ class Project:
         """Objects whose category (or image) is gone, which the foreign keys forbid every writer: damage."""
         for a in objects:
             if a.category_id not in categories:
-                raise damaged(self.path, f"object {a.id} has category {a.category_id}, which does not exist")
+                raise damaged(self.where, f"object {a.id} has category {a.category_id}, which does not exist")
             if images is not None and a.image_id not in images:
-                raise damaged(self.path, f"object {a.id} is on image {a.image_id}, which does not exist")
+                raise damaged(self.where, f"object {a.id} is on image {a.image_id}, which does not exist")
 
     def import_dataset(self, dataset: Dataset, images_dir: str | os.PathLike,
                        progress: Progress = no_progress, skip_duplicates: bool = True) -> ImportResult:
@@ -759,11 +800,10 @@ class Project:
             image_ids = {}
             for im in dataset.images:
                 path = _posix(os.path.relpath(images_dir / im.file_name, root))
-                before = c.total_changes
-                c.execute("INSERT OR IGNORE INTO images (path, width, height, status, attributes) "
-                          "VALUES (?, ?, ?, ?, ?)", (path, im.width, im.height, ImageStatus(im.status).value,
-                                                     _json(im.attributes)))
-                result.images_added += c.total_changes - before
+                result.images_added += c.execute(
+                    "INSERT INTO images (path, width, height, status, attributes) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING", (path, im.width, im.height, ImageStatus(im.status).value,
+                                               _json(im.attributes))).rowcount
                 image_ids[im.id] = c.execute("SELECT id FROM images WHERE path = ?", (path,)).fetchone()[0]
                 if not (images_dir / im.file_name).is_file():
                     result.report.add(MISSING_ON_IMPORT)
@@ -789,7 +829,7 @@ class Project:
     def mask_count(self) -> int:
         """How many labels have a mask: the window's learning counts them as they come."""
         with self._reading("its counts"):
-            return self._conn.execute(
+            return self._db.execute(
                 "SELECT COUNT(*) FROM annotations WHERE polygons IS NOT NULL OR rle IS NOT NULL").fetchone()[0]
 
     def stats(self) -> dict[str, Any]:
@@ -799,14 +839,15 @@ class Project:
             return self._stats()
 
     def _stats(self) -> dict[str, Any]:
-        c = self._conn
+        c = self._db
         by_status = {s.value: 0 for s in ImageStatus}
         by_status.update(dict(c.execute("SELECT status, COUNT(*) FROM images GROUP BY status")))
         per_category = dict(c.execute(
             "SELECT cat.name, COUNT(a.id) FROM categories cat LEFT JOIN annotations a ON a.category_id = cat.id "
             "GROUP BY cat.id ORDER BY cat.position, cat.id"))
         total, masked = c.execute(
-            "SELECT COUNT(*), COALESCE(SUM(polygons IS NOT NULL OR rle IS NOT NULL), 0) FROM annotations").fetchone()
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN polygons IS NOT NULL OR rle IS NOT NULL THEN 1 ELSE 0 END), "
+            "0) AS INTEGER) FROM annotations").fetchone()
         pending = c.execute("SELECT COUNT(*) FROM suggestions WHERE review = 'pending'").fetchone()[0]
         missing = self.missing_images()
         return {
@@ -841,7 +882,7 @@ def damaged(path: Path | str | None, detail: str) -> ProjectDamaged:
                      "be read into a new project", path)
 
 
-def _forget_effort(c: sqlite3.Connection, first_new_id: int) -> None:
+def _forget_effort(c: Database, first_new_id: int) -> None:
     """SQLite may give a new label the id of a deleted one, whose effort row was kept for undo: rows at
     or above the first new id belong to no label that exists yet."""
     c.execute("DELETE FROM effort WHERE label_id >= ?", (first_new_id,))
@@ -931,6 +972,16 @@ def _check_writable(path: Path) -> None:
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError("is in a read-only place: this command writes to the project (reading commands such as "
                         "stats and convert work); copy it to a folder you may write to", path)
+
+
+def project_location(text: str) -> str | Path:
+    """A command's PROJECT argument: a team database's URL as it is, else a path (argparse's `type`)."""
+    return text if is_database_url(text) else Path(text)
+
+
+def is_project(location: str | os.PathLike) -> bool:
+    """Whether `location` names a project (a team database's URL, or an SQLite file) rather than a dataset."""
+    return is_database_url(location) or is_project_file(Path(location))
 
 
 def is_project_file(path: Path) -> bool:

@@ -5,17 +5,15 @@ project file under a temporary name and links it into place whole. The image roo
 path, and a pull may give another (each person's copy of the images)."""
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from converters import UserError
 
+from .database import connected, first_line, shown_url
 from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
 from .schema import SCHEMA_VERSION, columns_of
 from .store import Project, put_in_place
@@ -31,56 +29,6 @@ class Moved:
     def summary(self) -> str:
         shown = ("images", "categories", "annotations", "suggestions")
         return ", ".join(f"{self.rows.get(t, 0)} {'labels' if t == 'annotations' else t}" for t in shown)
-
-
-def shown_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def is_database_url(text: str | os.PathLike) -> bool:
-    return str(text).startswith(("postgresql://", "postgres://"))
-
-
-@contextlib.contextmanager
-def connected(url: str, create: bool = False) -> Iterator[Any]:
-    """A psycopg connection to `url` (with `create`, the database is made first if the server has none
-    of that name and lets us); any failure to reach it is one line naming the server."""
-    import psycopg
-
-    try:
-        conn = psycopg.connect(url, connect_timeout=10, autocommit=True)  # `conn.transaction()` makes each
-    except psycopg.OperationalError as e:
-        if create and "does not exist" in str(e):
-            _create(url)
-            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
-        else:
-            raise UserError(f"cannot reach the team database {shown_url(url)}: {_first_line(e)}") from None
-    except psycopg.ProgrammingError as e:  # a malformed URL
-        raise UserError(f"not a PostgreSQL URL ({_first_line(e)}): {shown_url(url)}") from None
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def _create(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    try:
-        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True,
-                             connect_timeout=10) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as e:
-        raise UserError(f"cannot make the database {name!r} on {shown_url(url)}: {_first_line(e)}") from None
 
 
 def push(project_path: Path, url: str) -> Moved:
@@ -104,7 +52,6 @@ def push(project_path: Path, url: str) -> Moved:
             try:
                 with conn.transaction():
                     migrate(conn, 0)
-                    conn.execute("DELETE FROM meta WHERE key = ANY(%s)", (list(OWN_META[:2]),))
                     conn.execute("INSERT INTO meta (key, value) VALUES ('image_root', %s)", (str(root),))
                     for table in TABLES:
                         cols = names[table]
@@ -124,7 +71,7 @@ def push(project_path: Path, url: str) -> Moved:
                                              "COALESCE((SELECT max(id) FROM {}), 0) + 1, false)").format(
                             sql.Literal(table), sql.Identifier(table)))
             except psycopg.Error as e:
-                raise UserError(f"the push failed and wrote nothing to {shown_url(url)}: {_first_line(e)}",
+                raise UserError(f"the push failed and wrote nothing to {shown_url(url)}: {first_line(e)}",
                                 project_path) from None
     finally:
         source.close()
@@ -154,7 +101,7 @@ def pull(url: str, project_path: Path, image_root: Path | None = None) -> Moved:
                 root = image_root or Path(stored_root[0] if stored_root else ".")
                 _write_pulled(conn, project_path, root, moved)
         except psycopg.Error as e:
-            raise UserError(f"the pull failed, and wrote nothing: {_first_line(e)}", project_path) from None
+            raise UserError(f"the pull failed, and wrote nothing: {first_line(e)}", project_path) from None
     return moved
 
 
@@ -184,7 +131,3 @@ def _write_pulled(conn: Any, project_path: Path, root: Path, moved: Moved) -> No
     finally:
         for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
             leftover.unlink(missing_ok=True)
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]

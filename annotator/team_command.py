@@ -8,7 +8,8 @@ from pathlib import Path
 
 from converters import UserError
 
-from .team import is_database_url, pull, push, shown_url
+from .database import is_database_url, shown_url
+from .team import pull, push
 
 
 def add_team_command(sub: argparse._SubParsersAction) -> None:

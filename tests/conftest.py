@@ -1,4 +1,7 @@
 import os
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,24 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def shared() -> Path:
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the session's team-project tests, in a folder of its own (not under
+    pytest's root-only one: under root the server runs as the postgres user)."""
+    from annotator import pg_server as servers
+
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
+    started = servers.start(folder)
+    yield started
+    servers.stop(started)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database(pg_server) -> str:
+    """The URL of a new empty database on the session's server."""
+    from annotator import pg_server as servers
+
+    return servers.create_database(pg_server, f"t{uuid.uuid4().hex[:12]}")

@@ -54,7 +54,7 @@ def test_a_fourth_click_while_another_program_writes_keeps_the_first_three(sessi
         session.click(*p)
     other = sqlite3.connect(tmp_path / "p.sqlite", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # as another program's long write holds the project
-    session.project._conn.execute("PRAGMA busy_timeout = 50")
+    session.project._db.execute("PRAGMA busy_timeout = 50")
     with pytest.raises(UserError, match="is busy"):
         session.click(*RIGHT)
     other.execute("ROLLBACK")

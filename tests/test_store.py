@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import psycopg
 import pytest
 
 from annotator.changes import OUTSIDE, Change, Part
@@ -28,6 +29,32 @@ def project(tmp_path):
     p.close()
 
 
+@pytest.fixture(params=["file", "team"])
+def store(request, tmp_path):
+    """The same project in either store: its SQLite file, or pushed into a team database on a real
+    PostgreSQL server and opened by URL. `store.reopen()` is a second connection to it."""
+    (tmp_path / "images").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / "images" / name).write_bytes(b"")
+    with Project.create(tmp_path / "p.sqlite", tmp_path / "images") as p:
+        p.add_images([("a.jpg", 100, 100), ("b.jpg", 100, 100)])
+        p.add_category("date")
+    where = str(tmp_path / "p.sqlite")
+    if request.param == "team":
+        from annotator.team import push
+
+        where = request.getfixturevalue("database")
+        push(tmp_path / "p.sqlite", where)
+    p = Project.open(where)
+    p.reopen = lambda: Project.open(where)
+    yield p
+    p.close()
+
+
+#: What a row the schema refuses (a category that does not exist) raises, in either store.
+REFUSED = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
+
+
 def label(project, image_id=1, source=Source.HUMAN) -> Annotation:
     cat = project.categories()[0]
     return Annotation.from_extreme(0, image_id, cat.id, EP, source=source)
@@ -35,7 +62,7 @@ def label(project, image_id=1, source=Source.HUMAN) -> Annotation:
 
 def test_a_new_project_has_the_current_schema_in_wal_mode(project):
     assert project.schema_version == SCHEMA_VERSION
-    assert project._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert project._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_every_edit_is_on_disk_when_the_call_returns(project, tmp_path):
@@ -48,40 +75,39 @@ def test_every_edit_is_on_disk_when_the_call_returns(project, tmp_path):
     assert other.execute("SELECT COUNT(*) FROM annotations").fetchone()[0] == 0
 
 
-def test_labels_come_back_as_they_were_stored(project, tmp_path):
-    ann = label(project).with_mask(polygons=[EP.octagon()])
-    stored = project.add_annotation(ann)
-    project.close()
-    with Project.open(tmp_path / "p.sqlite") as again:
+def test_labels_come_back_as_they_were_stored(store, tmp_path):
+    ann = label(store).with_mask(polygons=[EP.octagon()])
+    stored = store.add_annotation(ann)
+    with store.reopen() as again:
         (back,) = again.annotations(1)
     assert back.extreme == EP and back.box == EP.box and back.polygons == [EP.octagon()]
     assert back.id == stored.id and back.area == stored.area > 0
 
 
-def test_area_is_the_mask_area_or_the_box_area(project):
-    boxed = project.add_annotation(label(project))
-    masked = project.add_annotation(label(project).with_mask(polygons=[[10, 10, 20, 10, 20, 30, 10, 30]]))
+def test_area_is_the_mask_area_or_the_box_area(store):
+    boxed = store.add_annotation(label(store))
+    masked = store.add_annotation(label(store).with_mask(polygons=[[10, 10, 20, 10, 20, 30, 10, 30]]))
     assert boxed.area == EP.box.area and masked.area == 200
 
 
-def test_suggestions_are_kept_apart_and_never_replace_labels(project):
-    mine = project.add_annotation(label(project))
-    (s1, s2) = project.add_suggestions([label(project, source=Source.MODEL)] * 2, model="run-1")
-    assert project.annotations(1) == [mine]
-    assert [s.review for s in project.suggestions(1)] == [Review.PENDING] * 2
-    accepted = project.accept_suggestion(s1.id)
-    project.reject_suggestion(s2.id)
-    labels = project.annotations(1)
+def test_suggestions_are_kept_apart_and_never_replace_labels(store):
+    mine = store.add_annotation(label(store))
+    (s1, s2) = store.add_suggestions([label(store, source=Source.MODEL)] * 2, model="run-1")
+    assert store.annotations(1) == [mine]
+    assert [s.review for s in store.suggestions(1)] == [Review.PENDING] * 2
+    accepted = store.accept_suggestion(s1.id)
+    store.reject_suggestion(s2.id)
+    labels = store.annotations(1)
     assert labels[0] == mine and labels[1].id == accepted.id and accepted.source == Source.MODEL
-    assert project.suggestions(1) == []
+    assert store.suggestions(1) == []
     with pytest.raises(UserError, match=f"no pending suggestion with id {s2.id}"):
-        project.accept_suggestion(s2.id)
+        store.accept_suggestion(s2.id)
 
 
-def test_image_status_changes_are_stored(project):
-    project.set_status(2, ImageStatus.DONE)
-    assert [im.file_name for im in project.images(ImageStatus.DONE)] == ["b.jpg"]
-    assert project.stats()["images_by_status"] == {"todo": 1, "in-progress": 0, "done": 1, "skipped": 0}
+def test_image_status_changes_are_stored(store):
+    store.set_status(2, ImageStatus.DONE)
+    assert [im.file_name for im in store.images(ImageStatus.DONE)] == ["b.jpg"]
+    assert store.stats()["images_by_status"] == {"todo": 1, "in-progress": 0, "done": 1, "skipped": 0}
 
 
 def test_moved_or_vanished_images_are_listed_and_the_project_keeps_working(project, tmp_path):
@@ -115,7 +141,7 @@ def test_opening_something_that_is_not_a_project_says_so(tmp_path):
 
 
 def test_a_project_from_a_newer_version_is_refused_untouched(project, tmp_path):
-    project._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    project._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     project.close()
     before = (tmp_path / "p.sqlite").read_bytes()
     with pytest.raises(UserError, match=f"newer annotator \\(schema {SCHEMA_VERSION + 1}; this one reads up to"):
@@ -124,39 +150,42 @@ def test_a_project_from_a_newer_version_is_refused_untouched(project, tmp_path):
 
 
 def test_a_failing_migration_leaves_the_file_at_its_old_version(project, tmp_path, monkeypatch):
-    from annotator import schema, store
+    from annotator import database, schema, store
     project.close()
     broken = schema.MIGRATIONS + ["ALTER TABLE images ADD COLUMN rating INTEGER; SELECT * FROM no_such_table"]
     monkeypatch.setattr(store, "MIGRATIONS", broken)
+    monkeypatch.setattr(database, "MIGRATIONS", broken)
     monkeypatch.setattr(store, "SCHEMA_VERSION", len(broken))
     with pytest.raises(UserError, match=f"cannot upgrade the project to schema {len(broken)}"):
         Project.open(tmp_path / "p.sqlite")
     monkeypatch.undo()
     with Project.open(tmp_path / "p.sqlite") as p:
         assert p.schema_version == SCHEMA_VERSION
-        assert "rating" not in [r[1] for r in p._conn.execute("PRAGMA table_info(images)")]
+        assert "rating" not in [r[1] for r in p._db.execute("PRAGMA table_info(images)")]
 
 
 def test_an_old_project_is_migrated_on_open(project, tmp_path, monkeypatch):
-    from annotator import schema, store
+    from annotator import database, schema, store
     project.add_annotation(label(project))
     project.close()
     upgraded = schema.MIGRATIONS + ["ALTER TABLE images ADD COLUMN rating INTEGER"]
     monkeypatch.setattr(store, "MIGRATIONS", upgraded)
+    monkeypatch.setattr(database, "MIGRATIONS", upgraded)
     monkeypatch.setattr(store, "SCHEMA_VERSION", len(upgraded))
     with Project.open(tmp_path / "p.sqlite") as p:
         assert p.schema_version == len(upgraded) and len(p.annotations(1)) == 1
-        assert "rating" in [r[1] for r in p._conn.execute("PRAGMA table_info(images)")]
+        assert "rating" in [r[1] for r in p._db.execute("PRAGMA table_info(images)")]
 
 
 def test_a_schema_1_project_gains_shapes_and_keeps_its_labels(tmp_path, monkeypatch):
-    from annotator import schema, store
+    from annotator import database, schema, store
     monkeypatch.setattr(store, "MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr(database, "MIGRATIONS", schema.MIGRATIONS[:1])
     monkeypatch.setattr(store, "SCHEMA_VERSION", 1)
     with Project.create(tmp_path / "old.sqlite", tmp_path) as p:
         p.add_images([("a.jpg", 100, 80)])
         p.add_category("fig")
-        p._conn.execute("INSERT INTO annotations (image_id, category_id, x, y, w, h, area, source, review, modified)"
+        p._db.execute("INSERT INTO annotations (image_id, category_id, x, y, w, h, area, source, review, modified)"
                         " VALUES (1, 1, 1, 2, 3, 4, 12, 'human', 'accepted', 0)")
     monkeypatch.undo()
     with Project.open(tmp_path / "old.sqlite") as p:
@@ -194,64 +223,64 @@ def test_killing_the_process_loses_at_most_the_edit_in_flight(project, tmp_path)
     # The child runs ahead of our reading: what it printed before dying is still in the pipe.
     reported = max([reported] + [int(line) for line in child.stdout.read().split()])
     with Project.open(tmp_path / "p.sqlite") as p:
-        assert p._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert p._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = len(p.annotations(1))
     # Every edit reported done is there; at most one more (committed, killed before it printed).
     assert reported <= stored <= reported + 1
 
 
-def test_many_labels_are_stored_all_or_none(project):
-    assert project.add_annotations([label(project)] * 3) == 3
-    with pytest.raises(sqlite3.IntegrityError):
-        project.add_annotations([label(project), Annotation(0, 1, 999, Box(0, 0, 1, 1))])
-    assert len(project.annotations(1)) == 3
+def test_many_labels_are_stored_all_or_none(store):
+    assert store.add_annotations([label(store)] * 3) == 3
+    with pytest.raises(REFUSED):
+        store.add_annotations([label(store), Annotation(0, 1, 999, Box(0, 0, 1, 1))])
+    assert len(store.annotations(1)) == 3
 
 
-def test_an_edit_that_fails_changes_nothing(project):
-    project.add_annotation(label(project))
-    with pytest.raises(sqlite3.IntegrityError):
-        project.add_annotation(Annotation(0, 1, 999, Box(0, 0, 1, 1)))  # no such category
-    assert len(project.annotations(1)) == 1
+def test_an_edit_that_fails_changes_nothing(store):
+    store.add_annotation(label(store))
+    with pytest.raises(REFUSED):
+        store.add_annotation(Annotation(0, 1, 999, Box(0, 0, 1, 1)))  # no such category
+    assert len(store.annotations(1)) == 1
 
 
-def test_import_is_one_transaction_and_skips_labels_already_there(project, tmp_path):
+def test_import_is_one_transaction_and_skips_labels_already_there(store, tmp_path):
     from converters import read_coco
     from tests.samples import tricky_coco, write_json
     path = write_json(tmp_path / "in.json", tricky_coco())
     ds = read_coco(path)
-    first = project.import_dataset(ds, tmp_path / "images")
-    second = project.import_dataset(ds, tmp_path / "images")
+    first = store.import_dataset(ds, tmp_path / "images")
+    second = store.import_dataset(ds, tmp_path / "images")
     assert first.annotations_added == 4 and second.annotations_added == 0
     assert second.report.lines() == [
         "2 images listed in the file are missing under the image folder (kept, marked missing)",
         "4 annotations already in the project: skipped",
     ]
-    assert [c.name for c in project.categories()] == ["date", "things", "cat"]
+    assert [c.name for c in store.categories()] == ["date", "things", "cat"]
     bad = read_coco(path)
     bad.annotations[-1].category_id = 12345
     with pytest.raises(KeyError):
-        project.import_dataset(bad, tmp_path / "images")
-    assert project.stats()["objects"] == 4
+        store.import_dataset(bad, tmp_path / "images")
+    assert store.stats()["objects"] == 4
 
 
-def test_labels_imported_are_read_back_at_once_by_the_connection_that_imported_them(project, tmp_path):
+def test_labels_imported_are_read_back_at_once_by_the_connection_that_imported_them(store, tmp_path):
     from converters import read_coco
     from tests.samples import tricky_coco, write_json
     ds = read_coco(write_json(tmp_path / "in.json", tricky_coco()))
-    project.import_dataset(ds, tmp_path / "images")  # it reads each image's labels as it writes
-    read_back = sum(len(project.annotations(im.id)) for im in project.images())
-    assert read_back == project.stats()["objects"] == 4
+    store.import_dataset(ds, tmp_path / "images")  # it reads each image's labels as it writes
+    read_back = sum(len(store.annotations(im.id)) for im in store.images())
+    assert read_back == store.stats()["objects"] == 4
 
 
-def test_subscribers_hear_each_commit_with_what_it_changed_and_where(project):
+def test_subscribers_hear_each_commit_with_what_it_changed_and_where(store):
     heard = []
-    project.subscribe(heard.append)
-    ann = project.add_annotation(label(project, image_id=2))
-    project.set_status(1, ImageStatus.DONE)
-    [suggestion] = project.add_suggestions([label(project)])
-    project.accept_suggestion(suggestion.id)
-    project.add_category("fig")
-    project.delete_annotation(ann.id)
+    store.subscribe(heard.append)
+    ann = store.add_annotation(label(store, image_id=2))
+    store.set_status(1, ImageStatus.DONE)
+    [suggestion] = store.add_suggestions([label(store)])
+    store.accept_suggestion(suggestion.id)
+    store.add_category("fig")
+    store.delete_annotation(ann.id)
     assert heard == [Change(frozenset({Part.LABELS}), frozenset({2})),
                      Change(frozenset({Part.IMAGES}), frozenset({1})),
                      Change(frozenset({Part.SUGGESTIONS}), frozenset({1})),
@@ -260,36 +289,36 @@ def test_subscribers_hear_each_commit_with_what_it_changed_and_where(project):
                      Change(frozenset({Part.LABELS}), frozenset({2}))]
 
 
-def test_an_import_or_a_deleted_category_may_touch_any_image(project):
+def test_an_import_or_a_deleted_category_may_touch_any_image(store):
     heard = []
-    project.subscribe(heard.append)
-    project.add_annotation(label(project))
-    project.delete_category(project.categories()[0].id)
+    store.subscribe(heard.append)
+    store.add_annotation(label(store))
+    store.delete_category(store.categories()[0].id)
     assert heard[-1] == Change(frozenset({Part.CATEGORIES, Part.LABELS, Part.SUGGESTIONS}), None)
 
 
-def test_a_refused_edit_tells_nothing_and_an_unsubscribed_one_hears_nothing(project):
+def test_a_refused_edit_tells_nothing_and_an_unsubscribed_one_hears_nothing(store):
     heard = []
-    unsubscribe = project.subscribe(heard.append)
+    unsubscribe = store.subscribe(heard.append)
     with pytest.raises(UserError):
-        project.update_category(Category(99, "nut"))
+        store.update_category(Category(99, "nut"))
     with pytest.raises(UserError):
-        project.reject_suggestion(99)
+        store.reject_suggestion(99)
     assert heard == []
     unsubscribe()
-    project.add_category("fig")
+    store.add_category("fig")
     assert heard == []
 
 
-def test_another_connections_commit_is_told_once_as_from_outside(project, tmp_path):
+def test_another_connections_commit_is_told_once_as_from_outside(store, tmp_path):
     heard = []
-    project.subscribe(heard.append)
-    assert not project.check_outside()
-    project.add_category("fig")  # its own commit is told as itself, never again as from outside
-    assert not project.check_outside()
-    with Project.open(tmp_path / "p.sqlite") as other:
+    store.subscribe(heard.append)
+    assert not store.check_outside()
+    store.add_category("fig")  # its own commit is told as itself, never again as from outside
+    assert not store.check_outside()
+    with store.reopen() as other:
         other.add_category("nut")
-    assert project.check_outside() and not project.check_outside()
+    assert store.check_outside() and not store.check_outside()
     assert heard == [Change(frozenset({Part.CATEGORIES}), frozenset()), OUTSIDE]
 
 
@@ -299,7 +328,7 @@ def test_a_write_while_another_process_writes_for_long_is_one_line_and_changes_n
     with Project.create(tmp_path / "p.sqlite", tmp_path) as project:
         other = sqlite3.connect(tmp_path / "p.sqlite", isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # as a long import holds the project
-        project._conn.execute("PRAGMA busy_timeout = 50")
+        project._db.execute("PRAGMA busy_timeout = 50")
         with pytest.raises(UserError, match="is busy: another program is writing it"):
             project.add_category("date")
         other.execute("ROLLBACK")

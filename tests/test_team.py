@@ -2,6 +2,7 @@
 package; `.ci/run` installs it), projects pushed into it and pulled back, every row compared."""
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -24,18 +25,9 @@ SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
 EP = ExtremePoints(top=(50, 10), left=(12, 40), bottom=(47, 90), right=(88, 55))
 
 
-@pytest.fixture(scope="session")
-def server():
-    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))  # not under pytest's root-only folder: the
-    started = pg_server.start(folder)  # server may run as the postgres user
-    yield started
-    pg_server.stop(started)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture
-def database(server) -> str:
-    return pg_server.create_database(server, f"t{uuid.uuid4().hex[:12]}")
+def server(pg_server):
+    return pg_server
 
 
 def sample_project(tmp_path) -> Path:
@@ -90,9 +82,9 @@ def test_a_project_pushed_and_pulled_back_keeps_every_row(tmp_path, database):
     assert {t: r for t, r in after.items() if t != "meta"} == {t: r for t, r in before.items() if t != "meta"}
     meta = dict(before["meta"])
     assert dict(after["meta"]).keys() == meta.keys()
-    with Project.open(original) as a, Project.open(back) as b:
-        assert a.image_root == b.image_root  # stored relative to each file's folder, the same folder
-        assert a.to_dataset() == b.to_dataset()
+    with Project.open(original) as a, Project.open(back) as b, Project.open(database) as team:
+        assert a.image_root == b.image_root == team.image_root  # the pushed root, absolute in the database
+        assert a.to_dataset() == b.to_dataset() == team.to_dataset()
 
 
 def test_a_pull_may_give_its_own_image_folder(tmp_path, database):
@@ -176,3 +168,25 @@ def test_a_second_server_on_a_taken_port_says_why_it_did_not_start(server):
             pg_server.start(folder, server.port)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_stats_convert_and_import_take_a_team_projects_url(tmp_path, database, capsys):
+    push(sample_project(tmp_path), database)
+    capsys.readouterr()
+    assert main(["stats", database, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["objects"] == 41 and stats["images_by_status"]["done"] == 1 and stats["pending_suggestions"] == 1
+    out = tmp_path / "team.json"
+    assert main(["convert", database, "--to", "coco", "-o", str(out), "--done-only"]) == 0
+    assert "2 images not marked done left out" in capsys.readouterr().out  # and 1 skipped
+    assert len(json.loads(out.read_text())["images"]) == 1
+    assert main(["import", "--from", "coco", str(SAMPLE / "labels.json"), "--images", str(SAMPLE / "images"),
+                 "--project", database]) == 0
+    said = capsys.readouterr().out
+    assert "imported 0 annotations" in said and "39 annotations already in the project: skipped" in said
+    assert database.split("@")[1] in said  # the import names the team database
+
+
+def test_opening_a_database_without_a_project_says_what_to_do(database):
+    with pytest.raises(UserError, match="holds no annotator project: `annotator team push PROJECT URL`"):
+        Project.open(database)

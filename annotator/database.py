@@ -1,0 +1,256 @@
+"""The connection under a project: its SQLite file, or a team database on PostgreSQL, behind one small
+interface so that `store.Project` is written once. The store's SQL is the subset both speak, with `?`
+for parameters (PostgreSQL's driver is given `%s`); what differs is here: how a new row's id comes
+back, how a transaction starts, how the schema version is kept, and how a connection learns that
+another one committed (SQLite's `data_version`; PostgreSQL's LISTEN/NOTIFY, each committing
+transaction notifying the others)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from converters import UserError
+
+from .pg_schema import columns as pg_columns
+from .pg_schema import migrate as pg_migrate
+from .pg_schema import schema_version as pg_schema_version
+from .recent import config_dir
+from .schema import MIGRATIONS, columns_of
+
+#: The channel a team database's connections tell each other on, once per committed change.
+CHANNEL = "annotator_changes"
+
+
+class Database:
+    """What the store asks of a connection. `execute` returns a cursor (rows to iterate or fetch,
+    `rowcount`, `description`)."""
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        """Run `sql` once per row; the rows it changed."""
+        raise NotImplementedError
+
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run an INSERT of one row; the new row's id."""
+        raise NotImplementedError
+
+    def begin(self) -> None:
+        """Start a writing transaction (SQLite takes its write lock at once)."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def in_transaction(self) -> bool:
+        raise NotImplementedError
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits."""
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def migrate(self, version: int) -> None:
+        """From `version` to the current schema, each step in a transaction of its own."""
+        raise NotImplementedError
+
+    def columns(self) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        return self.conn.executemany(sql, rows).rowcount
+
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        new = self.conn.execute(sql, tuple(params)).lastrowid
+        assert new is not None
+        return new
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def data_version(self) -> int:
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self, version: int) -> None:
+        for target, script in enumerate(MIGRATIONS[version:], version + 1):
+            try:
+                self.conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {target}; COMMIT;")
+            except sqlite3.Error:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    def columns(self) -> dict[str, list[str]]:
+        return columns_of(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def _for_psycopg(sql: str) -> str:
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+class PostgresDatabase(Database):
+    """A psycopg connection in autocommit mode, whose transactions the store opens and ends itself."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+        self._seen = 0  # other connections' commits heard of
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self.conn.execute(_for_psycopg(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
+        cursor = self.conn.cursor()
+        cursor.executemany(_for_psycopg(sql), [tuple(r) for r in rows])
+        return max(cursor.rowcount, 0)
+
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        return self.conn.execute(_for_psycopg(sql) + " RETURNING id", tuple(params)).fetchone()[0]
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.conn.execute(f"NOTIFY {CHANNEL}")  # sent when it commits, to every listening connection
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.conn.info.transaction_status != TransactionStatus.IDLE
+
+    def data_version(self) -> int:
+        own = self.conn.info.backend_pid
+        for note in self.conn.notifies(timeout=0):
+            if note.pid != own:
+                self._seen += 1
+        return self._seen
+
+    def schema_version(self) -> int:
+        return pg_schema_version(self.conn)
+
+    def migrate(self, version: int) -> None:
+        with self.conn.transaction():
+            pg_migrate(self.conn, version)
+
+    def columns(self) -> dict[str, list[str]]:
+        return pg_columns(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# -- team databases: reaching one ---------------------------------------------------------------------
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def team_folder(url: str) -> Path:
+    """This person's folder for a team project (its training runs), in the config folder: a team
+    database has no file beside which to keep them."""
+    parts = urlsplit(url)
+    name = "-".join(p for p in (parts.hostname or "local", str(parts.port or 5432), parts.path.strip("/")) if p)
+    return config_dir() / "team" / re.sub(r"[^A-Za-z0-9._-]", "_", name) / "project"
+
+
+def is_database_url(text: str | os.PathLike) -> bool:
+    return str(text).startswith(("postgresql://", "postgres://"))
+
+
+@contextlib.contextmanager
+def connected(url: str, create: bool = False) -> Iterator[Any]:
+    conn = connect(url, create)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def connect(url: str, create: bool = False) -> Any:
+    """A psycopg connection to `url` in autocommit mode (with `create`, the database is made first if
+    the server has none of that name and lets us); any failure to reach it is one line naming the
+    server."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, connect_timeout=10, autocommit=True)  # `conn.transaction()` makes each
+    except psycopg.OperationalError as e:
+        if create and "does not exist" in str(e):
+            _create(url)
+            conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+        else:
+            raise UserError(f"cannot reach the team database {shown_url(url)}: {first_line(e)}") from None
+    except psycopg.ProgrammingError as e:  # a malformed URL
+        raise UserError(f"not a PostgreSQL URL ({first_line(e)}): {shown_url(url)}") from None
+    return conn
+
+
+def _create(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    try:
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True,
+                             connect_timeout=10) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as e:
+        raise UserError(f"cannot make the database {name!r} on {shown_url(url)}: {first_line(e)}") from None
+
+
+def first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
