@@ -15,7 +15,7 @@ from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 from converters.report import Report
 
 from .anchor_command import add_anchor_command
-from .database import first_line
+from .database import first_line, is_database_url
 from .effort import described
 from .export import check_output, for_export
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
@@ -24,6 +24,7 @@ from .progress import TerminalProgress
 from .sources import load_source, print_report, say_format
 from .store import Project, damaged, is_damage, is_project, project_location
 from .team_command import add_team_command
+from .team_roots import remember_root
 
 #: The most --tolerance takes: a polygon further than this from its mask is no longer its outline.
 MAX_TOLERANCE_PX = 50.0
@@ -94,7 +95,9 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s = sub.add_parser("open", help="open the labelling window on a folder of images or a project",
                        description="Open the labelling window. A folder of images gets its project created or "
                                    f"updated first (FOLDER/{DEFAULT_PROJECT_NAME}), as `init` does.")
-    s.add_argument("target", metavar="FOLDER|PROJECT", type=Path, help="folder of images, or a project file")
+    s.add_argument("target", metavar="FOLDER|PROJECT", type=project_location,
+                   help="folder of images, a project file, or a team project's URL")
+    s.add_argument("--images", type=Path, help="a team project: your copy of its images (remembered for the URL)")
     s.set_defaults(run=cmd_open)
 
     s = sub.add_parser("import", help="import labels from a dataset into a project",
@@ -185,8 +188,17 @@ def cmd_open(args: argparse.Namespace) -> None:
     missing = _missing_qt_libraries()
     if missing:
         raise UserError(missing)
-    with TerminalProgress("reading image sizes") as progress:
-        project_file = project_for(args.target, progress)
+    if is_database_url(args.target):
+        if args.images is not None:
+            if not args.images.is_dir():
+                raise UserError("no such folder (--images)", args.images)
+            remember_root(args.target, args.images)
+        project_file: str | Path = args.target
+    else:
+        if args.images is not None:
+            raise UserError("--images applies to a team project's URL; a project file keeps its image folder")
+        with TerminalProgress("reading image sizes") as progress:
+            project_file = project_for(args.target, progress)
     from .gui.app import run  # Qt is loaded only for the window
 
     with Project.open(project_file) as project:

@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from .schema import MIGRATIONS, columns_of
 
 #: The channel a team database's connections tell each other on, once per committed change.
 CHANNEL = "annotator_changes"
+AWAY = "the team database's server cannot be reached: no edit is saved until it answers again (an edit refused " \
+       "now was not saved)"
 
 
 class Database:
@@ -131,46 +134,91 @@ def _for_psycopg(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
 
 
-class PostgresDatabase(Database):
-    """A psycopg connection in autocommit mode, whose transactions the store opens and ends itself."""
+class ServerAway(UserError):
+    """The team database's server cannot be reached (a network drop, a restart): the edit in flight was
+    not saved, and the connection is made again at the next call once the server answers."""
 
-    def __init__(self, conn: Any):
-        self.conn = conn
+
+#: After a failed attempt to reach the server again, how long calls are refused before the next attempt.
+RETRY_S = 2.0
+
+
+class PostgresDatabase(Database):
+    """A psycopg connection in autocommit mode, whose transactions the store opens and ends itself. A lost
+    connection is a `ServerAway` (one line, nothing half-written: the server rolls the transaction back)
+    and is made again when the server answers; the commits missed meanwhile count as another's."""
+
+    def __init__(self, conn: Any, url: str):
+        self.conn, self.url = conn, url
         self._seen = 0  # other connections' commits heard of
+        self._retry_at = 0.0
         self.conn.execute(f"LISTEN {CHANNEL}")
 
+    def _live(self) -> Any:
+        if not (self.conn.closed or self.conn.broken):
+            return self.conn
+        if time.monotonic() < self._retry_at:
+            raise ServerAway(AWAY, shown_url(self.url))
+        self._retry_at = time.monotonic() + RETRY_S
+        try:
+            conn = connect(self.url)
+            conn.execute(f"LISTEN {CHANNEL}")
+        except Exception as e:
+            raise ServerAway(f"{AWAY} ({first_line(e)})", shown_url(self.url)) from None
+        self.conn = conn
+        self._seen += 1  # anything may have changed while it was away
+        return conn
+
+    @contextlib.contextmanager
+    def _talking(self) -> Iterator[Any]:
+        conn = self._live()
+        try:
+            yield conn
+        except Exception as e:
+            if not (conn.closed or conn.broken):
+                raise
+            raise ServerAway(f"{AWAY} ({first_line(e)})", shown_url(self.url)) from None
+
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return self.conn.execute(_for_psycopg(sql), tuple(params))
+        with self._talking() as conn:
+            return conn.execute(_for_psycopg(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> int:
-        cursor = self.conn.cursor()
-        cursor.executemany(_for_psycopg(sql), [tuple(r) for r in rows])
-        return max(cursor.rowcount, 0)
+        with self._talking() as conn:
+            cursor = conn.cursor()
+            cursor.executemany(_for_psycopg(sql), [tuple(r) for r in rows])
+            return max(cursor.rowcount, 0)
 
     def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        return self.conn.execute(_for_psycopg(sql) + " RETURNING id", tuple(params)).fetchone()[0]
+        with self._talking() as conn:
+            return conn.execute(_for_psycopg(sql) + " RETURNING id", tuple(params)).fetchone()[0]
 
     def begin(self) -> None:
-        self.conn.execute("BEGIN")
+        with self._talking() as conn:
+            conn.execute("BEGIN")
 
     def commit(self) -> None:
-        self.conn.execute(f"NOTIFY {CHANNEL}")  # sent when it commits, to every listening connection
-        self.conn.execute("COMMIT")
+        with self._talking() as conn:
+            conn.execute(f"NOTIFY {CHANNEL}")  # sent when it commits, to every listening connection
+            conn.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
+        if not (self.conn.closed or self.conn.broken):  # a lost connection's transaction died with it
+            self.conn.execute("ROLLBACK")
 
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self.conn.info.transaction_status != TransactionStatus.IDLE
+        return not (self.conn.closed or self.conn.broken) and \
+            self.conn.info.transaction_status != TransactionStatus.IDLE
 
     def data_version(self) -> int:
-        own = self.conn.info.backend_pid
-        for note in self.conn.notifies(timeout=0):
-            if note.pid != own:
-                self._seen += 1
+        with self._talking() as conn:
+            own = conn.info.backend_pid
+            for note in conn.notifies(timeout=0):
+                if note.pid != own:
+                    self._seen += 1
         return self._seen
 
     def schema_version(self) -> int:

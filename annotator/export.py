@@ -62,7 +62,7 @@ def _without_backend(a: Annotation) -> Annotation:
     return dataclasses.replace(a, attributes={k: v for k, v in a.attributes.items() if k != MASK_METHOD})
 
 
-def export_project(project_path: Path, out: Path, fmt: str, progress: Progress = no_progress,
+def export_project(project_path: str | Path, out: Path, fmt: str, progress: Progress = no_progress,
                    rle: bool = False, done_only: bool = False) -> Exported:
     """Write the project's labels (not its pending suggestions, nor its skipped images; with `done_only`
     only the images marked done) to `out` as `fmt`. The project file itself, or any other project, is

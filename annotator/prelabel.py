@@ -133,7 +133,7 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
     return result
 
 
-def prelabel_project(project_path: Path, model: Path, min_score: float | None = None,
+def prelabel_project(project_path: str | Path, model: Path, min_score: float | None = None,
                      progress: Progress = no_progress, backend: str = "octagon", weights: str = "") -> PrelabelResult:
     """Load the detector in `model` (a run directory) and the mask backend's weights, if it needs them,
     and suggest on the images not yet done; opens its own connection, so the window can run it in a

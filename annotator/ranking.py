@@ -95,7 +95,7 @@ def rank(project: Project, predictor: Predictor | None, by: str = "uncertainty",
     return result
 
 
-def rank_project(project_path: Path, model: Path, by: str = "uncertainty",
+def rank_project(project_path: str | Path, model: Path, by: str = "uncertainty",
                  progress: Progress = no_progress) -> RankResult:
     """Load the detector in `model` and rank the project's unfinished images in a connection of its own,
     so the window can run it in a worker thread."""

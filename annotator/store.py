@@ -40,6 +40,7 @@ from .database import (
 from .effort import Origin, summary
 from .palette import default_color
 from .schema import MIGRATIONS, SCHEMA_VERSION, expected_columns
+from .team_roots import remembered_root
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SKIP_REASON = "skip_reason"  # an image attribute: why the person skipped it
@@ -74,8 +75,9 @@ class Project:
     """An open project file. Use `Project.create`, `Project.open` or `Project.open_or_create`."""
 
     def __init__(self, path: Path, db: Database, where: str | Path | None = None, image_root: Path | None = None):
-        self.path = path  # the file; a team project's local folder (its runs), beside no file
+        self.path = path  # the file; a team project's local stand-in (its runs go beside it), beside no file
         self.where = where or path  # what messages name: the file, or the team database's URL
+        self.location: str | Path = path  # what opens it again (a team database's full URL)
         self._db = db
         self._image_root = image_root  # a team project's: this person's copy of the images
         self._lock: int | None = None  # a descriptor of the project file, flocked
@@ -151,7 +153,7 @@ class Project:
     @classmethod
     def _open_team(cls, url: str, read_only: bool, image_root: Path | None) -> Project:
         where = shown_url(url)
-        db = PostgresDatabase(connect(url))
+        db = PostgresDatabase(connect(url), url)
         try:
             version = db.schema_version()
             app = db.execute("SELECT value FROM meta WHERE key = 'application'").fetchone() if version else None
@@ -166,10 +168,18 @@ class Project:
         except BaseException:
             db.close()
             raise
+        if image_root is None:
+            image_root = remembered_root(url)  # this person's copy of the images, if they said where
         project = cls(team_folder(url), db, where, image_root.resolve() if image_root is not None else None)
+        project.location = url
         project._migrate(version)
         project._check_tables()
         return project
+
+    @property
+    def is_team(self) -> bool:
+        """Whether the project is a team database rather than a file."""
+        return self.where != self.path
 
     def _check_tables(self) -> None:
         """A table or column the schema has and the file lacks (an old tool, a hand edit) is damage, said
@@ -227,7 +237,7 @@ class Project:
         The lock is on the project file itself (flock, apart from SQLite's own byte-range locks), so a
         project opened through a symbolic or a hard link is the same project. Who holds it is written
         beside the file's real path, in PROJECT.lock, never through a link: a link there is left alone."""
-        if self.where != self.path:  # a team project: several people at once (claims per image come next)
+        if self.is_team:  # several people at once (claims per image come next)
             return
         lock = os.open(self.path, os.O_RDONLY)
         try:

@@ -2,6 +2,7 @@
 package; `.ci/run` installs it), projects pushed into it and pulled back, every row compared."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -190,3 +191,36 @@ def test_stats_convert_and_import_take_a_team_projects_url(tmp_path, database, c
 def test_opening_a_database_without_a_project_says_what_to_do(database):
     with pytest.raises(UserError, match="holds no annotator project: `annotator team push PROJECT URL`"):
         Project.open(database)
+
+
+@pytest.fixture
+def own_server():
+    """A server of the test's own, to stop and start again."""
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
+    started = pg_server.start(folder)
+    yield started
+    with contextlib.suppress(UserError):
+        pg_server.stop(started)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_server_restart_refuses_the_edit_in_flight_in_one_line_and_the_next_one_is_saved(
+        tmp_path, own_server, monkeypatch):
+    from annotator import database
+
+    monkeypatch.setattr(database, "RETRY_S", 0.0)
+    url = own_server.url("away")
+    push(sample_project(tmp_path), url)
+    with Project.open(url) as team:
+        image = team.images()[0].id
+        category = team.categories()[0].id
+        before = len(team.annotations(image))
+        pg_server.stop(own_server)
+        with pytest.raises(database.ServerAway, match="cannot be reached: no edit is saved"):
+            team.add_annotation(Annotation.from_extreme(0, image, category, EP))
+        pg_server.start(own_server.folder, own_server.port)
+        heard = []
+        team.subscribe(heard.append)
+        assert team.check_outside() and heard  # anything may have changed while it was away
+        team.add_annotation(Annotation.from_extreme(0, image, category, EP))
+        assert len(team.annotations(image)) == before + 1

@@ -62,7 +62,8 @@ def open_window(project: Project):
     from .window import MainWindow
 
     project.lock_for_labelling()
-    remember(project.path)
+    if not project.is_team:  # the start page lists project files
+        remember(project.path)
     window = MainWindow(project)
     window.resize(1280, 800)
     window.show()

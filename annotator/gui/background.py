@@ -73,7 +73,8 @@ class Background(QObject):
         if self.exporter.running():
             self._say("an export is already running", 3000)
             return
-        stem = self.project.path.with_suffix("")
+        stem = Path.home() / str(self.project.location).rsplit("/", 1)[-1] if self.project.is_team \
+            else self.project.path.with_suffix("")
         target = FORMATS[fmt]
         if target.suffix is not None:
             suggested = f"{stem}-{fmt}{target.suffix}"
@@ -84,7 +85,7 @@ class Background(QObject):
                                                     f"{stem}-{fmt}", "A new folder (*)")
         if not chosen:
             return
-        project_path, done_only = self.project.path, self.settings.export_done_only
+        project_path, done_only = self.project.location, self.settings.export_done_only
         self._start(self.exporter, lambda progress: export_project(project_path, Path(chosen), fmt, progress,
                                                                    done_only=done_only),
                     f"export {target.title} %p%")
@@ -127,7 +128,7 @@ class Background(QObject):
             return
         self.settings.detector, self.settings.prelabel_score = chosen, score
         save_settings(self.settings)
-        project_path = self.project.path
+        project_path = self.project.location
         backend = self.settings.mask_method  # the suggestions' masks: the backend the person chose
         weights = self.settings.weights.get(backend, "")
         self._start(self.prelabeller, lambda progress: prelabel_project(project_path, Path(chosen), score, progress,
@@ -153,7 +154,7 @@ class Background(QObject):
             self.window, "Choose the detector to rank with (a run of annotator train)")
         if not chosen:
             return
-        project_path = self.project.path
+        project_path = self.project.location
         self._start(self.ranker, lambda progress: rank_project(project_path, Path(chosen), "uncertainty", progress),
                     "ranking %v/%m")
 

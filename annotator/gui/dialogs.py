@@ -159,6 +159,6 @@ def about_box(parent: QWidget, project: Project) -> QMessageBox:
     stats = project.stats()
     return QMessageBox(QMessageBox.Information, "About annotator",
                        f"annotator {release}\nLabel objects by clicking their four extreme points.\n\n"
-                       f"{project.path}\n{stats['images']} images, {stats['images_by_status']['done']} done, "
+                       f"{project.where}\n{stats['images']} images, {stats['images_by_status']['done']} done, "
                        f"{stats['objects']} objects, {stats['pending_suggestions']} pending suggestions\n\n"
                        f"{described(stats['effort'])}", parent=parent)

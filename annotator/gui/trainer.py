@@ -72,6 +72,10 @@ class Trainer(QObject):
     def train(self, masks: bool) -> None:
         """Ask what to train, then train it in a process of its own on the images marked done. The
         person's training goes before the mask network's learning, which stops for it."""
+        if self.project.is_team:
+            self._say("training on a team project is not here yet: `annotator team pull URL COPY.sqlite` gives a "
+                      "copy to train on", 10000)
+            return
         if self._learning_now():
             self.process.stop()
             self.process.process.waitForFinished(5000)
@@ -195,7 +199,8 @@ class Trainer(QObject):
     def _maybe_learn(self) -> None:
         """A learning run when enough new masks came, nothing else trains, and the masks come from GrabCut
         or from what learning made before (a model the person chose stays theirs)."""
-        if not self.settings.learn_masks or self.process.running() or not self.learnt_or_grabcut():
+        if not self.settings.learn_masks or self.project.is_team or self.process.running() or \
+                not self.learnt_or_grabcut():
             return
         try:
             request = due_learning(self.project.path, self.models.runs, self.project.mask_count())

@@ -29,6 +29,7 @@ from converters.geometry import Box
 from converters.images import contained
 
 from ..changes import Change, ChangeLog
+from ..database import ServerAway
 from ..folders import window_name
 from ..image_objects import ImageObjects
 from ..recent import recent_projects
@@ -51,6 +52,9 @@ from .trainer import Trainer
 #: After the project's files change on disk, how long the window waits before asking whether another
 #: process wrote them: a worker's run of commits (pre-labelling) redraws the lists twice a second at most.
 OUTSIDE_SETTLE_MS = 500
+#: How often a team project's window asks whether other people committed (a non-blocking look at the
+#: notifications PostgreSQL has sent): their edits show within this, well under a second.
+TEAM_LISTEN_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -64,7 +68,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.project = project
         self.session = LabellingSession(project)  # every action below redraws once when it is done
-        self.setWindowTitle(f"{window_name(project.path)} - annotator")
+        self.setWindowTitle(f"{window_name(project.location)} - annotator")
         self._keys = KeyFocus(self)
         QApplication.instance().installEventFilter(self._keys)
         self.canvas = Canvas()
@@ -127,6 +131,10 @@ class MainWindow(QMainWindow):
         self._files = QFileSystemWatcher(self)
         self._files.fileChanged.connect(self._files_changed)
         self._files_changed()
+        self._listen = QTimer(self, interval=TEAM_LISTEN_MS, timeout=self._hear_team)  # the others' edits
+        self._away = False  # the team database's server could not be reached at the last look
+        if project.is_team:
+            self._listen.start()
         QApplication.instance().applicationStateChanged.connect(self._app_state)
         if self.images.count():
             self.images.setCurrentRow(0)
@@ -357,6 +365,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._outside.stop()
+        self._listen.stop()
         self._unsubscribe()
         for signal, slot in ((self._files.fileChanged, self._files_changed),
                              (QApplication.instance().applicationStateChanged, self._app_state)):
@@ -401,6 +410,19 @@ class MainWindow(QMainWindow):
         if change.images is None:
             self.category_control.fill()
         self.refresh()
+
+    def _hear_team(self) -> None:
+        """Another person's commits, told as from outside; while the server is away, the status bar says
+        so (edits are refused, each with the same line), and says when it is back."""
+        try:
+            self.project.check_outside()
+        except ServerAway as e:
+            self.statusBar().showMessage(str(e))
+            self._away = True
+            return
+        if self._away:
+            self._away = False
+            self.statusBar().showMessage("the team database's server answers again: edits are saved", 5000)
 
     def _files_changed(self, _path: str = "") -> None:
         """The project file or its write-ahead log changed on disk: asked about shortly, once for a run
@@ -552,6 +574,9 @@ class MainWindow(QMainWindow):
             self.session.selected = None
             self.shown.emit(ImageObjects(image_id))  # not another image's objects over this one
             raise
+        except ServerAway as e:  # what is drawn stays as it was read last
+            self.statusBar().showMessage(str(e))
+            return
         self.browser.reread(image_id, len(suggestions))
         categories = self.category_control.fill()
         shown = ImageObjects(image_id, labels, suggestions, {c.id: c.name for c in categories},

@@ -1,0 +1,97 @@
+"""The window on a team project (a PostgreSQL database on a real server): labelling with real clicks
+writes to the database, another person's label shows up within a second, and export works from the
+menu, as on a project file."""
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog
+
+from annotator.store import Project
+from annotator.team import push
+from converters import Annotation, ExtremePoints
+from tests.test_window_job import click, label_object, make_project, show
+
+
+@pytest.fixture
+def team_window(qtbot, tmp_path, database):
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    (tmp_path / "p.sqlite").unlink()  # the file is gone: the window works on the database alone
+    project = Project.open(database, image_root=tmp_path)
+    w = show(qtbot, project)
+    yield w
+    w.close()
+    project.close()
+
+
+def test_clicks_on_a_team_project_are_stored_in_its_database_and_the_title_names_it(team_window, database):
+    assert team_window.windowTitle() == f"{database.rsplit('/', 1)[1]} (team) - annotator"
+    made = label_object(team_window)
+    with Project.open(database) as other:  # another person's connection
+        [stored] = other.annotations(made.image_id)
+    assert stored.extreme == made.extreme and stored.id == made.id
+
+
+def test_another_persons_label_shows_within_a_second(team_window, database, qtbot):
+    label_object(team_window)
+    image = team_window.session.image_id
+    with Project.open(database) as other:
+        other.add_annotation(Annotation.from_extreme(0, image, other.categories()[1].id,
+                                                     ExtremePoints((30, 5), (5, 30), (30, 55), (55, 30))))
+    qtbot.waitUntil(lambda: team_window.objects.count() == 2, timeout=1000)
+    assert "fig" in team_window.objects.text(1)
+
+
+def test_export_from_the_window_reads_the_team_database(team_window, qtbot, monkeypatch, tmp_path):
+    label_object(team_window)
+    out = tmp_path / "team.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    QTest.keyClick(team_window, Qt.Key_E, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: team_window.background.exporter.outcome is not None, timeout=10000)
+    assert len(json.loads(out.read_text())["annotations"]) == 1
+
+
+def test_training_on_a_team_project_says_what_to_do_instead(team_window):
+    team_window.trainer.train(masks=False)
+    assert "annotator team pull" in team_window.statusBar().currentMessage()
+
+
+def test_the_window_says_when_the_server_is_away_refuses_edits_and_saves_again_when_it_is_back(
+        qtbot, tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from annotator import database, pg_server
+
+    monkeypatch.setattr(database, "RETRY_S", 0.0)
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
+    server = pg_server.start(folder)
+    try:
+        make_project(tmp_path).close()
+        url = server.url("restart")
+        push(tmp_path / "p.sqlite", url)
+        with Project.open(url, image_root=tmp_path) as project:
+            w = show(qtbot, project)
+            pg_server.stop(server)
+            qtbot.waitUntil(lambda: "cannot be reached" in w.statusBar().currentMessage(), timeout=2000)
+            for p in ((60, 10), (20, 50), (62, 90), (100, 45)):
+                click(w, *p)  # the fourth click's object cannot be saved: said, no traceback
+            assert "cannot be reached" in w.statusBar().currentMessage()
+            assert len(w.session.clicks.points) == 3  # the first three stay, to click the fourth again
+            pg_server.start(folder, server.port)
+            qtbot.waitUntil(lambda: "answers again" in w.statusBar().currentMessage(), timeout=3000)
+            click(w, 100, 45)
+            with Project.open(url) as other:
+                [saved] = other.annotations(w.session.image_id)
+            assert saved.box == w.project.annotation(w.session.selected[1]).box
+            w.close()
+    finally:
+        with contextlib.suppress(Exception):
+            pg_server.stop(server)
+        shutil.rmtree(folder, ignore_errors=True)
