@@ -26,8 +26,7 @@ from .schema import MIGRATIONS, columns_of
 
 #: The channel a team database's connections tell each other on, once per committed change.
 CHANNEL = "annotator_changes"
-AWAY = "the team database's server cannot be reached: no edit is saved until it answers again (an edit refused " \
-       "now was not saved)"
+AWAY = "the server cannot be reached: edits are not saved until it answers"
 
 
 class Database:

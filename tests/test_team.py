@@ -216,7 +216,7 @@ def test_a_server_restart_refuses_the_edit_in_flight_in_one_line_and_the_next_on
         category = team.categories()[0].id
         before = len(team.annotations(image))
         pg_server.stop(own_server)
-        with pytest.raises(database.ServerAway, match="cannot be reached: no edit is saved"):
+        with pytest.raises(database.ServerAway, match="cannot be reached: edits are not saved until it answers"):
             team.add_annotation(Annotation.from_extreme(0, image, category, EP))
         pg_server.start(own_server.folder, own_server.port)
         heard = []
