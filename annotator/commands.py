@@ -37,7 +37,7 @@ class AddLabel:
             self._stored = True
 
     def undo(self, project: Project) -> None:
-        project.delete_annotation(self.label.id)
+        project.delete_annotation(self.label.id, expected=self.label)
 
 
 @dataclass
@@ -49,10 +49,10 @@ class ReplaceLabel:
     text: str = "edit object"
 
     def do(self, project: Project) -> None:
-        self.after = project.update_annotation(self.after)
+        self.after = project.update_annotation(self.after, expected=self.before)
 
     def undo(self, project: Project) -> None:
-        self.before = project.update_annotation(self.before)
+        self.before = project.update_annotation(self.before, expected=self.after)
 
 
 @dataclass
@@ -61,7 +61,7 @@ class DeleteLabel:
     text: str = "delete object"
 
     def do(self, project: Project) -> None:
-        project.delete_annotation(self.label.id)
+        project.delete_annotation(self.label.id, expected=self.label)
 
     def undo(self, project: Project) -> None:
         project.restore_annotation(self.label)

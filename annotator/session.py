@@ -63,6 +63,17 @@ class LabellingSession:
         self.selected: tuple[str, int] | None = None  # ("label" or "suggestion", id)
         self._outline: tuple[Annotation, list[tuple[float, float]]] | None = None  # the last outline edited
         self._outline_tolerance = OUTLINE_TOLERANCE
+        self._seen: dict[int, Annotation] = {}  # the open image's labels as the person last saw them (`saw`)
+
+    def saw(self, labels: list[Annotation]) -> None:
+        """The open image's labels as the window drew them last. An edit starts from what the person
+        saw, so that one made on an object someone else changed meanwhile is refused (the store's
+        optimistic check), not applied on top of theirs unseen."""
+        self._seen = {a.id: a for a in labels}
+
+    def label(self, label_id: int) -> Annotation:
+        """A label as the person last saw it, else as stored."""
+        return self._seen.get(label_id) or self.project.annotation(label_id)
 
     def open_image(self, image_id: int) -> None:
         image = self.project.image(image_id)
@@ -165,7 +176,7 @@ class LabellingSession:
         self.category_id = category_id
         if self.selected is None or self.selected[0] != "label":
             return None
-        label = self.project.annotation(self.selected[1])
+        label = self.label(self.selected[1])
         return None if label.category_id == category_id else self.set_category(label.id, category_id)
 
     def select_at(self, x: float, y: float, tolerance: float = 0.0) -> tuple[str, int] | None:
@@ -260,12 +271,12 @@ class LabellingSession:
         """The selected label when it is a box without extreme points (imported from VOC or YOLO, say)."""
         if self.selected is None or self.selected[0] != "label":
             return None
-        label = self.project.annotation(self.selected[1])
+        label = self.label(self.selected[1])
         return label if label.extreme is None and label.points is None else None
 
     def resize_box(self, label_id: int, box: Box) -> Annotation:
         """Drag a box-only object's edge or corner. An object with extreme points follows its points."""
-        before = self.project.annotation(label_id)
+        before = self.label(label_id)
         if before.extreme is not None:
             raise UserError("this box follows its extreme points: drag those instead")
         image = self.project.image(before.image_id)
@@ -279,7 +290,7 @@ class LabellingSession:
 
     def set_attribute(self, label_id: int, name: str, value) -> Annotation:
         """An object's attribute (None removes it); `crowd` is the crowd flag every format knows."""
-        before = self.project.annotation(label_id)
+        before = self.label(label_id)
         if name == MASK_METHOD:
             raise UserError(f"{name} is kept by the mask backends")
         if name == CROWD:
@@ -298,7 +309,7 @@ class LabellingSession:
             raise UserError(f"select an object first (Ctrl+click) to {doing}")
         if self.selected[0] != "label":
             raise UserError(f"accept the suggestion first (Enter) to {doing}")
-        return self.project.annotation(self.selected[1])
+        return self.label(self.selected[1])
 
     def add_correction(self, x: float, y: float, foreground: bool) -> Annotation:
         """A correction point on the selected object: its mask must hold this point (`foreground`) or
@@ -394,7 +405,7 @@ class LabellingSession:
 
     def move_point(self, label_id: int, role: str, x: float, y: float) -> Annotation:
         """Drag one extreme point: the box follows exactly, and the placeholder mask with it."""
-        before = self.project.annotation(label_id)
+        before = self.label(label_id)
         after = _moved(before, role, x, y)
         return self._edit(before, after, f"move {role} point")
 
@@ -409,12 +420,12 @@ class LabellingSession:
         return self._accepted([self.history.push(command).label], [suggestion_id], Origin.EDITED)[0]
 
     def set_category(self, label_id: int, category_id: int) -> Annotation:
-        before = self.project.annotation(label_id)
+        before = self.label(label_id)
         after = dataclasses.replace(before, category_id=category_id)
         return self._edit(before, after, "change category")
 
     def delete(self, label_id: int) -> None:
-        self.history.push(DeleteLabel(self.project.annotation(label_id)))
+        self.history.push(DeleteLabel(self.label(label_id)))
 
     def accept(self, suggestion_id: int) -> Annotation:
         return self._accepted([self.history.push(AcceptSuggestion(suggestion_id)).label], [suggestion_id])[0]

@@ -14,7 +14,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ SKIP_REASON = "skip_reason"  # an image attribute: why the person skipped it
 SKIPPED_DUPLICATES = "{n} annotations already in the project: skipped"
 MISSING_ON_IMPORT = "{n} images listed in the file are missing under the image folder (kept, marked missing)"
 
+#: Where `modified` (the time of the last write, never compared) is among `_ANN_FIELDS`.
+_MODIFIED = 15
 _ANN_FIELDS = ("image_id, category_id, x, y, w, h, extreme, polygons, rle, area, iscrowd, source, score, "
                "review, attributes, modified, shape, points, corrections")
 
@@ -80,6 +82,7 @@ class Project:
         self.location: str | Path = path  # what opens it again (a team database's full URL)
         self._db = db
         self._image_root = image_root  # a team project's: this person's copy of the images
+        self._written: dict[int, tuple] = {}  # label id -> its row as this connection last wrote it
         self._lock: int | None = None  # a descriptor of the project file, flocked
         # One image's labels and pending suggestions as last read: the window reads them after every
         # click, and at a thousand objects a read costs 24 ms. Any write here, or a commit by another
@@ -566,8 +569,16 @@ class Project:
             self._changed([Part.LABELS], image_ids)
         return count
 
-    def update_annotation(self, ann: Annotation) -> Annotation:
-        return self.update_annotations([ann])[0]
+    def update_annotation(self, ann: Annotation, expected: Annotation | None = None) -> Annotation:
+        """Replace a stored label (matched by id). With `expected`, the label as the editor saw it: if the
+        store holds anything else (another person changed it meanwhile), the edit is refused (`Conflict`)
+        rather than overwriting theirs."""
+        with self._transaction(labels=True) as c:
+            if expected is not None:
+                self._check_unchanged(c, expected)
+            stored = self._update(c, ann)
+            self._relabel(stored=stored)
+        return stored
 
     def update_annotations(self, anns: Iterable[Annotation]) -> list[Annotation]:
         """Replace stored labels (matched by id) in one transaction: all or none."""
@@ -577,9 +588,22 @@ class Project:
                 self._relabel(stored=ann)
         return stored
 
+    def _check_unchanged(self, c: Database, expected: Annotation) -> None:
+        """Optimistic concurrency: the stored row, but for its time stamp, is `expected`, or what this
+        connection wrote there last (the mask a backend made meanwhile is the person's own)."""
+        row = c.execute(f"SELECT {_ANN_FIELDS} FROM annotations WHERE id = ?", (expected.id,)).fetchone()
+        if row is None:
+            raise Conflict(f"object {expected.id} was deleted by someone else meanwhile: your edit was not "
+                           "saved", self.where)
+        if _content(row) not in (_content(_row(self._with_area(c, expected))), self._written.get(expected.id)):
+            self._read.clear()  # what the person sees next is what the other left
+            raise Conflict(f"object {expected.id} was changed by someone else meanwhile: your edit was not "
+                           "saved, and it is shown as they left it", self.where)
+
     def _update(self, c: Database, ann: Annotation) -> Annotation:
         stored = self._with_area(c, ann)
         values = _row(stored)
+        self._written[ann.id] = _content(values)
         cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}) WHERE id = ?",
                         (*values, ann.id))
         if cur.rowcount == 0:
@@ -587,8 +611,11 @@ class Project:
         self._changed([Part.LABELS], [stored.image_id])
         return stored
 
-    def delete_annotation(self, annotation_id: int) -> None:
+    def delete_annotation(self, annotation_id: int, expected: Annotation | None = None) -> None:
+        """With `expected`, as in `update_annotation`: refused if another person changed it meanwhile."""
         with self._transaction(labels=True) as c:
+            if expected is not None:
+                self._check_unchanged(c, expected)
             gone = c.execute("DELETE FROM annotations WHERE id = ? RETURNING image_id", (annotation_id,)).fetchall()
             self._changed([Part.LABELS], [image_id for (image_id,) in gone])
             self._relabel(gone=annotation_id)
@@ -605,8 +632,11 @@ class Project:
     def _insert(self, c: Database, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
         stored = self._with_area(c, ann)
         names = _ANN_FIELDS + "".join(f", {k}" for k in (extra or {}))
-        values = (*_row(stored), *(extra or {}).values())
+        row = _row(stored)
+        values = (*row, *(extra or {}).values())
         stored.id = c.insert(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", values)
+        if table == "annotations":
+            self._written[stored.id] = _content(row)
         return stored
 
     def _with_area(self, c: Database, ann: Annotation) -> Annotation:
@@ -885,6 +915,10 @@ class ProjectDamaged(UserError):
     """A project file that cannot be read as the schema says: the window shows it, commands end on it."""
 
 
+class Conflict(UserError):
+    """An edit of an object another person changed or deleted since the editor read it: refused."""
+
+
 def damaged(path: Path | str | None, detail: str) -> ProjectDamaged:
     where = f"annotator salvage {path} NEW.sqlite" if path else "annotator salvage PROJECT NEW.sqlite"
     detail = "".join(c if c.isprintable() else " " for c in detail)[:300]  # damaged text may hold anything
@@ -1033,6 +1067,11 @@ def _image(row: tuple) -> ImageRecord:
 
 def _json(value: Any) -> bytes:
     return orjson.dumps(value)
+
+
+def _content(row: Sequence[Any]) -> tuple:
+    """A label's stored fields but its time stamp: what two writes of the same label agree on."""
+    return tuple(row[:_MODIFIED]) + tuple(row[_MODIFIED + 1:])
 
 
 def _row(a: Annotation) -> tuple:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from annotator.store import Project
 from annotator.team import push
 from converters import Annotation, ExtremePoints
-from tests.test_window_job import click, label_object, make_project, show
+from tests.test_window_job import at, click, drag, label_object, make_project, show
 
 
 @pytest.fixture
@@ -45,6 +45,19 @@ def test_another_persons_label_shows_within_a_second(team_window, database, qtbo
                                                      ExtremePoints((30, 5), (5, 30), (30, 55), (55, 30))))
     qtbot.waitUntil(lambda: team_window.objects.count() == 2, timeout=1000)
     assert "fig" in team_window.objects.text(1)
+
+
+def test_dragging_a_point_someone_else_just_moved_is_refused_and_shows_their_object(team_window, database):
+    made = label_object(team_window)  # top point at (60, 10)
+    with Project.open(database) as other:  # meanwhile another person drags the top point up
+        seen = other.annotation(made.id)
+        other.update_annotation(seen.with_extreme(ExtremePoints((60, 2), seen.extreme.left, seen.extreme.bottom,
+                                                                seen.extreme.right)), expected=seen)
+    drag(team_window, at(team_window, 60, 10), at(team_window, 60, 20))  # before this window heard of it
+    assert "was changed by someone else meanwhile" in team_window.statusBar().currentMessage()
+    assert team_window.project.annotation(made.id).extreme.top == (60, 2)
+    [drawn] = [a for a in team_window.canvas.shown.labels if a.id == made.id]
+    assert drawn.extreme.top == (60, 2)  # theirs is drawn, not the refused drag
 
 
 def test_export_from_the_window_reads_the_team_database(team_window, qtbot, monkeypatch, tmp_path):

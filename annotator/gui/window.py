@@ -581,6 +581,7 @@ class MainWindow(QMainWindow):
         categories = self.category_control.fill()
         shown = ImageObjects(image_id, labels, suggestions, {c.id: c.name for c in categories},
                              {c.id: c.color or "#ffffff" for c in categories}, self.session.selected)
+        self.session.saw(labels)
         if shown.selected not in shown.keys():  # deleted, undone, or of another image
             self.session.selected = None
             shown = replace(shown, selected=None)
