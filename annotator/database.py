@@ -31,7 +31,10 @@ AWAY = "the server cannot be reached: edits are not saved until it answers"
 
 class Database:
     """What the store asks of a connection. `execute` returns a cursor (rows to iterate or fetch,
-    `rowcount`, `description`)."""
+    `rowcount`, `description`). `now`: an SQL expression for the database's clock in seconds since 1970
+    (one clock for every client of a team database)."""
+
+    now = ""
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
         raise NotImplementedError
@@ -77,6 +80,8 @@ class Database:
 
 
 class SqliteDatabase(Database):
+    now = "((julianday('now') - 2440587.5) * 86400.0)"
+
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
 
@@ -146,6 +151,8 @@ class PostgresDatabase(Database):
     """A psycopg connection in autocommit mode, whose transactions the store opens and ends itself. A lost
     connection is a `ServerAway` (one line, nothing half-written: the server rolls the transaction back)
     and is made again when the server answers; the commits missed meanwhile count as another's."""
+
+    now = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
 
     def __init__(self, conn: Any, url: str):
         self.conn, self.url = conn, url

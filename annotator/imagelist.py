@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from converters import ImageRecord, ImageStatus
@@ -39,10 +40,10 @@ def ranked(images: list[ImageRecord], ranks: dict[int, float]) -> list[ImageReco
     return sorted(images, key=lambda im: (im.id not in ranks, -ranks.get(im.id, 0.0)))
 
 
-def next_unfinished(images: list[ImageRecord], current: int | None) -> int | None:
-    """N: the first image in `images` after the current one (wrapping round) that is not done or skipped;
-    in rank order, the most uncertain one left."""
-    open_ = [im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED) for im in images]
+def next_unfinished(images: list[ImageRecord], current: int | None, held: Collection[int] = ()) -> int | None:
+    """N: the first image in `images` after the current one (wrapping round) that is not done or skipped,
+    nor `held` by another person; in rank order, the most uncertain one left."""
+    open_ = [im.status not in (ImageStatus.DONE, ImageStatus.SKIPPED) and im.id not in held for im in images]
     at = next((k for k, im in enumerate(images) if im.id == current), -1)
     for k in [*range(at + 1, len(images)), *range(0, at + 1)]:
         if open_[k]:
@@ -78,10 +79,13 @@ def _skip_reason(image: ImageRecord) -> str | None:
     return image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
 
 
-def image_tip(image: ImageRecord, pending: int, rank: float | None = None) -> str:
-    """What the row's short marks mean, in full: the skip reason however long, the suggestions, the rank."""
+def image_tip(image: ImageRecord, pending: int, rank: float | None = None, holder: str = "") -> str:
+    """What the row's short marks mean, in full: the skip reason however long, the suggestions, the rank,
+    who else is labelling it (a team project)."""
     lines = [f"{image.file_name}: {image.status.value}" + (" (unreadable: shown as a placeholder)"
                                                            if image.attributes.get("unreadable") else "")]
+    if holder:
+        lines.append(f"{holder} is labelling it now: N passes it by")
     reason = _skip_reason(image)
     if reason:
         lines.append(f"skipped because: {reason}")
@@ -93,8 +97,9 @@ def image_tip(image: ImageRecord, pending: int, rank: float | None = None) -> st
     return "\n".join(lines)
 
 
-def image_text(image: ImageRecord, pending: int, rank: float | None = None) -> str:
+def image_text(image: ImageRecord, pending: int, rank: float | None = None, holder: str = "") -> str:
     mark = "⚠" if image.attributes.get("unreadable") else MARKS[image.status]
     reason = _skip_reason(image)
-    return f"{mark} {image.file_name}" + (f"  (skipped: {reason})" if reason else "") + \
+    return f"{mark} {image.file_name}" + (f"  [{holder}]" if holder else "") + \
+        (f"  (skipped: {reason})" if reason else "") + \
         (f"  ({pending} suggested)" if pending else "") + (f"  rank {rank:.2f}" if rank is not None else "")

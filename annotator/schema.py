@@ -94,6 +94,16 @@ MIGRATIONS: list[str] = [
         SELECT model, image_id, MIN(COALESCE(score, 0)) FROM suggestions WHERE model IS NOT NULL
         GROUP BY model, image_id;
     """,
+    # 5 -> 6: who is labelling which image of a team project: a claim lasts until `until` (seconds since
+    # 1970 by the database's clock), renewed while the window shows the image, so a window that dies lets
+    # go of it by itself (`Project.claim`).
+    """
+    CREATE TABLE claims (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        holder TEXT NOT NULL,
+        until REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

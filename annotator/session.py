@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 
@@ -165,10 +165,10 @@ class LabellingSession:
             self._current())
         return any(a.id == object_id for a in anns)
 
-    def next_unfinished(self, order: list[ImageRecord] | None = None) -> int | None:
-        """N: the first image after the current one (wrapping round) that is not done or skipped, in
-        `order` (the window's: by name or by rank; default the project's)."""
-        return next_unfinished(order if order is not None else self.project.images(), self.image_id)
+    def next_unfinished(self, order: list[ImageRecord] | None = None, held: Collection[int] = ()) -> int | None:
+        """N: the first image after the current one (wrapping round) that is not done or skipped, nor
+        `held` by another person, in `order` (the window's: by name or by rank; default the project's)."""
+        return next_unfinished(order if order is not None else self.project.images(), self.image_id, held)
 
     def choose_category(self, category_id: int) -> Annotation | None:
         """A digit key: the category for the next object, and for the selected label if there is one

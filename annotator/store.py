@@ -28,6 +28,7 @@ from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
 from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
+from .claims import LEASE_S
 from .database import (
     Database,
     PostgresDatabase,
@@ -753,6 +754,31 @@ class Project:
             self._changed([Part.LABELS, Part.SUGGESTIONS], [row[1]])
             c.execute("UPDATE suggestions SET review = 'pending', annotation_id = NULL WHERE id = ?",
                       (suggestion_id,))
+
+    # -- who labels which image (team projects) ------------------------------------------------------
+    def claim(self, image_id: int, holder: str, seconds: float = LEASE_S) -> str | None:
+        """Take (or renew) the image for `holder` for `seconds`; None if it is theirs now, else who holds
+        it. Claims that ran out are dropped first: a window that died lets go by itself."""
+        with self._transaction(labels=True) as c:
+            c.execute(f"DELETE FROM claims WHERE until < {c.now}")
+            row = c.execute("SELECT holder FROM claims WHERE image_id = ?", (image_id,)).fetchone()
+            if row is not None and row[0] != holder:
+                return row[0]
+            c.execute(f"INSERT INTO claims (image_id, holder, until) VALUES (?, ?, {c.now} + ?) "
+                      "ON CONFLICT (image_id) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+                      (image_id, holder, seconds))
+            if row is None:  # new: the others' image lists show who works here
+                self._changed([Part.IMAGES], [image_id])
+        return None
+
+    def release(self, image_id: int, holder: str) -> None:
+        with self._transaction(labels=True) as c:
+            if c.execute("DELETE FROM claims WHERE image_id = ? AND holder = ?", (image_id, holder)).rowcount:
+                self._changed([Part.IMAGES], [image_id])
+
+    def claims(self) -> dict[int, str]:
+        """Image id -> who holds it now."""
+        return dict(self._db.execute(f"SELECT image_id, holder FROM claims WHERE until >= {self._db.now}").fetchall())
 
     # -- the order worth labelling in -------------------------------------------------------------
     def set_ranks(self, values: dict[int, float], measure: str, model: str) -> None:

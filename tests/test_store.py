@@ -370,3 +370,16 @@ def test_undo_and_redo_of_ones_own_edits_are_not_taken_for_someone_elses(store):
     edit.undo(store)
     edit.do(store)
     assert store.annotations(1)[0].box.y == 20
+
+
+def test_an_image_is_claimed_by_one_person_at_a_time_until_they_let_go_or_their_claim_runs_out(store):
+    assert store.claim(1, "alice#1") is None and store.claim(1, "alice#1") is None  # renewed
+    with store.reopen() as other:
+        assert other.claim(1, "bob#2") == "alice#1"
+        assert other.claims() == {1: "alice#1"}
+        assert other.claim(2, "bob#2", seconds=0.3) is None
+        store.release(1, "alice#1")
+        assert other.claim(1, "bob#2") is None
+        time.sleep(0.5)
+        assert store.claim(2, "alice#1") is None  # bob's claim on image 2 ran out
+        assert other.claims() == {1: "bob#2", 2: "alice#1"}

@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -224,3 +225,19 @@ def test_a_server_restart_refuses_the_edit_in_flight_in_one_line_and_the_next_on
         assert team.check_outside() and heard  # anything may have changed while it was away
         team.add_annotation(Annotation.from_extreme(0, image, category, EP))
         assert len(team.annotations(image)) == before + 1
+
+
+def test_a_claim_of_a_window_killed_with_sigkill_runs_out_by_itself(tmp_path, database):
+    import subprocess
+    import sys
+
+    push(sample_project(tmp_path), database)
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal; from annotator.store import Project\n"
+        f"p = Project.open({database!r}); assert p.claim(1, 'crashed#1', seconds=1.0) is None\n"
+        "os.kill(os.getpid(), signal.SIGKILL)")], check=False)
+    assert killed.returncode == -9
+    with Project.open(database) as team:
+        assert team.claim(1, "bob#2") == "crashed#1"
+        time.sleep(1.2)
+        assert team.claim(1, "bob#2") is None

@@ -108,3 +108,29 @@ def test_the_window_says_when_the_server_is_away_refuses_edits_and_saves_again_w
         with contextlib.suppress(Exception):
             pg_server.stop(server)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_windows_see_who_labels_which_image_and_n_passes_the_others_by(qtbot, tmp_path, database,
+                                                                           monkeypatch):
+    names = iter(["alice@one#1", "bob@two#2"])
+    monkeypatch.setattr("annotator.gui.team.new_holder", lambda: next(names))
+    make_project(tmp_path, images=("a.png", "b.png", "c.png")).close()
+    push(tmp_path / "p.sqlite", database)
+    alice_project = Project.open(database, image_root=tmp_path)
+    alice = show(qtbot, alice_project)  # opens a.png, and claims it
+    with Project.open(database, image_root=tmp_path) as bob_project:
+        bob = show(qtbot, bob_project)  # opens a.png too
+        assert "alice@one is labelling this image too" in bob.statusBar().currentMessage()
+        qtbot.waitUntil(lambda: "[alice@one]" in bob.images.text(0), timeout=1000)
+        assert "[" not in alice.images.text(0)  # one's own claim is not shown
+        QTest.keyClick(bob, Qt.Key_N)
+        assert bob_project.image(bob.session.image_id).file_name == "b.png"
+        qtbot.waitUntil(lambda: "[bob@two]" in alice.images.text(1), timeout=1000)
+        alice.activateWindow()
+        assert QTest.qWaitForWindowActive(alice)
+        QTest.keyClick(alice, Qt.Key_N)  # a.png is alice's; N passes b.png, which bob holds
+        assert alice_project.image(alice.session.image_id).file_name == "c.png"
+        alice.close()
+        alice_project.close()
+        qtbot.waitUntil(lambda: "[" not in bob.images.text(0) and "[" not in bob.images.text(2), timeout=1000)
+        bob.close()

@@ -16,6 +16,7 @@ class ImageListModel(QAbstractListModel):
         self.records: list[ImageRecord] = []
         self.pending: dict[int, int] = {}
         self.ranks: dict[int, float] = {}  # shown beside the names in rank order
+        self.holders: dict[int, str] = {}  # image id -> the other person labelling it (a team project)
         self._rows: dict[int, int] = {}  # image id -> row
 
     def reset(self, records: list[ImageRecord], pending: dict[int, int], ranks: dict[int, float] | None = None) -> None:
@@ -32,6 +33,15 @@ class ImageListModel(QAbstractListModel):
             self.records[row] = record
             self.dataChanged.emit(self.index(row), self.index(row))
 
+    def hold(self, holders: dict[int, str]) -> None:
+        """Who else labels which image now: the rows whose holder changed are redrawn."""
+        changed = {i for i in holders.keys() | self.holders.keys() if holders.get(i) != self.holders.get(i)}
+        self.holders = holders
+        for image_id in changed:
+            row = self._rows.get(image_id)
+            if row is not None:
+                self.dataChanged.emit(self.index(row), self.index(row))
+
     def row_of(self, image_id: int) -> int | None:
         return self._rows.get(image_id)
 
@@ -42,7 +52,8 @@ class ImageListModel(QAbstractListModel):
         if role in (Qt.DisplayRole, Qt.ToolTipRole) and 0 <= index.row() < len(self.records):
             record = self.records[index.row()]
             say = image_text if role == Qt.DisplayRole else image_tip  # the tip: a long skip reason in full
-            return say(record, self.pending.get(record.id, 0), self.ranks.get(record.id))
+            return say(record, self.pending.get(record.id, 0), self.ranks.get(record.id),
+                       self.holders.get(record.id, ""))
         return None
 
 

@@ -9,15 +9,17 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 from converters import ImageRecord
 
 from ..changes import Change, Part
+from ..claims import person_of
 from ..imagelist import FILTERS, ORDERS, Counts, ranked, shown_images
 from ..store import Project
 from .imagelistview import ImageList
 
 
 class ImageBrowser(QObject):
-    def __init__(self, parent: QObject, project: Project):
+    def __init__(self, parent: QObject, project: Project, holder: str = ""):
+        """`holder`: this window's name in a team project's claims (the others' are shown)."""
         super().__init__(parent)
-        self.project = project
+        self.project, self.holder = project, holder
         self.list = ImageList()
         self.list.setFocusPolicy(Qt.NoFocus)  # keys go to the window's shortcuts, not the list
         self.search = QLineEdit(placeholderText="search names")
@@ -56,6 +58,8 @@ class ImageBrowser(QObject):
         if change.images is None:
             self.read_all()
             return
+        if Part.IMAGES in change.parts:
+            self.read_holders()
         for image_id in change.images - {self.current}:
             self.reread(image_id, len(self.project.suggestions(image_id)) if Part.SUGGESTIONS in change.parts
                         else None)
@@ -72,10 +76,21 @@ class ImageBrowser(QObject):
         shown = shown_images(self._every, self._pending, self.search.text(), self.filter.currentText(), ranks)
         self.list.blockSignals(True)
         self.list.list_model.reset(shown, self._pending, ranks)
+        self.read_holders()
         row = self.list.list_model.row_of(self.current)
         if row is not None:
             self.list.setCurrentRow(row)
         self.list.blockSignals(False)
+
+    def read_holders(self) -> None:
+        """Who else is labelling which image (a team project's claims; none in a project file)."""
+        if self.project.is_team:
+            self.list.list_model.hold({image_id: person_of(holder) for image_id, holder in
+                                       self.project.claims().items() if holder != self.holder})
+
+    def held(self) -> set[int]:
+        """The images other people are labelling now: N passes them by."""
+        return set(self.list.list_model.holders)
 
     def ranks(self) -> dict[int, float] | None:
         """The stored ranks when the list is in rank order."""

@@ -47,14 +47,12 @@ from .images import ImageBrowser
 from .masktools import BRUSH, CLICK, ERASER, OUTLINE
 from .objectlist import ObjectList
 from .prefetch import ImagePrefetcher
+from .team import Team
 from .trainer import Trainer
 
 #: After the project's files change on disk, how long the window waits before asking whether another
 #: process wrote them: a worker's run of commits (pre-labelling) redraws the lists twice a second at most.
 OUTSIDE_SETTLE_MS = 500
-#: How often a team project's window asks whether other people committed (a non-blocking look at the
-#: notifications PostgreSQL has sent): their edits show within this, well under a second.
-TEAM_LISTEN_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -90,7 +88,8 @@ class MainWindow(QMainWindow):
         self.where = QLabel()  # image n/N and zoom, always current
         self.statusBar().addWidget(self.where)
         self._settings_bar()
-        self.browser = ImageBrowser(self, project)  # the Images panel
+        self.team = Team(self, project)  # a team project: the others' edits heard, the image shown claimed
+        self.browser = ImageBrowser(self, project, self.team.holder)  # the Images panel
         self.images = self.browser.list
         self.background.ranked.connect(lambda: self.browser.order.setCurrentText("by rank"))
         self.category_control = Categories(self, self.session, self.canvas, self._act)
@@ -131,10 +130,6 @@ class MainWindow(QMainWindow):
         self._files = QFileSystemWatcher(self)
         self._files.fileChanged.connect(self._files_changed)
         self._files_changed()
-        self._listen = QTimer(self, interval=TEAM_LISTEN_MS, timeout=self._hear_team)  # the others' edits
-        self._away = False  # the team database's server could not be reached at the last look
-        if project.is_team:
-            self._listen.start()
         QApplication.instance().applicationStateChanged.connect(self._app_state)
         if self.images.count():
             self.images.setCurrentRow(0)
@@ -339,6 +334,7 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         record = self.images.records[row]
+        self.team.take(record.id)
         self.session.open_image(record.id)
         self.browser.current = record.id
         self._image = self._prefetcher.get(self._path(row))
@@ -364,8 +360,8 @@ class MainWindow(QMainWindow):
             self.project.check_outside()
 
     def closeEvent(self, event) -> None:
+        self.team.close()
         self._outside.stop()
-        self._listen.stop()
         self._unsubscribe()
         for signal, slot in ((self._files.fileChanged, self._files_changed),
                              (QApplication.instance().applicationStateChanged, self._app_state)):
@@ -411,19 +407,6 @@ class MainWindow(QMainWindow):
             self.category_control.fill()
         self.refresh()
 
-    def _hear_team(self) -> None:
-        """Another person's commits, told as from outside; while the server is away, the status bar says
-        so (edits are refused, each with the same line), and says when it is back."""
-        try:
-            self.project.check_outside()
-        except ServerAway as e:
-            self.statusBar().showMessage(str(e))
-            self._away = True
-            return
-        if self._away:
-            self._away = False
-            self.statusBar().showMessage("the team database's server answers again: edits are saved", 5000)
-
     def _files_changed(self, _path: str = "") -> None:
         """The project file or its write-ahead log changed on disk: asked about shortly, once for a run
         of writes. A file SQLite made anew is watched again."""
@@ -448,7 +431,7 @@ class MainWindow(QMainWindow):
         self._act(lambda: self.session.skip(reason))
 
     def _next_unfinished(self) -> None:
-        image_id = self.session.next_unfinished(self.browser.in_order())
+        image_id = self.session.next_unfinished(self.browser.in_order(), self.browser.held())
         if image_id is None:
             self.statusBar().showMessage("every image is done", 3000)
             return
