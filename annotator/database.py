@@ -32,9 +32,12 @@ AWAY = "the server cannot be reached: edits are not saved until it answers"
 class Database:
     """What the store asks of a connection. `execute` returns a cursor (rows to iterate or fetch,
     `rowcount`, `description`). `now`: an SQL expression for the database's clock in seconds since 1970
-    (one clock for every client of a team database)."""
+    (one clock for every client of a team database). `for_update`: what ends a SELECT of rows the
+    transaction is about to change, so that no other transaction changes them between the read and the
+    write (PostgreSQL's row locks; SQLite's writing transaction already holds the whole file)."""
 
     now = ""
+    for_update = ""
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
         raise NotImplementedError
@@ -153,6 +156,7 @@ class PostgresDatabase(Database):
     and is made again when the server answers; the commits missed meanwhile count as another's."""
 
     now = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
+    for_update = " FOR UPDATE"
 
     def __init__(self, conn: Any, url: str):
         self.conn, self.url = conn, url

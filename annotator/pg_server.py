@@ -58,6 +58,9 @@ def start(folder: str | os.PathLike, port: int | None = None) -> Server:
     user = _run_as()
     if user is not None:
         shutil.chown(folder, user.pw_uid, user.pw_gid)
+        if subprocess.run(["runuser", "-u", user.pw_name, "--", "test", "-w", str(folder)], check=False).returncode:
+            raise UserError(f"the server runs as the {user.pw_name} user (PostgreSQL refuses root), who cannot reach "
+                            "this folder: choose one under a folder anyone may enter (/tmp, /srv)", folder)
     if not (server.data / "PG_VERSION").is_file():
         _run([bin_dir / "initdb", "-D", server.data, "-U", OWNER, "--auth=trust", "-E", "UTF8",
               "--locale=C"], user, "initdb failed")

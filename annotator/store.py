@@ -591,8 +591,12 @@ class Project:
 
     def _check_unchanged(self, c: Database, expected: Annotation) -> None:
         """Optimistic concurrency: the stored row, but for its time stamp, is `expected`, or what this
-        connection wrote there last (the mask a backend made meanwhile is the person's own)."""
-        row = c.execute(f"SELECT {_ANN_FIELDS} FROM annotations WHERE id = ?", (expected.id,)).fetchone()
+        connection wrote there last (the mask a backend made meanwhile is the person's own). A project
+        file this connection holds (`lock_for_labelling`) has no other writer of labels: no look needed."""
+        if self._lock is not None:
+            return
+        row = c.execute(f"SELECT {_ANN_FIELDS} FROM annotations WHERE id = ?{c.for_update}",
+                        (expected.id,)).fetchone()
         if row is None:
             raise Conflict(f"object {expected.id} was deleted by someone else meanwhile: your edit was not "
                            "saved", self.where)

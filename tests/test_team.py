@@ -241,3 +241,34 @@ def test_a_claim_of_a_window_killed_with_sigkill_runs_out_by_itself(tmp_path, da
         assert team.claim(1, "bob#2") == "crashed#1"
         time.sleep(1.2)
         assert team.claim(1, "bob#2") is None
+
+
+def test_an_edit_waits_for_another_transaction_on_the_same_object_and_then_is_refused(tmp_path, database):
+    """The check and the write are one: another person's transaction on the object, committed between
+    them, would otherwise be overwritten unseen (a lost update)."""
+    import threading
+
+    from annotator.store import Conflict
+
+    push(sample_project(tmp_path), database)
+    with Project.open(database) as team, psycopg.connect(database) as other:
+        image = team.images()[0].id
+        seen = team.annotations(image)[0]
+        other.execute("UPDATE annotations SET x = x WHERE id = %s", (seen.id,))  # their transaction holds the row
+        outcome: list = []
+
+        def drag() -> None:
+            try:
+                outcome.append(team.update_annotation(seen.with_extreme(EP), expected=seen))
+            except Conflict as e:
+                outcome.append(e)
+
+        mine = threading.Thread(target=drag)
+        mine.start()
+        time.sleep(0.3)
+        assert not outcome  # waiting on their transaction
+        other.execute("UPDATE annotations SET x = x + 1 WHERE id = %s", (seen.id,))
+        other.commit()
+        mine.join(5)
+        assert isinstance(outcome[0], Conflict)
+        assert team.annotation(seen.id).box.x == seen.box.x + 1  # theirs kept
