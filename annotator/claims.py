@@ -13,14 +13,19 @@ LEASE_S = 60.0
 RENEW_S = LEASE_S / 3
 
 
-def new_holder() -> str:
-    """This window's name in the claims: the person, the machine, and a mark that tells two windows of
-    one person apart."""
+def this_person() -> str:
+    """Who labels here, as labels and claims name them: the login and the machine (a team's database roles
+    are to name people in their place)."""
     try:
         person = getpass.getuser()
     except (KeyError, OSError):  # no name for this user id (a container)
         person = "someone"
-    return f"{person}@{socket.gethostname()}#{uuid.uuid4().hex[:6]}"
+    return f"{person}@{socket.gethostname()}"
+
+
+def new_holder() -> str:
+    """This window's name in the claims: the person, and a mark that tells two windows of one person apart."""
+    return f"{this_person()}#{uuid.uuid4().hex[:6]}"
 
 
 def person_of(holder: str) -> str:

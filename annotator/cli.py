@@ -274,3 +274,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     for name, count in stats["objects_per_category"].items():
         print(f"  {name:<{width}}  {count}")
     print(described(stats["effort"]))
+    named = {person: p for person, p in stats["people"].items() if person}
+    for person, p in named.items():  # a team's: who made how many, and how fast
+        timed = f", median {p['median_seconds']:.1f} s ({p['timed']} timed)" if p["timed"] else ""
+        print(f"  {person}: {p['objects']} objects{timed}")

@@ -104,6 +104,8 @@ MIGRATIONS: list[str] = [
         until REAL NOT NULL
     );
     """,
+    # 6 -> 7: who made each label and who changed it last (`Project.person`); labels from before say nobody.
+    "ALTER TABLE annotations ADD COLUMN made_by TEXT; ALTER TABLE annotations ADD COLUMN changed_by TEXT;",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ import fcntl
 import os
 import sqlite3
 import stat
+import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from converters.progress import Progress, bulk, no_progress, tracked
 from converters.report import Report
 
 from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
-from .claims import LEASE_S
+from .claims import LEASE_S, this_person
 from .database import (
     Database,
     PostgresDatabase,
@@ -84,6 +85,7 @@ class Project:
         self._db = db
         self._image_root = image_root  # a team project's: this person's copy of the images
         self._written: dict[int, tuple] = {}  # label id -> its row as this connection last wrote it
+        self.person = this_person()  # who makes and changes labels through this connection
         self._lock: int | None = None  # a descriptor of the project file, flocked
         # One image's labels and pending suggestions as last read: the window reads them after every
         # click, and at a thousand objects a read costs 24 ms. Any write here, or a commit by another
@@ -609,8 +611,8 @@ class Project:
         stored = self._with_area(c, ann)
         values = _row(stored)
         self._written[ann.id] = _content(values)
-        cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}) WHERE id = ?",
-                        (*values, ann.id))
+        cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}), changed_by = ? "
+                        "WHERE id = ?", (*values, self.person, ann.id))
         if cur.rowcount == 0:
             raise UserError(f"no annotation with id {ann.id}", self.where)
         self._changed([Part.LABELS], [stored.image_id])
@@ -636,8 +638,10 @@ class Project:
 
     def _insert(self, c: Database, table: str, ann: Annotation, extra: dict | None = None) -> Annotation:
         stored = self._with_area(c, ann)
-        names = _ANN_FIELDS + "".join(f", {k}" for k in (extra or {}))
         row = _row(stored)
+        if table == "annotations":
+            extra = {**(extra or {}), "made_by": self.person, "changed_by": self.person}
+        names = _ANN_FIELDS + "".join(f", {k}" for k in (extra or {}))
         values = (*row, *(extra or {}).values())
         stored.id = c.insert(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(values))})", values)
         if table == "annotations":
@@ -931,7 +935,20 @@ class Project:
             "share_with_mask": masked / total if total else 0.0,
             "pending_suggestions": pending,
             "effort": self.effort_summary(),
+            "people": self.people(),
         }
+
+    def people(self) -> dict[str, dict[str, float | int]]:
+        """Per person who made labels (as `person` names them; "" for labels from before names were kept):
+        the labels they made, and the median seconds of those timed."""
+        made = dict(self._db.execute("SELECT COALESCE(made_by, ''), COUNT(*) FROM annotations GROUP BY made_by"))
+        timed: dict[str, list[float]] = {}
+        for person, seconds in self._db.execute("SELECT COALESCE(a.made_by, ''), e.seconds FROM effort e "
+                                                "JOIN annotations a ON a.id = e.label_id"):
+            timed.setdefault(person, []).append(seconds)
+        return {person: {"objects": count, "timed": len(timed.get(person, [])),
+                         "median_seconds": statistics.median(timed[person]) if timed.get(person) else 0.0}
+                for person, count in sorted(made.items())}
 
 
 def is_damage(e: BaseException) -> bool:

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from annotator.changes import OUTSIDE, Change, Part
+from annotator.effort import Origin
 from annotator.schema import SCHEMA_VERSION
 from annotator.store import Project
 from converters import Annotation, Category, ExtremePoints, ImageStatus, Review, Shape, Source, UserError
@@ -383,3 +384,19 @@ def test_an_image_is_claimed_by_one_person_at_a_time_until_they_let_go_or_their_
         time.sleep(0.5)
         assert store.claim(2, "alice#1") is None  # bob's claim on image 2 ran out
         assert other.claims() == {1: "bob#2", 2: "alice#1"}
+
+
+def test_every_label_records_who_made_it_and_who_changed_it_and_stats_count_by_person(store):
+    store.person = "alice@one"
+    first = store.add_annotation(label(store))
+    store.record_effort(first.id, 4.0, Origin.CLICKED)
+    with store.reopen() as other:
+        other.person = "bob@two"
+        second = other.add_annotation(label(other, image_id=2))
+        other.record_effort(second.id, 10.0, Origin.CLICKED)
+        other.update_annotation(first.with_extreme(ExtremePoints((50, 5), (12, 40), (47, 90), (88, 55))),
+                                expected=other.annotation(first.id))
+        rows = dict(((i, (m, c)) for i, m, c in other._db.execute("SELECT id, made_by, changed_by FROM annotations")))
+    assert rows == {first.id: ("alice@one", "bob@two"), second.id: ("bob@two", "bob@two")}
+    assert store.stats()["people"] == {"alice@one": {"objects": 1, "timed": 1, "median_seconds": 4.0},
+                                       "bob@two": {"objects": 1, "timed": 1, "median_seconds": 10.0}}

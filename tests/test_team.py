@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from annotator import pg_server
+from annotator.claims import this_person
 from annotator.cli import main
 from annotator.effort import Origin
 from annotator.pg_schema import columns, schema_version
@@ -178,6 +179,7 @@ def test_stats_convert_and_import_take_a_team_projects_url(tmp_path, database, c
     assert main(["stats", database, "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["objects"] == 41 and stats["images_by_status"]["done"] == 1 and stats["pending_suggestions"] == 1
+    assert stats["people"] == {this_person(): {"objects": 41, "timed": 1, "median_seconds": 7.25}}
     out = tmp_path / "team.json"
     assert main(["convert", database, "--to", "coco", "-o", str(out), "--done-only"]) == 0
     assert "2 images not marked done left out" in capsys.readouterr().out  # and 1 skipped
