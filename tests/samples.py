@@ -100,3 +100,22 @@ def blob_photos(folder: Path, count: int = 2) -> Path:
                              "bbox": extreme_points_from_mask(t).box.to_list(), "segmentation": mask_to_polygons(t)}
                             for k, t in enumerate(truth)]}
     return write_json(folder / "gt.json", coco)
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
+
+
+def sample_statuses(tmp_path: Path, *statuses) -> tuple[Path, list]:
+    """The bundled sample imported into a new project file, its images given `statuses` in order (an
+    ImageStatus, or a (status, reason) pair); the file and its images."""
+    from annotator.cli import main
+    from annotator.store import Project
+
+    path = tmp_path / "p.sqlite"
+    assert main(["import", "--from", "coco", str(SAMPLE / "labels.json"), "--images", str(SAMPLE / "images"),
+                 "--project", str(path)]) == 0
+    with Project.open(path) as p:
+        images = p.images()
+        for image, status in zip(images, statuses, strict=False):
+            p.set_status(image.id, *(status if isinstance(status, tuple) else (status,)))
+    return path, images

@@ -129,15 +129,12 @@ def test_skipped_images_are_left_out_of_an_export_unless_asked_for(tmp_path, cap
 
 def test_done_only_leaves_out_the_images_not_marked_done_and_says_so(tmp_path, capsys):
     """A half-labelled photo would teach a detector that its unlabelled objects are background."""
-    sample = Path(__file__).resolve().parent.parent / "assets" / "sample"
-    project = tmp_path / "p.sqlite"
-    assert main(["import", "--from", "coco", str(sample / "labels.json"), "--images", str(sample / "images"),
-                 "--project", str(project)]) == 0
+    from tests.samples import SAMPLE as sample
+    from tests.samples import sample_statuses
+
+    project, (first, second, _, _) = sample_statuses(tmp_path, ImageStatus.DONE, ImageStatus.DONE,
+                                                      (ImageStatus.SKIPPED, "blurred"))
     with Project.open(project) as p:
-        first, second, third, _ = p.images()
-        p.set_status(first.id, ImageStatus.DONE)
-        p.set_status(second.id, ImageStatus.DONE)
-        p.set_status(third.id, ImageStatus.SKIPPED, "blurred")
         kept = {first.file_name: len(p.annotations(first.id)), second.file_name: len(p.annotations(second.id))}
     out = tmp_path / "export.json"
     capsys.readouterr()

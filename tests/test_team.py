@@ -23,8 +23,8 @@ from annotator.schema import MIGRATIONS, SCHEMA_VERSION, expected_columns
 from annotator.store import Project
 from annotator.team import pull, push
 from converters import Annotation, ExtremePoints, ImageStatus, UserError
+from tests.samples import SAMPLE, sample_statuses
 
-SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
 EP = ExtremePoints(top=(50, 10), left=(12, 40), bottom=(47, 90), right=(88, 55))
 
 
@@ -36,13 +36,9 @@ def server(pg_server):
 def sample_project(tmp_path) -> Path:
     """The sample's photos and labels, with what a person's work leaves besides: statuses, a deleted
     category (a gap in the ids), suggestions pending, accepted and rejected, time per object, ranks."""
-    path = tmp_path / "p.sqlite"
-    assert main(["import", "--from", "coco", str(SAMPLE / "labels.json"), "--images", str(SAMPLE / "images"),
-                 "--project", str(path)]) == 0
+    path, (first, _, third, _) = sample_statuses(tmp_path, ImageStatus.DONE,
+                                             (ImageStatus.SKIPPED, "too dark: ünïcode kept"))
     with Project.open(path) as p:
-        first, second, third, _ = p.images()
-        p.set_status(first.id, ImageStatus.DONE)
-        p.set_status(second.id, ImageStatus.SKIPPED, "too dark: ünïcode kept")
         gone = p.add_category("gone")
         p.delete_category(gone.id)
         p.add_category("walnut", "#123456", supercategory="nut")

@@ -1,5 +1,5 @@
 """The window on a team project (a PostgreSQL database on a real server): labelling with real clicks
-writes to the database, another person's label shows up within a second, and export works from the
+writes to the database, another person's label shows up without reopening, and export works from the
 menu, as on a project file."""
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from annotator.store import Project
 from annotator.team import push
 from converters import Annotation, ExtremePoints
 from tests.test_window_job import at, click, drag, label_object, make_project, show
+
+#: How long a test waits for a window to hear another's commit: it looks every 250 ms (benchmarks/team.py
+#: times it); the rest is slack for a loaded machine.
+HEARD_MS = 3000
 
 
 @pytest.fixture
@@ -37,13 +41,13 @@ def test_clicks_on_a_team_project_are_stored_in_its_database_and_the_title_names
     assert stored.extreme == made.extreme and stored.id == made.id
 
 
-def test_another_persons_label_shows_within_a_second(team_window, database, qtbot):
+def test_another_persons_label_shows_without_reopening(team_window, database, qtbot):
     label_object(team_window)
     image = team_window.session.image_id
     with Project.open(database) as other:
         other.add_annotation(Annotation.from_extreme(0, image, other.categories()[1].id,
                                                      ExtremePoints((30, 5), (5, 30), (30, 55), (55, 30))))
-    qtbot.waitUntil(lambda: team_window.objects.count() == 2, timeout=1000)
+    qtbot.waitUntil(lambda: team_window.objects.count() == 2, timeout=HEARD_MS)
     assert "fig" in team_window.objects.text(1)
 
 
@@ -121,16 +125,16 @@ def test_two_windows_see_who_labels_which_image_and_n_passes_the_others_by(qtbot
     with Project.open(database, image_root=tmp_path) as bob_project:
         bob = show(qtbot, bob_project)  # opens a.png too
         assert "alice@one is labelling this image too" in bob.statusBar().currentMessage()
-        qtbot.waitUntil(lambda: "[alice@one]" in bob.images.text(0), timeout=1000)
+        qtbot.waitUntil(lambda: "[alice@one]" in bob.images.text(0), timeout=HEARD_MS)
         assert "[" not in alice.images.text(0)  # one's own claim is not shown
         QTest.keyClick(bob, Qt.Key_N)
         assert bob_project.image(bob.session.image_id).file_name == "b.png"
-        qtbot.waitUntil(lambda: "[bob@two]" in alice.images.text(1), timeout=1000)
+        qtbot.waitUntil(lambda: "[bob@two]" in alice.images.text(1), timeout=HEARD_MS)
         alice.activateWindow()
         assert QTest.qWaitForWindowActive(alice)
         QTest.keyClick(alice, Qt.Key_N)  # a.png is alice's; N passes b.png, which bob holds
         assert alice_project.image(alice.session.image_id).file_name == "c.png"
         alice.close()
         alice_project.close()
-        qtbot.waitUntil(lambda: "[" not in bob.images.text(0) and "[" not in bob.images.text(2), timeout=1000)
+        qtbot.waitUntil(lambda: "[" not in bob.images.text(0) and "[" not in bob.images.text(2), timeout=HEARD_MS)
         bob.close()
