@@ -275,6 +275,6 @@ def cmd_stats(args: argparse.Namespace) -> None:
         print(f"  {name:<{width}}  {count}")
     print(described(stats["effort"]))
     named = {person: p for person, p in stats["people"].items() if person}
-    for person, p in named.items():  # a team's: who made how many, and how fast
+    for person, p in named.items() if len(named) > 1 else ():  # a team's: who made how many, how fast
         timed = f", median {p['median_seconds']:.1f} s ({p['timed']} timed)" if p["timed"] else ""
         print(f"  {person}: {p['objects']} objects{timed}")

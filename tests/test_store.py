@@ -386,7 +386,7 @@ def test_an_image_is_claimed_by_one_person_at_a_time_until_they_let_go_or_their_
         assert other.claims() == {1: "bob#2", 2: "alice#1"}
 
 
-def test_every_label_records_who_made_it_and_who_changed_it_and_stats_count_by_person(store):
+def test_every_label_records_who_made_it_and_who_changed_it_and_stats_count_by_person(store, capsys):
     store.person = "alice@one"
     first = store.add_annotation(label(store))
     store.record_effort(first.id, 4.0, Origin.CLICKED)
@@ -400,3 +400,8 @@ def test_every_label_records_who_made_it_and_who_changed_it_and_stats_count_by_p
     assert rows == {first.id: ("alice@one", "bob@two"), second.id: ("bob@two", "bob@two")}
     assert store.stats()["people"] == {"alice@one": {"objects": 1, "timed": 1, "median_seconds": 4.0},
                                        "bob@two": {"objects": 1, "timed": 1, "median_seconds": 10.0}}
+    from annotator.cli import main
+
+    assert main(["stats", str(store.location)]) == 0
+    said = capsys.readouterr().out
+    assert "  alice@one: 1 objects, median 4.0 s (1 timed)" in said and "  bob@two: 1 objects, median 10.0 s" in said
