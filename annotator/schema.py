@@ -106,6 +106,9 @@ MIGRATIONS: list[str] = [
     """,
     # 6 -> 7: who made each label and who changed it last (`Project.person`); labels from before say nobody.
     "ALTER TABLE annotations ADD COLUMN made_by TEXT; ALTER TABLE annotations ADD COLUMN changed_by TEXT;",
+    # 7 -> 8: each image's content hash, as the first window to open it read it: every person's copy of
+    # the images is checked against it (`Project.content_hash`).
+    "ALTER TABLE images ADD COLUMN content_hash TEXT;",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -400,6 +400,16 @@ class Project:
         with self._reading(f"image {image_id}"):
             return _image(row)
 
+    def content_hash(self, image_id: int, digest: str) -> str:
+        """The image's content hash as the project keeps it: `digest` if it had none yet (the first copy
+        looked at is the one the team labels), else the one kept, for the caller to compare."""
+        with self._transaction(labels=True) as c:
+            c.execute("UPDATE images SET content_hash = ? WHERE id = ? AND content_hash IS NULL", (digest, image_id))
+            row = c.execute("SELECT content_hash FROM images WHERE id = ?", (image_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no image with id {image_id}", self.where)
+        return row[0]
+
     def image_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
 

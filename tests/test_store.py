@@ -405,3 +405,11 @@ def test_every_label_records_who_made_it_and_who_changed_it_and_stats_count_by_p
     assert main(["stats", str(store.location)]) == 0
     said = capsys.readouterr().out
     assert "  alice@one: 1 objects, median 4.0 s (1 timed)" in said and "  bob@two: 1 objects, median 10.0 s" in said
+
+
+def test_an_images_content_hash_is_the_first_copys_and_later_copies_are_compared_to_it(store):
+    assert store.content_hash(1, "abc") == "abc"
+    with store.reopen() as other:
+        assert other.content_hash(1, "def") == "abc"  # another person's copy differs: they are told
+    with pytest.raises(UserError, match="no image with id 99"):
+        store.content_hash(99, "abc")

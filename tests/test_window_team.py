@@ -138,3 +138,25 @@ def test_two_windows_see_who_labels_which_image_and_n_passes_the_others_by(qtbot
         alice_project.close()
         qtbot.waitUntil(lambda: "[" not in bob.images.text(0) and "[" not in bob.images.text(2), timeout=HEARD_MS)
         bob.close()
+
+
+def test_a_copy_of_an_image_that_differs_from_the_teams_is_said(qtbot, tmp_path, database):
+    import cv2
+    import numpy as np
+
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    with Project.open(database, image_root=tmp_path) as first:
+        alice = show(qtbot, first)  # the first copy opened is the team's
+        qtbot.waitUntil(lambda: first._db.execute("SELECT content_hash FROM images WHERE path = 'a.png'")
+                        .fetchone()[0] is not None, timeout=HEARD_MS)
+        assert "differs" not in alice.statusBar().currentMessage()
+        alice.close()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    cv2.imwrite(str(mine / "a.png"), np.full((100, 120, 3), 90, np.uint8))  # same name and size, other pixels
+    with Project.open(database, image_root=mine) as second:
+        bob = show(qtbot, second)
+        qtbot.waitUntil(lambda: "your copy of this image differs" in bob.statusBar().currentMessage(),
+                        timeout=HEARD_MS)
+        bob.close()

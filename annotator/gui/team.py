@@ -1,12 +1,18 @@
 """What a team project adds to its window. It hears the others' commits: four times a second a look at
 the notifications PostgreSQL has sent (no query), told to the window as changes from outside; while the
-server is away the status bar says so, and says when it answers again. And it claims the image the
-window shows (`annotator.claims`): taken when the image opens, renewed while it stays open, let go when
-another image opens or the window closes. A claim someone else holds is said in the status bar; the
-image still opens (each object's edits are checked against theirs)."""
+server is away the status bar says so, and says when it answers again. It claims the image the window
+shows (`annotator.claims`): taken when the image opens, renewed while it stays open, let go when another
+image opens or the window closes; a claim someone else holds is said in the status bar, and the image
+still opens (each object's edits are checked against theirs). And it checks this person's copy of the
+image against the team's: a content hash, read in a thread of its own, against the one the project keeps
+(the first copy opened); a copy that differs is said (the labels may not fit it).
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow
 
 from converters import UserError
@@ -19,13 +25,23 @@ from ..store import Project
 LISTEN_MS = 250
 
 
+def file_hash(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "blake2b").hexdigest()
+
+
 class Team(QObject):
+    hashed = Signal(int, str)  # an image's id and its local copy's hash, from the hashing thread
+
     def __init__(self, window: QMainWindow, project: Project):
         super().__init__(window)
         self.window, self.project = window, project
         self.holder = new_holder()
         self.image_id: int | None = None  # the image this window holds
+        self.shown: int | None = None  # the image the window shows
         self._renew = QTimer(self, interval=int(RENEW_S * 1000), timeout=self._take_again)
+        self._hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash")
+        self.hashed.connect(self._compare)
         self._listen = QTimer(self, interval=LISTEN_MS, timeout=self._hear)
         self._away = False  # the server could not be reached at the last look
         if project.is_team:
@@ -44,13 +60,33 @@ class Team(QObject):
 
     def close(self) -> None:
         self._listen.stop()
+        self._hashing.shutdown(wait=True, cancel_futures=True)
         self.let_go()
 
-    def take(self, image_id: int) -> None:
-        """The image the window now shows: claimed, and the last one let go."""
+    def take(self, image_id: int, path: str) -> None:
+        """The image the window now shows (its local copy at `path`): claimed, the last one let go, and
+        the copy checked against the team's."""
         if not self.project.is_team:
             return
         self.let_go()
+        self.shown = image_id
+        future = self._hashing.submit(file_hash, path)
+        future.add_done_callback(lambda f: f.exception() is None and self.hashed.emit(image_id, f.result()))
+        self._claim(image_id)
+
+    def _compare(self, image_id: int, digest: str) -> None:
+        if image_id != self.shown:
+            return
+        try:
+            kept = self.project.content_hash(image_id, digest)
+        except UserError:  # the server away: said by the window's next look at it
+            return
+        if kept != digest:
+            self.window.statusBar().showMessage("your copy of this image differs from the one the team labels "
+                                                "(another file under the same name?): the labels may not fit it",
+                                                15000)
+
+    def _claim(self, image_id: int) -> None:
         try:
             other = self.project.claim(image_id, self.holder)
         except UserError as e:  # the server away: said by the window's next look at it
@@ -64,9 +100,9 @@ class Team(QObject):
         self._renew.start()
 
     def _take_again(self) -> None:
+        """The claim renewed, without letting go of it in between (the others' lists stay as they are)."""
         if self.image_id is not None:
-            image_id, self.image_id = self.image_id, None
-            self.take(image_id)
+            self._claim(self.image_id)
 
     def let_go(self) -> None:
         self._renew.stop()

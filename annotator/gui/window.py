@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         record = self.images.records[row]
-        self.team.take(record.id)
+        self.team.take(record.id, self._path(row))
         self.session.open_image(record.id)
         self.browser.current = record.id
         self._image = self._prefetcher.get(self._path(row))
