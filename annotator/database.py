@@ -146,6 +146,10 @@ class ServerAway(UserError):
     not saved, and the connection is made again at the next call once the server answers."""
 
 
+class NotAllowed(UserError):
+    """What this person's team role may not do (PostgreSQL refused it: a grant, or the labels' policies)."""
+
+
 #: After a failed attempt to reach the server again, how long calls are refused before the next attempt.
 RETRY_S = 2.0
 
@@ -181,9 +185,13 @@ class PostgresDatabase(Database):
 
     @contextlib.contextmanager
     def _talking(self) -> Iterator[Any]:
+        from psycopg.errors import InsufficientPrivilege
+
         conn = self._live()
         try:
             yield conn
+        except InsufficientPrivilege as e:
+            raise NotAllowed(f"your team role may not do this ({first_line(e)})", shown_url(self.url)) from None
         except Exception as e:
             if not (conn.closed or conn.broken):
                 raise

@@ -32,6 +32,7 @@ from .changes import OUTSIDE, Change, ChangeLog, Part, Subscriber
 from .claims import LEASE_S, this_person
 from .database import (
     Database,
+    NotAllowed,
     PostgresDatabase,
     SqliteDatabase,
     connect,
@@ -178,6 +179,11 @@ class Project:
             image_root = remembered_root(url)  # this person's copy of the images, if they said where
         project = cls(team_folder(url), db, where, image_root.resolve() if image_root is not None else None)
         project.location = url
+        login, owns = db.execute("SELECT current_user, pg_has_role(current_user, d.datdba, 'member') OR "
+                                 "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+                                 "FROM pg_database d WHERE d.datname = current_database()").fetchone()
+        if not owns:  # a person's login role: the labels' policies compare `made_by` with it
+            project.person = login
         project._migrate(version)
         project._check_tables()
         return project
@@ -601,6 +607,16 @@ class Project:
                 self._relabel(stored=ann)
         return stored
 
+    def _gone(self, c: Database, label_id: int) -> UserError:
+        """Why a label could not be changed: another person's under a team role that changes only one's own
+        (the row is there to read), or deleted meanwhile."""
+        row = c.execute("SELECT made_by FROM annotations WHERE id = ?", (label_id,)).fetchone()
+        if row is not None:
+            return NotAllowed(f"object {label_id} is {row[0] or 'someone else'}'s: your team role changes only your "
+                              "own labels", self.where)
+        return Conflict(f"object {label_id} was deleted by someone else meanwhile: your edit was not saved",
+                        self.where)
+
     def _check_unchanged(self, c: Database, expected: Annotation) -> None:
         """Optimistic concurrency: the stored row, but for its time stamp, is `expected`, or what this
         connection wrote there last (the mask a backend made meanwhile is the person's own). A project
@@ -610,8 +626,7 @@ class Project:
         row = c.execute(f"SELECT {_ANN_FIELDS} FROM annotations WHERE id = ?{c.for_update}",
                         (expected.id,)).fetchone()
         if row is None:
-            raise Conflict(f"object {expected.id} was deleted by someone else meanwhile: your edit was not "
-                           "saved", self.where)
+            raise self._gone(c, expected.id)
         if _content(row) not in (_content(_row(self._with_area(c, expected))), self._written.get(expected.id)):
             self._read.clear()  # what the person sees next is what the other left
             raise Conflict(f"object {expected.id} was changed by someone else meanwhile: your edit was not "
@@ -624,7 +639,7 @@ class Project:
         cur = c.execute(f"UPDATE annotations SET ({_ANN_FIELDS}) = ({', '.join('?' * len(values))}), changed_by = ? "
                         "WHERE id = ?", (*values, self.person, ann.id))
         if cur.rowcount == 0:
-            raise UserError(f"no annotation with id {ann.id}", self.where)
+            raise self._gone(c, ann.id)
         self._changed([Part.LABELS], [stored.image_id])
         return stored
 
@@ -634,6 +649,8 @@ class Project:
             if expected is not None:
                 self._check_unchanged(c, expected)
             gone = c.execute("DELETE FROM annotations WHERE id = ? RETURNING image_id", (annotation_id,)).fetchall()
+            if not gone and c.execute("SELECT 1 FROM annotations WHERE id = ?", (annotation_id,)).fetchone():
+                raise self._gone(c, annotation_id)
             self._changed([Part.LABELS], [image_id for (image_id,) in gone])
             self._relabel(gone=annotation_id)
 

@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from converters import UserError
 
@@ -17,6 +18,7 @@ from .database import connected, first_line, shown_url
 from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
 from .schema import SCHEMA_VERSION, columns_of
 from .store import Project, put_in_place
+from .team_roles import set_up
 
 #: meta rows a project makes for itself, not copied from the other store.
 OWN_META = ("application", "image_root", "schema_version")
@@ -52,6 +54,7 @@ def push(project_path: Path, url: str) -> Moved:
             try:
                 with conn.transaction():
                     migrate(conn, 0)
+                    set_up(conn, urlsplit(url).path.strip("/"))
                     conn.execute("INSERT INTO meta (key, value) VALUES ('image_root', %s)", (str(root),))
                     for table in TABLES:
                         cols = names[table]

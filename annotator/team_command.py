@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import signal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from converters import UserError
 
-from .database import is_database_url, shown_url
+from .database import connected, is_database_url, shown_url
 from .team import pull, push
+from .team_roles import ROLES, add_person
 
 
 def add_team_command(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +36,19 @@ def add_team_command(sub: argparse._SubParsersAction) -> None:
     s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
     s.add_argument("url", metavar="URL", help="postgresql://USER@HOST[:PORT]/DATABASE")
     s.set_defaults(run=cmd_push)
+    s = commands.add_parser("person", help="add a person to a team project, or change their role",
+                            description="Make NAME a login role of the PostgreSQL server (if it is not one) in "
+                                        "the team project's ROLE, and in no other of its roles: an annotator "
+                                        "labels and changes only their own labels, a reviewer changes anyone's, "
+                                        "an owner does everything (categories, images, pre-labelling). Run by the "
+                                        "project's owner (the role that pushed it). The person then opens "
+                                        "postgresql://NAME@HOST/DATABASE.")
+    s.add_argument("url", metavar="URL", help="the team project's postgresql://OWNER@HOST[:PORT]/DATABASE")
+    s.add_argument("name", metavar="NAME", help="the person's login role")
+    s.add_argument("--role", choices=ROLES, default="annotator", help="default annotator")
+    s.add_argument("--password", help="their password, for a server that asks for one (the trial server trusts "
+                                      "this machine)")
+    s.set_defaults(run=cmd_person)
     s = commands.add_parser("pull", help="copy a team database into a new project file",
                             description="Copy every row of the project at URL into a new project file, written "
                                         "whole or not at all.")
@@ -60,6 +75,13 @@ def cmd_pull(args: argparse.Namespace) -> None:
         raise UserError("no such folder (--images)", args.images)
     moved = pull(args.url, args.project, args.images)
     print(f"pulled {shown_url(args.url)} into {args.project}: {moved.summary()}")
+
+
+def cmd_person(args: argparse.Namespace) -> None:
+    _check_url(args.url)
+    with connected(args.url) as conn:
+        add_person(conn, urlsplit(args.url).path.strip("/"), args.name, args.role, args.password)
+    print(f"{args.name} is a{'n' if args.role[0] in 'aeiou' else ''} {args.role} of {shown_url(args.url)}")
 
 
 def cmd_server(args: argparse.Namespace) -> None:

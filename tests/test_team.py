@@ -270,3 +270,38 @@ def test_an_edit_waits_for_another_transaction_on_the_same_object_and_then_is_re
         mine.join(5)
         assert isinstance(outcome[0], Conflict)
         assert team.annotation(seen.id).box.x == seen.box.x + 1  # theirs kept
+
+
+def test_an_annotator_changes_only_their_own_labels_a_reviewer_anyones_and_only_the_owner_categories(
+        tmp_path, database, pg_server, capsys):
+    from annotator.database import NotAllowed
+
+    push(sample_project(tmp_path), database)
+    name = database.rsplit("/", 1)[1]
+    for person, role in (("alice", "annotator"), ("bob", "annotator"), ("carol", "reviewer")):
+        assert main(["team", "person", database, f"{name}_{person}", "--role", role]) == 0
+    assert f"{name}_carol is a reviewer" in capsys.readouterr().out
+    as_person = {p: pg_server.url(name).replace("annotator@", f"{name}_{p}@") for p in ("alice", "bob", "carol")}
+    with Project.open(as_person["alice"]) as alice:
+        image, category = alice.images()[0].id, alice.categories()[0].id
+        mine = alice.add_annotation(Annotation.from_extreme(0, image, category, EP))
+        assert alice.person == f"{name}_alice"
+    with Project.open(as_person["bob"]) as bob:
+        seen = bob.annotation(mine.id)
+        with pytest.raises(NotAllowed, match=f"object {mine.id} is {name}_alice's: your team role changes only"):
+            bob.update_annotation(seen.with_extreme(ExtremePoints((50, 5), (12, 40), (47, 90), (88, 55))),
+                                  expected=seen)
+        with pytest.raises(NotAllowed):
+            bob.delete_annotation(mine.id, expected=seen)
+        with pytest.raises(NotAllowed, match="your team role may not do this"):
+            bob.add_category("pistachio")
+        own = bob.add_annotation(Annotation.from_extreme(0, image, category, EP))
+        bob.delete_annotation(own.id, expected=bob.annotation(own.id))  # their own: allowed
+    with Project.open(as_person["carol"]) as carol:
+        seen = carol.annotation(mine.id)
+        moved = seen.with_extreme(ExtremePoints((50, 5), (12, 40), (47, 90), (88, 55)))
+        assert carol.update_annotation(moved, expected=seen).box.y == 5
+        row = carol._db.execute("SELECT made_by, changed_by FROM annotations WHERE id = ?", (mine.id,)).fetchone()
+        assert tuple(row) == (f"{name}_alice", f"{name}_carol")
+    with Project.open(database) as owner:
+        owner.add_category("pistachio")

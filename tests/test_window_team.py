@@ -160,3 +160,22 @@ def test_a_copy_of_an_image_that_differs_from_the_teams_is_said(qtbot, tmp_path,
         qtbot.waitUntil(lambda: "your copy of this image differs" in bob.statusBar().currentMessage(),
                         timeout=HEARD_MS)
         bob.close()
+
+
+def test_an_annotator_labels_in_the_window_and_is_told_categories_are_the_owners(qtbot, tmp_path, database,
+                                                                                pg_server):
+    from annotator.cli import main
+
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    name = database.rsplit("/", 1)[1]
+    assert main(["team", "person", database, f"{name}_ann"]) == 0
+    with Project.open(pg_server.url(name).replace("annotator@", f"{name}_ann@"), image_root=tmp_path) as project:
+        w = show(qtbot, project)
+        made = label_object(w)
+        QTest.keyClick(w, Qt.Key_Space)
+        assert project.image(made.image_id).status.value == "done"
+        w.categories.added.emit("walnut")  # the Categories panel's field, then Enter
+        assert "your team role may not do this" in w.statusBar().currentMessage()
+        assert [c.name for c in project.categories()] == ["date", "fig"]
+        w.close()
