@@ -36,7 +36,11 @@ class Moved:
 def push(project_path: Path, url: str) -> Moved:
     """Copy the project file at `project_path` into the empty database at `url` (made if the server
     lets us)."""
-    with Project.open(project_path, read_only=True) as project:  # checks it is a project, up to date
+    try:
+        opened = Project.open(project_path)  # an older file is brought up to date first
+    except UserError:  # a read-only place: read as it is (an older schema is refused, saying so)
+        opened = Project.open(project_path, read_only=True)
+    with opened as project:
         root = project.image_root
     source = sqlite3.connect(f"{Path(project_path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     import psycopg

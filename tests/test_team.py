@@ -305,3 +305,17 @@ def test_an_annotator_changes_only_their_own_labels_a_reviewer_anyones_and_only_
         assert tuple(row) == (f"{name}_alice", f"{name}_carol")
     with Project.open(database) as owner:
         owner.add_category("pistachio")
+
+
+def test_a_project_file_of_an_older_schema_is_brought_up_to_date_and_pushed(tmp_path, database):
+    import sqlite3 as files
+
+    path = sample_project(tmp_path)
+    with files.connect(path) as conn:  # as before migration 8 (the content hash): the last one, for now
+        conn.execute("ALTER TABLE images DROP COLUMN content_hash")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    push(path, database)
+    with Project.open(path, read_only=True) as p:
+        assert p.schema_version == SCHEMA_VERSION
+    with Project.open(database) as team:
+        assert team.stats()["objects"] == 41
