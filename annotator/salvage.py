@@ -185,7 +185,10 @@ def _images(conn: sqlite3.Connection, result: Salvaged, root: Path) -> list[Imag
         record = _tolerant(_image, row, {5: EMPTY}, result, "images")
         if record is None:
             continue
-        if not (isinstance(record.file_name, str) and record.file_name and _sized(record.width, record.height)):
+        if not (isinstance(record.file_name, str) and record.file_name):
+            result.lost["images without a name or a size"] += 1
+            continue
+        if not _sized(record.width, record.height):
             try:  # the size from the photo itself
                 record.width, record.height = read_image_size(root / contained(record.file_name))
                 result.emptied["image sizes (read from the photo again)"] += 1
