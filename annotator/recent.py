@@ -10,6 +10,10 @@ from converters.atomic import atomic_write
 KEEP = 10
 
 
+def _is_url(name: str | os.PathLike) -> bool:  # as `database.is_database_url`, which imports this module
+    return str(name).startswith(("postgresql://", "postgres://"))
+
+
 def config_dir() -> Path:
     """$ANNOTATOR_CONFIG_DIR, else $XDG_CONFIG_HOME/annotator, else ~/.config/annotator."""
     if os.environ.get("ANNOTATOR_CONFIG_DIR"):
@@ -18,19 +22,21 @@ def config_dir() -> Path:
     return Path(base) / "annotator"
 
 
-def recent_projects() -> list[Path]:
-    """Most recent first; projects that no longer exist are left out. A damaged file reads as empty:
-    losing this list costs nothing, and it must never keep the app from starting."""
+def recent_projects() -> list[Path | str]:
+    """Most recent first: project files (those that no longer exist are left out) and team projects' URLs
+    (without a password: libpq's ~/.pgpass gives it). A damaged file reads as empty: losing this list
+    costs nothing, and it must never keep the app from starting."""
     try:
         names = json.loads((config_dir() / "recent.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    paths = [Path(n) for n in names if isinstance(n, str)] if isinstance(names, list) else []
-    return [p for p in paths if p.is_file()]
+    names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    return [n if _is_url(n) else Path(n) for n in names if _is_url(n) or Path(n).is_file()]
 
 
-def remember(project: Path) -> None:
-    project = project.resolve()
-    names = [str(project)] + [str(p) for p in recent_projects() if p.resolve() != project]
+def remember(project: Path | str) -> None:
+    """A project file, or a team project's URL (given without its password)."""
+    key = str(project) if _is_url(project) else str(Path(project).resolve())
+    names = [key] + [str(p) for p in recent_projects() if str(p) != key]
     with atomic_write(config_dir() / "recent.json") as f:
         json.dump(names[:KEEP], f, indent=1)

@@ -53,3 +53,22 @@ def test_a_folder_opened_again_after_an_export_into_it_keeps_its_images(tmp_path
     assert project_for(tmp_path / "photos") == path
     with Project.open(path) as project:
         assert [im.file_name for im in project.images()] == ["a.jpg"]
+
+
+def test_a_team_project_opened_in_the_window_is_on_the_start_page_by_its_url(qtbot, tmp_path, database):
+    from annotator.team import push
+
+    image(tmp_path / "photos" / "a.jpg")
+    with Project.open(project_for(tmp_path / "photos")) as project:
+        path = project.path
+    push(path, database)
+    with Project.open(database, image_root=tmp_path / "photos") as team:
+        window = open_window(team)
+        qtbot.addWidget(window)
+    assert recent_projects()[0] == database  # the URL as given, a file's path after it
+    page = StartPage()
+    qtbot.addWidget(page)
+    assert page.recent.item(0).text().startswith(f"{database.rsplit('/', 1)[1]} (team)")
+    with qtbot.waitSignal(page.chosen) as chosen:
+        page.recent.itemActivated.emit(page.recent.item(0))
+    assert chosen.args == [database]

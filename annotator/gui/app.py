@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from converters import UserError
 from converters.errors import disk_full
 
+from ..database import is_database_url
 from ..folders import project_for
 from ..recent import remember
 from ..store import Project, ProjectDamaged, damaged, is_damage
@@ -62,8 +63,7 @@ def open_window(project: Project):
     from .window import MainWindow
 
     project.lock_for_labelling()
-    if not project.is_team:  # the start page lists project files
-        remember(project.path)
+    remember(project.where if project.is_team else project.path)
     window = MainWindow(project)
     window.resize(1280, 800)
     window.show()
@@ -100,11 +100,11 @@ class Launcher(QObject):
         self.page.resize(720, 460)
         self.page.show()
 
-    def open(self, path: Path) -> None:
+    def open(self, path: Path | str) -> None:
         """Open what the person chose in the one window; a bad choice is said, and nothing else changes."""
         asking: QWidget | None = self.window or self.page
         try:
-            project = Project.open(project_for(path))
+            project = Project.open(path if is_database_url(path) else project_for(path))
         except UserError as e:
             QMessageBox.warning(asking, "annotator", str(e))
             return

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
 
 from converters import UserError
 
-from ..folders import DEFAULT_PROJECT_NAME, init_project
+from ..database import is_database_url
+from ..folders import DEFAULT_PROJECT_NAME, init_project, window_name
 from ..recent import recent_projects
 from ..store import progress_of
 
@@ -28,7 +29,7 @@ from ..store import progress_of
 class StartPage(QWidget):
     """Emits `chosen(path)`: a project file, or a folder of images whose own project exists."""
 
-    chosen = Signal(Path)
+    chosen = Signal(object)  # a Path, or a team project's URL
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,6 +39,11 @@ class StartPage(QWidget):
         layout.addWidget(QLabel("Recent projects (double-click to open):"))
         self.recent = QListWidget()
         for path in recent_projects():
+            if isinstance(path, str):  # a team project: its server is not asked until it is opened
+                item = QListWidgetItem(f"{window_name(path)}\n    {path}")
+                item.setData(Qt.UserRole, path)
+                self.recent.addItem(item)
+                continue
             progress = progress_of(path)
             shown = f"{path.name}   {progress[0]} of {progress[1]} done" if progress else f"{path.name}   (unreadable)"
             item = QListWidgetItem(f"{shown}\n    {path.parent}")
@@ -93,4 +99,4 @@ class StartPage(QWidget):
 
     def _choose(self, path) -> None:
         if path:  # None for the placeholder line, "" for a cancelled dialog
-            self.chosen.emit(Path(path))
+            self.chosen.emit(path if is_database_url(path) else Path(path))

@@ -56,7 +56,7 @@ OUTSIDE_SETTLE_MS = 500
 
 
 class MainWindow(QMainWindow):
-    open_requested = Signal(Path)  # File > Open folder / project / recent: the app opens it in place of this
+    open_requested = Signal(object)  # File > Open folder / project / recent (a Path, or a team project's URL)
     close_requested = Signal()  # File > Close: the app shows the start page
     closed = Signal()  # the window has closed and its workers have stopped: the project can be closed
     changed = Signal(object)  # what an action changed in the project (a Change), once it is redrawn: panels follow
