@@ -79,13 +79,26 @@ def _skip_reason(image: ImageRecord) -> str | None:
     return image.attributes.get("skip_reason") if image.status is ImageStatus.SKIPPED else None
 
 
-def image_tip(image: ImageRecord, pending: int, rank: float | None = None, holder: str = "") -> str:
+def review_text(image: ImageRecord, review: tuple[str, str, str, str | None] | None) -> str:
+    """A reviewer's verdict as the image's row says it: sent back (while it is not done again), accepted."""
+    if review is None:
+        return ""
+    verdict, reviewer, comment, _ = review
+    if verdict == "sent back" and image.status is not ImageStatus.DONE:
+        return f"sent back by {reviewer}" + (f": {comment}" if comment else "")
+    return f"accepted by {reviewer}" if verdict == "accepted" and image.status is ImageStatus.DONE else ""
+
+
+def image_tip(image: ImageRecord, pending: int, rank: float | None = None, holder: str = "",
+              review: str = "") -> str:
     """What the row's short marks mean, in full: the skip reason however long, the suggestions, the rank,
     who else is labelling it (a team project)."""
     lines = [f"{image.file_name}: {image.status.value}" + (" (unreadable: shown as a placeholder)"
                                                            if image.attributes.get("unreadable") else "")]
     if holder:
         lines.append(f"{holder} is labelling it now: N passes it by")
+    if review:
+        lines.append(review)
     reason = _skip_reason(image)
     if reason:
         lines.append(f"skipped because: {reason}")
@@ -97,9 +110,11 @@ def image_tip(image: ImageRecord, pending: int, rank: float | None = None, holde
     return "\n".join(lines)
 
 
-def image_text(image: ImageRecord, pending: int, rank: float | None = None, holder: str = "") -> str:
+def image_text(image: ImageRecord, pending: int, rank: float | None = None, holder: str = "",
+               review: str = "") -> str:
     mark = "⚠" if image.attributes.get("unreadable") else MARKS[image.status]
     reason = _skip_reason(image)
     return f"{mark} {image.file_name}" + (f"  [{holder}]" if holder else "") + \
+        (f"  ({review[:40]})" if review else "") + \
         (f"  (skipped: {reason})" if reason else "") + \
         (f"  ({pending} suggested)" if pending else "") + (f"  rank {rank:.2f}" if rank is not None else "")

@@ -20,7 +20,8 @@ _TYPES = [
 #: The tables whose ids the store hands out (identity columns, whose sequences follow rows copied in).
 IDENTITY_TABLES = ("images", "categories", "annotations", "suggestions")
 #: Every table, each after those it refers to: the order rows are copied in.
-TABLES = ("meta", "images", "categories", "annotations", "suggestions", "effort", "ranks", "prelabelled", "claims")
+TABLES = ("meta", "images", "categories", "annotations", "suggestions", "effort", "ranks", "prelabelled", "claims",
+          "reviews")
 
 
 def for_postgres(script: str) -> str:

@@ -109,6 +109,19 @@ MIGRATIONS: list[str] = [
     # 7 -> 8: each image's content hash, as the first window to open it read it: every person's copy of
     # the images is checked against it (`Project.content_hash`).
     "ALTER TABLE images ADD COLUMN content_hash TEXT;",
+    # 8 -> 9: review: who marked each image done last, and a reviewer's verdict on it (accepted, or sent back
+    # to that person with a comment, the image in progress again) (`Project.review`).
+    """
+    ALTER TABLE images ADD COLUMN done_by TEXT;
+    CREATE TABLE reviews (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        verdict TEXT NOT NULL CHECK (verdict IN ('accepted', 'sent back')),
+        reviewer TEXT NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        annotator TEXT,
+        at REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

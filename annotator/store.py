@@ -429,9 +429,31 @@ class Project:
             attributes.pop(SKIP_REASON, None)
             if ImageStatus(status) is ImageStatus.SKIPPED and reason:
                 attributes[SKIP_REASON] = reason
-            c.execute("UPDATE images SET status = ?, attributes = ? WHERE id = ?",
-                      (ImageStatus(status).value, _json(attributes), image_id))
+            done = ImageStatus(status) is ImageStatus.DONE
+            c.execute("UPDATE images SET status = ?, attributes = ?, done_by = CASE WHEN ? THEN ? ELSE done_by END "
+                      "WHERE id = ?", (ImageStatus(status).value, _json(attributes), done, self.person, image_id))
             self._changed([Part.IMAGES], [image_id])
+
+    def review(self, image_id: int, accept: bool, comment: str = "") -> None:
+        """A reviewer's verdict on an image: accepted, or sent back with a comment to the person who marked
+        it done, the image in progress again (it returns to their unfinished images)."""
+        with self._transaction(labels=True) as c:
+            row = c.execute("SELECT done_by FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                raise UserError(f"no image with id {image_id}", self.where)
+            c.execute(f"INSERT INTO reviews (image_id, verdict, reviewer, comment, annotator, at) "
+                      f"VALUES (?, ?, ?, ?, ?, {c.now}) ON CONFLICT (image_id) DO UPDATE SET "
+                      "verdict = excluded.verdict, reviewer = excluded.reviewer, comment = excluded.comment, "
+                      "annotator = excluded.annotator, at = excluded.at",
+                      (image_id, "accepted" if accept else "sent back", self.person, comment.strip(), row[0]))
+            if not accept:
+                c.execute("UPDATE images SET status = ? WHERE id = ?", (ImageStatus.IN_PROGRESS.value, image_id))
+            self._changed([Part.IMAGES], [image_id])
+
+    def reviews(self) -> dict[int, tuple[str, str, str, str | None]]:
+        """Image id -> (verdict, reviewer, comment, the person it went back to)."""
+        return {i: (v, r, c, a) for i, v, r, c, a in self._db.execute(
+            "SELECT image_id, verdict, reviewer, comment, annotator FROM reviews")}
 
     def mark_unreadable(self, image_id: int, unreadable: bool = True) -> None:
         """Note (or clear) that an image's file could not be decoded, so lists can show it."""

@@ -4,7 +4,8 @@ a login role in one of them (`annotator team person`).
 
 - annotator: reads everything; adds labels and changes or deletes only their own (row-level security
   on the labels, by `made_by`); marks images; accepts or rejects suggestions; claims images;
-- reviewer: as an annotator, and changes anyone's labels;
+- reviewer: as an annotator, and changes anyone's labels, and accepts an image or sends it back to its
+  annotator with a comment (`Project.review`);
 - owner: everything (categories, images, pre-labelling, ranks), as the role that pushed the project.
 
 A label's `made_by` is the login role that made it (`Project.person`); the role that owns the database
@@ -22,7 +23,7 @@ WRITES = {
     "annotator": {"annotations": "INSERT, UPDATE, DELETE", "effort": "INSERT, UPDATE, DELETE",
                   "claims": "INSERT, UPDATE, DELETE", "images": "UPDATE", "suggestions": "UPDATE"},
 }
-WRITES["reviewer"] = WRITES["annotator"]
+WRITES["reviewer"] = {**WRITES["annotator"], "reviews": "INSERT, UPDATE, DELETE"}
 
 
 def group(database: str, role: str) -> str:

@@ -307,15 +307,44 @@ def test_an_annotator_changes_only_their_own_labels_a_reviewer_anyones_and_only_
         owner.add_category("pistachio")
 
 
-def test_a_project_file_of_an_older_schema_is_brought_up_to_date_and_pushed(tmp_path, database):
-    import sqlite3 as files
+def test_a_project_file_of_an_older_schema_is_brought_up_to_date_and_pushed(tmp_path, database, monkeypatch):
+    from annotator import database as databases
+    from annotator import schema, store
 
-    path = sample_project(tmp_path)
-    with files.connect(path) as conn:  # as before migration 8 (the content hash): the last one, for now
-        conn.execute("ALTER TABLE images DROP COLUMN content_hash")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    older = schema.MIGRATIONS[:-1]  # a file made by the annotator before the last migration
+    for module in (store, databases):
+        monkeypatch.setattr(module, "MIGRATIONS", older)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", len(older))
+    with Project.create(tmp_path / "old.sqlite", tmp_path) as old:
+        old.add_images([("a.jpg", 40, 30)])
+        old.add_category("date")
+        path = old.path
+    monkeypatch.undo()
     push(path, database)
     with Project.open(path, read_only=True) as p:
         assert p.schema_version == SCHEMA_VERSION
     with Project.open(database) as team:
-        assert team.stats()["objects"] == 41
+        assert [im.file_name for im in team.images()] == ["a.jpg"] and team.categories()[0].name == "date"
+
+
+def test_a_reviewer_sends_an_image_back_to_whoever_marked_it_done_and_an_annotator_may_not_review(
+        tmp_path, database, pg_server):
+    from annotator.database import NotAllowed
+
+    push(sample_project(tmp_path), database)
+    name = database.rsplit("/", 1)[1]
+    for person, role in (("alice", "annotator"), ("carol", "reviewer")):
+        assert main(["team", "person", database, f"{name}_{person}", "--role", role]) == 0
+    url = {p: pg_server.url(name).replace("annotator@", f"{name}_{p}@") for p in ("alice", "carol")}
+    with Project.open(url["alice"]) as alice:
+        image = alice.images()[2].id
+        alice.set_status(image, ImageStatus.DONE)
+        with pytest.raises(NotAllowed):
+            alice.review(image, True)
+    with Project.open(url["carol"]) as carol:
+        carol.review(image, False, "the second fig is missing")
+        assert carol.image(image).status is ImageStatus.IN_PROGRESS
+        assert carol.reviews()[image] == ("sent back", f"{name}_carol", "the second fig is missing", f"{name}_alice")
+        carol.set_status(image, ImageStatus.DONE)
+        carol.review(image, True)
+        assert carol.reviews()[image][:2] == ("accepted", f"{name}_carol")

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from annotator.store import Project
 from annotator.team import push
-from converters import Annotation, ExtremePoints
+from converters import Annotation, ExtremePoints, ImageStatus
 from tests.test_window_job import at, click, drag, label_object, make_project, show
 
 #: How long a test waits for a window to hear another's commit: it looks every 250 ms (benchmarks/team.py
@@ -179,3 +179,22 @@ def test_an_annotator_labels_in_the_window_and_is_told_categories_are_the_owners
         assert "your team role may not do this" in w.statusBar().currentMessage()
         assert [c.name for c in project.categories()] == ["date", "fig"]
         w.close()
+
+
+def test_an_image_sent_back_from_the_image_menu_shows_so_in_the_other_windows_list(qtbot, tmp_path, database,
+                                                                                   monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    with Project.open(database, image_root=tmp_path) as one, Project.open(database, image_root=tmp_path) as two:
+        annotator, reviewer = show(qtbot, one), show(qtbot, two)
+        reviewer.project.set_status(reviewer.session.image_id, ImageStatus.DONE)
+        monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("the fig's stem is cut off", True))
+        [send_back] = [a for m, a in reviewer.menu_actions if a.text().startswith("Send the image &back")]
+        send_back.trigger()
+        qtbot.waitUntil(lambda: "sent back by" in annotator.images.text(0) and "stem" in annotator.images.text(0),
+                        timeout=HEARD_MS)
+        assert one.image(annotator.session.image_id).status is ImageStatus.IN_PROGRESS
+        annotator.close()
+        reviewer.close()

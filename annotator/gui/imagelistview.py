@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QTreeView
 
 from converters import ImageRecord
 
-from ..imagelist import image_text, image_tip
+from ..imagelist import image_text, image_tip, review_text
 
 
 class ImageListModel(QAbstractListModel):
@@ -17,6 +17,7 @@ class ImageListModel(QAbstractListModel):
         self.pending: dict[int, int] = {}
         self.ranks: dict[int, float] = {}  # shown beside the names in rank order
         self.holders: dict[int, str] = {}  # image id -> the other person labelling it (a team project)
+        self.reviews: dict[int, tuple] = {}  # image id -> a reviewer's verdict (`Project.reviews`)
         self._rows: dict[int, int] = {}  # image id -> row
 
     def reset(self, records: list[ImageRecord], pending: dict[int, int], ranks: dict[int, float] | None = None) -> None:
@@ -33,10 +34,12 @@ class ImageListModel(QAbstractListModel):
             self.records[row] = record
             self.dataChanged.emit(self.index(row), self.index(row))
 
-    def hold(self, holders: dict[int, str]) -> None:
-        """Who else labels which image now: the rows whose holder changed are redrawn."""
-        changed = {i for i in holders.keys() | self.holders.keys() if holders.get(i) != self.holders.get(i)}
-        self.holders = holders
+    def hold(self, holders: dict[int, str], reviews: dict[int, tuple]) -> None:
+        """Who else labels which image now, and the reviewers' verdicts: the rows either changed for are
+        redrawn."""
+        changed = {i for i in holders.keys() | self.holders.keys() if holders.get(i) != self.holders.get(i)} | \
+            {i for i in reviews.keys() | self.reviews.keys() if reviews.get(i) != self.reviews.get(i)}
+        self.holders, self.reviews = holders, reviews
         for image_id in changed:
             row = self._rows.get(image_id)
             if row is not None:
@@ -53,7 +56,7 @@ class ImageListModel(QAbstractListModel):
             record = self.records[index.row()]
             say = image_text if role == Qt.DisplayRole else image_tip  # the tip: a long skip reason in full
             return say(record, self.pending.get(record.id, 0), self.ranks.get(record.id),
-                       self.holders.get(record.id, ""))
+                       self.holders.get(record.id, ""), review_text(record, self.reviews.get(record.id)))
         return None
 
 

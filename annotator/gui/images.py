@@ -83,10 +83,12 @@ class ImageBrowser(QObject):
         self.list.blockSignals(False)
 
     def read_holders(self) -> None:
-        """Who else is labelling which image (a team project's claims; none in a project file)."""
+        """Who else is labelling which image, and the reviewers' verdicts (a team project's; none in a
+        project file)."""
         if self.project.is_team:
             self.list.list_model.hold({image_id: person_of(holder) for image_id, holder in
-                                       self.project.claims().items() if holder != self.holder})
+                                       self.project.claims().items() if holder != self.holder},
+                                      self.project.reviews())
 
     def held(self) -> set[int]:
         """The images other people are labelling now: N passes them by."""

@@ -209,7 +209,9 @@ class MainWindow(QMainWindow):
             ("&Skip... (again: not skipped)", "S", self._skip), None,
             ("&Next image", ["D", "Right"], lambda: self.browser.step(1)),
             ("&Previous image", ["A", "Left"], lambda: self.browser.step(-1)),
-            ("Next &unfinished image", "N", self._next_unfinished)]).actions()[0]
+            ("Next &unfinished image", "N", self._next_unfinished), None,
+            ("&Accept the image (a team's reviewer)", None, lambda: self._review(True)),
+            ("Send the image &back... (a team's reviewer)", None, lambda: self._review(False))]).actions()[0]
         done.setShortcut(QKeySequence(Qt.Key_Space))  # shown in the menu only: held, Space pans, so the window
         done.setShortcutContext(Qt.WidgetShortcut)  # reads the key itself (keyReleaseEvent)
         self.removeAction(done)
@@ -429,6 +431,15 @@ class MainWindow(QMainWindow):
             if not ok:
                 return
         self._act(lambda: self.session.skip(reason))
+
+    def _review(self, accept: bool) -> None:
+        """A reviewer's verdict on the image shown; sending back asks what to fix, for its annotator."""
+        if self.session.image_id is None:
+            return
+        comment, ok = ("", True) if accept else QInputDialog.getText(self, "Send back", "What to fix (for the "
+                                                                     "person who marked it done):")
+        if ok:
+            self._act(lambda: self.project.review(self.session.image_id, accept, comment))
 
     def _next_unfinished(self) -> None:
         image_id = self.session.next_unfinished(self.browser.in_order(), self.browser.held())
