@@ -23,9 +23,10 @@ def this_person() -> str:
     return f"{person}@{socket.gethostname()}"
 
 
-def new_holder() -> str:
-    """This window's name in the claims: the person, and a mark that tells two windows of one person apart."""
-    return f"{this_person()}#{uuid.uuid4().hex[:6]}"
+def new_holder(person: str) -> str:
+    """A window's name in the claims: the person (`Project.person`: their database role in a team
+    project), and a mark that tells two windows of one person apart."""
+    return f"{person}#{uuid.uuid4().hex[:6]}"
 
 
 def person_of(holder: str) -> str:

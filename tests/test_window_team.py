@@ -117,7 +117,7 @@ def test_the_window_says_when_the_server_is_away_refuses_edits_and_saves_again_w
 def test_two_windows_see_who_labels_which_image_and_n_passes_the_others_by(qtbot, tmp_path, database,
                                                                            monkeypatch):
     names = iter(["alice@one#1", "bob@two#2"])
-    monkeypatch.setattr("annotator.gui.team.new_holder", lambda: next(names))
+    monkeypatch.setattr("annotator.gui.team.new_holder", lambda person: next(names))
     make_project(tmp_path, images=("a.png", "b.png", "c.png")).close()
     push(tmp_path / "p.sqlite", database)
     alice_project = Project.open(database, image_root=tmp_path)

@@ -36,7 +36,7 @@ class Team(QObject):
     def __init__(self, window: QMainWindow, project: Project):
         super().__init__(window)
         self.window, self.project = window, project
-        self.holder = new_holder()
+        self.holder = new_holder(project.person)
         self.image_id: int | None = None  # the image this window holds
         self.shown: int | None = None  # the image the window shows
         self._renew = QTimer(self, interval=int(RENEW_S * 1000), timeout=self._take_again)
