@@ -198,3 +198,40 @@ def test_an_image_sent_back_from_the_image_menu_shows_so_in_the_other_windows_li
         assert one.image(annotator.session.image_id).status is ImageStatus.IN_PROGRESS
         annotator.close()
         reviewer.close()
+
+
+def test_an_edit_made_while_the_server_is_away_is_kept_and_written_when_it_answers(qtbot, tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from annotator import database, pg_server
+
+    monkeypatch.setattr(database, "RETRY_S", 0.0)
+    warned: list = []
+    monkeypatch.setattr("annotator.gui.team.QMessageBox.warning", lambda *a: warned.append(a[2]))
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
+    server = pg_server.start(folder)
+    try:
+        make_project(tmp_path).close()
+        url = server.url("kept")
+        push(tmp_path / "p.sqlite", url)
+        with Project.open(url, image_root=tmp_path) as project:
+            w = show(qtbot, project)
+            image = w.session.image_id
+            pg_server.stop(server)
+            QTest.keyClick(w, Qt.Key_Space)  # marked done while the server is away
+            assert "this edit is kept (1 waiting)" in w.statusBar().currentMessage(), w.statusBar().currentMessage()
+            pg_server.start(folder, server.port)
+            qtbot.waitUntil(lambda: "1 of 1 kept edits written" in w.statusBar().currentMessage(), timeout=HEARD_MS)
+            with Project.open(url) as other:
+                assert other.image(image).status is ImageStatus.DONE
+            assert not warned  # nothing left unsaved
+            pg_server.stop(server)
+            QTest.keyClick(w, Qt.Key_Space)  # kept again, and the window closed before the server is back
+            w.close()
+            assert warned == ["1 edits made while the team database's server could not be reached were not saved."]
+    finally:
+        with contextlib.suppress(Exception):
+            pg_server.stop(server)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -5,15 +5,19 @@ shows (`annotator.claims`): taken when the image opens, renewed while it stays o
 image opens or the window closes; a claim someone else holds is said in the status bar, and the image
 still opens (each object's edits are checked against theirs). And it checks this person's copy of the
 image against the team's: a content hash, read in a thread of its own, against the one the project keeps
-(the first copy opened); a copy that differs is said (the labels may not fit it).
+(the first copy opened); a copy that differs is said (the labels may not fit it). An edit made while the
+server is away is kept and written when it answers (if the person is still on its image), and said if
+the window closes first.
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from converters import UserError
 
@@ -33,9 +37,12 @@ def file_hash(path: str) -> str:
 class Team(QObject):
     hashed = Signal(int, str)  # an image's id and its local copy's hash, from the hashing thread
 
-    def __init__(self, window: QMainWindow, project: Project):
+    def __init__(self, window: QMainWindow, project: Project, act: Callable[[Callable[[], Any]], bool],
+                 image: Callable[[], int | None]):
+        """`act`: the window's way to run an edit (redrawn once, a refusal said); `image`: the image shown."""
         super().__init__(window)
-        self.window, self.project = window, project
+        self.window, self.project, self.act, self.image = window, project, act, image
+        self._kept: list[tuple[int | None, Callable[[], Any]]] = []  # edits made while the server was away
         self.holder = new_holder(project.person)
         self.image_id: int | None = None  # the image this window holds
         self.shown: int | None = None  # the image the window shows
@@ -51,14 +58,35 @@ class Team(QObject):
         try:
             self.project.check_outside()
         except ServerAway as e:
-            self.window.statusBar().showMessage(str(e))
+            kept = f" ({len(self._kept)} edits kept, to write when it answers)" if self._kept else ""
+            self.window.statusBar().showMessage(str(e) + kept)
             self._away = True
             return
-        if self._away:
+        if self._away or self._kept:
             self._away = False
-            self.window.statusBar().showMessage("the team database's server answers again: edits are saved", 5000)
+            self.window.statusBar().showMessage("the team database's server answers again: edits are saved"
+                                                + self._write_kept(), 8000)
+
+    def keep(self, action: Callable[[], Any]) -> str:
+        """An edit the server was away for: kept, to write when it answers; what the status bar says."""
+        self._kept.append((self.image(), action))
+        return f"the team database's server cannot be reached: this edit is kept ({len(self._kept)} waiting) " \
+               "and written when it answers"
+
+    def _write_kept(self) -> str:
+        """The kept edits, in order, each checked as any edit is (one changed meanwhile is refused, said);
+        an edit of an image the person has left is not written: it would land on the image shown."""
+        kept, self._kept = self._kept, []
+        here = [action for image, action in kept if image == self.image()]
+        written = sum(bool(self.act(action)) for action in here)
+        left = len(kept) - len(here)
+        return (f"; {written} of {len(kept)} kept edits written" if kept else "") + \
+            (f" ({left} made on an image since left were not)" if left else "")
 
     def close(self) -> None:
+        if self._kept:
+            QMessageBox.warning(self.window, "Edits not saved", f"{len(self._kept)} edits made while the team "
+                                "database's server could not be reached were not saved.")
         self._listen.stop()
         self._hashing.shutdown(wait=True, cancel_futures=True)
         self.let_go()

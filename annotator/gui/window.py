@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.where = QLabel()  # image n/N and zoom, always current
         self.statusBar().addWidget(self.where)
         self._settings_bar()
-        self.team = Team(self, project)  # a team project: the others' edits heard, the image shown claimed
+        self.team = Team(self, project, self._act, lambda: self.session.image_id)  # a team project's part
         self.browser = ImageBrowser(self, project, self.team.holder)  # the Images panel
         self.images = self.browser.list
         self.background.ranked.connect(lambda: self.browser.order.setCurrentText("by rank"))
@@ -455,6 +455,9 @@ class MainWindow(QMainWindow):
         with self._redrawn_once(always):
             try:
                 action()
+            except ServerAway:  # kept, to write when the server answers
+                self.statusBar().showMessage(self.team.keep(action))
+                return False
             except UserError as e:
                 self.statusBar().showMessage(str(e), 5000)
                 return False
@@ -568,8 +571,7 @@ class MainWindow(QMainWindow):
             self.session.selected = None
             self.shown.emit(ImageObjects(image_id))  # not another image's objects over this one
             raise
-        except ServerAway as e:  # what is drawn stays as it was read last
-            self.statusBar().showMessage(str(e))
+        except ServerAway:  # what is drawn stays as it was read last; the status bar says why (`Team`)
             return
         self.browser.reread(image_id, len(suggestions))
         categories = self.category_control.fill()
