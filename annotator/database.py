@@ -12,7 +12,6 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,7 +20,6 @@ from converters import UserError
 from .pg_schema import columns as pg_columns
 from .pg_schema import migrate as pg_migrate
 from .pg_schema import schema_version as pg_schema_version
-from .recent import config_dir
 from .schema import MIGRATIONS, columns_of
 
 #: The channel a team database's connections tell each other on, once per committed change.
@@ -264,12 +262,9 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def team_folder(url: str) -> Path:
-    """This person's folder for a team project (its training runs), in the config folder: a team
-    database has no file beside which to keep them."""
-    parts = urlsplit(url)
-    name = "-".join(p for p in (parts.hostname or "local", str(parts.port or 5432), parts.path.strip("/")) if p)
-    return config_dir() / "team" / re.sub(r"[^A-Za-z0-9._-]", "_", name) / "project"
+def database_name(url: str) -> str:
+    """The database a team project's URL names: the project's name, and its roles' prefix."""
+    return urlsplit(str(url)).path.strip("/")
 
 
 def is_database_url(text: str | os.PathLike) -> bool:
@@ -308,10 +303,9 @@ def _create(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
+    name = database_name(url)
     try:
-        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True,
+        with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True,
                              connect_timeout=10) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as e:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from converters.errors import UserError
 from converters.images import find_images, read_image_size
 from converters.progress import Progress, no_progress
 from converters.report import Report
 
-from .database import is_database_url
+from .database import database_name, is_database_url
 from .store import Project, is_project_file
 
 DEFAULT_PROJECT_NAME = "annotator.sqlite"
@@ -56,7 +55,7 @@ def window_name(project_path: Path | str) -> str:
     """What a person calls a project: a team database's name, its folder for the default file name
     (every such project is annotator.sqlite), else the file's name without the suffix."""
     if is_database_url(project_path):
-        return f"{urlsplit(str(project_path)).path.strip('/')} (team)"
+        return f"{database_name(str(project_path))} (team)"
     project_path = Path(project_path)
     if project_path.name == DEFAULT_PROJECT_NAME:
         folder = project_path.resolve().parent

@@ -7,11 +7,9 @@ from pathlib import Path
 
 from converters.atomic import atomic_write
 
+from .database import is_database_url
+
 KEEP = 10
-
-
-def _is_url(name: str | os.PathLike) -> bool:  # as `database.is_database_url`, which imports this module
-    return str(name).startswith(("postgresql://", "postgres://"))
 
 
 def config_dir() -> Path:
@@ -31,12 +29,12 @@ def recent_projects() -> list[Path | str]:
     except (OSError, ValueError):
         return []
     names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-    return [n if _is_url(n) else Path(n) for n in names if _is_url(n) or Path(n).is_file()]
+    return [n if is_database_url(n) else Path(n) for n in names if is_database_url(n) or Path(n).is_file()]
 
 
 def remember(project: Path | str) -> None:
     """A project file, or a team project's URL (given without its password)."""
-    key = str(project) if _is_url(project) else str(Path(project).resolve())
+    key = str(project) if is_database_url(project) else str(Path(project).resolve())
     names = [key] + [str(p) for p in recent_projects() if str(p) != key]
     with atomic_write(config_dir() / "recent.json") as f:
         json.dump(names[:KEEP], f, indent=1)

@@ -38,12 +38,11 @@ from .database import (
     connect,
     is_database_url,
     shown_url,
-    team_folder,
 )
 from .effort import Origin, summary
 from .palette import default_color
 from .schema import MIGRATIONS, SCHEMA_VERSION, expected_columns
-from .team_roots import remembered_root
+from .team_roots import remembered_root, team_folder
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SKIP_REASON = "skip_reason"  # an image attribute: why the person skipped it

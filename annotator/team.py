@@ -10,11 +10,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from converters import UserError
 
-from .database import connected, first_line, shown_url
+from .database import connected, database_name, first_line, shown_url
 from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
 from .schema import SCHEMA_VERSION, columns_of
 from .store import Project, put_in_place
@@ -58,7 +57,7 @@ def push(project_path: Path, url: str) -> Moved:
             try:
                 with conn.transaction():
                     migrate(conn, 0)
-                    set_up(conn, urlsplit(url).path.strip("/"))
+                    set_up(conn, database_name(url))
                     conn.execute("INSERT INTO meta (key, value) VALUES ('image_root', %s)", (str(root),))
                     for table in TABLES:
                         cols = names[table]

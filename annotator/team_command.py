@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import signal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from converters import UserError
 
-from .database import connected, is_database_url, shown_url
+from .database import connected, database_name, is_database_url, shown_url
 from .team import pull, push
 from .team_roles import ROLES, add_person
 
@@ -80,7 +79,7 @@ def cmd_pull(args: argparse.Namespace) -> None:
 def cmd_person(args: argparse.Namespace) -> None:
     _check_url(args.url)
     with connected(args.url) as conn:
-        add_person(conn, urlsplit(args.url).path.strip("/"), args.name, args.role, args.password)
+        add_person(conn, database_name(args.url), args.name, args.role, args.password)
     print(f"{args.name} is a{'n' if args.role[0] in 'aeiou' else ''} {args.role} of {shown_url(args.url)}")
 
 

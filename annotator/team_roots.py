@@ -1,15 +1,26 @@
-"""Where each team project's images are on this machine: every person has their own copy (a shared
-mount, or a local copy), so the folder is kept per person, in the config folder, by the database's URL
-(without its password). `annotator open URL --images DIR` sets it; every command on the URL then uses it."""
+"""What a team project keeps on this machine, for this person alone, in the config folder. Where its images
+are: every person has their own copy (a shared mount, or a local copy), kept by the database's URL
+(without its password); `annotator open URL --images DIR` sets it, and every command on the URL then uses
+it. And a folder for its training runs (`team_folder`)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from converters.atomic import atomic_write
 
-from .database import shown_url
+from .database import database_name, shown_url
 from .recent import config_dir
+
+
+def team_folder(url: str) -> Path:
+    """This person's stand-in path for a team project (its runs go beside it): a team database has no
+    file beside which to keep them."""
+    parts = urlsplit(url)
+    name = "-".join(p for p in (parts.hostname or "local", str(parts.port or 5432), database_name(url)) if p)
+    return config_dir() / "team" / re.sub(r"[^A-Za-z0-9._-]", "_", name) / "project"
 
 
 def _file() -> Path:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBo
 
 from converters.formats import FORMATS
 
+from ..database import database_name
 from ..export import Exported, export_project
 from ..prelabel import PrelabelResult, prelabel_project
 from ..ranking import RankResult, rank_project
@@ -73,7 +74,7 @@ class Background(QObject):
         if self.exporter.running():
             self._say("an export is already running", 3000)
             return
-        stem = Path.home() / str(self.project.location).rsplit("/", 1)[-1] if self.project.is_team \
+        stem = Path.home() / database_name(str(self.project.location)) if self.project.is_team \
             else self.project.path.with_suffix("")
         target = FORMATS[fmt]
         if target.suffix is not None:
