@@ -117,8 +117,7 @@ class Project:
         except FileExistsError:
             raise UserError("a file already exists here", path) from None
         finally:
-            for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
-                leftover.unlink(missing_ok=True)
+            remove_sqlite_file(new)
         return cls.open(path)
 
     @classmethod
@@ -1062,6 +1061,12 @@ def put_in_place(new: Path, path: Path) -> None:
         if path.exists():
             raise FileExistsError(path) from None
         os.rename(new, path)
+
+
+def remove_sqlite_file(path: Path) -> None:
+    """A file made under a temporary name, with what SQLite left beside it: gone."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

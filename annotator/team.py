@@ -16,7 +16,7 @@ from converters import UserError
 from .database import connected, database_name, first_line, shown_url
 from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
 from .schema import SCHEMA_VERSION, columns_of
-from .store import Project, put_in_place
+from .store import Project, put_in_place, remove_sqlite_file
 from .team_roles import set_up
 
 #: meta rows a project makes for itself, not copied from the other store.
@@ -135,5 +135,4 @@ def _write_pulled(conn: Any, project_path: Path, root: Path, moved: Moved) -> No
     except FileExistsError:
         raise UserError("a file already exists here: pull into a new project file", project_path) from None
     finally:
-        for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
-            leftover.unlink(missing_ok=True)
+        remove_sqlite_file(new)
