@@ -45,7 +45,6 @@ class Team(QObject):
         self._kept: list[tuple[int | None, Callable[[], Any]]] = []  # edits made while the server was away
         self.holder = new_holder(project.person)
         self.image_id: int | None = None  # the image this window holds
-        self.shown: int | None = None  # the image the window shows
         self._renew = QTimer(self, interval=int(RENEW_S * 1000), timeout=self._take_again)
         self._hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash")
         self.hashed.connect(self._compare)
@@ -97,13 +96,12 @@ class Team(QObject):
         if not self.project.is_team:
             return
         self.let_go()
-        self.shown = image_id
         future = self._hashing.submit(file_hash, path)
         future.add_done_callback(lambda f: f.exception() is None and self.hashed.emit(image_id, f.result()))
         self._claim(image_id)
 
     def _compare(self, image_id: int, digest: str) -> None:
-        if image_id != self.shown:
+        if image_id != self.image():  # the person moved on meanwhile
             return
         try:
             kept = self.project.content_hash(image_id, digest)

@@ -336,8 +336,8 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         record = self.images.records[row]
-        self.team.take(record.id, self._path(row))
         self.session.open_image(record.id)
+        self.team.take(record.id, self._path(row))  # after: a hash done at once is compared with this image
         self.browser.current = record.id
         self._image = self._prefetcher.get(self._path(row))
         self.fixing.show_image(self._image)
