@@ -247,7 +247,7 @@ class Project:
         The lock is on the project file itself (flock, apart from SQLite's own byte-range locks), so a
         project opened through a symbolic or a hard link is the same project. Who holds it is written
         beside the file's real path, in PROJECT.lock, never through a link: a link there is left alone."""
-        if self.is_team:  # several people at once (claims per image come next)
+        if self.is_team:  # several people at once: each window claims the image it shows instead (`claim`)
             return
         lock = os.open(self.path, os.O_RDONLY)
         try:

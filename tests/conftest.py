@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import tempfile
@@ -42,6 +43,22 @@ def pg_server():
     started = servers.start(folder)
     yield started
     servers.stop(started)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def own_server(monkeypatch):
+    """A server of the test's own, to stop and start again (`pg_server.start(own_server.folder,
+    own_server.port)`); a lost connection is tried again at once rather than after RETRY_S."""
+    from annotator import database, pg_server
+    from converters import UserError
+
+    monkeypatch.setattr(database, "RETRY_S", 0.0)
+    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
+    started = pg_server.start(folder)
+    yield started
+    with contextlib.suppress(UserError):
+        pg_server.stop(started)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -2,7 +2,6 @@
 package; `.ci/run` installs it), projects pushed into it and pulled back, every row compared."""
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sqlite3
@@ -192,22 +191,9 @@ def test_opening_a_database_without_a_project_says_what_to_do(database):
         Project.open(database)
 
 
-@pytest.fixture
-def own_server():
-    """A server of the test's own, to stop and start again."""
-    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
-    started = pg_server.start(folder)
-    yield started
-    with contextlib.suppress(UserError):
-        pg_server.stop(started)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def test_a_server_restart_refuses_the_edit_in_flight_in_one_line_and_the_next_one_is_saved(
-        tmp_path, own_server, monkeypatch):
+def test_a_server_restart_refuses_the_edit_in_flight_in_one_line_and_the_next_one_is_saved(tmp_path, own_server):
     from annotator import database
 
-    monkeypatch.setattr(database, "RETRY_S", 0.0)
     url = own_server.url("away")
     push(sample_project(tmp_path), url)
     with Project.open(url) as team:

@@ -3,7 +3,6 @@ writes to the database, another person's label shows up without reopening, and e
 menu, as on a project file."""
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -79,39 +78,27 @@ def test_training_on_a_team_project_says_what_to_do_instead(team_window):
 
 
 def test_the_window_says_when_the_server_is_away_refuses_edits_and_saves_again_when_it_is_back(
-        qtbot, tmp_path, monkeypatch):
-    import shutil
-    import tempfile
-    from pathlib import Path
+        qtbot, tmp_path, own_server):
+    from annotator import pg_server
 
-    from annotator import database, pg_server
-
-    monkeypatch.setattr(database, "RETRY_S", 0.0)
-    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
-    server = pg_server.start(folder)
-    try:
-        make_project(tmp_path).close()
-        url = server.url("restart")
-        push(tmp_path / "p.sqlite", url)
-        with Project.open(url, image_root=tmp_path) as project:
-            w = show(qtbot, project)
-            pg_server.stop(server)
-            qtbot.waitUntil(lambda: "cannot be reached" in w.statusBar().currentMessage(), timeout=2000)
-            for p in ((60, 10), (20, 50), (62, 90), (100, 45)):
-                click(w, *p)  # the fourth click's object cannot be saved: said, no traceback
-            assert "cannot be reached" in w.statusBar().currentMessage()
-            assert len(w.session.clicks.points) == 3  # the first three stay, to click the fourth again
-            pg_server.start(folder, server.port)
-            qtbot.waitUntil(lambda: "answers again" in w.statusBar().currentMessage(), timeout=3000)
-            click(w, 100, 45)
-            with Project.open(url) as other:
-                [saved] = other.annotations(w.session.image_id)
-            assert saved.box == w.project.annotation(w.session.selected[1]).box
-            w.close()
-    finally:
-        with contextlib.suppress(Exception):
-            pg_server.stop(server)
-        shutil.rmtree(folder, ignore_errors=True)
+    make_project(tmp_path).close()
+    url = own_server.url("restart")
+    push(tmp_path / "p.sqlite", url)
+    with Project.open(url, image_root=tmp_path) as project:
+        w = show(qtbot, project)
+        pg_server.stop(own_server)
+        qtbot.waitUntil(lambda: "cannot be reached" in w.statusBar().currentMessage(), timeout=2000)
+        for p in ((60, 10), (20, 50), (62, 90), (100, 45)):
+            click(w, *p)  # the fourth click's object cannot be saved: said, no traceback
+        assert "cannot be reached" in w.statusBar().currentMessage()
+        assert len(w.session.clicks.points) == 3  # the first three stay, to click the fourth again
+        pg_server.start(own_server.folder, own_server.port)
+        qtbot.waitUntil(lambda: "answers again" in w.statusBar().currentMessage(), timeout=3000)
+        click(w, 100, 45)
+        with Project.open(url) as other:
+            [saved] = other.annotations(w.session.image_id)
+        assert saved.box == w.project.annotation(w.session.selected[1]).box
+        w.close()
 
 
 def test_two_windows_see_who_labels_which_image_and_n_passes_the_others_by(qtbot, tmp_path, database,
@@ -200,38 +187,27 @@ def test_an_image_sent_back_from_the_image_menu_shows_so_in_the_other_windows_li
         reviewer.close()
 
 
-def test_an_edit_made_while_the_server_is_away_is_kept_and_written_when_it_answers(qtbot, tmp_path, monkeypatch):
-    import shutil
-    import tempfile
-    from pathlib import Path
+def test_an_edit_made_while_the_server_is_away_is_kept_and_written_when_it_answers(qtbot, tmp_path, monkeypatch,
+                                                                                   own_server):
+    from annotator import pg_server
 
-    from annotator import database, pg_server
-
-    monkeypatch.setattr(database, "RETRY_S", 0.0)
     warned: list = []
     monkeypatch.setattr("annotator.gui.team.QMessageBox.warning", lambda *a: warned.append(a[2]))
-    folder = Path(tempfile.mkdtemp(prefix="annotator-pg-"))
-    server = pg_server.start(folder)
-    try:
-        make_project(tmp_path).close()
-        url = server.url("kept")
-        push(tmp_path / "p.sqlite", url)
-        with Project.open(url, image_root=tmp_path) as project:
-            w = show(qtbot, project)
-            image = w.session.image_id
-            pg_server.stop(server)
-            QTest.keyClick(w, Qt.Key_Space)  # marked done while the server is away
-            assert "this edit is kept (1 waiting)" in w.statusBar().currentMessage(), w.statusBar().currentMessage()
-            pg_server.start(folder, server.port)
-            qtbot.waitUntil(lambda: "1 of 1 kept edits written" in w.statusBar().currentMessage(), timeout=HEARD_MS)
-            with Project.open(url) as other:
-                assert other.image(image).status is ImageStatus.DONE
-            assert not warned  # nothing left unsaved
-            pg_server.stop(server)
-            QTest.keyClick(w, Qt.Key_Space)  # kept again, and the window closed before the server is back
-            w.close()
-            assert warned == ["1 edits made while the team database's server could not be reached were not saved."]
-    finally:
-        with contextlib.suppress(Exception):
-            pg_server.stop(server)
-        shutil.rmtree(folder, ignore_errors=True)
+    make_project(tmp_path).close()
+    url = own_server.url("kept")
+    push(tmp_path / "p.sqlite", url)
+    with Project.open(url, image_root=tmp_path) as project:
+        w = show(qtbot, project)
+        image = w.session.image_id
+        pg_server.stop(own_server)
+        QTest.keyClick(w, Qt.Key_Space)  # marked done while the server is away
+        assert "this edit is kept (1 waiting)" in w.statusBar().currentMessage(), w.statusBar().currentMessage()
+        pg_server.start(own_server.folder, own_server.port)
+        qtbot.waitUntil(lambda: "1 of 1 kept edits written" in w.statusBar().currentMessage(), timeout=HEARD_MS)
+        with Project.open(url) as other:
+            assert other.image(image).status is ImageStatus.DONE
+        assert not warned  # nothing left unsaved
+        pg_server.stop(own_server)
+        QTest.keyClick(w, Qt.Key_Space)  # kept again, and the window closed before the server is back
+        w.close()
+        assert warned == ["1 edits made while the team database's server could not be reached were not saved."]
