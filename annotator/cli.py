@@ -15,7 +15,7 @@ from converters.formats import FORMATS, WRITABLE, read_dataset, write_dataset
 from converters.report import Report
 
 from .anchor_command import add_anchor_command
-from .database import first_line, is_database_url
+from .database import first_line, is_database_url, shown_url
 from .effort import described
 from .export import check_output, for_export
 from .folders import DEFAULT_PROJECT_NAME, init_project, project_for
@@ -88,7 +88,9 @@ def _parser(training: bool = False) -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="create (or update) a project for a folder of images",
                        description="Create a project for IMAGE_DIR, or add new images and labels to it.")
     s.add_argument("image_dir", metavar="IMAGE_DIR", type=Path, help="folder of images (searched recursively)")
-    s.add_argument("--project", type=Path, help=f"project file (default: IMAGE_DIR/{DEFAULT_PROJECT_NAME})")
+    s.add_argument("--project", type=project_location,
+                   help=f"project file (default: IMAGE_DIR/{DEFAULT_PROJECT_NAME}), or a team database's URL: a new "
+                        "team project there, or new images for one")
     s.add_argument("--labels", default="", help="comma-separated category names, e.g. date,fig,hazelnut")
     s.set_defaults(run=cmd_init)
 
@@ -177,7 +179,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     labels = [n.strip() for n in args.labels.split(",") if n.strip()]
     with TerminalProgress("reading image sizes") as progress:
         result = init_project(args.image_dir, args.project, labels, progress)
-    print(f"{'created' if result.created else 'updated'} {result.path}: {result.added} new images "
+    print(f"{'created' if result.created else 'updated'} {shown_url(str(result.path))}: {result.added} new images "
           f"({result.found} found), categories: {', '.join(result.categories) or 'none yet'}")
     print_report(result.report)
 

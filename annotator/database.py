@@ -262,6 +262,12 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def password(location: str) -> str | None:
+    """The password a team database's URL holds (None: libpq's ~/.pgpass or PGPASSWORD gives one, or
+    the server asks none); a file's path holds none."""
+    return urlsplit(location).password if is_database_url(location) else None
+
+
 def database_name(url: str) -> str:
     """The database a team project's URL names: the project's name, and its roles' prefix."""
     return urlsplit(str(url)).path.strip("/")
@@ -280,6 +286,11 @@ def connected(url: str, create: bool = False) -> Iterator[Any]:
         conn.close()
 
 
+#: Said when the server asks for a password it did not get, or got wrong.
+PASSWORD_HINT = (" (the password `annotator team person URL NAME --password PW` gave you: in the URL as "
+                 "NAME:PW@HOST, or in ~/.pgpass as a line HOST:PORT:DATABASE:NAME:PW, mode 600)")
+
+
 def connect(url: str, create: bool = False) -> Any:
     """A psycopg connection to `url` in autocommit mode (with `create`, the database is made first if
     the server has none of that name and lets us); any failure to reach it is one line naming the
@@ -293,7 +304,9 @@ def connect(url: str, create: bool = False) -> Any:
             _create(url)
             conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
         else:
-            raise UserError(f"cannot reach the team database {shown_url(url)}: {first_line(e)}") from None
+            said = first_line(e)
+            hint = PASSWORD_HINT if "password" in said else ""
+            raise UserError(f"cannot reach the team database {shown_url(url)}: {said}{hint}") from None
     except psycopg.ProgrammingError as e:  # a malformed URL
         raise UserError(f"not a PostgreSQL URL ({first_line(e)}): {shown_url(url)}") from None
     return conn

@@ -19,7 +19,7 @@ NOT_LISTED = "{n} names that are no regular file, or not UTF-8, were skipped"
 
 @dataclass
 class FolderProject:
-    path: Path
+    path: Path | str  # a project file, or a team database's URL
     created: bool
     added: int  # images new to the project
     found: int  # images in the folder
@@ -27,9 +27,10 @@ class FolderProject:
     report: Report = field(default_factory=Report)
 
 
-def init_project(image_dir: Path, project_path: Path | None = None, labels: list[str] = (),
+def init_project(image_dir: Path, project_path: Path | str | None = None, labels: list[str] = (),
                  progress: Progress = no_progress) -> FolderProject:
-    """Create or update the project for `image_dir` (default: `image_dir/annotator.sqlite`)."""
+    """Create or update the project for `image_dir` (default: `image_dir/annotator.sqlite`; a team
+    database's URL: a team project with this person's copy of the images there)."""
     project_path = project_path or image_dir / DEFAULT_PROJECT_NAME
     report = Report()
     rows = []
@@ -42,7 +43,15 @@ def init_project(image_dir: Path, project_path: Path | None = None, labels: list
         except UserError:
             report.add(UNREADABLE)
         progress(n, len(paths))
-    created = not project_path.exists()
+    if is_database_url(project_path):
+        from .team import holds_project, new_team_project
+
+        created = not holds_project(str(project_path))
+        if created:
+            new_team_project(str(project_path), image_dir)
+    else:
+        project_path = Path(project_path)
+        created = not project_path.exists()
     with Project.open_or_create(project_path, image_dir) as project:
         added = project.add_images(rows)
         for name in labels:
@@ -67,7 +76,7 @@ def project_for(path: Path, progress: Progress = no_progress) -> Path:
     """The project to open for what a person chose: the file itself, or a folder's own project
     (created or brought up to date first)."""
     if path.is_dir():
-        return init_project(path, progress=progress).path
+        return Path(init_project(path, progress=progress).path)
     if is_project_file(path):
         return path
     raise UserError("not a folder of images or a project file", path)

@@ -33,6 +33,7 @@ class FillResult:
 
 def fill_project(project: Project, backend: str, network: Network | None = None,
                  progress: Progress = no_progress) -> FillResult:
+    project.check_owner("filling masks")  # every label's, anyone's
     result = FillResult()
     folder = ImageFolder(project.image_root)
     images = project.images()

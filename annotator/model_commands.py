@@ -14,11 +14,13 @@ from detectors.catalogue import BACKBONES, Role, kinds_with
 from detectors.mask_backends import BACKEND_NAMES, BACKENDS
 from detectors.suggesting import MAX_SUGGESTIONS
 
+from .database import is_database_url
 from .export import check_output
 from .prelabel import MIN_SCORE
 from .progress import TerminalProgress
 from .ranking import MEASURES
-from .store import Project, is_project_file
+from .store import Project, is_project, project_location
+from .team_roots import remember_root
 
 DETECTORS, MASK_NETWORKS = kinds_with(Role.DETECTOR), kinds_with(Role.MASKS)
 
@@ -29,7 +31,8 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                        description="Make a mask for every object that has extreme points and no mask drawn by a "
                                    "person (a mask made earlier by another backend is replaced). Work is kept as "
                                    "it goes: run it again to resume.")
-    s.add_argument("src", metavar="PROJECT|COCO", type=Path, help="project file, or COCO file with extreme_points")
+    s.add_argument("src", metavar="PROJECT|COCO", type=project_location,
+                   help="project file, a team project's URL, or COCO file with extreme_points")
     _backend_arguments(s)
     s.add_argument("--images", type=Path, help="COCO: folder the image names are relative to (default: its folder)")
     s.add_argument("-o", "--output", type=Path,
@@ -91,7 +94,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "the object. Images this model already pre-labelled are skipped, so a stopped "
                                    "run resumes, unless --min-score is lower than then: their pending "
                                    "suggestions are replaced.")
-    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("project", metavar="PROJECT", type=project_location, help="project file, or a team project's URL")
     s.add_argument("--model", type=Path, required=True, metavar="RUN_DIR",
                    help=f"a run of `annotator train` with a detector (--arch {' or '.join(DETECTORS)})")
     s.add_argument("--min-score", type=float,
@@ -115,7 +118,7 @@ def add_model_commands(sub: argparse._SubParsersAction, training: bool) -> None:
                                    "there, 0 at scores 0 and 1): where the model cannot decide, a person's "
                                    "labels teach it most. score: the images whose suggestions the model is "
                                    "surest of first, for a quick pass of accepting. random: a seeded shuffle.")
-    s.add_argument("project", metavar="PROJECT", type=Path, help="project file")
+    s.add_argument("project", metavar="PROJECT", type=project_location, help="project file, or a team project's URL")
     s.add_argument("--model", type=Path, metavar="RUN_DIR",
                    help="a run of `annotator train` with a detector (not needed for --by random)")
     s.add_argument("--by", choices=list(MEASURES), default="uncertainty", help="the measure (default uncertainty)")
@@ -161,13 +164,13 @@ def cmd_masks(args: argparse.Namespace) -> None:
     from .mask_fill import fill_dataset, fill_project
 
     network = _network(args)
-    if is_project_file(args.src):
+    if is_project(args.src):
         if args.output is not None or args.images is not None:
             raise UserError("-o and --images apply to a COCO file; a project keeps its masks and knows its images")
         with Project.open(args.src) as project, TerminalProgress(f"{args.method} masks") as progress:
             project.lock_for_labelling("annotator masks")
             result = fill_project(project, args.method, network, progress)
-        where = str(args.src)
+            where = str(project.where)
     else:
         if args.output is not None and args.output.resolve() != args.src.resolve():
             check_output(args.output, args.src, args.images or args.src.parent)
@@ -218,8 +221,9 @@ def _train_arguments(s: argparse.ArgumentParser) -> None:
         return ", ".join(f"{kind.name} {default(kind)}" for kind in KINDS.values())
 
     s.add_argument("--arch", choices=list(KINDS), required=True, help="the model kind to train")
-    s.add_argument("--data", type=Path, metavar="PROJECT|COCO", help="the labels: a COCO file, or a project "
-                                                                     "(its images marked done)")
+    s.add_argument("--data", type=project_location, metavar="PROJECT|COCO",
+                   help="the labels: a COCO file, or a project (its images marked done): a file or a team "
+                        "project's URL (with --images: your copy of its images)")
     _images_argument(s)
     s.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="where the model is written")
     s.add_argument("--backbone", choices=BACKBONES, default="resnet18",
@@ -288,6 +292,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         if key not in theirs:
             flag = next(o.flag for k in KINDS.values() for o in k.options if o.key == key)
             raise UserError(f"{flag} does not apply to --arch {kind.name}")
+    if is_database_url(args.data) and args.images is not None:  # this person's copy, as `open --images` keeps
+        if not args.images.is_dir():
+            raise UserError("no such folder (--images)", args.images)
+        remember_root(args.data, args.images)
     depth = int(args.backbone.removeprefix("resnet"))
     weights = args.backbone_weights
     main_process = launched().main
@@ -325,7 +333,8 @@ def cmd_prelabel(args: argparse.Namespace) -> None:
                                   _other_anchors(args, project.to_dataset() if args.anchors == "kmeans" else None))
         result = prelabel(project, predictor, str(args.model.resolve()), args.min_score, args.images, progress,
                           masks, limit=args.max_per_image)
-    print(f"{args.project}: {result.summary()}")
+        where = project.where
+    print(f"{where}: {result.summary()}")
     if result.missing_images:
         print(f"note: skipped {len(result.missing_images)} missing images, e.g. {result.missing_images[0]}")
 
@@ -345,7 +354,8 @@ def cmd_rank(args: argparse.Namespace) -> None:
     model = str(args.model.resolve()) if args.model is not None else ""
     with Project.open(args.project) as project, TerminalProgress("ranking") as progress:
         result = rank(project, predictor, args.by, args.threshold, args.seed, progress, model)
-    print(f"{args.project}: ranked {len(result.ranked)} images not yet done by {args.by}; "
+        where = project.where
+    print(f"{where}: ranked {len(result.ranked)} images not yet done by {args.by}; "
           "the window's image list sorts by it (order: rank)")
     for name, value in result.ranked[:args.top]:
         print(f"  {value:8.3f}  {name}")

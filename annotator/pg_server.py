@@ -2,13 +2,15 @@
 DIR`) and for the tests: the Debian package's programs (`postgresql`), found on the PATH or in
 /usr/lib/postgresql/VERSION/bin. The folder holds the data (`data/`), the log (`server.log`) and the
 socket; the server listens on 127.0.0.1 and trusts local connections only, as the person who started
-it. PostgreSQL refuses to run as root, so under root (a CI container) it runs as the `postgres` system
-user the package made."""
+it; `listen` opens it to other machines too, which give a password (a person's, from `annotator team
+person --password`): the trust stays for this machine alone. PostgreSQL refuses to run as root, so
+under root (a CI container) it runs as the `postgres` system user the package made."""
 from __future__ import annotations
 
 import contextlib
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from converters import UserError
+from converters.atomic import atomic_write
 
 #: The role and the database a new server gets; team projects live in databases of their own beside it.
 OWNER = "annotator"
@@ -48,9 +51,16 @@ class Server:
         return f"postgresql://{OWNER}@127.0.0.1:{self.port}/{database}"
 
 
-def start(folder: str | os.PathLike, port: int | None = None) -> Server:
+#: pg_hba.conf's lines for connections from other machines: a password, checked with SCRAM.
+OTHER_MACHINES = ("host all all 0.0.0.0/0 scram-sha-256", "host all all ::/0 scram-sha-256")
+
+
+def start(folder: str | os.PathLike, port: int | None = None, listen: str = "127.0.0.1") -> Server:
     """Start the server in `folder` (made and initialised the first time) on `port` (a free one by
-    default), and wait until it takes connections."""
+    default), and wait until it takes connections. `listen`: the addresses it listens on, as PostgreSQL's
+    listen_addresses ("*": every one of this machine's); beyond 127.0.0.1, others come with a password."""
+    if not re.fullmatch(r"[\w.:*-]+(,[\w.:*-]+)*", listen):
+        raise UserError(f"--listen takes addresses separated by commas (or *), not {listen!r}")
     folder = Path(folder).resolve()
     server = Server(folder, port or free_port())
     bin_dir = programs()
@@ -64,7 +74,8 @@ def start(folder: str | os.PathLike, port: int | None = None) -> Server:
     if not (server.data / "PG_VERSION").is_file():
         _run([bin_dir / "initdb", "-D", server.data, "-U", OWNER, "--auth=trust", "-E", "UTF8",
               "--locale=C"], user, "initdb failed")
-    options = f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1"
+    _allow_other_machines(server.data / "pg_hba.conf", listen != "127.0.0.1")
+    options = f"-p {server.port} -k {folder} -c listen_addresses={listen}"
     log = folder / "server.log"
     try:
         _run([bin_dir / "pg_ctl", "-D", server.data, "-l", log, "-o", options, "-w", "-t", "60", "start"], user,
@@ -75,6 +86,17 @@ def start(folder: str | os.PathLike, port: int | None = None) -> Server:
         raise UserError(f"the server did not start: {why}{taken} (its log: {log})") from None
     _create_database(server, OWNER)
     return server
+
+
+def _allow_other_machines(hba: Path, allow: bool) -> None:
+    """pg_hba.conf with or without the password lines for other machines (initdb's trust lines, for this
+    machine, stay first: PostgreSQL takes the first line that matches)."""
+    lines = [line for line in hba.read_text().splitlines() if line not in OTHER_MACHINES]
+    owner = hba.stat()
+    with atomic_write(hba) as f:
+        f.write("\n".join(lines + (list(OTHER_MACHINES) if allow else [])) + "\n")
+    if (owner.st_uid, owner.st_gid) != (os.geteuid(), os.getegid()):  # root writing the postgres user's file
+        os.chown(hba, owner.st_uid, owner.st_gid)
 
 
 def stop(server: Server) -> None:

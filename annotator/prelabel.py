@@ -80,6 +80,7 @@ def prelabel(project: Project, predictor: Predictor, model: str, min_score: floa
     rejected) is left out."""
     if which not in ("todo", "all"):
         raise ValueError("which must be 'todo' or 'all'")
+    project.check_owner("pre-labelling")
     if min_score is None:
         min_score = predictor.min_score if predictor.min_score is not None else MIN_SCORE
     images = [im for im in project.images()

@@ -67,6 +67,7 @@ def rank(project: Project, predictor: Predictor | None, by: str = "uncertainty",
     """Score the images not yet done and store the ranks; `predictor` may be None for `random`.
     `threshold`: the score that decides a suggestion; None for pre-labelling's default for the model
     (its suggestion threshold, or else MIN_SCORE)."""
+    project.check_owner("ranking")
     measure = MEASURES[by]
     if threshold is None:
         threshold = predictor.min_score if predictor is not None and predictor.min_score is not None else MIN_SCORE

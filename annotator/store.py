@@ -36,12 +36,14 @@ from .database import (
     PostgresDatabase,
     SqliteDatabase,
     connect,
+    database_name,
     is_database_url,
     shown_url,
 )
 from .effort import Origin, summary
 from .palette import default_color
 from .schema import MIGRATIONS, SCHEMA_VERSION, expected_columns
+from .team_roles import ROLES, group
 from .team_roots import remembered_root, team_folder
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -87,6 +89,7 @@ class Project:
         self._written: dict[int, tuple] = {}  # label id -> its row as this connection last wrote it
         self.person = this_person()  # who makes and changes labels through this connection
         self._lock: int | None = None  # a descriptor of the project file, flocked
+        self.team_role = "owner"  # a team project's person's (team_roles.ROLES); a file's person owns it
         # One image's labels and pending suggestions as last read: the window reads them after every
         # click, and at a thousand objects a read costs 24 ms. Any write here, or a commit by another
         # connection (data_version), empties it.
@@ -182,9 +185,21 @@ class Project:
                                  "FROM pg_database d WHERE d.datname = current_database()").fetchone()
         if not owns:  # a person's login role: the labels' policies compare `made_by` with it
             project.person = login
+            groups = {group(database_name(url), role): role for role in ROLES}
+            held = {groups[name] for (name,) in db.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname IN (?, ?, ?) AND pg_has_role(current_user, oid, 'member')",
+                tuple(groups)).fetchall()}
+            project.team_role = next((role for role in reversed(ROLES) if role in held), "annotator")
         project._migrate(version)
         project._check_tables()
         return project
+
+    def check_owner(self, what: str) -> None:
+        """Refuse at once, in one line, what only a team project's owner may do (pre-labelling, ranking,
+        training), rather than after the work when the first write is refused."""
+        if self.team_role != "owner":
+            raise NotAllowed(f"{what} is the team project's owner's to do, and your team role is {self.team_role}",
+                             self.where)
 
     @property
     def is_team(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
 from .schema import SCHEMA_VERSION, columns_of
 from .store import Project, put_in_place, remove_sqlite_file
 from .team_roles import set_up
+from .team_roots import remember_root
 
 #: meta rows a project makes for itself, not copied from the other store.
 OWN_META = ("application", "image_root", "schema_version")
@@ -30,6 +32,23 @@ class Moved:
     def summary(self) -> str:
         shown = ("images", "categories", "annotations", "suggestions")
         return ", ".join(f"{self.rows.get(t, 0)} {'labels' if t == 'annotations' else t}" for t in shown)
+
+
+def holds_project(url: str) -> bool:
+    """Whether the database at `url` (made if the server has none of that name and lets us) holds a
+    project already, rather than nothing yet."""
+    with connected(url, create=True) as conn:
+        return schema_version(conn) != 0
+
+
+def new_team_project(url: str, image_root: Path) -> None:
+    """An empty project in the empty database at `url`, its images under `image_root` (this person's
+    copy, remembered for the URL): a project file made aside and pushed, so a team project starts as any
+    other does."""
+    with tempfile.TemporaryDirectory() as folder:
+        Project.create(Path(folder) / "new.sqlite", image_root).close()
+        push(Path(folder) / "new.sqlite", url)
+    remember_root(url, image_root)
 
 
 def push(project_path: Path, url: str) -> Moved:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 from pathlib import Path
 
 from converters import UserError
@@ -24,9 +25,15 @@ def add_team_command(sub: argparse._SubParsersAction) -> None:
                             description="Start PostgreSQL (the system's package: on Debian or Ubuntu, apt-get "
                                         "install postgresql) with its data in DIR (made the first time), listening "
                                         "on 127.0.0.1 and trusting connections from this machine; prints the URL to "
-                                        "push projects to, and runs until Ctrl+C.")
+                                        "push projects to, and runs until Ctrl+C. With --listen, people on other "
+                                        "machines connect too, with the password `team person --password` gave "
+                                        "them.")
     s.add_argument("folder", metavar="DIR", type=Path, help="the server's folder (its data, log and socket)")
     s.add_argument("--port", type=int, default=5432, help="TCP port (default 5432)")
+    s.add_argument("--listen", default="127.0.0.1", metavar="ADDRESSES",
+                   help="where it listens (default 127.0.0.1: this machine only); '*' or this machine's address on "
+                        "the team's network lets others in, each with a password (SCRAM); this machine is still "
+                        "trusted")
     s.set_defaults(run=cmd_server)
     s = commands.add_parser("push", help="copy a project file into an empty team database",
                             description="Copy every row of PROJECT (images, categories, labels, suggestions, the "
@@ -86,9 +93,12 @@ def cmd_person(args: argparse.Namespace) -> None:
 def cmd_server(args: argparse.Namespace) -> None:
     from . import pg_server
 
-    server = pg_server.start(args.folder, args.port)
+    server = pg_server.start(args.folder, args.port, args.listen)
+    others = "" if args.listen == "127.0.0.1" else \
+        f"People on other machines connect to postgresql://NAME@{socket.gethostname()}:{server.port}/DATABASE with " \
+        "the password `annotator team person URL NAME --password PW` gives them.\n"
     print(f"PostgreSQL runs in {server.folder} on port {server.port}. Push a project to a database of its own:\n"
-          f"  annotator team push PROJECT {server.url('NAME')}\nCtrl+C stops the server.", flush=True)
+          f"  annotator team push PROJECT {server.url('NAME')}\n{others}Ctrl+C stops the server.", flush=True)
     for stopping in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C, or a `kill`, stops the server
         signal.signal(stopping, _interrupted)
     try:

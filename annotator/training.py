@@ -20,8 +20,9 @@ from converters.formats import read_dataset
 from converters.images import RUN_MARK
 from converters.progress import Progress, no_progress
 
+from .database import is_database_url, shown_url
 from .masking import MASK_METHOD, PLACEHOLDERS
-from .store import Project, is_project_file
+from .store import Project, is_project
 
 if TYPE_CHECKING:  # torch is imported when a run starts, not by importing this
     from detectors.kinds import ModelKind
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # torch is imported when a run starts, not by importing this
 class TrainingRequest:
     kind: str  # a name in detectors.kinds.KINDS
     out: Path
-    data: Path | None = None  # a project or a COCO file
+    data: Path | str | None = None  # a project (a file, or a team database's URL) or a COCO file
     images: Path | None = None  # the COCO file's image folder (default: its own)
     val: Path | None = None  # held-out COCO file, scored after every epoch
     synthetic: int = 0  # objects our code draws, added to the data
@@ -61,6 +62,8 @@ class TrainingRequest:
         run = self.out.resolve()
         fields: dict[str, Any] = {k: _relative(v, run) if isinstance(v, Path) else v
                                   for k, v in dataclasses.asdict(self).items()}
+        if isinstance(self.data, str):  # a team database: its URL, never its password (libpq's ~/.pgpass or
+            fields["data"] = shown_url(self.data)  # PGPASSWORD give one to the process that reads it)
         fields["out"] = "."
         if trained_on is not None:
             fields[TRAINED_ON] = trained_on
@@ -95,6 +98,8 @@ def _relative(path: Path, run: Path) -> str:
 def _from_run(value: Any, run: Path) -> Path:
     if not isinstance(value, str):
         raise TypeError(f"a path must be text, not {value!r}")
+    if is_database_url(value):
+        return value  # type: ignore[return-value]  # a team project's data
     return Path(value) if value == "imagenet" else run / value
 
 
@@ -151,7 +156,7 @@ def run_training(request: TrainingRequest, say: Callable[[str], None] = print, p
     config = kind.completed({**base, **switches, **request.options, **from_data}, dataset)
     if len(samples) < 2:
         raise UserError(f"has too little to train on ({kind.described(samples, config)}): it needs at least 2",
-                        request.data or "--synthetic")
+                        shown_url(str(request.data)) if request.data is not None else "--synthetic")
     if request.val is not None:
         held = read_dataset(request.val, "coco", request.images or request.val.parent, extremes=True)
         validate = kind.validator(held.dataset, held.image_root)
@@ -251,33 +256,42 @@ def newest_held_back(dataset: Dataset, share: float) -> tuple[Dataset, Dataset]:
                                 annotations=[a for a in dataset.annotations if a.id in newest]))
 
 
-def masks_to_learn_from(path: Path, say: Callable[[str], None] = print) -> tuple[Dataset, Path]:
+def masks_to_learn_from(path: Path | str, say: Callable[[str], None] = print) -> tuple[Dataset, Path]:
     """A project's labels with a mask, on every image: a mask network learns each object by itself, so an
     image need not be done."""
-    if not is_project_file(path):
+    if not is_project(path):
         raise UserError("a mask network learns from a project, not from a file", path)
-    with Project.open(path, read_only=True) as project:
-        dataset, root = project.to_dataset(), project.image_root
+    dataset, root = _project_labels(path, None)
     masked = [a for a in dataset.annotations if a.has_mask and not a.iscrowd
               and a.attributes.get(MASK_METHOD) not in PLACEHOLDERS]  # an octagon still waiting is no mask
-    say(f"{path}: learning from the {len(masked)} objects with a mask")
+    say(f"{shown_url(str(path))}: learning from the {len(masked)} objects with a mask")
     return dataclasses.replace(dataset, annotations=masked), root
 
 
-def labels_to_train_on(path: Path, images: Path | None, say: Callable[[str], None] = print) -> tuple[Dataset, Path]:
+def labels_to_train_on(path: Path | str, images: Path | None,
+                       say: Callable[[str], None] = print) -> tuple[Dataset, Path]:
     """A COCO file as it is, or a project's images marked done: on those every object is labelled, so
     what carries no label is background. An image still to do would teach a detector that its
     unlabelled objects are background."""
-    if not is_project_file(path):
+    if not is_project(path):
+        path = Path(path)
         loaded = read_dataset(path, "coco", images or path.parent, extremes=True)
         return loaded.dataset, loaded.image_root
-    with Project.open(path, read_only=True) as project:
-        dataset, root = project.to_dataset(), project.image_root
+    dataset, root = _project_labels(path, images)
     done = {im.id for im in dataset.images if im.status is ImageStatus.DONE}
     if not done:
-        raise UserError("has no images marked done to train on (Space in the window marks one)", path)
-    say(f"{path}: training on the {len(done)} images marked done of {len(dataset.images)}")
+        raise UserError("has no images marked done to train on (Space in the window marks one)", shown_url(str(path)))
+    say(f"{shown_url(str(path))}: training on the {len(done)} images marked done of {len(dataset.images)}")
     return _subset(dataset, done), root
+
+
+def _project_labels(location: Path | str, images: Path | None) -> tuple[Dataset, Path]:
+    """A project's labels and its image folder: a team project's images are where this person keeps
+    their copy (`images`, else the folder they gave it last, else where the push found them)."""
+    team = is_database_url(location)
+    with Project.open(location, read_only=True, image_root=images if team else None) as project:
+        project.check_owner("training")
+        return project.to_dataset(), project.image_root
 
 
 def _subset(dataset: Dataset, image_ids: set[int]) -> Dataset:

@@ -334,3 +334,63 @@ def test_a_reviewer_sends_an_image_back_to_whoever_marked_it_done_and_an_annotat
         carol.set_status(image, ImageStatus.DONE)
         carol.review(image, True)
         assert carol.reviews()[image][:2] == ("accepted", f"{name}_carol")
+
+
+def this_machines_address() -> str:
+    """An address of this machine that is not a loopback one: connections to it come from it too, as
+    another machine's would (routing only; nothing is sent)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))
+        return s.getsockname()[0]
+
+
+def test_a_server_opened_to_other_machines_asks_them_for_the_password_their_person_was_given(tmp_path, own_server,
+                                                                                             capsys):
+    address = this_machines_address()
+    assert not address.startswith("127."), "the test needs a network interface besides the loopback"
+    url = own_server.url("fruits")
+    push(sample_project(tmp_path), url)
+    assert main(["team", "person", url, "alice", "--password", "pw1"]) == 0
+    from_afar = f"postgresql://alice@{address}:{own_server.port}/fruits"
+    assert main(["stats", from_afar]) == 2  # by default the server listens on 127.0.0.1 alone
+    assert "connection refused" in capsys.readouterr().err.lower()
+
+    pg_server.stop(own_server)
+    pg_server.start(own_server.folder, own_server.port, listen="*")
+    assert main(["stats", from_afar]) == 2
+    err = capsys.readouterr().err
+    assert "no password supplied" in err and "~/.pgpass" in err and len(err.strip().splitlines()) == 1
+    assert main(["stats", from_afar.replace("alice@", "alice:wrong@")]) == 2
+    assert "password authentication failed" in capsys.readouterr().err
+    assert main(["stats", from_afar.replace("alice@", "alice:pw1@")]) == 0
+    assert main(["stats", url]) == 0  # this machine is still trusted
+
+    pg_server.stop(own_server)
+    pg_server.start(own_server.folder, own_server.port)  # closed again: the password lines go
+    assert not set(pg_server.OTHER_MACHINES) & set((own_server.data / "pg_hba.conf").read_text().splitlines())
+    assert main(["stats", from_afar.replace("alice@", "alice:pw1@")]) == 2
+
+
+def test_listen_takes_addresses_only(tmp_path):
+    with pytest.raises(UserError, match="--listen takes addresses"):
+        pg_server.start(tmp_path / "server", listen="0.0.0.0 -c ssl=on")
+
+
+def test_init_makes_a_team_project_from_a_folder_and_adds_new_images_to_it_later(tmp_path, server, capsys):
+    import cv2
+    import numpy as np
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), np.zeros((30, 40, 3), np.uint8))
+    url = server.url(f"init{uuid.uuid4().hex[:8]}")
+    assert main(["init", str(photos), "--project", url, "--labels", "date,fig"]) == 0
+    assert f"created {url}: 1 new images (1 found), categories: date, fig" in capsys.readouterr().out
+    cv2.imwrite(str(photos / "b.png"), np.zeros((30, 40, 3), np.uint8))
+    assert main(["init", str(photos), "--project", url]) == 0
+    assert f"updated {url}: 1 new images (2 found)" in capsys.readouterr().out
+    with Project.open(url) as project:
+        assert [(im.file_name, im.width) for im in project.images()] == [("a.png", 40), ("b.png", 40)]
+        assert project.image_root == photos.resolve()

@@ -72,9 +72,48 @@ def test_export_from_the_window_reads_the_team_database(team_window, qtbot, monk
     assert len(json.loads(out.read_text())["annotations"]) == 1
 
 
-def test_training_on_a_team_project_says_what_to_do_instead(team_window):
-    team_window.trainer.train(masks=False)
-    assert "annotator team pull" in team_window.statusBar().currentMessage()
+def test_the_owner_trains_a_detector_on_a_team_project_from_the_window_on_their_copy_of_the_images(
+        qtbot, tmp_path, database):
+    from converters.formats import read_dataset
+    from tests.samples import blob_photos
+    from tests.test_window_training import TRAINING_S, ask_to_train
+
+    made = tmp_path / "made"
+    made.mkdir()
+    loaded = read_dataset(blob_photos(made, 4), "coco", made, extremes=True)
+    with Project.create(made / "p.sqlite", made) as project:
+        project.import_dataset(loaded.dataset, made)
+        for image in project.images():
+            project.set_status(image.id, ImageStatus.DONE)
+    push(made / "p.sqlite", database)
+    copy = tmp_path / "copy"
+    made.rename(copy)  # where the push found the images is gone: only this person's copy holds them
+    with Project.open(database, image_root=copy) as project:
+        w = show(qtbot, project)
+        ask_to_train(w, qtbot, 0.05)
+        qtbot.waitUntil(lambda: not w.training.running(), timeout=TRAINING_S)
+        assert w.training.outcome == "finished", w.training.outcome
+        request = json.loads((w.training.run / "request.json").read_text())
+        assert request["data"] == database and request["trained_on"]["images"] == 3  # one held out
+        assert w.models.runs and w.models.runs[0].path == w.training.run
+        w.close()
+
+
+def test_an_annotator_is_told_training_and_pre_labelling_are_the_owners(qtbot, tmp_path, database, pg_server):
+    from annotator.cli import main
+
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    name = database.rsplit("/", 1)[1]
+    assert main(["team", "person", database, f"{name}_ann"]) == 0
+    with Project.open(pg_server.url(name).replace("annotator@", f"{name}_ann@"), image_root=tmp_path) as project:
+        w = show(qtbot, project)
+        for key, what in ((Qt.Key_T, "training"), (Qt.Key_L, "pre-labelling")):
+            QTest.keyClick(w, key, Qt.ControlModifier)
+            assert f"{what} is the team project's owner's to do, and your team role is annotator" in \
+                w.statusBar().currentMessage()
+        assert not hasattr(w.trainer, "train_dialog")  # no dialog was opened
+        w.close()
 
 
 def test_the_window_says_when_the_server_is_away_refuses_edits_and_saves_again_when_it_is_back(
@@ -210,4 +249,32 @@ def test_an_edit_made_while_the_server_is_away_is_kept_and_written_when_it_answe
         pg_server.stop(own_server)
         QTest.keyClick(w, Qt.Key_Space)  # kept again, and the window closed before the server is back
         w.close()
-        assert warned == ["1 edits made while the team database's server could not be reached were not saved."]
+        [said] = warned
+        assert said.startswith("The team database's server could not be reached: 1 edit not saved.\n\n")
+        assert said.endswith("mark done (or not done) on a.png")
+        assert not list(project.path.parent.glob("kept-*.json"))  # said: no record left to say again
+
+
+def test_edits_kept_by_a_window_that_died_are_listed_by_the_next_window_on_the_project(team_window, qtbot,
+                                                                                       monkeypatch, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from annotator.kept_edits import KeptEdit, KeptEdits
+
+    warned: list = []
+    monkeypatch.setattr("annotator.gui.team.QMessageBox.warning", lambda *a: warned.append(a[2]))
+    project = team_window.project
+    KeptEdits(project.path.parent).write([KeptEdit("a brush stroke", "a.png", 0.0)])  # a living window's
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a window process that died with an edit kept
+    KeptEdits(project.path.parent, gone.pid).write([KeptEdit("move the top point of label 3", "b.png", 0.0)])
+    again = show(qtbot, Project.open(project.location, image_root=tmp_path))
+    qtbot.waitUntil(lambda: bool(warned))
+    [said] = warned
+    assert "closed unexpectedly" in said and said.endswith("move the top point of label 3 on b.png")
+    assert "brush" not in said  # the living window's edit is its own to write
+    assert [p.name for p in project.path.parent.glob("kept-*.json")] == [f"kept-{os.getpid()}.json"]
+    again.close()
+    again.project.close()

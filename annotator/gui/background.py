@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox, QProgressBar
 
+from converters import UserError
 from converters.formats import FORMATS
 
 from ..database import database_name
@@ -51,6 +52,16 @@ class Background(QObject):
 
     def _say(self, text: str, ms: int) -> None:
         self.window.statusBar().showMessage(text, ms)
+
+    def _owner_may(self, what: str) -> bool:
+        """Whether this person may do `what` (on a team project, the owner's), said at once if not rather
+        than after the dialogs, at the work's first write."""
+        try:
+            self.project.check_owner(what)
+        except UserError as e:
+            self._say(str(e), 10000)
+            return False
+        return True
 
     def _start(self, job: BackgroundJob, work, label: str) -> None:
         """Start `work` in `job`, the bar busy until the work counts its first step."""
@@ -111,6 +122,8 @@ class Background(QObject):
         if self.prelabeller.running():
             self._say("pre-labelling is already running", 3000)
             return
+        if not self._owner_may("pre-labelling"):
+            return
         chosen = chosen or QFileDialog.getExistingDirectory(
             self.window, "Choose the detector (a run of annotator train)",
             self.settings.detector or str(runs_folder(self.project.path)))  # the project's own runs first
@@ -150,6 +163,8 @@ class Background(QObject):
     def rank(self) -> None:
         """Order the unfinished images by the detector's uncertainty, in the background (`annotator rank`)."""
         if self.ranker.running():
+            return
+        if not self._owner_may("ranking"):
             return
         chosen = self.settings.detector or QFileDialog.getExistingDirectory(
             self.window, "Choose the detector to rank with (a run of annotator train)")

@@ -59,7 +59,8 @@ class Categories(QObject):
     def choose(self, category_id: int) -> None:
         """The category for the next object; a selected label takes it too (undoable)."""
         changed: list = []
-        self.act(lambda: changed.append(self.session.choose_category(category_id)), always=False)
+        self.act(lambda: changed.append(self.session.choose_category(category_id)), always=False,
+                 what="choose a category")
         if not changed or changed[0] is None:
             self.fill()  # the chosen one shown
         else:
@@ -76,14 +77,14 @@ class Categories(QObject):
         first click)."""
         name, ok = QInputDialog.getText(self.window, title, question)
         if ok and name.strip():
-            self.act(lambda: self.session.add_category(name))
+            self.act(lambda: self.session.add_category(name), what=f"add category {name}")
         return self.session.category_id is not None
 
     def _recolor(self, category_id: int) -> None:
         [category] = [c for c in self.session.project.categories() if c.id == category_id]
         color = QColorDialog.getColor(QColor(category.color or "#ffffff"), self.window, f"Colour of {category.name}")
         if color.isValid():
-            self.act(lambda: self.session.recolor_category(category_id, color.name()))
+            self.act(lambda: self.session.recolor_category(category_id, color.name()), what="recolour a category")
 
     def _delete(self, category_id: int) -> None:
         project = self.session.project
@@ -95,4 +96,4 @@ class Categories(QObject):
             choice = ask_category_removal(self.window, category.name, labels, suggestions,
                                           [c for c in categories if c.id != category_id])
         if choice is not None:
-            self.act(lambda: self.session.delete_category(category_id, choice[1]))
+            self.act(lambda: self.session.delete_category(category_id, choice[1]), what="delete a category")

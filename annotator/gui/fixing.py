@@ -31,7 +31,7 @@ class MaskFixing(QObject):
     train_asked = Signal()  # "train one" in the mask model's question: the Trainer asks what to train
 
     def __init__(self, window: QMainWindow, session: LabellingSession, canvas: Canvas, settings: Settings,
-                 act: Callable[[Callable[[], object]], bool], runs: Callable[[], list]):
+                 act: Callable[..., bool], runs: Callable[[], list]):
         super().__init__(window)
         self.window, self.session, self.canvas, self.settings = window, session, canvas, settings
         self.act, self.runs = act, runs  # the window's way to run an edit; the project's runs, newest first
@@ -47,7 +47,8 @@ class MaskFixing(QObject):
         self._asked: dict[int, tuple] = {}  # label id -> (the label, the backend) last looked at
         canvas.corrected.connect(self.correct)
         canvas.stroked.connect(self.paint)
-        canvas.outline_edited.connect(lambda vertices: self.act(lambda: session.edit_outline(vertices)))
+        canvas.outline_edited.connect(lambda vertices: self.act(lambda: session.edit_outline(vertices),
+                                                                what="an outline edit"))
 
     def _say(self, text: str, ms: int) -> None:
         self.window.statusBar().showMessage(text, ms)
@@ -91,12 +92,14 @@ class MaskFixing(QObject):
                     self.masks.forget(answer)
                 if made.polygons:
                     apply_made_mask(self.session.project, answer.label_id, answer.extreme, answer.corrections, made)
-        self.act(store, always=False)
+        self.act(store, always=False, what="store a mask made")
 
     # -- correction points and strokes ---------------------------------------------------------------------
     def correct(self, x: float, y: float, foreground: bool) -> None:
         backend = self.settings.mask_method
-        if self.act(lambda: self.session.add_correction(x, y, foreground)) and not BACKENDS[backend].correctable:
+        what = f"a {'foreground' if foreground else 'background'} correction point"
+        if self.act(lambda: self.session.add_correction(x, y, foreground), what=what) and \
+                not BACKENDS[backend].correctable:
             steered = " or ".join(b.name for b in BACKENDS.values() if b.correctable)
             self._say(f"kept, but the {backend} ignores correction points: choose {steered} in the mask box to use "
                       "them", 8000)
@@ -112,7 +115,7 @@ class MaskFixing(QObject):
             if box is not None and after.box != box:
                 self._say(f"the {'eraser' if erase else 'brush'} moved the box to {after.box.w:.0f} x "
                           f"{after.box.h:.0f} px (was {box.w:.0f} x {box.h:.0f}): Ctrl+Z undoes", 8000)
-        self.act(paint)
+        self.act(paint, what=f"an {'eraser' if erase else 'brush'} stroke")
 
     # -- the tools ---------------------------------------------------------------------------------------
     def choose_tool(self, tool: str) -> None:

@@ -6,12 +6,15 @@ image opens or the window closes; a claim someone else holds is said in the stat
 still opens (each object's edits are checked against theirs). And it checks this person's copy of the
 image against the team's: a content hash, read in a thread of its own, against the one the project keeps
 (the first copy opened); a copy that differs is said (the labels may not fit it). An edit made while the
-server is away is kept and written when it answers (if the person is still on its image), and said if
-the window closes first.
+server is away is kept and written when it answers (if the person is still on its image); what was not
+written is said, edit by edit: when the window closes first, and, from a record kept on this person's disk
+(`annotator.kept_edits`), by the next window on the project when this one died with edits kept.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +26,7 @@ from converters import UserError
 
 from ..claims import RENEW_S, new_holder, person_of
 from ..database import ServerAway
+from ..kept_edits import KeptEdit, KeptEdits, left_by_windows_gone
 from ..store import Project
 
 #: How often the window looks for the others' commits: their edits show within this.
@@ -42,7 +46,9 @@ class Team(QObject):
         """`act`: the window's way to run an edit (redrawn once, a refusal said); `image`: the image shown."""
         super().__init__(window)
         self.window, self.project, self.act, self.image = window, project, act, image
-        self._kept: list[tuple[int | None, Callable[[], Any]]] = []  # edits made while the server was away
+        self._kept: list[tuple[int | None, Callable[[], Any], KeptEdit]] = []  # made while the server was away
+        self._record = KeptEdits(project.path.parent)
+        self._image_name = ""  # the image shown, as an edit kept on it is said
         self.holder = new_holder(project.person)
         self.image_id: int | None = None  # the image this window holds
         self._renew = QTimer(self, interval=int(RENEW_S * 1000), timeout=self._take_again)
@@ -52,6 +58,10 @@ class Team(QObject):
         self._away = False  # the server could not be reached at the last look
         if project.is_team:
             self._listen.start()
+            gone = left_by_windows_gone(project.path.parent)
+            if gone:  # once the window is up
+                QTimer.singleShot(0, lambda: self._not_saved(gone, "A window on this project closed unexpectedly "
+                                                                   "while the team database's server was away"))
 
     def _hear(self) -> None:
         try:
@@ -66,9 +76,11 @@ class Team(QObject):
             self.window.statusBar().showMessage("the team database's server answers again: edits are saved"
                                                 + self._write_kept(), 8000)
 
-    def keep(self, action: Callable[[], Any]) -> str:
-        """An edit the server was away for: kept, to write when it answers; what the status bar says."""
-        self._kept.append((self.image(), action))
+    def keep(self, action: Callable[[], Any], what: str) -> str:
+        """An edit the server was away for (`what`: in words): kept, to write when it answers, and
+        recorded on disk until then; what the status bar says."""
+        self._kept.append((self.image(), action, KeptEdit(what, self._image_name, time.time())))
+        self._record.write([edit for _, _, edit in self._kept])
         return f"the team database's server cannot be reached: this edit is kept ({len(self._kept)} waiting) " \
                "and written when it answers"
 
@@ -76,16 +88,25 @@ class Team(QObject):
         """The kept edits, in order, each checked as any edit is (one changed meanwhile is refused, said);
         an edit of an image the person has left is not written: it would land on the image shown."""
         kept, self._kept = self._kept, []
-        here = [action for image, action in kept if image == self.image()]
+        here = [action for image, action, _ in kept if image == self.image()]
         written = sum(bool(self.act(action)) for action in here)
-        left = len(kept) - len(here)
+        left = [edit for image, _, edit in kept if image != self.image()]
+        self._record.write([])
+        if left:
+            self._not_saved(left, "Made on an image since left, these edits were not written (they would land "
+                                  "on the image shown)")
         return (f"; {written} of {len(kept)} kept edits written" if kept else "") + \
-            (f" ({left} made on an image since left were not)" if left else "")
+            (f" ({len(left)} made on an image since left were not)" if left else "")
+
+    def _not_saved(self, edits: list[KeptEdit], why: str) -> None:
+        count = f"{len(edits)} edit{'s' if len(edits) != 1 else ''}"
+        QMessageBox.warning(self.window, "Edits not saved", f"{why}: {count} not saved.\n\n"
+                            + "\n".join(edit.text() for edit in edits))
 
     def close(self) -> None:
         if self._kept:
-            QMessageBox.warning(self.window, "Edits not saved", f"{len(self._kept)} edits made while the team "
-                                "database's server could not be reached were not saved.")
+            self._not_saved([edit for _, _, edit in self._kept], "The team database's server could not be reached")
+            self._record.write([])  # said
         self._listen.stop()
         self._hashing.shutdown(wait=True, cancel_futures=True)
         self.let_go()
@@ -96,6 +117,7 @@ class Team(QObject):
         if not self.project.is_team:
             return
         self.let_go()
+        self._image_name = os.path.basename(path)
         future = self._hashing.submit(file_hash, path)
         future.add_done_callback(lambda f: f.exception() is None and self.hashed.emit(image_id, f.result()))
         self._claim(image_id)

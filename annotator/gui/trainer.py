@@ -14,6 +14,7 @@ from converters import ImageStatus, UserError
 from detectors.catalogue import Role, backend_of
 
 from ..changes import Change, Part
+from ..database import password
 from ..mask_learning import BACKEND, due_learning, judged
 from ..progress import clock_text
 from ..runs import Run, read_run
@@ -72,9 +73,10 @@ class Trainer(QObject):
     def train(self, masks: bool) -> None:
         """Ask what to train, then train it in a process of its own on the images marked done. The
         person's training goes before the mask network's learning, which stops for it."""
-        if self.project.is_team:
-            self._say("training on a team project is not here yet: `annotator team pull URL COPY.sqlite` gives a "
-                      "copy to train on", 10000)
+        try:
+            self.project.check_owner("training")
+        except UserError as e:
+            self._say(str(e), 10000)
             return
         if self._learning_now():
             self.process.stop()
@@ -96,7 +98,7 @@ class Trainer(QObject):
 
     def _start(self) -> None:
         try:
-            request = new_request(self.train_dialog, self.project.path)
+            request = new_request(self.train_dialog, self.project)
         except (UserError, OSError) as e:
             self._say(str(e), 10000)
             return
@@ -104,7 +106,7 @@ class Trainer(QObject):
 
     def _run(self, run: Path, kind: str, resume: bool, title: str = "", learning: bool = False) -> None:
         self.learning = learning
-        self.process.start(run, kind, resume)
+        self.process.start(run, kind, resume, password(str(self.project.location)))
         self.panel.show_state(True, False, title or f"{'resuming' if resume else 'training'} {kind}: {run.name}")
         self.stop_action.setEnabled(True)
         self.bar.setValue(0)

@@ -3,11 +3,12 @@ lines (`annotator.training_process`), the Training panel with the run's curves, 
 the project's runs. Labelling goes on meanwhile: the training is another process, at a lower priority."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QProcess, Qt, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,6 +32,7 @@ from detectors.catalogue import BACKBONES, Role, kinds_with
 
 from ..progress import time_left
 from ..runs import Run, list_runs, new_run
+from ..store import Project
 from ..training import TrainingRequest
 from ..training_process import command, read_event
 
@@ -106,7 +108,7 @@ class TrainDialog(QDialog):
             self.weights.setText(chosen)
             self.imagenet.setCurrentIndex(2)
 
-    def request(self, project: Path, out: Path) -> TrainingRequest:
+    def request(self, project: Path | str, out: Path) -> TrainingRequest:
         """On the GPU when there is one, in mixed precision there."""
         from detectors.device import default_device
 
@@ -147,8 +149,14 @@ class TrainingProcess(QObject):
     def running(self) -> bool:
         return self.process.state() != QProcess.NotRunning
 
-    def start(self, run: Path, kind: str, resume: bool = False) -> None:
+    def start(self, run: Path, kind: str, resume: bool = False, password: str | None = None) -> None:
+        """`password`: a team database's, which the run's request.json never holds: the process gets it
+        the way libpq reads one."""
         self.run, self.kind = run, kind
+        environment = QProcessEnvironment.systemEnvironment()
+        if password:
+            environment.insert("PGPASSWORD", password)
+        self.process.setProcessEnvironment(environment)
         self.history, self.line, self.outcome, self._error, self._buffer = [], "starting", "", "", b""
         self.share, self._first, self._stopping = 0.0, None, False
         self.process.setStandardErrorFile(str(run / LOG_FILE), QProcess.Append)  # read, it could never fill up
@@ -310,9 +318,12 @@ class ModelsPanel(QListWidget):
             self.addItem(QListWidgetItem("No runs yet: Model > Train detector..."))
 
 
-def new_request(dialog: TrainDialog, project: Path) -> TrainingRequest:
-    """The dialog's request, in a new run directory beside the project, written there for the process."""
-    request = dialog.request(project, new_run(project, dialog.kind.currentText()))
+def new_request(dialog: TrainDialog, project: Project) -> TrainingRequest:
+    """The dialog's request, in a new run directory beside the project (a team project's: beside its
+    stand-in in this person's settings), written there for the process."""
+    request = dialog.request(project.location, new_run(project.path, dialog.kind.currentText()))
+    if project.is_team:  # this person's copy of the images, which the window was opened on
+        request = dataclasses.replace(request, images=project.image_root)
     request.saved()
     return request
 

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.where = QLabel()  # image n/N and zoom, always current
         self.statusBar().addWidget(self.where)
         self._settings_bar()
+        self._doing = ""  # the menu command running, in words
         self.team = Team(self, project, self._act, lambda: self.session.image_id)  # a team project's part
         self.browser = ImageBrowser(self, project, self.team.holder)  # the Images panel
         self.images = self.browser.list
@@ -252,11 +253,19 @@ class MainWindow(QMainWindow):
         if keys is not None:
             action.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])])
         action.setShortcutContext(Qt.WindowShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
+        action.triggered.connect(lambda _checked=False: self._from_menu(text, slot))
         menu.addAction(action)
         self.addAction(action)  # its keys work while the menu bar is closed
         self.menu_actions.append((menu_name, action))
         return action
+
+    def _from_menu(self, text: str, slot) -> None:
+        """Run a menu's command, its words at hand for an edit kept while a team's server is away."""
+        self._doing = text.replace("&", "").removesuffix("...")
+        try:
+            slot()
+        finally:
+            self._doing = ""
 
     def dock(self, name: str, widget: QWidget, area: Qt.DockWidgetArea, title: str = "") -> QDockWidget:
         """A panel docked at the window's side, in `docks` by `name`, with its toggle in the View menu."""
@@ -420,7 +429,7 @@ class MainWindow(QMainWindow):
             self._outside.start()
 
     def _mark_done(self) -> None:
-        self._act(self.session.mark_done)
+        self._act(self.session.mark_done, what="mark done (or not done)")
 
     def _skip(self) -> None:
         if self.session.image_id is None:
@@ -430,7 +439,7 @@ class MainWindow(QMainWindow):
             reason, ok = QInputDialog.getText(self, "Skip image", "Why (optional, kept with the image):")
             if not ok:
                 return
-        self._act(lambda: self.session.skip(reason))
+        self._act(lambda: self.session.skip(reason), what="skip (or unskip)")
 
     def _review(self, accept: bool) -> None:
         """A reviewer's verdict on the image shown; sending back asks what to fix, for its annotator."""
@@ -449,14 +458,15 @@ class MainWindow(QMainWindow):
         self.browser.show(image_id)
 
     # -- edits -----------------------------------------------------------------------------------------
-    def _act(self, action, always: bool = True) -> bool:
+    def _act(self, action, always: bool = True, what: str = "") -> bool:
         """Run a session action, redrawn once (`always`: also when the store did not change, for a new
-        selection); a refusal is a short hint in the status bar, never a dialog. Whether it ran."""
+        selection); a refusal is a short hint in the status bar, never a dialog. Whether it ran. `what`:
+        the edit in words (by default the menu command's), should the server be away for it."""
         with self._redrawn_once(always):
             try:
                 action()
             except ServerAway:  # kept, to write when the server answers
-                self.statusBar().showMessage(self.team.keep(action))
+                self.statusBar().showMessage(self.team.keep(action, what or self._doing or "an edit"))
                 return False
             except UserError as e:
                 self.statusBar().showMessage(str(e), 5000)
@@ -465,14 +475,17 @@ class MainWindow(QMainWindow):
 
     def _drop_point(self, kind: str, object_id: int, role: str, x: float, y: float) -> None:
         move = self.session.move_point if kind == "label" else self.session.move_suggestion_point
-        self._act(lambda: move(object_id, role, x, y))
+        self._act(lambda: move(object_id, role, x, y), what=f"move the {role} point of {kind} {object_id}")
 
     def _drop_box(self, label_id: int, x: float, y: float, w: float, h: float) -> None:
-        self._act(lambda: self.session.resize_box(label_id, Box(x, y, w, h)))
+        self._act(lambda: self.session.resize_box(label_id, Box(x, y, w, h)),
+                  what=f"resize the box of label {label_id}")
 
     def _set_attribute(self, name: str, value) -> None:
         if self.session.selected and self.session.selected[0] == "label":
-            self._act(lambda: self.session.set_attribute(self.session.selected[1], name, value))
+            label_id = self.session.selected[1]
+            self._act(lambda: self.session.set_attribute(label_id, name, value),
+                      what=f"set {name} of label {label_id} to {value!r}")
 
     def _toggle(self, layer: str) -> None:
         self.canvas.layers[layer] = not self.canvas.layers[layer]
@@ -498,7 +511,7 @@ class MainWindow(QMainWindow):
 
     def _select_at(self, x: float, y: float) -> None:
         tolerance = 4 / max(self.canvas.transform().m11(), 1e-6)  # 4 screen pixels around a box
-        self._act(lambda: self.session.select_at(x, y, tolerance))
+        self._act(lambda: self.session.select_at(x, y, tolerance), what="select an object")
 
     def _click(self, x: float, y: float) -> None:
         boxed = self.session.box_only_selected()
