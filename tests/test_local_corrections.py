@@ -65,3 +65,15 @@ def test_a_backend_that_finds_nothing_after_a_point_leaves_the_mask_on_screen_an
                                    [[Correction(25.5, 50.5, False)]], [before])
     assert result.backend == "dextr" and not result.mask[50, 25]
     assert result.mask.sum() > 0.9 * before.sum()  # not the octagon, not empty: the person's mask less a part
+
+
+def test_on_a_band_a_pixel_wide_a_background_point_takes_only_its_pixel_and_a_foreground_one_its_neighbours():
+    before = square()
+    before[20:80, 80] = True  # a spill one pixel wide along the right side
+    remade = square()
+    remade[20:80, 79] = False  # the backend's edge, a pixel inside the object's all along
+    after = corrected(before, remade, [Correction(80.5, 50.5, False)])
+    assert (before ^ after).sum() == 1 and not after[50, 80]  # not a strip along the edge (half right, measured)
+    missed = square(x1=79)  # the mask missed the object's last column
+    grown = corrected(missed, square(x1=82), [Correction(79.5, 50.5, True)])
+    assert 1 <= (grown ^ missed).sum() <= 3 and grown[50, 79] and not grown[50, 80:].any()
