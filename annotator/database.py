@@ -287,8 +287,9 @@ def connected(url: str, create: bool = False) -> Iterator[Any]:
 
 
 #: Said when the server asks for a password it did not get, or got wrong.
-PASSWORD_HINT = (" (the password `annotator team person URL NAME --password PW` gave you: in the URL as "
-                 "NAME:PW@HOST, or in ~/.pgpass as a line HOST:PORT:DATABASE:NAME:PW, mode 600)")
+PASSWORD_HINT = (" (the password the project's owner gave you with `annotator team person`: in Open team "
+                 "project's Password field, in the URL as NAME:PW@HOST, or in ~/.pgpass as a line "
+                 "HOST:PORT:DATABASE:NAME:PW, mode 600)")
 
 
 def connect(url: str, create: bool = False) -> Any:

@@ -278,3 +278,47 @@ def test_edits_kept_by_a_window_that_died_are_listed_by_the_next_window_on_the_p
     assert [p.name for p in project.path.parent.glob("kept-*.json")] == [f"kept-{os.getpid()}.json"]
     again.close()
     again.project.close()
+
+def test_the_start_page_opens_a_team_project_from_its_url_with_this_persons_copy_of_the_images(
+        qtbot, tmp_path, database, pg_server):
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
+
+    from annotator.cli import main
+    from annotator.gui.app import Launcher
+    from annotator.team_roots import remembered_root
+
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    name = database.rsplit("/", 1)[1]
+    assert main(["team", "person", database, f"{name}_bob", "--password", "pw"]) == 0
+    bob = pg_server.url(name).replace("annotator@", f"{name}_bob@")
+    copy = tmp_path / "bobs"
+    copy.mkdir()  # bob's copy of the images, in a folder of his
+    for image in tmp_path.glob("*.png"):
+        (copy / image.name).write_bytes(image.read_bytes())
+    launcher = Launcher()
+    launcher.show_start_page()
+    [button] = [b for b in launcher.page.findChildren(QPushButton) if b.text() == "Open team project..."]
+    QTest.mouseClick(button, Qt.LeftButton)
+    dialog = launcher.page.team_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    QTest.keyClicks(dialog.url, "not a url")
+    open_button = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Open)
+    QTest.mouseClick(open_button, Qt.LeftButton)
+    assert "postgresql://" in dialog.problem.text() and dialog.isVisible()
+    dialog.url.clear()
+    QTest.keyClicks(dialog.url, bob)
+    QTest.keyClicks(dialog.images, str(copy))
+    QTest.keyClicks(dialog.password, "pw")
+    assert dialog.chosen() == bob.replace(f"{name}_bob@", f"{name}_bob:pw@")
+    QTest.mouseClick(open_button, Qt.LeftButton)
+    window = launcher.window
+    assert window is not None and window.project.is_team and window.project.person == f"{name}_bob"
+    assert window.project.image_root == copy.resolve() and remembered_root(bob) == copy.resolve()
+    [again] = [a for menu, a in window.menu_actions if a.text() == "Open &team project..."]
+    again.trigger()  # File > Open team project: the same dialog, the folder remembered for the URL
+    QTest.keyClicks(window.team_dialog.url, bob)
+    assert window.team_dialog.images.text() == str(copy.resolve())
+    window.team_dialog.reject()
+    window.close()
+    QApplication.processEvents()

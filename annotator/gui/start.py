@@ -1,5 +1,5 @@
-"""The start page: recent projects with their progress, and buttons to open a folder of images or a
-project file. A folder without a project says where its new project will go, and lets the person
+"""The start page: recent projects with their progress, and buttons to open a folder of images, a
+project file or a team project. A folder without a project says where its new project will go, and lets the person
 choose another place."""
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ..database import is_database_url
 from ..folders import DEFAULT_PROJECT_NAME, init_project, window_name
 from ..recent import recent_projects
 from ..store import progress_of
+from .team_dialog import TeamProjectDialog
 
 
 class StartPage(QWidget):
@@ -59,9 +60,20 @@ class StartPage(QWidget):
         project = QPushButton("Open project...")
         project.clicked.connect(lambda: self._choose(
             QFileDialog.getOpenFileName(self, "Project", filter="Projects (*.sqlite);;All files (*)")[0]))
+        self.team_dialog: TeamProjectDialog | None = None
+        team = QPushButton("Open team project...")
+        team.clicked.connect(self.choose_team_project)
         buttons.addWidget(folder)
         buttons.addWidget(project)
+        buttons.addWidget(team)
         layout.addLayout(buttons)
+
+    def choose_team_project(self) -> None:
+        """One dialog for the page, so that what was typed is still there after a refusal."""
+        if self.team_dialog is None:
+            self.team_dialog = TeamProjectDialog(self)
+            self.team_dialog.accepted.connect(lambda: self._choose(self.team_dialog.chosen()))
+        self.team_dialog.open()
 
     def choose_folder(self, folder: str) -> None:
         """A folder's own project if it has one; else the person is told where the new one will be made,

@@ -48,6 +48,7 @@ from .masktools import BRUSH, CLICK, ERASER, OUTLINE
 from .objectlist import ObjectList
 from .prefetch import ImagePrefetcher
 from .team import Team
+from .team_dialog import TeamProjectDialog
 from .trainer import Trainer
 
 #: After the project's files change on disk, how long the window waits before asking whether another
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.where)
         self._settings_bar()
         self._doing = ""  # the menu command running, in words
+        self.team_dialog: TeamProjectDialog | None = None  # File > Open team project
         self.team = Team(self, project, self._act, lambda: self.session.image_id)  # a team project's part
         self.browser = ImageBrowser(self, project, self.team.holder)  # the Images panel
         self.images = self.browser.list
@@ -156,7 +158,8 @@ class MainWindow(QMainWindow):
         s = self.session
         file = self._menu("&File", [
             ("Open &folder of images...", "Ctrl+O", self._open_folder),
-            ("Open &project...", "Ctrl+Shift+O", self._open_project)])
+            ("Open &project...", "Ctrl+Shift+O", self._open_project),
+            ("Open &team project...", None, self._open_team_project)])
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         export = file.addMenu("&Export")
@@ -304,6 +307,12 @@ class MainWindow(QMainWindow):
         chosen, _ = QFileDialog.getOpenFileName(self, "Project", filter="Projects (*.sqlite);;All files (*)")
         if chosen:
             self.open_requested.emit(Path(chosen))
+
+    def _open_team_project(self) -> None:
+        if self.team_dialog is None:  # one, so that what was typed is still there after a refusal
+            self.team_dialog = TeamProjectDialog(self)
+            self.team_dialog.accepted.connect(lambda: self.open_requested.emit(self.team_dialog.chosen()))
+        self.team_dialog.open()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
