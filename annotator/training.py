@@ -95,11 +95,11 @@ def _relative(path: Path, run: Path) -> str:
     return os.path.relpath(path.resolve(), run)
 
 
-def _from_run(value: Any, run: Path) -> Path:
+def _from_run(value: Any, run: Path) -> Path | str:
     if not isinstance(value, str):
         raise TypeError(f"a path must be text, not {value!r}")
     if is_database_url(value):
-        return value  # type: ignore[return-value]  # a team project's data
+        return value  # a team project's data
     return Path(value) if value == "imagenet" else run / value
 
 

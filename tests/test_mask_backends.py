@@ -154,9 +154,28 @@ def test_a_network_s_chances_steer_grabcut_to_the_object_it_means():
 
     class Network:  # what a DEXTR predictor gives: per object, its chance of object per pixel
         def probabilities(self, image, extremes, corrections):
-            return [np.where(first, 0.99, 0.02).astype(np.float32) for _ in extremes]
+            return [np.where(first, 0.998, 0.002).astype(np.float32) for _ in extremes]
 
     alone = mask_from_extremes(photo, clicks, "grabcut").mask
     steered = mask_from_extremes(photo, clicks, STEERED, steering(Network())).mask
     assert mask_iou(alone, both) > 0.9  # the clicks alone say both squares
     assert mask_iou(steered, first) > 0.9 and not steered[50, 90]
+
+
+def test_a_steered_mask_is_what_two_of_the_three_opinions_say(monkeypatch):
+    """Steered GrabCut, GrabCut from the clicks and the network each own a column; pairs own the rest."""
+    import detectors.mask_backends as backends
+
+    led, own, chances = (np.zeros((4, 8), bool) for _ in range(3))
+    led[:, [0, 4, 5, 7]] = True
+    own[:, [1, 4, 6, 7]] = True
+    chances = np.zeros((4, 8), np.float32)
+    chances[:, [2, 5, 6, 7]] = 0.9
+    monkeypatch.setattr(backends, "grabcut_mask", lambda image, e, c, prior=None: led if prior is not None else own)
+
+    class Network:
+        def probabilities(self, image, extremes, corrections):
+            return [chances for _ in extremes]
+
+    [mask] = steering(Network())(np.zeros((4, 8, 3), np.uint8), [None], [()])
+    assert mask[0].tolist() == [False, False, False, False, True, True, True, True]

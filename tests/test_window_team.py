@@ -20,6 +20,17 @@ from tests.test_window_job import at, click, drag, label_object, make_project, s
 HEARD_MS = 3000
 
 
+def pushed_with_person(tmp_path, database: str, server, who: str, *options: str) -> str:
+    """`make_project` pushed into `database`, with one person (an annotator unless `options` say): their URL."""
+    from annotator.cli import main
+
+    make_project(tmp_path).close()
+    push(tmp_path / "p.sqlite", database)
+    name = database.rsplit("/", 1)[1]
+    assert main(["team", "person", database, f"{name}_{who}", *options]) == 0
+    return server.url(name).replace("annotator@", f"{name}_{who}@")
+
+
 @pytest.fixture
 def team_window(qtbot, tmp_path, database):
     make_project(tmp_path).close()
@@ -100,13 +111,7 @@ def test_the_owner_trains_a_detector_on_a_team_project_from_the_window_on_their_
 
 
 def test_an_annotator_is_told_training_and_pre_labelling_are_the_owners(qtbot, tmp_path, database, pg_server):
-    from annotator.cli import main
-
-    make_project(tmp_path).close()
-    push(tmp_path / "p.sqlite", database)
-    name = database.rsplit("/", 1)[1]
-    assert main(["team", "person", database, f"{name}_ann"]) == 0
-    with Project.open(pg_server.url(name).replace("annotator@", f"{name}_ann@"), image_root=tmp_path) as project:
+    with Project.open(pushed_with_person(tmp_path, database, pg_server, "ann"), image_root=tmp_path) as project:
         w = show(qtbot, project)
         for key, what in ((Qt.Key_T, "training"), (Qt.Key_L, "pre-labelling")):
             QTest.keyClick(w, key, Qt.ControlModifier)
@@ -190,13 +195,7 @@ def test_a_copy_of_an_image_that_differs_from_the_teams_is_said(qtbot, tmp_path,
 
 def test_an_annotator_labels_in_the_window_and_is_told_categories_are_the_owners(qtbot, tmp_path, database,
                                                                                 pg_server):
-    from annotator.cli import main
-
-    make_project(tmp_path).close()
-    push(tmp_path / "p.sqlite", database)
-    name = database.rsplit("/", 1)[1]
-    assert main(["team", "person", database, f"{name}_ann"]) == 0
-    with Project.open(pg_server.url(name).replace("annotator@", f"{name}_ann@"), image_root=tmp_path) as project:
+    with Project.open(pushed_with_person(tmp_path, database, pg_server, "ann"), image_root=tmp_path) as project:
         w = show(qtbot, project)
         made = label_object(w)
         QTest.keyClick(w, Qt.Key_Space)
@@ -283,15 +282,11 @@ def test_the_start_page_opens_a_team_project_from_its_url_with_this_persons_copy
         qtbot, tmp_path, database, pg_server):
     from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
 
-    from annotator.cli import main
     from annotator.gui.app import Launcher
     from annotator.team_roots import remembered_root
 
-    make_project(tmp_path).close()
-    push(tmp_path / "p.sqlite", database)
+    bob = pushed_with_person(tmp_path, database, pg_server, "bob", "--password", "pw")
     name = database.rsplit("/", 1)[1]
-    assert main(["team", "person", database, f"{name}_bob", "--password", "pw"]) == 0
-    bob = pg_server.url(name).replace("annotator@", f"{name}_bob@")
     copy = tmp_path / "bobs"
     copy.mkdir()  # bob's copy of the images, in a folder of his
     for image in tmp_path.glob("*.png"):

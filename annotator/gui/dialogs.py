@@ -1,19 +1,22 @@
 """The window's small dialogs: the category picker, the category-removal question, the shortcut sheet
-and About."""
+and About; and a path field with its Browse button, for the larger ones."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
+    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -162,3 +165,13 @@ def about_box(parent: QWidget, project: Project) -> QMessageBox:
                        f"{project.where}\n{stats['images']} images, {stats['images_by_status']['done']} done, "
                        f"{stats['objects']} objects, {stats['pending_suggestions']} pending suggestions\n\n"
                        f"{described(stats['effort'])}", parent=parent)
+
+
+def with_browse(field: QLineEdit, browse: Callable[[], None]) -> QHBoxLayout:
+    """A path's text field with a Browse... button beside it that calls `browse`."""
+    button = QPushButton("Browse...")
+    button.clicked.connect(browse)
+    row = QHBoxLayout()
+    row.addWidget(field)
+    row.addWidget(button)
+    return row

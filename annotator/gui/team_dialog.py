@@ -11,15 +11,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QWidget,
 )
 
 from ..database import is_database_url
 from ..team_roots import remember_root, remembered_root
+from .dialogs import with_browse
 
 
 class TeamProjectDialog(QDialog):
@@ -32,12 +31,7 @@ class TeamProjectDialog(QDialog):
         self.url.textChanged.connect(self._url_changed)
         form.addRow("Project URL", self.url)
         self.images = QLineEdit(placeholderText="your copy of the project's images (a shared mount or a local copy)")
-        browse = QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.images)
-        row.addWidget(browse)
-        form.addRow("Image folder", row)
+        form.addRow("Image folder", with_browse(self.images, self._browse))
         self.password = QLineEdit(echoMode=QLineEdit.Password,
                                   placeholderText="if the server asks for one (not kept: ~/.pgpass can keep it)")
         form.addRow("Password", self.password)

@@ -35,6 +35,7 @@ from ..runs import Run, list_runs, new_run
 from ..store import Project
 from ..training import TrainingRequest
 from ..training_process import command, read_event
+from .dialogs import with_browse
 
 if TYPE_CHECKING:  # the kinds load torch; the window passes their options when the dialog opens
     from detectors.kinds import Option
@@ -77,13 +78,8 @@ class TrainDialog(QDialog):
         self.imagenet = QComboBox()
         self.imagenet.addItems(IMAGENET)
         self.weights = QLineEdit(placeholderText="torchvision's resnet*.pth")
-        browse = QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.weights)
-        row.addWidget(browse)
         form.addRow("ImageNet weights", self.imagenet)
-        form.addRow("", row)
+        form.addRow("", with_browse(self.weights, self._browse))
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.button(QDialogButtonBox.Ok).setText("Train")
         buttons.accepted.connect(self.accept)

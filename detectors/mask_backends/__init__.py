@@ -58,13 +58,22 @@ def _load_dextr(weights: str) -> Network:
 
 
 def steering(network) -> Network:
-    """GrabCut from a DEXTR network's chances of object instead of the clicks' first outline: the network
-    says what the object is, GrabCut puts its edges on the image's. `network`: a `DextrPredictor`."""
+    """A DEXTR network steering GrabCut: the network says what the object is, GrabCut puts its edges on
+    the image's. A pixel is the object's where two of three say so: GrabCut from the network's chances
+    of object (in place of the clicks' first outline), GrabCut from the clicks alone, and the network
+    (chance over a half). Over the 315 objects after each of three seeds' learning runs on fruits_nuts
+    (benchmarks/README.md), against GrabCut alone's 0.927: the steered GrabCut alone 0.938, the vote
+    0.940, with SURE_PRIOR 0.99 instead of 0.97 0.942. `network`: a `DextrPredictor`."""
     def steered(image: np.ndarray, extremes: Sequence[ExtremePoints],
                 corrections: Sequence[Sequence[Correction]]) -> list[np.ndarray]:
         chances = network.probabilities(image, extremes, corrections)
-        return [grabcut_mask(image, e, c, prior=p) for e, c, p in zip(extremes, corrections, chances, strict=True)]
+        return [_two_of_three(grabcut_mask(image, e, c, prior=p), grabcut_mask(image, e, c), p > 0.5)
+                for e, c, p in zip(extremes, corrections, chances, strict=True)]
     return steered
+
+
+def _two_of_three(*opinions: np.ndarray) -> np.ndarray:
+    return sum(o.astype(np.uint8) for o in opinions) >= 2
 
 
 def _load_steered(weights: str) -> Network:
