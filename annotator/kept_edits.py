@@ -29,8 +29,8 @@ class KeptEdits:
     project keep theirs apart, and a file whose process is gone is a dead window's."""
 
     def __init__(self, folder: Path, pid: int | None = None):
-        self.folder, self.pid = folder, os.getpid() if pid is None else pid
-        self.path = folder / f"kept-{self.pid}.json"
+        self.folder = folder
+        self.path = folder / f"kept-{os.getpid() if pid is None else pid}.json"
 
     def write(self, edits: list[KeptEdit]) -> None:
         if not edits:

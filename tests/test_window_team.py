@@ -254,6 +254,31 @@ def test_an_edit_made_while_the_server_is_away_is_kept_and_written_when_it_answe
         assert not list(project.path.parent.glob("kept-*.json"))  # said: no record left to say again
 
 
+def test_a_kept_edit_the_server_is_away_for_again_while_it_is_written_stays_kept_and_recorded_in_its_words(
+        team_window, qtbot, monkeypatch):
+    import os
+
+    from annotator.database import ServerAway
+
+    monkeypatch.setattr("annotator.gui.team.QMessageBox.warning", lambda *a: None)  # no dialog to wait on
+    project, image = team_window.project, team_window.session.image_id
+    record = project.path.parent / f"kept-{os.getpid()}.json"
+    set_status, away = project.set_status, [2]  # the server is away for this edit and its first rewrite
+
+    def flaky(*args, **kwargs):
+        if away[0]:
+            away[0] -= 1
+            raise ServerAway("the server cannot be reached", project.where)
+        return set_status(*args, **kwargs)
+    monkeypatch.setattr(project, "set_status", flaky)
+    QTest.keyClick(team_window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: away[0] == 0, timeout=HEARD_MS)  # the window tried to write it, and it failed again
+    assert len(team_window.team._kept) == 1
+    assert [e["what"] for e in json.loads(record.read_text())] == ["mark done (or not done)"]
+    qtbot.waitUntil(lambda: project.image(image).status is ImageStatus.DONE, timeout=HEARD_MS)
+    assert not record.exists()
+
+
 def test_edits_kept_by_a_window_that_died_are_listed_by_the_next_window_on_the_project(team_window, qtbot,
                                                                                        monkeypatch, tmp_path):
     import os

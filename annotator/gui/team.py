@@ -41,9 +41,10 @@ def file_hash(path: str) -> str:
 class Team(QObject):
     hashed = Signal(int, str)  # an image's id and its local copy's hash, from the hashing thread
 
-    def __init__(self, window: QMainWindow, project: Project, act: Callable[[Callable[[], Any]], bool],
+    def __init__(self, window: QMainWindow, project: Project, act: Callable[..., bool],
                  image: Callable[[], int | None]):
-        """`act`: the window's way to run an edit (redrawn once, a refusal said); `image`: the image shown."""
+        """`act`: the window's way to run an edit (`act(action, what=words)`: redrawn once, a refusal said,
+        kept again if the server is away again); `image`: the image shown."""
         super().__init__(window)
         self.window, self.project, self.act, self.image = window, project, act, image
         self._kept: list[tuple[int | None, Callable[[], Any], KeptEdit]] = []  # made while the server was away
@@ -88,10 +89,10 @@ class Team(QObject):
         """The kept edits, in order, each checked as any edit is (one changed meanwhile is refused, said);
         an edit of an image the person has left is not written: it would land on the image shown."""
         kept, self._kept = self._kept, []
-        here = [action for image, action, _ in kept if image == self.image()]
-        written = sum(bool(self.act(action)) for action in here)
+        self._record.write([])  # before writing them: one the server is away for again is kept and recorded anew
+        here = [(action, edit) for image, action, edit in kept if image == self.image()]
+        written = sum(bool(self.act(action, what=edit.what)) for action, edit in here)
         left = [edit for image, _, edit in kept if image != self.image()]
-        self._record.write([])
         if left:
             self._not_saved(left, "Made on an image since left, these edits were not written (they would land "
                                   "on the image shown)")
