@@ -11,6 +11,7 @@ from converters.report import Report
 
 from .database import database_name, is_database_url
 from .store import Project, is_project_file
+from .team_roots import remember_root
 
 DEFAULT_PROJECT_NAME = "annotator.sqlite"
 UNREADABLE = "{n} files could not be read as images: skipped"
@@ -49,6 +50,7 @@ def init_project(image_dir: Path, project_path: Path | str | None = None, labels
         created = not holds_project(str(project_path))
         if created:
             new_team_project(str(project_path), image_dir)
+        remember_root(str(project_path), image_dir)  # the images' paths below are relative to this copy
     else:
         project_path = Path(project_path)
         created = not project_path.exists()

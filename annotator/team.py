@@ -19,7 +19,6 @@ from .pg_schema import IDENTITY_TABLES, TABLES, migrate, schema_version
 from .schema import SCHEMA_VERSION, columns_of
 from .store import Project, put_in_place, remove_sqlite_file
 from .team_roles import set_up
-from .team_roots import remember_root
 
 #: meta rows a project makes for itself, not copied from the other store.
 OWN_META = ("application", "image_root", "schema_version")
@@ -42,13 +41,11 @@ def holds_project(url: str) -> bool:
 
 
 def new_team_project(url: str, image_root: Path) -> None:
-    """An empty project in the empty database at `url`, its images under `image_root` (this person's
-    copy, remembered for the URL): a project file made aside and pushed, so a team project starts as any
-    other does."""
+    """An empty project in the empty database at `url`, its images under `image_root`: a project file
+    made aside and pushed, so a team project starts as any other does."""
     with tempfile.TemporaryDirectory() as folder:
         Project.create(Path(folder) / "new.sqlite", image_root).close()
         push(Path(folder) / "new.sqlite", url)
-    remember_root(url, image_root)
 
 
 def push(project_path: Path, url: str) -> Moved:

@@ -394,3 +394,9 @@ def test_init_makes_a_team_project_from_a_folder_and_adds_new_images_to_it_later
     with Project.open(url) as project:
         assert [(im.file_name, im.width) for im in project.images()] == [("a.png", 40), ("b.png", 40)]
         assert project.image_root == photos.resolve()
+    copy = tmp_path / "copy"  # another copy of the folder, with an image more, given to init later
+    shutil.copytree(photos, copy)
+    cv2.imwrite(str(copy / "c.png"), np.zeros((30, 40, 3), np.uint8))
+    assert main(["init", str(copy), "--project", url]) == 0
+    with Project.open(url) as project:
+        assert project.image_root == copy.resolve() and not project.missing_images()
