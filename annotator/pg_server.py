@@ -20,6 +20,8 @@ from pathlib import Path
 from converters import UserError
 from converters.atomic import atomic_write
 
+#: Where a server listens by default: this machine alone, whose connections it trusts.
+THIS_MACHINE = "127.0.0.1"
 #: The role and the database a new server gets; team projects live in databases of their own beside it.
 OWNER = "annotator"
 DEB_BIN = Path("/usr/lib/postgresql")
@@ -48,14 +50,14 @@ class Server:
         return self.folder / "data"
 
     def url(self, database: str = OWNER) -> str:
-        return f"postgresql://{OWNER}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{OWNER}@{THIS_MACHINE}:{self.port}/{database}"
 
 
 #: pg_hba.conf's lines for connections from other machines: a password, checked with SCRAM.
 OTHER_MACHINES = ("host all all 0.0.0.0/0 scram-sha-256", "host all all ::/0 scram-sha-256")
 
 
-def start(folder: str | os.PathLike, port: int | None = None, listen: str = "127.0.0.1") -> Server:
+def start(folder: str | os.PathLike, port: int | None = None, listen: str = THIS_MACHINE) -> Server:
     """Start the server in `folder` (made and initialised the first time) on `port` (a free one by
     default), and wait until it takes connections. `listen`: the addresses it listens on, as PostgreSQL's
     listen_addresses ("*": every one of this machine's); beyond 127.0.0.1, others come with a password."""
@@ -74,7 +76,7 @@ def start(folder: str | os.PathLike, port: int | None = None, listen: str = "127
     if not (server.data / "PG_VERSION").is_file():
         _run([bin_dir / "initdb", "-D", server.data, "-U", OWNER, "--auth=trust", "-E", "UTF8",
               "--locale=C"], user, "initdb failed")
-    _allow_other_machines(server.data / "pg_hba.conf", listen != "127.0.0.1")
+    _allow_other_machines(server.data / "pg_hba.conf", listen != THIS_MACHINE)
     options = f"-p {server.port} -k {folder} -c listen_addresses={listen}"
     log = folder / "server.log"
     try:
@@ -120,7 +122,7 @@ def _create_database(server: Server, name: str) -> None:
 
 def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((THIS_MACHINE, 0))
         return s.getsockname()[1]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from converters import UserError
 
+from . import pg_server
 from .database import connected, database_name, is_database_url, shown_url
 from .team import pull, push
 from .team_roles import ROLES, add_person
@@ -30,7 +31,7 @@ def add_team_command(sub: argparse._SubParsersAction) -> None:
                                         "them.")
     s.add_argument("folder", metavar="DIR", type=Path, help="the server's folder (its data, log and socket)")
     s.add_argument("--port", type=int, default=5432, help="TCP port (default 5432)")
-    s.add_argument("--listen", default="127.0.0.1", metavar="ADDRESSES",
+    s.add_argument("--listen", default=pg_server.THIS_MACHINE, metavar="ADDRESSES",
                    help="where it listens (default 127.0.0.1: this machine only); '*' or this machine's address on "
                         "the team's network lets others in, each with a password (SCRAM); this machine is still "
                         "trusted")
@@ -91,10 +92,8 @@ def cmd_person(args: argparse.Namespace) -> None:
 
 
 def cmd_server(args: argparse.Namespace) -> None:
-    from . import pg_server
-
     server = pg_server.start(args.folder, args.port, args.listen)
-    others = "" if args.listen == "127.0.0.1" else \
+    others = "" if args.listen == pg_server.THIS_MACHINE else \
         f"People on other machines connect to postgresql://NAME@{socket.gethostname()}:{server.port}/DATABASE with " \
         "the password `annotator team person URL NAME --password PW` gives them.\n"
     print(f"PostgreSQL runs in {server.folder} on port {server.port}. Push a project to a database of its own:\n"

@@ -245,12 +245,17 @@ def test_about_gives_the_time_per_object_clicked_in_the_window(window):
     assert "the model supplied 0 of the 1 timed objects" in window.report.text()
 
 
-def test_export_to_coco_from_the_menu_writes_the_labels_in_the_background(window, qtbot, monkeypatch, tmp_path):
-    label_object(window)
-    out = tmp_path / "exported.json"
+def export_with_ctrl_e(window, qtbot, monkeypatch, out) -> None:
+    """Ctrl+E, `out` chosen in the save dialog, and the export (in the background) finished."""
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     QTest.keyClick(window, Qt.Key_E, Qt.ControlModifier)
     qtbot.waitUntil(lambda: window.background.exporter.outcome is not None, timeout=10000)
+
+
+def test_export_to_coco_from_the_menu_writes_the_labels_in_the_background(window, qtbot, monkeypatch, tmp_path):
+    label_object(window)
+    out = tmp_path / "exported.json"
+    export_with_ctrl_e(window, qtbot, monkeypatch, out)
     qtbot.waitUntil(lambda: not window.background.bar.isVisible(), timeout=5000)
     coco = json.loads(out.read_text())
     assert len(coco["annotations"]) == 1 and coco["annotations"][0]["bbox"] == pytest.approx([20, 10, 80, 80], abs=1)
@@ -266,8 +271,7 @@ def test_export_can_leave_out_the_images_not_done_and_the_choice_is_kept(window,
     done_only.trigger()
     assert done_only.isChecked() and load_settings().export_done_only
     out = tmp_path / "exported.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
-    QTest.keyClick(window, Qt.Key_E, Qt.ControlModifier)
+    export_with_ctrl_e(window, qtbot, monkeypatch, out)
     qtbot.waitUntil(lambda: window.background.report is not None, timeout=10000)
     assert [im["file_name"] for im in json.loads(out.read_text())["images"]] == ["a.png"]
     assert "1 images not marked done left out" in window.background.report.text()

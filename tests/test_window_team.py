@@ -8,12 +8,11 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QFileDialog
 
 from annotator.store import Project
 from annotator.team import push
 from converters import Annotation, ExtremePoints, ImageStatus
-from tests.test_window_job import at, click, drag, label_object, make_project, show
+from tests.test_window_job import at, click, drag, export_with_ctrl_e, label_object, make_project, show
 
 #: How long a test waits for a window to hear another's commit: it looks every 250 ms (benchmarks/team.py
 #: times it); the rest is slack for a loaded machine.
@@ -77,9 +76,7 @@ def test_dragging_a_point_someone_else_just_moved_is_refused_and_shows_their_obj
 def test_export_from_the_window_reads_the_team_database(team_window, qtbot, monkeypatch, tmp_path):
     label_object(team_window)
     out = tmp_path / "team.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
-    QTest.keyClick(team_window, Qt.Key_E, Qt.ControlModifier)
-    qtbot.waitUntil(lambda: team_window.background.exporter.outcome is not None, timeout=10000)
+    export_with_ctrl_e(team_window, qtbot, monkeypatch, out)
     assert len(json.loads(out.read_text())["annotations"]) == 1
 
 

@@ -37,8 +37,7 @@ class ImageListModel(QAbstractListModel):
     def hold(self, holders: dict[int, str], reviews: dict[int, tuple]) -> None:
         """Who else labels which image now, and the reviewers' verdicts: the rows either changed for are
         redrawn."""
-        changed = {i for i in holders.keys() | self.holders.keys() if holders.get(i) != self.holders.get(i)} | \
-            {i for i in reviews.keys() | self.reviews.keys() if reviews.get(i) != self.reviews.get(i)}
+        changed = _differing(holders, self.holders) | _differing(reviews, self.reviews)
         self.holders, self.reviews = holders, reviews
         for image_id in changed:
             row = self._rows.get(image_id)
@@ -88,3 +87,8 @@ class ImageList(QTreeView):
 
     def text(self, row: int) -> str:
         return self.list_model.data(self.list_model.index(row))
+
+
+def _differing(new: dict, old: dict) -> set:
+    """The keys whose values the two dictionaries do not share."""
+    return {k for k in new.keys() | old.keys() if new.get(k) != old.get(k)}
