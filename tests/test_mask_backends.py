@@ -57,6 +57,17 @@ def test_grabcut_recovers_a_non_convex_object_better_than_the_octagon(box):
     assert mask_iou(result.mask, truth) > mask_iou(octagon_mask(150, 200, clicks), truth)
 
 
+def test_the_same_clicks_give_the_same_mask_whatever_was_cut_before():
+    truth = blob(200, 260, (30, 30, 200, 170))
+    photo = object_photo(truth)
+    noisy = np.clip(photo + np.random.default_rng(1).normal(0, 40, photo.shape), 0, 255).astype(np.uint8)
+    clicks, other = extreme_points_from_mask(truth), extreme_points_from_mask(blob(200, 260, (100, 60, 250, 190)))
+    first = mask_from_extremes(noisy, clicks, "grabcut").mask
+    for _ in range(3):
+        mask_from_extremes(noisy, other, "grabcut")  # another object's cut in between
+        assert np.array_equal(mask_from_extremes(noisy, clicks, "grabcut").mask, first)
+
+
 def test_the_octagon_method_rasterises_extremenets_octagon():
     clicks = ExtremePoints(top=(50, 10), left=(10, 40), bottom=(30, 90), right=(90, 60))
     mask = mask_from_extremes(np.zeros((100, 100, 3), np.uint8), clicks).mask
