@@ -24,7 +24,7 @@ from ..database import is_database_url
 from ..folders import DEFAULT_PROJECT_NAME, init_project, window_name
 from ..recent import recent_projects
 from ..store import progress_of
-from .team_dialog import TeamProjectDialog
+from .team_dialog import TeamProjectDialog, ask_team_project
 
 
 class StartPage(QWidget):
@@ -69,11 +69,7 @@ class StartPage(QWidget):
         layout.addLayout(buttons)
 
     def choose_team_project(self) -> None:
-        """One dialog for the page, so that what was typed is still there after a refusal."""
-        if self.team_dialog is None:
-            self.team_dialog = TeamProjectDialog(self)
-            self.team_dialog.accepted.connect(lambda: self._choose(self.team_dialog.chosen()))
-        self.team_dialog.open()
+        self.team_dialog = ask_team_project(self.team_dialog, self, self._choose)
 
     def choose_folder(self, folder: str) -> None:
         """A folder's own project if it has one; else the person is told where the new one will be made,

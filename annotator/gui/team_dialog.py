@@ -3,6 +3,7 @@ owner gave, this person's copy of the images (remembered for the URL on this mac
 for a server that asks for one (used to open, never kept: ~/.pgpass keeps one)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -76,3 +77,14 @@ class TeamProjectDialog(QDialog):
         host = parts.netloc.rsplit("@", 1)[-1]
         user = (parts.username or "") + ":" + quote(password, safe="")
         return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
+def ask_team_project(dialog: TeamProjectDialog | None, parent: QWidget,
+                     chosen: Callable[[str], object]) -> TeamProjectDialog:
+    """`parent`'s dialog shown: made on first use and kept, so that what was typed is still there after a
+    refusal; `chosen` gets the URL to open. Returns the dialog, for the parent to keep."""
+    if dialog is None:
+        made = dialog = TeamProjectDialog(parent)
+        made.accepted.connect(lambda: chosen(made.chosen()))
+    dialog.open()
+    return dialog

@@ -48,7 +48,7 @@ from .masktools import BRUSH, CLICK, ERASER, OUTLINE
 from .objectlist import ObjectList
 from .prefetch import ImagePrefetcher
 from .team import Team
-from .team_dialog import TeamProjectDialog
+from .team_dialog import TeamProjectDialog, ask_team_project
 from .trainer import Trainer
 
 #: After the project's files change on disk, how long the window waits before asking whether another
@@ -309,10 +309,7 @@ class MainWindow(QMainWindow):
             self.open_requested.emit(Path(chosen))
 
     def _open_team_project(self) -> None:
-        if self.team_dialog is None:  # one, so that what was typed is still there after a refusal
-            self.team_dialog = TeamProjectDialog(self)
-            self.team_dialog.accepted.connect(lambda: self.open_requested.emit(self.team_dialog.chosen()))
-        self.team_dialog.open()
+        self.team_dialog = ask_team_project(self.team_dialog, self, self.open_requested.emit)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
