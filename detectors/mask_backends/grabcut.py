@@ -109,7 +109,7 @@ def grabcut_mask(image: np.ndarray, extreme: ExtremePoints, corrections: Sequenc
 
     if not np.isin(labels, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
         return np.zeros((height, width), dtype=bool)  # the object fills the image: no background to model
-    work_mask = _cut(crop, labels)
+    work_mask = cut(crop, labels)
     work_mask = _parts_touching(work_mask, labels == cv2.GC_FGD)
 
     if scale < 1:
@@ -138,7 +138,7 @@ def box_mask(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     labels[inner[1]:inner[3], inner[0]:inner[2]] = cv2.GC_PR_FGD
     if not (labels == cv2.GC_BGD).any():
         return np.zeros((height, width), dtype=bool)  # the box fills the image: no background to model
-    work_mask = _cut(crop, labels)
+    work_mask = cut(crop, labels)
     if scale < 1:
         work_mask = cv2.resize(work_mask.astype(np.float32), (cx1 - cx0, cy1 - cy0),
                                interpolation=cv2.INTER_LINEAR) > 0.5
@@ -147,7 +147,7 @@ def box_mask(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return mask
 
 
-def _cut(crop: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def cut(crop: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """GrabCut's rounds on `labels` (changed in place) until they settle; the foreground as 0/1. Its
     colour models start from k-means on OpenCV's global random numbers, which every earlier cut moved on:
     the same clicks then gave masks a few pixels apart (up to 11 on fruits_nuts), so an undone and
